@@ -1,0 +1,169 @@
+package dev.jgan.backend;
+
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * The complete op set of jgan. Layers call only these methods and never know which backend runs
+ * them; backends never know about layers or GANs.
+ *
+ * <p>Conventions every implementation honours:
+ * <ul>
+ *   <li>Tensors are float32, NCHW, dense, row-major, owned by this backend.</li>
+ *   <li>"Channel" is dimension 1; for a rank-2 tensor (N, C) the spatial extent is 1.</li>
+ *   <li>Activation outputs may alias their inputs (in-place); a backward may alias dy and dx.</li>
+ *   <li>Input gradients ({@code dx}) are written (=). Parameter gradients ({@code dW, dBias,
+ *       dGamma, dBeta}) are written when {@code accumulate} is false and added (+=) when true, so
+ *       that one optimizer step can sum gradients over several batches.</li>
+ *   <li>BatchNorm momentum is PyTorch's: {@code running = (1 - m) * running + m * batch}; the
+ *       running variance takes the unbiased batch variance, normalisation the biased one.</li>
+ *   <li>Random fills use Philox 4x32-10 ({@link Philox}) keyed by {@code seed}; element {@code i}
+ *       of a fill draws from counter block {@code offset + i / 4}, so every backend draws the
+ *       same numbers for the same seed and offset. A fill of n elements consumes
+ *       {@code ceil(n / 4)} blocks ({@link Philox#blocks}).</li>
+ *   <li>Ops are asynchronous where the device is: only {@link #toHost} and {@link #synchronize}
+ *       wait for completed work.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+
+    /** "cpu" or "cuda". */
+    String name();
+
+    /** One line for `gan info` and run reports: library versions, threads, device. */
+    String describe();
+
+    // ---- memory -------------------------------------------------------------------------
+
+    /** A new zero-filled tensor. */
+    Tensor allocate(Shape shape);
+
+    /** Copies {@code src} (at least {@code dst.size()} floats) into {@code dst}. */
+    void copyFromHost(float[] src, Tensor dst);
+
+    /** Copies {@code src} into {@code dst} (at least {@code src.size()} floats), waiting for pending work. */
+    void toHost(Tensor src, float[] dst);
+
+    /** dst = src, element for element (sizes must match). */
+    void copy(Tensor src, Tensor dst);
+
+    /** t[i] = value. */
+    void fill(Tensor t, float value);
+
+    /** Waits until all queued work is done. */
+    void synchronize();
+
+    default Tensor fromHost(float[] data, Shape shape) {
+        Tensor t = allocate(shape);
+        copyFromHost(data, t);
+        return t;
+    }
+
+    // ---- GEMM and bias ------------------------------------------------------------------
+
+    /**
+     * Row-major {@code C = alpha * op(A) * op(B) + beta * C}, with op(A) (m, k), op(B) (k, n) and
+     * C (m, n); A is stored (m, k) or, transposed, (k, m); likewise B. All three are dense.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k,
+              float alpha, Tensor a, Tensor b, float beta, Tensor c);
+
+    /** y[n, c, s] += bias[c] for y (N, C, S...) and bias (C). */
+    void addBias(Tensor y, Tensor bias);
+
+    /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
+    void biasGrad(Tensor dy, Tensor dBias, boolean accumulate);
+
+    // ---- activations: forward y = f(x); backward from the saved output y ------------------
+
+    /** y = x > 0 ? x : slope * x. */
+    void leakyRelu(Tensor x, Tensor y, float slope);
+
+    /** dx = dy * (y > 0 ? 1 : slope); valid for slope >= 0, since then sign(y) = sign(x). */
+    void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope);
+
+    /** y = max(x, 0). */
+    void relu(Tensor x, Tensor y);
+
+    /** dx = y > 0 ? dy : 0. */
+    void reluBackward(Tensor y, Tensor dy, Tensor dx);
+
+    /** y = tanh(x). */
+    void tanh(Tensor x, Tensor y);
+
+    /** dx = dy * (1 - y^2). */
+    void tanhBackward(Tensor y, Tensor dy, Tensor dx);
+
+    /** y = 1 / (1 + exp(-x)). */
+    void sigmoid(Tensor x, Tensor y);
+
+    /** dx = dy * y * (1 - y). */
+    void sigmoidBackward(Tensor y, Tensor dy, Tensor dx);
+
+    // ---- batch norm over (N, S) per channel, x: (N, C) or (N, C, H, W) ---------------------
+
+    /**
+     * Training forward with batch statistics: mean_c and biased var_c over n and s;
+     * y = gamma_c * (x - mean_c) * invStd_c + beta_c with invStd_c = 1 / sqrt(var_c + eps);
+     * runningMean = (1 - momentum) * runningMean + momentum * mean_c, runningVar likewise with
+     * the unbiased variance var_c * M / (M - 1), M = N * S (no update of the variance if M == 1).
+     * Saves mean_c and invStd_c for the backward.
+     */
+    void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                        float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /** Inference forward: y = gamma_c * (x - runningMean_c) / sqrt(runningVar_c + eps) + beta_c. */
+    void batchNormInfer(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                        float eps, Tensor y);
+
+    /**
+     * Backward of {@link #batchNormTrain}: with xhat = (x - mean) * invStd,
+     * dBeta_c (=|+=) sum dy, dGamma_c (=|+=) sum dy * xhat,
+     * dx = gamma_c * invStd_c / M * (M * dy - sum dy - xhat * sum(dy * xhat)).
+     */
+    void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                           Tensor dx, Tensor dGamma, Tensor dBeta, boolean accumulate);
+
+    // ---- loss -----------------------------------------------------------------------------
+
+    /**
+     * Binary cross-entropy on logits, mean over the N elements of {@code logits}, in one pass:
+     * loss_i = max(l, 0) - l * t_i + log(1 + exp(-|l|)) (stable for any finite logit), and
+     * dLogits_i = gradScale * (sigmoid(l_i) - t_i) / N. The target t_i is {@code targets[i]}, or
+     * {@code target} for every element when {@code targets} is null (label smoothing is a target
+     * of 0.9). Writes to {@code stats[slot]} the mean loss, to {@code stats[slot + 1]} the mean of
+     * sigmoid(l) (the mean D output), to {@code stats[slot + 2]} the fraction of l > 0.
+     */
+    void bceWithLogits(Tensor logits, Tensor targets, float target, float gradScale,
+                       Tensor dLogits, Tensor stats, int slot);
+
+    // ---- optimizers (every parameter of one optimizer in one call) -------------------------
+
+    /**
+     * Adam as PyTorch computes it, for step t >= 1: g = grad + weightDecay * p;
+     * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+     * p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+     */
+    void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,
+                  float lr, float beta1, float beta2, float eps, float weightDecay, int t);
+
+    /** SGD with momentum as PyTorch: buf = momentum * buf + g (buf = g at the first step); p -= lr * buf. */
+    void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
+                 float lr, float momentum, boolean firstStep);
+
+    // ---- random numbers (Philox 4x32-10) ----------------------------------------------------
+
+    /** t[i] = lo + (hi - lo) * u_i with u_i = {@link Philox#uniform} of element i, in (0, 1]. */
+    void fillUniform(Tensor t, float lo, float hi, long seed, long offset);
+
+    /** t[i] = mean + std * z_i with z_i the Box-Muller normal of element i ({@link Philox#normal}). */
+    void fillNormal(Tensor t, float mean, float std, long seed, long offset);
+
+    /** t[i] = u_i <= p ? ifTrue : ifFalse, with u_i as in {@link #fillUniform}. */
+    void fillBernoulli(Tensor t, float p, float ifTrue, float ifFalse, long seed, long offset);
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,50 @@
+package dev.jgan.tensor;
+
+import dev.jgan.backend.Backend;
+
+/**
+ * A float32, NCHW, dense tensor owned by one backend: a shape over backend storage. The data is
+ * opaque here; host copies go through {@link Backend#toHost} and {@link Backend#copyFromHost} and
+ * happen only at the edges (data in; samples, metrics and checkpoints out).
+ */
+public final class Tensor {
+    private final Backend backend;
+    private final Shape shape;
+    private final Storage storage;
+
+    public Tensor(Backend backend, Shape shape, Storage storage) {
+        if (shape.size() > storage.floats())
+            throw new IllegalArgumentException("shape " + shape + " needs " + shape.size()
+                    + " floats but the storage holds " + storage.floats());
+        this.backend = backend;
+        this.shape = shape;
+        this.storage = storage;
+    }
+
+    public Backend backend() { return backend; }
+
+    public Shape shape() { return shape; }
+
+    public Storage storage() { return storage; }
+
+    public long size() { return shape.size(); }
+
+    /** The same storage under another shape with as many elements (reshape and flatten share memory). */
+    public Tensor view(Shape other) {
+        if (other.size() != shape.size())
+            throw new IllegalArgumentException("cannot view " + shape + " as " + other);
+        return new Tensor(backend, other, storage);
+    }
+
+    /** Whether two tensors share their memory. */
+    public boolean sameStorage(Tensor o) { return storage == o.storage; }
+
+    /** Copies to a new host array. For edges only (tests, checkpoints, samples). */
+    public float[] toHost() {
+        float[] out = new float[shape.intSize()];
+        backend.toHost(this, out);
+        return out;
+    }
+
+    @Override public String toString() { return "Tensor" + shape + "@" + backend.name(); }
+}
