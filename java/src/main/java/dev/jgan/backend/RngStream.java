@@ -17,6 +17,9 @@ public final class RngStream {
 
     public long offset() { return offset; }
 
+    /** Moves to an offset saved earlier (resuming a run). */
+    public void seek(long newOffset) { this.offset = newOffset; }
+
     /** Reserves the blocks for {@code n} elements and returns the offset the fill starts at. */
     public long take(long n) {
         long start = offset;

@@ -1,0 +1,60 @@
+package dev.jgan.cli;
+
+import dev.jgan.cpu.CpuBackend;
+import dev.jgan.cuda.CudaProbe;
+import jdk.incubator.vector.FloatVector;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show the Java runtime, CPU features, BLAS and CUDA status.")
+final class InfoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override public Integer call() {
+        PrintWriter o = spec.commandLine().getOut();
+        o.println("java:      " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + "), "
+                + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
+        o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
+                + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
+        o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + CpuBackend.openBlasThreads() + " threads");
+        CudaProbe.Status s = CudaProbe.probe();
+        o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
+        o.println("kernels:   " + (CudaProbe.class.getResource(CudaProbe.KERNELS_RESOURCE) != null ? "built into the jar" : "absent (not built)"));
+        return 0;
+    }
+
+    private static String cpuModel() {
+        for (String line : cpuinfo()) if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
+        return System.getProperty("os.arch");
+    }
+
+    private static String cpuFeatures() {
+        for (String line : cpuinfo()) {
+            if (!line.startsWith("flags")) continue;
+            List<String> have = new ArrayList<>();
+            List<String> flags = List.of(line.substring(line.indexOf(':') + 1).trim().split("\\s+"));
+            for (String f : List.of("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "amx_tile"))
+                if (flags.contains(f)) have.add(f);
+            return String.join(" ", have);
+        }
+        return "unknown";
+    }
+
+    private static List<String> cpuinfo() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo"));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.jgan.cli;
+
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.gan.Checkpoints;
+import dev.jgan.gan.Generation;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "sample", mixinStandardHelpOptions = true,
+        description = "Generate images from a checkpoint's generator (batch-norm in inference mode).")
+final class SampleCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
+    Path checkpoint;
+
+    @Option(names = "--n", defaultValue = "64", description = "number of samples (default: ${DEFAULT-VALUE})")
+    int n;
+
+    @Option(names = "--out", required = true, description = "output file")
+    Path out;
+
+    @Option(names = "--format", description = "png (a grid), idx (uint8 0-255, N x H x W) or npy (float32 in [-1, 1]); default: from --out's extension")
+    String format;
+
+    @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Override public Integer call() {
+        if (n <= 0) throw new UserError("--n must be positive, got " + n);
+        String f = format != null ? format : formatOf(out);
+        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        try (Backend b = common.backend(spec.commandLine().getErr())) {
+            Generation.Format fmt = Generation.Format.of(f);
+            Generation.write(b, ck, n, seed, fmt, out);
+        }
+        spec.commandLine().getOut().println("wrote " + n + " samples to " + out + " (" + f + ")");
+        return 0;
+    }
+
+    private static String formatOf(Path p) {
+        String name = p.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String ext = dot < 0 ? "" : name.substring(dot + 1);
+        if (ext.equals("gz")) return "idx";
+        if (ext.equals("png") || ext.equals("idx") || ext.equals("npy")) return ext;
+        throw new UserError("cannot tell the format of " + p + " from its extension; pass --format png, idx or npy");
+    }
+}

@@ -1,0 +1,158 @@
+package dev.jgan.cli;
+
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.gan.Preset;
+import dev.jgan.gan.Presets;
+import dev.jgan.gan.StepStats;
+import dev.jgan.gan.TrainConfig;
+import dev.jgan.gan.TrainingRun;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.Callable;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a GAN preset; writes config.json, metrics.jsonl, samples/ and checkpoints/ under --out.")
+final class TrainCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--preset", description = "mlp-gan, mlp-gan-small or ring (default: mlp-gan)")
+    String preset;
+
+    @Option(names = "--dataset", description = "fashion-mnist or mnist (default: the preset's, fashion-mnist)")
+    String dataset;
+
+    @Option(names = "--data", description = "directory with train-images-idx3-ubyte[.gz] (overrides discovery)")
+    Path data;
+
+    @Option(names = "--steps", description = "generator updates (default: the preset's, 3000)")
+    Long steps;
+
+    @Option(names = "--epochs", description = "passes over the dataset instead of --steps")
+    Integer epochs;
+
+    @Option(names = "--batch", description = "batch size (default: the preset's, 64)")
+    Integer batch;
+
+    @Option(names = "--lr", description = "learning rate of both networks")
+    Float lr;
+
+    @Option(names = "--lr-g", description = "generator learning rate")
+    Float lrG;
+
+    @Option(names = "--lr-d", description = "discriminator learning rate")
+    Float lrD;
+
+    @Option(names = "--beta1", description = "Adam beta1 (default: the preset's, 0.5)")
+    Float beta1;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--loss", defaultValue = "nonsaturating", description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
+    String loss;
+
+    @Option(names = "--real-label", defaultValue = "1.0", description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
+    float realLabel;
+
+    @Option(names = "--label-noise", defaultValue = "0", description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
+    float labelNoise;
+
+    @Option(names = "--d-steps", defaultValue = "1", description = "D updates per G update (default: ${DEFAULT-VALUE})")
+    int dSteps;
+
+    @Option(names = "--log-every", defaultValue = "100", description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
+    int logEvery;
+
+    @Option(names = "--sample-every", description = "steps between sample grids (default: the preset's, 500)")
+    Integer sampleEvery;
+
+    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
+    int checkpointEvery;
+
+    @Option(names = "--out", description = "run directory (default: runs/PRESET-DATE-TIME)")
+    Path out;
+
+    @Option(names = "--resume", description = "continue the run in --out from its last checkpoint (up to --steps)")
+    boolean resume;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
+    @Override public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter outw = spec.commandLine().getOut();
+        TrainingRun.Result r;
+        if (resume) {
+            if (out == null) throw new UserError("--resume needs --out DIR, the run to continue");
+            try (Backend b = common.backend(err); Bar bar = new Bar(!noProgress)) {
+                r = new TrainingRun(b, out, err::println).resume(preset, steps == null ? 0 : steps, bar);
+            }
+        } else {
+            Preset p = Presets.get(preset != null ? preset : "mlp-gan");
+            TrainConfig c = config(p);
+            Path dir = out != null ? out
+                    : Path.of("runs", p.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            try (Backend b = common.backend(err); Bar bar = new Bar(!noProgress)) {
+                r = new TrainingRun(b, dir, err::println).start(c, epochs == null ? 0 : epochs, bar);
+            }
+        }
+        StepStats s = r.last();
+        outw.printf("step %d: D loss %.4f, G loss %.4f, D(x) %.3f, D(G(z)) %.3f%n", s.step(), s.dLoss(), s.gLoss(), s.dReal(), s.dFake());
+        outw.println("outputs in " + r.runDir() + ": samples/ (last: " + r.lastSample().getFileName() + "), checkpoints/ (last: "
+                + r.checkpoint().getFileName() + "), metrics.jsonl, config.json");
+        return 0;
+    }
+
+    private TrainConfig config(Preset p) {
+        TrainConfig d = TrainConfig.defaults(p);
+        if (epochs != null && steps != null) throw new UserError("give --steps or --epochs, not both");
+        if (epochs != null && epochs <= 0) throw new UserError("--epochs must be positive, got " + epochs);
+        if (lr != null && (lrG != null || lrD != null)) throw new UserError("give --lr or --lr-g/--lr-d, not both");
+        String ds = dataset != null ? dataset : d.dataset();
+        if (p.isToy() && dataset != null && !dataset.equals("ring"))
+            throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
+        return new TrainConfig(p.name(), ds, data == null ? null : data.toString(), seed,
+                batch != null ? batch : d.batch(), steps != null ? steps : d.steps(),
+                lrG != null ? lrG : lr != null ? lr : d.lrG(), lrD != null ? lrD : lr != null ? lr : d.lrD(),
+                beta1 != null ? beta1 : d.beta1(), d.beta2(), loss, realLabel, labelNoise, dSteps, logEvery,
+                sampleEvery != null ? sampleEvery : d.sampleEvery(), checkpointEvery).validate();
+    }
+
+    /** The progress bar on stderr, with the latest losses as its message. */
+    private static final class Bar implements TrainingRun.Progress, AutoCloseable {
+        private final boolean enabled;
+        private ProgressBar bar;
+
+        Bar(boolean enabled) { this.enabled = enabled; }
+
+        @Override public void update(long step, long total, StepStats last) {
+            if (!enabled) return;
+            if (bar == null) {
+                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(step - 1, java.time.Duration.ZERO)
+                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setUnit(" steps", 1)
+                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).showSpeed().build();
+            }
+            bar.stepTo(step);
+            if (last != null)
+                bar.setExtraMessage(String.format(" D %.3f G %.3f", last.dLoss(), last.gLoss()));
+        }
+
+        @Override public void close() {
+            if (bar != null) bar.close();
+        }
+    }
+}

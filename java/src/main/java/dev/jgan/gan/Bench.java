@@ -1,0 +1,73 @@
+package dev.jgan.gan;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.Philox;
+import dev.jgan.tensor.Shape;
+
+import java.util.Arrays;
+
+/**
+ * Times whole training steps exactly as shared/peers/torch_gan_bench.py does: one fixed real batch
+ * of uniform noise in [-1, 1], real label 0.9, fresh z each step; untimed warm-up first (the JIT
+ * needs it), then the median of individually timed steps.
+ */
+public final class Bench {
+    private Bench() {}
+
+    public record Result(String preset, int batch, double msPerStep) {
+        public double imagesPerSecond() { return batch / msPerStep * 1e3; }
+
+        /** {@code PRESET<TAB>batch=B<TAB>X.XX ms/step<TAB>N img/s}, the peer script's format. */
+        public String line() {
+            return String.format("%s\tbatch=%d\t%.2f ms/step\t%.0f img/s", preset, batch, msPerStep, imagesPerSecond());
+        }
+    }
+
+    /** The peer script's step counts: fewer timed steps for the slower presets. */
+    public static int defaultSteps(Preset p) {
+        return switch (p.name()) {
+            case "dcgan-28" -> 15;
+            case "dcgan-64" -> 5;
+            default -> 60;
+        };
+    }
+
+    /** A trainer set up as the benchmark runs it (also used by the JMH step benchmarks). */
+    public static GanTrainer trainer(Backend b, Preset p, int batch) {
+        TrainConfig d = TrainConfig.defaults(p);
+        TrainConfig c = new TrainConfig(p.name(), d.dataset(), null, 0, batch, Long.MAX_VALUE, d.lrG(), d.lrD(),
+                d.beta1(), d.beta2(), d.loss(), 0.9f, 0f, 1, 100, 100, 1000);
+        return new GanTrainer(new GanModel(b, p, batch, 0), c, fixedBatch(p.item(), batch));
+    }
+
+    public static Result run(Backend b, Preset p, int batch, int steps, double warmupSeconds) {
+        GanTrainer t = trainer(b, p, batch);
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) t.step();
+        b.synchronize();
+        double[] ms = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            t.step();
+            b.synchronize();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        if (!t.readStats().finite()) throw new IllegalStateException("bench of " + p.name() + " produced non-finite losses");
+        Arrays.sort(ms);
+        double median = steps % 2 == 1 ? ms[steps / 2] : (ms[steps / 2 - 1] + ms[steps / 2]) / 2;
+        return new Result(p.name(), batch, median);
+    }
+
+    /** The same batch every time, as the peer's fixed {@code torch.rand * 2 - 1}. */
+    static RealBatches fixedBatch(Shape item, int batch) {
+        float[] data = new float[Math.toIntExact(item.size() * batch)];
+        for (int i = 0; i < data.length; i++) data[i] = 2f * Philox.uniformAt(12345, 0, i) - 1f;
+        return new RealBatches() {
+            @Override public Shape item() { return item; }
+
+            @Override public void fill(long index, float[] dst) { System.arraycopy(data, 0, dst, 0, data.length); }
+
+            @Override public long batchesPerEpoch() { return 0; }
+        };
+    }
+}

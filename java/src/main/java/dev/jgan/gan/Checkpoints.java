@@ -1,0 +1,169 @@
+package dev.jgan.gan;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.io.Safetensors;
+import dev.jgan.io.Safetensors.TensorData;
+import dev.jgan.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Training checkpoints in the safetensors format: every model tensor (G and D parameters and
+ * batch-norm statistics, under their PyTorch names) and the Adam moments, with the counters and the
+ * run's config in the metadata. Files are {@code checkpoints/step-NNNNNNN.safetensors}, each
+ * written atomically; the newest {@link #KEEP} are kept.
+ */
+public final class Checkpoints {
+    public static final String FORMAT = "jgan-checkpoint-1";
+    /** How many checkpoints a run keeps: the newest, and older ones in case it is damaged. */
+    static final int KEEP = 3;
+    private static final Pattern NAME = Pattern.compile("step-(\\d+)\\.safetensors");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Checkpoints() {}
+
+    /** A checkpoint read from disk, not yet applied to a model. */
+    public record Loaded(Path file, Map<String, TensorData> tensors, Map<String, String> metadata) {
+        public String preset() { return metadata.get("preset"); }
+
+        public long step() { return Long.parseLong(metadata.getOrDefault("step", "0")); }
+
+        public TrainConfig config() {
+            try {
+                return JSON.readValue(metadata.get("config"), TrainConfig.class);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new UserError("checkpoint " + file + " has no readable config in its metadata");
+            }
+        }
+    }
+
+    /** Writes the trainer's whole state and prunes old checkpoints; returns the new file. */
+    public static Path save(Path runDir, GanTrainer t) {
+        Path dir = runDir.resolve("checkpoints");
+        Path file = dir.resolve(String.format("step-%07d.safetensors", t.steps()));
+        Backend b = t.model().backend();
+        LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
+        for (var e : t.model().state().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
+        for (var e : t.optimizerState().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        meta.put("preset", t.model().preset().name());
+        meta.put("step", Long.toString(t.steps()));
+        meta.put("batches_drawn", Long.toString(t.batchesDrawn()));
+        meta.put("noise_offset", Long.toString(t.noise().offset()));
+        meta.put("adam_steps_g", Integer.toString(t.optimizerG().steps()));
+        meta.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
+        meta.put("backend", b.name());
+        try {
+            meta.put("config", JSON.writeValueAsString(t.config()));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        Safetensors.write(file, tensors, meta);
+        prune(dir);
+        return file;
+    }
+
+    private static TensorData toData(Tensor t) {
+        return new TensorData(t.shape().dims(), t.toHost());
+    }
+
+    /** The newest checkpoint of a run directory, or null when it has none. */
+    public static Path latest(Path runDir) {
+        List<Path> all = list(runDir.resolve("checkpoints"));
+        return all.isEmpty() ? null : all.get(all.size() - 1);
+    }
+
+    /** Checkpoints of a directory, oldest first. */
+    static List<Path> list(Path dir) {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> files = new ArrayList<>(s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).toList());
+            files.sort((a, c) -> Long.compare(stepOf(a), stepOf(c)));
+            return files;
+        } catch (IOException e) {
+            throw new UserError("cannot list checkpoints in " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static long stepOf(Path p) {
+        Matcher m = NAME.matcher(p.getFileName().toString());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    private static void prune(Path dir) {
+        List<Path> all = list(dir);
+        for (int i = 0; i < all.size() - KEEP; i++) {
+            try {
+                Files.deleteIfExists(all.get(i));
+            } catch (IOException ignored) {
+                // an old checkpoint that cannot be removed costs disk space, nothing else
+            }
+        }
+    }
+
+    /** Reads and checks a checkpoint file (format and counters); tensors are checked when applied. */
+    public static Loaded read(Path file) {
+        if (!Files.isRegularFile(file)) throw new UserError("checkpoint " + file + " not found");
+        Safetensors.Contents c = Safetensors.read(file);
+        Map<String, String> meta = c.metadata();
+        if (!FORMAT.equals(meta.get("format")))
+            throw new UserError("checkpoint " + file + " is not a jgan checkpoint (metadata format is "
+                    + meta.get("format") + ", expected " + FORMAT + ")");
+        for (String k : List.of("preset", "step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d", "config"))
+            if (meta.get(k) == null) throw new UserError("checkpoint " + file + " is corrupt: metadata lacks '" + k + "'");
+        try {
+            for (String k : List.of("step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d"))
+                Long.parseLong(meta.get(k));
+        } catch (NumberFormatException e) {
+            throw new UserError("checkpoint " + file + " is corrupt: a counter in its metadata is not a number");
+        }
+        return new Loaded(file, c.tensors(), meta);
+    }
+
+    /** Loads the model tensors of {@code ck} into {@code model}; a UserError if they do not fit its preset. */
+    public static void loadModel(Loaded ck, GanModel model) {
+        String preset = model.preset().name();
+        if (!preset.equals(ck.preset()))
+            throw new UserError("checkpoint " + ck.file() + " is from preset " + ck.preset() + ", not " + preset);
+        load(ck, model.state(), model.backend());
+    }
+
+    /** Loads model, optimizer state and counters: the trainer continues exactly where the checkpoint was written. */
+    public static void loadTrainer(Loaded ck, GanTrainer t) {
+        loadModel(ck, t.model());
+        load(ck, t.optimizerState(), t.model().backend());
+        Map<String, String> m = ck.metadata();
+        t.restoreCounters(Long.parseLong(m.get("step")), Long.parseLong(m.get("batches_drawn")),
+                Long.parseLong(m.get("noise_offset")), Integer.parseInt(m.get("adam_steps_g")),
+                Integer.parseInt(m.get("adam_steps_d")));
+    }
+
+    private static void load(Loaded ck, Map<String, Tensor> into, Backend b) {
+        Map<String, float[]> checked = new HashMap<>();
+        for (var e : into.entrySet()) {
+            TensorData d = ck.tensors().get(e.getKey());
+            if (d == null) throw new UserError("checkpoint " + ck.file() + " lacks tensor " + e.getKey());
+            if (!Arrays.equals(d.shape(), e.getValue().shape().dims()))
+                throw new UserError("checkpoint " + ck.file() + ": tensor " + e.getKey() + " has shape "
+                        + Arrays.toString(d.shape()) + ", the model needs " + e.getValue().shape());
+            checked.put(e.getKey(), d.data());
+        }
+        // only touch the model once every tensor has been found and checked
+        for (var e : into.entrySet()) b.copyFromHost(checked.get(e.getKey()), e.getValue());
+    }
+}

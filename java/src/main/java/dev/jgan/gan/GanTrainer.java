@@ -1,0 +1,139 @@
+package dev.jgan.gan;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.RngStream;
+import dev.jgan.nn.GradMode;
+import dev.jgan.nn.Sequential;
+import dev.jgan.optim.Adam;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The GAN training step of pytorch/examples' DCGAN (and of shared/peers/torch_gan_bench.py):
+ * G makes one fake batch; D is updated on a real batch and on that fake batch (detached), each
+ * passed through D as its own batch with the gradients of both summed; then G is updated through
+ * the updated D with the same fake batch, D's parameters untouched. With {@code dSteps > 1} the D
+ * update repeats on fresh real and fake batches and G learns from the last fake batch.
+ *
+ * <p>Nothing crosses to the host inside a step but the real batch; the losses stay on the
+ * backend in a small stats tensor until {@link #readStats()} asks for them.
+ */
+public final class GanTrainer {
+    // stats slots: bceWithLogits writes (loss, mean sigmoid, fraction > 0) at each base
+    private static final int REAL = 0, FAKE = 3, GEN = 6, STATS = 9;
+
+    private final Backend b;
+    private final GanModel model;
+    private final TrainConfig config;
+    private final RealBatches data;
+    private final Sequential g, d;
+    private final Adam optG, optD;
+    private final Tensor z, real, dLogits, stats, targets;
+    private final float[] realHost;
+    private final float[] statsHost = new float[STATS];
+    private final RngStream noise;
+    private final Loss loss;
+    private long step, batchesDrawn;
+
+    public GanTrainer(GanModel model, TrainConfig config, RealBatches data) {
+        if (!data.item().equals(model.preset().item()))
+            throw new IllegalArgumentException("data items " + data.item() + " do not fit preset " + model.preset().name());
+        this.b = model.backend();
+        this.model = model;
+        this.config = config;
+        this.data = data;
+        this.g = model.generator();
+        this.d = model.discriminator();
+        this.optG = new Adam(b, g.parameters(), config.lrG(), config.beta1(), config.beta2(), 1e-8f, 0f);
+        this.optD = new Adam(b, d.parameters(), config.lrD(), config.beta1(), config.beta2(), 1e-8f, 0f);
+        int n = model.batch();
+        this.z = b.allocate(model.noiseShape());
+        this.real = b.allocate(d.inShape());
+        this.realHost = new float[real.shape().intSize()];
+        this.dLogits = b.allocate(d.outShape());
+        this.stats = b.allocate(Shape.of(STATS));
+        this.targets = config.labelNoise() > 0 ? b.allocate(Shape.of(n, 1)) : null;
+        this.noise = new RngStream(GanModel.key(config.seed(), GanModel.Stream.TRAIN), 0);
+        this.loss = config.lossKind();
+    }
+
+    /** One generator update (after {@code dSteps} discriminator updates). */
+    public void step() {
+        Tensor fake = null;
+        for (int k = 0; k < config.dSteps(); k++) {
+            b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
+            fake = g.forward(z, true);
+            data.fill(batchesDrawn++, realHost);
+            b.copyFromHost(realHost, real);
+
+            Tensor logits = d.forward(real, true);
+            bce(logits, config.realLabel(), 0f, 1f, REAL);
+            d.backward(dLogits, GradMode.WRITE, false);
+
+            logits = d.forward(fake, true);
+            bce(logits, 0f, config.realLabel(), 1f, FAKE);
+            d.backward(dLogits, GradMode.ACCUMULATE, false);
+            optD.step();
+        }
+        Tensor logits = d.forward(fake, true);
+        if (loss == Loss.NONSATURATING) b.bceWithLogits(logits, null, 1f, 1f, dLogits, stats, GEN);   // -log D(G(z))
+        else b.bceWithLogits(logits, null, 0f, -1f, dLogits, stats, GEN);                             // log(1 - D(G(z))) = -BCE(l, 0)
+        Tensor dFake = d.backward(dLogits, GradMode.SKIP, true);
+        g.backward(dFake, GradMode.WRITE, false);
+        optG.step();
+        step++;
+    }
+
+    /** BCE of D's logits against {@code label}, with a fraction of labels flipped to {@code flipped} under --label-noise. */
+    private void bce(Tensor logits, float label, float flipped, float scale, int slot) {
+        if (targets == null) {
+            b.bceWithLogits(logits, null, label, scale, dLogits, stats, slot);
+        } else {
+            b.fillBernoulli(targets, config.labelNoise(), flipped, label, noise.seed(), noise.take(targets.size()));
+            b.bceWithLogits(logits, targets, 0f, scale, dLogits, stats, slot);
+        }
+    }
+
+    /** The last step's losses and D statistics (waits for the backend). */
+    public StepStats readStats() {
+        b.toHost(stats, statsHost);
+        float[] s = statsHost;
+        float gLoss = loss == Loss.NONSATURATING ? s[GEN] : -s[GEN];
+        return new StepStats(step, s[REAL] + s[FAKE], s[REAL + 2], 1f - s[FAKE + 2], gLoss, s[REAL + 1], s[FAKE + 1]);
+    }
+
+    public long steps() { return step; }
+
+    public long batchesDrawn() { return batchesDrawn; }
+
+    public RngStream noise() { return noise; }
+
+    public GanModel model() { return model; }
+
+    public RealBatches data() { return data; }
+
+    public TrainConfig config() { return config; }
+
+    /** Optimizer moments by name ({@code g.0.weight.exp_avg}, ...), for checkpoints. */
+    public Map<String, Tensor> optimizerState() {
+        Map<String, Tensor> m = new LinkedHashMap<>(optG.state());
+        m.putAll(optD.state());
+        return m;
+    }
+
+    public Adam optimizerG() { return optG; }
+
+    public Adam optimizerD() { return optD; }
+
+    /** Restores the counters after the tensors have been loaded from a checkpoint. */
+    public void restoreCounters(long step, long batchesDrawn, long noiseOffset, int adamStepsG, int adamStepsD) {
+        this.step = step;
+        this.batchesDrawn = batchesDrawn;
+        this.noise.seek(noiseOffset);
+        optG.setSteps(adamStepsG);
+        optD.setSteps(adamStepsD);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.jgan.gan;
+
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.RngStream;
+import dev.jgan.data.Idx;
+import dev.jgan.io.ImageGrid;
+import dev.jgan.io.Npy;
+import dev.jgan.io.ScatterPlot;
+import dev.jgan.data.RingOfGaussians;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.nio.file.Path;
+
+/** Generates samples from a checkpoint's generator and writes them as a picture or an array file. */
+public final class Generation {
+    private static final int CHUNK = 256;
+
+    private Generation() {}
+
+    public enum Format {
+        PNG, IDX, NPY;
+
+        public static Format of(String s) {
+            return switch (s) {
+                case "png" -> PNG;
+                case "idx" -> IDX;
+                case "npy" -> NPY;
+                default -> throw new UserError("unknown format '" + s + "'; use png, idx or npy");
+            };
+        }
+    }
+
+    /** n samples of G (inference mode) from noise seeded by {@code seed}, as host floats (n, item...). */
+    public static float[] generate(Backend b, Checkpoints.Loaded ck, int n, long seed) {
+        Preset p = Presets.get(ck.preset());
+        GanModel model = new GanModel(b, p, Math.min(n, CHUNK), ck.config().seed());
+        Checkpoints.loadModel(ck, model);
+        RngStream noise = new RngStream(seed, 0);
+        Tensor z = b.allocate(model.noiseShape());
+        int per = Math.toIntExact(p.item().size());
+        float[] all = new float[Math.multiplyExact(n, per)];
+        float[] chunk = new float[model.batch() * per];
+        for (int done = 0; done < n; done += model.batch()) {
+            b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
+            b.toHost(model.generate(z), chunk);
+            System.arraycopy(chunk, 0, all, done * per, Math.min(model.batch(), n - done) * per);
+        }
+        return all;
+    }
+
+    public static void write(Backend b, Checkpoints.Loaded ck, int n, long seed, Format format, Path out) {
+        Preset p = Presets.get(ck.preset());
+        Shape item = p.item();
+        if (p.isToy() && format == Format.IDX) throw new UserError("the 2-D toy makes points, not images: use --format npy or png");
+        float[] x = generate(b, ck, n, seed);
+        switch (format) {
+            case PNG -> {
+                if (p.isToy()) ScatterPlot.writePng(out, x, n, RingOfGaussians.modes());
+                else ImageGrid.writePng(out, x, n, item.dim(0), item.dim(1), item.dim(2), (int) Math.ceil(Math.sqrt(n)), 1);
+            }
+            case NPY -> Npy.write(out, x, item.dim(0) == 1 && item.rank() == 3
+                    ? new int[] {n, item.dim(1), item.dim(2)} : item.batched(n).dims());
+            case IDX -> {
+                if (item.dim(0) != 1) throw new UserError("idx holds one-channel images; this preset makes " + item.dim(0) + " channels: use npy");
+                Idx.writeImages(out, x, n, item.dim(1), item.dim(2), out.getFileName().toString().endsWith(".gz"));
+            }
+        }
+    }
+}

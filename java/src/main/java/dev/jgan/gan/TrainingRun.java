@@ -1,0 +1,183 @@
+package dev.jgan.gan;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.io.AtomicFiles;
+import dev.jgan.io.MetricsLog;
+import dev.jgan.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A whole training run and its directory: {@code config.json}, {@code metrics.jsonl} (one line per
+ * log interval), {@code samples/step-N.png} (a 5x5 grid from fixed noise, as the tutorials save)
+ * and {@code checkpoints/step-N.safetensors}. Losses are checked before every checkpoint, so a run
+ * that diverges stops with its last good checkpoint intact.
+ */
+public final class TrainingRun {
+    /** Exit code of a run that stopped because a loss became NaN or infinite. */
+    public static final int DIVERGED = 3;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Receives progress: the step just done and the stats of the last log point. */
+    public interface Progress {
+        void update(long step, long total, StepStats last);
+
+        Progress NONE = (s, t, l) -> {};
+    }
+
+    public record Result(Path runDir, StepStats last, Path checkpoint, Path lastSample) {}
+
+    private final Backend backend;
+    private final Path out;
+    private final Consumer<String> log;
+
+    public TrainingRun(Backend backend, Path out, Consumer<String> log) {
+        this.backend = backend;
+        this.out = out;
+        this.log = log;
+    }
+
+    /** Starts a new run with {@code config}; with {@code epochs > 0}, as many steps as that many passes over the data take. */
+    public Result start(TrainConfig config, int epochs, Progress progress) {
+        config.validate();
+        Preset preset = Presets.get(config.preset());
+        RealBatches data = DataSources.open(config, preset);
+        if (epochs > 0) {
+            if (data.batchesPerEpoch() == 0) throw new UserError("--epochs does not apply to " + preset.name() + ", which has no fixed dataset; use --steps");
+            config = config.withSteps(Math.max(1, epochs * data.batchesPerEpoch() / config.dSteps())).validate();
+        }
+        prepareDirectory();
+        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed()), config, data);
+        writeConfig(config, trainer);
+        MetricsLog metrics = MetricsLog.open(out.resolve("metrics.jsonl"));
+        return loop(trainer, metrics, progress);
+    }
+
+    /**
+     * Continues the run in this directory from its newest checkpoint, up to {@code steps} total
+     * steps (the checkpoint's own target when 0). {@code preset}, when not null, must be the run's.
+     */
+    public Result resume(String preset, long steps, Progress progress) {
+        Path latest = Checkpoints.latest(out);
+        if (latest == null) throw new UserError("nothing to resume: " + out.resolve("checkpoints") + " holds no checkpoint");
+        Checkpoints.Loaded ck = Checkpoints.read(latest);
+        if (preset != null && !preset.equals(ck.preset()))
+            throw new UserError("checkpoint " + latest + " is from preset " + ck.preset() + ", not " + preset);
+        TrainConfig config = ck.config();
+        if (steps > 0) config = config.withSteps(steps);
+        config.validate();
+        Preset preset = Presets.get(config.preset());
+        RealBatches data = DataSources.open(config, preset);
+        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed()), config, data);
+        Checkpoints.loadTrainer(ck, trainer);
+        if (trainer.steps() >= config.steps())
+            throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());
+        writeConfig(config, trainer);
+        MetricsLog metrics = MetricsLog.resume(out.resolve("metrics.jsonl"), trainer.steps());
+        log.accept("resuming " + out + " from step " + trainer.steps() + " (" + latest.getFileName() + ")");
+        return loop(trainer, metrics, progress);
+    }
+
+    private Result loop(GanTrainer t, MetricsLog metrics, Progress progress) {
+        TrainConfig c = t.config();
+        Samples samples = new Samples(t.model(), c.seed());
+        StepStats last = null;
+        Path checkpoint = null, sample = null;
+        long intervalStart = System.nanoTime(), intervalSteps = 0;
+        try (metrics) {
+            while (t.steps() < c.steps()) {
+                t.step();
+                intervalSteps++;
+                long s = t.steps();
+                boolean end = s == c.steps();
+                if (s % c.logEvery() == 0 || end) {
+                    last = checked(t, checkpoint);
+                    double seconds = (System.nanoTime() - intervalStart) / 1e9;
+                    double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
+                    metrics.append(metricsLine(t, last, imagesPerSecond));
+                    intervalStart = System.nanoTime();
+                    intervalSteps = 0;
+                }
+                if (s % c.sampleEvery() == 0 || end) sample = samples.write(out.resolve("samples"), s);
+                if (s % c.checkpointEvery() == 0 || end) {
+                    last = checked(t, checkpoint);
+                    checkpoint = Checkpoints.save(out, t);
+                }
+                progress.update(s, c.steps(), last);
+            }
+        }
+        return new Result(out, last, checkpoint, sample);
+    }
+
+    /** The latest stats, or a UserError naming the last good checkpoint if a loss is no longer finite. */
+    private StepStats checked(GanTrainer t, Path lastCheckpoint) {
+        StepStats s = t.readStats();
+        if (!s.finite()) {
+            Path good = lastCheckpoint != null ? lastCheckpoint : Checkpoints.latest(out);
+            throw new UserError("training diverged at step " + t.steps() + ": " + s.firstNonFinite()
+                    + (good != null ? "; the last good checkpoint is " + good : "; no checkpoint was written yet")
+                    + " (try a lower learning rate)", DIVERGED, null);
+        }
+        return s;
+    }
+
+    private static Map<String, Object> metricsLine(GanTrainer t, StepStats s, double imagesPerSecond) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", s.step());
+        long perEpoch = t.data().batchesPerEpoch();
+        if (perEpoch > 0) m.put("epoch", Math.round(1000.0 * t.batchesDrawn() / perEpoch) / 1000.0);
+        m.put("d_loss", s.dLoss());
+        m.put("d_acc_real", s.dAccReal());
+        m.put("d_acc_fake", s.dAccFake());
+        m.put("g_loss", s.gLoss());
+        m.put("d_x", s.dReal());
+        m.put("d_g_z", s.dFake());
+        m.put("img_per_s", Math.round(imagesPerSecond));
+        return m;
+    }
+
+    private void prepareDirectory() {
+        try {
+            Files.createDirectories(out);
+            if (Checkpoints.latest(out) != null)
+                throw new UserError(out + " already holds a run; pass --resume to continue it, or another --out");
+            Files.createDirectories(out.resolve("samples"));
+            Files.createDirectories(out.resolve("checkpoints"));
+        } catch (IOException e) {
+            throw new UserError("cannot write to " + out + ": " + e.getMessage());
+        }
+    }
+
+    private void writeConfig(TrainConfig config, GanTrainer t) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("config", config);
+        doc.put("model", t.model().toString());
+        doc.put("backend", backend.describe());
+        AtomicFiles.write(out.resolve("config.json"), os -> JSON.writeValue(os, doc));
+    }
+
+    /** Writes the fixed-noise sample picture of step {@code s}. */
+    static final class Samples {
+        private final GanModel model;
+        private final Tensor z;
+
+        Samples(GanModel model, long seed) {
+            this.model = model;
+            this.z = model.backend().allocate(model.noiseShape());
+            // the same noise at every interval, so that grids show how G's output for it evolves
+            model.backend().fillNormal(z, 0f, 1f, GanModel.key(seed, GanModel.Stream.FIXED_NOISE), 0);
+        }
+
+        Path write(Path dir, long step) {
+            return SamplePictures.write(model, model.generate(z), dir.resolve(String.format("step-%07d.png", step)), 25);
+        }
+    }
+}

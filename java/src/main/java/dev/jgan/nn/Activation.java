@@ -1,0 +1,79 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+/**
+ * An elementwise activation: y = f(x) with any shape; the backward reads the saved output y, so
+ * the input need not be kept.
+ */
+public abstract sealed class Activation extends Layer
+        permits Activation.LeakyReLU, Activation.ReLU, Activation.Tanh, Activation.Sigmoid {
+    protected Tensor y, dx;
+
+    @Override public Shape outputShape(Shape in) { return in; }
+
+    @Override protected void allocate(Init init, RngStream rng) {
+        y = backend.allocate(inShape);
+        dx = backend.allocate(inShape);
+    }
+
+    @Override public final Tensor forward(Tensor x, boolean training) {
+        apply(x);
+        return y;
+    }
+
+    @Override public final Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
+        if (!needDx) return null;
+        applyBackward(dy);
+        return dx;
+    }
+
+    protected abstract void apply(Tensor x);
+
+    protected abstract void applyBackward(Tensor dy);
+
+    /** y = x > 0 ? x : slope * x. */
+    public static final class LeakyReLU extends Activation {
+        private final float slope;
+
+        public LeakyReLU(float slope) {
+            require(slope >= 0, "LeakyReLU slope must be >= 0, got " + slope);
+            this.slope = slope;
+        }
+
+        @Override protected void apply(Tensor x) { backend.leakyRelu(x, y, slope); }
+
+        @Override protected void applyBackward(Tensor dy) { backend.leakyReluBackward(y, dy, dx, slope); }
+
+        @Override public String toString() { return "LeakyReLU(" + slope + ")"; }
+    }
+
+    /** y = max(x, 0). */
+    public static final class ReLU extends Activation {
+        @Override protected void apply(Tensor x) { backend.relu(x, y); }
+
+        @Override protected void applyBackward(Tensor dy) { backend.reluBackward(y, dy, dx); }
+
+        @Override public String toString() { return "ReLU"; }
+    }
+
+    /** y = tanh(x). */
+    public static final class Tanh extends Activation {
+        @Override protected void apply(Tensor x) { backend.tanh(x, y); }
+
+        @Override protected void applyBackward(Tensor dy) { backend.tanhBackward(y, dy, dx); }
+
+        @Override public String toString() { return "Tanh"; }
+    }
+
+    /** y = 1 / (1 + exp(-x)). */
+    public static final class Sigmoid extends Activation {
+        @Override protected void apply(Tensor x) { backend.sigmoid(x, y); }
+
+        @Override protected void applyBackward(Tensor dy) { backend.sigmoidBackward(y, dy, dx); }
+
+        @Override public String toString() { return "Sigmoid"; }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Batch normalisation per channel (dimension 1) over the batch and spatial positions: BatchNorm1d
+ * for (N, C), BatchNorm2d for (N, C, H, W). Momentum is PyTorch's:
+ * {@code running = (1 - momentum) * running + momentum * batch}, so Keras' momentum 0.8 is 0.2 here.
+ * Training uses batch statistics; inference the running ones.
+ */
+public final class BatchNorm extends Layer {
+    private final int channels;
+    private final float momentum, eps;
+    private Tensor gamma, beta, dGamma, dBeta, runningMean, runningVar, saveMean, saveInvStd, y, dx, x;
+
+    public BatchNorm(int channels, float momentum, float eps) {
+        require(momentum >= 0 && momentum <= 1, "BatchNorm momentum must be in [0, 1], got " + momentum);
+        require(eps > 0, "BatchNorm eps must be > 0, got " + eps);
+        this.channels = channels;
+        this.momentum = momentum;
+        this.eps = eps;
+    }
+
+    @Override public Shape outputShape(Shape in) {
+        require((in.rank() == 2 || in.rank() == 4) && in.dim(1) == channels,
+                this + " needs input (N, " + channels + ") or (N, " + channels + ", H, W), got " + in);
+        return in;
+    }
+
+    @Override protected void allocate(Init init, RngStream rng) {
+        Shape c = Shape.of(channels);
+        gamma = backend.allocate(c);
+        init.bnGamma(backend, gamma, rng);
+        beta = backend.allocate(c);
+        dGamma = backend.allocate(c);
+        dBeta = backend.allocate(c);
+        runningMean = backend.allocate(c);
+        runningVar = backend.allocate(c);
+        backend.fill(runningVar, 1f);
+        saveMean = backend.allocate(c);
+        saveInvStd = backend.allocate(c);
+        y = backend.allocate(inShape);
+        dx = backend.allocate(inShape);
+    }
+
+    @Override public Tensor forward(Tensor x, boolean training) {
+        if (training) {
+            this.x = x;
+            backend.batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+        } else {
+            backend.batchNormInfer(x, gamma, beta, runningMean, runningVar, eps, y);
+        }
+        return y;
+    }
+
+    @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
+        // One pass yields dx and the parameter gradients together; under SKIP the latter are
+        // overwritten but no optimizer step reads them before the next WRITE.
+        backend.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, mode.accumulate());
+        return needDx ? dx : null;
+    }
+
+    @Override public List<Parameter> parameters() {
+        return List.of(new Parameter("weight", gamma, dGamma), new Parameter("bias", beta, dBeta));
+    }
+
+    @Override public Map<String, Tensor> buffers() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("running_mean", runningMean);
+        m.put("running_var", runningVar);
+        return m;
+    }
+
+    @Override public String toString() {
+        return "BatchNorm(" + channels + ", momentum=" + momentum + ", eps=" + eps + ")";
+    }
+}

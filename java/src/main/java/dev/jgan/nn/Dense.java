@@ -1,0 +1,73 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Fully connected layer, y = x W^T + b, with x (N, in), W (out, in) as PyTorch stores it (so
+ * checkpoints load there), b (out), y (N, out).
+ */
+public final class Dense extends Layer {
+    private final int in, out;
+    private final boolean hasBias;
+    private Tensor weight, bias, dWeight, dBias, y, dx, x;
+
+    public Dense(int in, int out) { this(in, out, true); }
+
+    public Dense(int in, int out, boolean bias) {
+        this.in = in;
+        this.out = out;
+        this.hasBias = bias;
+    }
+
+    @Override public Shape outputShape(Shape s) {
+        require(s.rank() == 2 && s.dim(1) == in, this + " needs input (N, " + in + "), got " + s);
+        return Shape.of(s.dim(0), out);
+    }
+
+    @Override protected void allocate(Init init, RngStream rng) {
+        weight = backend.allocate(Shape.of(out, in));
+        dWeight = backend.allocate(weight.shape());
+        init.weight(backend, weight, in, out, rng);
+        if (hasBias) {
+            bias = backend.allocate(Shape.of(out));
+            dBias = backend.allocate(bias.shape());
+            init.bias(backend, bias, in, rng);
+        }
+        y = backend.allocate(outShape);
+        dx = backend.allocate(inShape);
+    }
+
+    @Override public Tensor forward(Tensor x, boolean training) {
+        this.x = x;
+        int n = inShape.dim(0);
+        backend.gemm(false, true, n, out, in, 1f, x, weight, 0f, y);   // y (N, out) = x (N, in) W^T
+        if (hasBias) backend.addBias(y, bias);
+        return y;
+    }
+
+    @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
+        int n = inShape.dim(0);
+        if (mode != GradMode.SKIP) {
+            float beta = mode.accumulate() ? 1f : 0f;
+            backend.gemm(true, false, out, in, n, 1f, dy, x, beta, dWeight);   // dW (out, in) = dy^T x
+            if (hasBias) backend.biasGrad(dy, dBias, mode.accumulate());
+        }
+        if (!needDx) return null;
+        backend.gemm(false, false, n, in, out, 1f, dy, weight, 0f, dx);       // dx (N, in) = dy W
+        return dx;
+    }
+
+    @Override public List<Parameter> parameters() {
+        List<Parameter> ps = new ArrayList<>(2);
+        ps.add(new Parameter("weight", weight, dWeight));
+        if (hasBias) ps.add(new Parameter("bias", bias, dBias));
+        return ps;
+    }
+
+    @Override public String toString() { return "Dense(" + in + " -> " + out + (hasBias ? "" : ", no bias") + ")"; }
+}

@@ -1,0 +1,62 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One layer of a {@link Sequential}. {@link #build} allocates the parameters and every buffer the
+ * layer needs for one batch size, once; forward and backward then only compute. A layer keeps
+ * what its backward needs (its input, or its output) from the last forward in training mode.
+ *
+ * <p>Shapes are NCHW with the batch first: dense layers see (N, F), convolutional ones (N, C, H, W).
+ */
+public abstract class Layer {
+    protected Backend backend;
+    protected Shape inShape;
+    protected Shape outShape;
+
+    /** Allocates parameters (initialised from {@code rng}) and buffers for input {@code in}; returns the output shape. */
+    public final Shape build(Backend b, Shape in, Init init, RngStream rng) {
+        this.backend = b;
+        this.inShape = in;
+        this.outShape = outputShape(in);
+        allocate(init, rng);
+        return outShape;
+    }
+
+    /** The output shape for an input shape; throws IllegalArgumentException naming the layer if it does not fit. */
+    public abstract Shape outputShape(Shape in);
+
+    protected abstract void allocate(Init init, RngStream rng);
+
+    /** y = layer(x); {@code training} selects batch statistics (BN) and dropout. */
+    public abstract Tensor forward(Tensor x, boolean training);
+
+    /**
+     * Given dy of the last training-mode forward, updates parameter gradients as {@code mode} says
+     * and returns dx, or null when {@code needDx} is false (the first layer of a network).
+     */
+    public abstract Tensor backward(Tensor dy, GradMode mode, boolean needDx);
+
+    /** Trainable parameters with local names ("weight", "bias"). */
+    public List<Parameter> parameters() { return List.of(); }
+
+    /** Non-trainable state saved in checkpoints ("running_mean", "running_var"), by local name. */
+    public Map<String, Tensor> buffers() { return Map.of(); }
+
+    public Shape inShape() { return inShape; }
+
+    public Shape outShape() { return outShape; }
+
+    /** A short description such as "Dense(784 -> 512)". */
+    @Override public abstract String toString();
+
+    protected static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException(message);
+    }
+}

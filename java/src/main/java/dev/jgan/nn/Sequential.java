@@ -1,0 +1,86 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Layers applied in order. Parameters and buffers are named as PyTorch's nn.Sequential names them
+ * ({@code prefix.index.local}, e.g. {@code g.0.weight}, {@code g.2.running_mean}), so checkpoints
+ * map one to one onto the equivalent PyTorch model's state_dict.
+ */
+public final class Sequential {
+    private final String prefix;
+    private final List<Layer> layers;
+    private Shape inShape, outShape;
+    private List<Parameter> parameters;
+    private Map<String, Tensor> buffers;
+
+    public Sequential(String prefix, List<Layer> layers) {
+        this.prefix = prefix;
+        this.layers = List.copyOf(layers);
+    }
+
+    /** Builds every layer for input {@code in} (batch first), initialising parameters from {@code rng}. */
+    public Sequential build(Backend b, Shape in, Init init, RngStream rng) {
+        inShape = in;
+        Shape s = in;
+        for (Layer l : layers) s = l.build(b, s, init, rng);
+        outShape = s;
+        List<Parameter> ps = new ArrayList<>();
+        Map<String, Tensor> bs = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            String base = prefix + "." + i + ".";
+            for (Parameter p : layers.get(i).parameters()) ps.add(p.withName(base + p.name()));
+            for (var e : layers.get(i).buffers().entrySet()) bs.put(base + e.getKey(), e.getValue());
+        }
+        parameters = List.copyOf(ps);
+        buffers = java.util.Collections.unmodifiableMap(bs);
+        return this;
+    }
+
+    public Tensor forward(Tensor x, boolean training) {
+        for (Layer l : layers) x = l.forward(x, training);
+        return x;
+    }
+
+    /**
+     * Backpropagates dy through every layer (last first); returns dx of the network's input, or
+     * null when {@code needInputGrad} is false, in which case the first layer skips computing it.
+     */
+    public Tensor backward(Tensor dy, GradMode mode, boolean needInputGrad) {
+        for (int i = layers.size() - 1; i >= 0; i--)
+            dy = layers.get(i).backward(dy, mode, i > 0 || needInputGrad);
+        return dy;
+    }
+
+    public List<Parameter> parameters() { return parameters; }
+
+    public Map<String, Tensor> buffers() { return buffers; }
+
+    public List<Layer> layers() { return layers; }
+
+    public Shape inShape() { return inShape; }
+
+    public Shape outShape() { return outShape; }
+
+    public String prefix() { return prefix; }
+
+    public long parameterCount() {
+        long n = 0;
+        for (Parameter p : parameters) n += p.value().size();
+        return n;
+    }
+
+    @Override public String toString() {
+        StringBuilder b = new StringBuilder(prefix).append(": ");
+        for (int i = 0; i < layers.size(); i++) b.append(i == 0 ? "" : ", ").append(layers.get(i));
+        return b.toString();
+    }
+}

@@ -1,0 +1,136 @@
+package dev.jgan.cli;
+
+import dev.jgan.gan.TinyData;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CLI end to end, in-process: a short run, sampling, and one clear line for every bad input. */
+class CliTest {
+    record Run(int code, String out, String err) {}
+
+    static Run gan(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** A failure: the exit code, and stderr is exactly one line that contains {@code expected}, no stack trace. */
+    static void failsWith(int code, String expected, String... args) {
+        Run r = gan(args);
+        String err = r.err().strip();
+        assertEquals(code, r.code(), "exit code of " + String.join(" ", args) + "; stderr: " + err);
+        assertTrue(err.contains(expected), "stderr of " + String.join(" ", args) + " should mention '" + expected + "': " + err);
+        assertEquals(1, err.lines().count(), "one line, not a stack trace: " + err);
+        assertFalse(err.contains("\tat "), "no stack trace: " + err);
+    }
+
+    static String[] train(Path data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--device", "cpu", "--threads", "2", "--no-progress",
+                "--data", data.toString(), "--out", out.toString(), "--batch", "8", "--log-every", "2",
+                "--sample-every", "4", "--checkpoint-every", "4"));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void trainsThenSamplesInEveryFormat(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Path run = tmp.resolve("run");
+        Run r = gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "4"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("outputs in " + run), r.out());
+        Path ck = run.resolve("checkpoints/step-0000004.safetensors");
+
+        Run idx = gan("sample", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "300", "--out", tmp.resolve("s.idx").toString());
+        assertEquals(0, idx.code(), idx.err());
+        assertEquals(16 + 300 * 28 * 28, Files.size(tmp.resolve("s.idx")), "idx: 16-byte header and 300 28x28 images");
+        Run npy = gan("sample", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "5", "--out", tmp.resolve("s.npy").toString());
+        assertEquals(0, npy.code(), npy.err());
+        assertTrue(Files.size(tmp.resolve("s.npy")) > 5 * 784 * 4, "npy holds 5 float images");
+        Run png = gan("sample", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "9", "--out", tmp.resolve("s.png").toString());
+        assertEquals(0, png.code(), png.err());
+        assertTrue(Files.size(tmp.resolve("s.png")) > 0);
+    }
+
+    @Test
+    void badInputGetsOneLineAndANonZeroExit(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        failsWith(2, "unknown preset 'nope'", train(data, tmp.resolve("a"), "--preset", "nope"));
+        failsWith(2, "Unknown option", "train", "--bogus");
+        failsWith(2, "--batch must be positive", train(data, tmp.resolve("b"), "--batch", "0"));
+        failsWith(2, "--steps must be positive", train(data, tmp.resolve("c"), "--steps", "-1"));
+        failsWith(2, "unknown dataset", train(data, tmp.resolve("d"), "--dataset", "cifar"));
+        failsWith(2, "unknown device", train(data, tmp.resolve("e"), "--device", "tpu"));
+        failsWith(2, "--device cuda is not usable here", train(data, tmp.resolve("e2"), "--device", "cuda"));
+        failsWith(2, "missing", train(tmp.resolve("nowhere"), tmp.resolve("f"), "--steps", "2"));
+
+        Path file = Files.writeString(tmp.resolve("plain-file"), "x");
+        failsWith(2, "cannot write", train(data, file.resolve("run"), "--steps", "2"));
+    }
+
+    @Test
+    void corruptDataFilesAreNamed(@TempDir Path tmp) throws Exception {
+        Path wrongMagic = Files.createDirectories(tmp.resolve("magic"));
+        TinyData.write(wrongMagic, 20);
+        Path images = wrongMagic.resolve("train-images-idx3-ubyte.gz");
+        Files.delete(images);
+        Files.write(wrongMagic.resolve("train-images-idx3-ubyte"), new byte[] {0, 0, 8, 1, 0, 0, 0, 1, 7});
+        failsWith(2, "train-images-idx3-ubyte", train(wrongMagic, tmp.resolve("r1"), "--steps", "2"));
+
+        Path truncated = Files.createDirectories(tmp.resolve("trunc"));
+        TinyData.write(truncated, 20);
+        Path t = truncated.resolve("train-images-idx3-ubyte.gz");
+        byte[] all = Files.readAllBytes(t);
+        Files.write(t, java.util.Arrays.copyOf(all, all.length / 2));
+        failsWith(2, "train-images-idx3-ubyte.gz", train(truncated, tmp.resolve("r2"), "--steps", "2"));
+    }
+
+    @Test
+    void checkpointsThatDoNotFitAreRefused(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Path run = tmp.resolve("run");
+        assertEquals(0, gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "4")).code());
+
+        failsWith(2, "already holds a run", train(data, run, "--preset", "mlp-gan-small", "--steps", "4"));
+        failsWith(2, "is from preset mlp-gan-small, not mlp-gan",
+                "train", "--device", "cpu", "--no-progress", "--out", run.toString(), "--resume", "--preset", "mlp-gan", "--steps", "8");
+        failsWith(2, "already at step 4",
+                "train", "--device", "cpu", "--no-progress", "--out", run.toString(), "--resume", "--steps", "4");
+        failsWith(2, "nothing to resume",
+                "train", "--device", "cpu", "--no-progress", "--out", tmp.resolve("empty").toString(), "--resume");
+
+        Path ck = run.resolve("checkpoints/step-0000004.safetensors");
+        byte[] bytes = Files.readAllBytes(ck);
+        Path cut = tmp.resolve("cut.safetensors");
+        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        failsWith(2, "corrupt", "sample", "--device", "cpu", "--checkpoint", cut.toString(), "--out", tmp.resolve("x.png").toString());
+        failsWith(2, "not found", "sample", "--device", "cpu", "--checkpoint", tmp.resolve("none.safetensors").toString(),
+                "--out", tmp.resolve("x.png").toString());
+        failsWith(2, "format", "sample", "--device", "cpu", "--checkpoint", ck.toString(), "--out", tmp.resolve("x.bmp").toString());
+    }
+
+    @Test
+    void divergenceStopsWithTheLastGoodCheckpointIntact(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Path run = tmp.resolve("run");
+        // a learning rate of 1e30 blows the weights up within a few steps
+        failsWith(3, "training diverged", train(data, run, "--preset", "mlp-gan-small", "--steps", "40", "--lr", "1e30"));
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            for (Path p : s.toList())
+                assertEquals(0, gan("sample", "--device", "cpu", "--checkpoint", p.toString(), "--n", "2", "--out",
+                        tmp.resolve("ok.npy").toString()).code(), "checkpoint " + p + " still loads");
+        }
+    }
+}
