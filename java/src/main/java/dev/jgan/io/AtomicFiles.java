@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes a file so that readers only ever see the old complete file or the new complete file:
@@ -39,17 +40,18 @@ public final class AtomicFiles {
         Path tmp;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            tmp = createTemp(dir, "." + file.getFileName() + ".");
         } catch (IOException e) {
             throw new UserError("cannot write to " + dir + ": " + IoErrors.reason(e), e);
         }
         boolean done = false;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), BUFFER_BYTES);
-            body.accept(new KeepOpen(buffered));
-            buffered.flush();
-            ch.force(true);
-            ch.close();
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                OutputStream buffered = new BufferedOutputStream(Channels.newOutputStream(ch), BUFFER_BYTES);
+                body.accept(new KeepOpen(buffered));
+                buffered.flush();
+                ch.force(true);
+            }
             move(tmp, file);
             syncDirectory(dir);
             done = true;
@@ -65,6 +67,18 @@ public final class AtomicFiles {
     /** Writes a string as UTF-8, atomically. */
     public static void writeString(Path target, String text) {
         write(target, out -> out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * A temporary file with the permissions an ordinary new file gets (0666 less the umask), not
+     * createTempFile's private 0600: checkpoints and samples are meant to be shared like any output.
+     */
+    private static Path createTemp(Path dir, String prefix) throws IOException {
+        try {
+            return Files.createTempFile(dir, prefix, ".tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-rw-rw-")));
+        } catch (UnsupportedOperationException e) {
+            return Files.createTempFile(dir, prefix, ".tmp");  // not a POSIX file system
+        }
     }
 
     private static void move(Path tmp, Path file) throws IOException {

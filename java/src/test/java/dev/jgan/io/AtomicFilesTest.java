@@ -25,6 +25,13 @@ class AtomicFilesTest {
         assertEquals(1, count(dir), "no temporary files left behind");
     }
 
+    @Test void filesGetOrdinaryPermissionsNotTempFilePrivateOnes() throws IOException {
+        Path plain = Files.createFile(dir.resolve("plain"));
+        Path atomic = dir.resolve("atomic");
+        AtomicFiles.writeString(atomic, "x");
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(atomic));
+    }
+
     @Test void createsMissingDirectories() throws IOException {
         Path f = dir.resolve("runs/r1/samples/grid.txt");
         AtomicFiles.writeString(f, "x");
