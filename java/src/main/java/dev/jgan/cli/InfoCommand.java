@@ -26,7 +26,7 @@ final class InfoCommand implements Callable<Integer> {
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
         o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
                 + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
-        o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + CpuBackend.openBlasThreads() + " threads");
+        o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads() + " threads");
         CudaProbe.Status s = CudaProbe.probe();
         o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
         o.println("kernels:   " + (CudaProbe.class.getResource(CudaProbe.KERNELS_RESOURCE) != null ? "built into the jar" : "absent (not built)"));

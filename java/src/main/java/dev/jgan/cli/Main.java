@@ -42,10 +42,6 @@ public final class Main implements Runnable {
                 c.getErr().println("gan: " + u.getMessage());
                 return u.exitCode();
             }
-            if (ex instanceof OutOfMemoryError) {
-                c.getErr().println("gan: out of memory; use a smaller --batch or a larger -Xmx (JGAN_JAVA_OPTS)");
-                return 1;
-            }
             c.getErr().println("gan: internal error: " + ex + (debug ? "" : " (rerun with --debug for the stack trace)"));
             return 1;
         });

@@ -1,7 +1,6 @@
 package dev.jgan.gan;
 
 import dev.jgan.UserError;
-import dev.jgan.backend.Philox;
 import dev.jgan.data.Batches;
 import dev.jgan.data.Dataset;
 import dev.jgan.data.Datasets;
@@ -42,12 +41,13 @@ final class DataSources {
 
     /** Batch i of the toy is drawn from Philox blocks reserved for it alone. */
     static RealBatches ring(int batch, long key) {
-        long blocksPerBatch = Philox.blocks(4L * batch);
+        RingOfGaussians ring = new RingOfGaussians();
+        long blocksPerBatch = RingOfGaussians.blocks(batch);
         return new RealBatches() {
             @Override public Shape item() { return Shape.of(2); }
 
             @Override public void fill(long index, float[] dst) {
-                RingOfGaussians.sample(dst, batch, key, index * blocksPerBatch);
+                ring.sample(dst, batch, key, index * blocksPerBatch);
             }
 
             @Override public long batchesPerEpoch() { return 0; }

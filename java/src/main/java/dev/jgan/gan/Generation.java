@@ -57,7 +57,7 @@ public final class Generation {
         float[] x = generate(b, ck, n, seed);
         switch (format) {
             case PNG -> {
-                if (p.isToy()) ScatterPlot.writePng(out, x, n, RingOfGaussians.modes());
+                if (p.isToy()) ScatterPlot.writePng(out, x, n, new RingOfGaussians().modes());
                 else ImageGrid.writePng(out, x, n, item.dim(0), item.dim(1), item.dim(2), (int) Math.ceil(Math.sqrt(n)), 1);
             }
             case NPY -> Npy.write(out, x, item.dim(0) == 1 && item.rank() == 3

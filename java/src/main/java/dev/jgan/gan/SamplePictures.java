@@ -20,7 +20,7 @@ final class SamplePictures {
         Shape s = samples.shape();
         float[] host = samples.toHost();
         if (model.preset().isToy()) {
-            ScatterPlot.writePng(file, host, s.dim(0), RingOfGaussians.modes());
+            ScatterPlot.writePng(file, host, s.dim(0), new RingOfGaussians().modes());
         } else {
             int n = Math.min(max, s.dim(0));
             int cols = (int) Math.ceil(Math.sqrt(n));

@@ -74,9 +74,9 @@ public final class TrainingRun {
         TrainConfig config = ck.config();
         if (steps > 0) config = config.withSteps(steps);
         config.validate();
-        Preset preset = Presets.get(config.preset());
-        RealBatches data = DataSources.open(config, preset);
-        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed()), config, data);
+        Preset p = Presets.get(config.preset());
+        RealBatches data = DataSources.open(config, p);
+        GanTrainer trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed()), config, data);
         Checkpoints.loadTrainer(ck, trainer);
         if (trainer.steps() >= config.steps())
             throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());

@@ -38,9 +38,10 @@ class CliTest {
 
     static String[] train(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--device", "cpu", "--threads", "2", "--no-progress",
-                "--data", data.toString(), "--out", out.toString(), "--batch", "8", "--log-every", "2",
+                "--data", data.toString(), "--out", out.toString(), "--log-every", "2",
                 "--sample-every", "4", "--checkpoint-every", "4"));
         a.addAll(List.of(more));
+        if (!a.contains("--batch")) a.addAll(List.of("--batch", "8"));
         return a.toArray(String[]::new);
     }
 

@@ -66,6 +66,7 @@ class RingLearnsTest {
             backend.fillNormal(z, 0f, 1f, 99, (long) k * z.size());
             System.arraycopy(m.generate(z).toHost(), 0, xy, k * 2 * c.batch(), 2 * c.batch());
         }
-        return ModeCoverage.measure(xy, n, RingOfGaussians.modes(), RingOfGaussians.STD);
+        RingOfGaussians ring = new RingOfGaussians();
+        return ModeCoverage.measure(xy, n, ring.modes(), ring.std());
     }
 }
