@@ -1,17 +1,16 @@
 package dev.jgan.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
 import static dev.jgan.cpu.Vec.F;
 import static dev.jgan.cpu.Vec.FL;
+import static dev.jgan.cpu.Vec.ORDER;
 import static dev.jgan.cpu.Vec.get;
-import static dev.jgan.cpu.Vec.load;
 import static dev.jgan.cpu.Vec.set;
-import static dev.jgan.cpu.Vec.store;
+import static jdk.incubator.vector.FloatVector.fromMemorySegment;
 
 /**
  * Activation kernels, forward and backward, over n contiguous floats. Each element is read before
@@ -25,8 +24,8 @@ final class Activations {
     static void leakyRelu(MemorySegment x, MemorySegment y, long n, float slope) {
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector v = load(x, i);
-            store(v.mul(slope).blend(v, v.compare(VectorOperators.GT, 0f)), y, i);
+            FloatVector v = fromMemorySegment(F, x, i << 2, ORDER);
+            v.mul(slope).blend(v, v.compare(VectorOperators.GT, 0f)).intoMemorySegment(y, i << 2, ORDER);
         }
         for (; i < n; i++) {
             float v = get(x, i);
@@ -38,9 +37,9 @@ final class Activations {
     static void leakyReluBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long n, float slope) {
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector g = load(dy, i);
-            VectorMask<Float> positive = load(y, i).compare(VectorOperators.GT, 0f);
-            store(g.mul(slope).blend(g, positive), dx, i);
+            FloatVector g = fromMemorySegment(F, dy, i << 2, ORDER);
+            FloatVector v = fromMemorySegment(F, y, i << 2, ORDER);
+            g.mul(slope).blend(g, v.compare(VectorOperators.GT, 0f)).intoMemorySegment(dx, i << 2, ORDER);
         }
         for (; i < n; i++) {
             float g = get(dy, i);
@@ -51,7 +50,8 @@ final class Activations {
     // y = max(x, 0)
     static void relu(MemorySegment x, MemorySegment y, long n) {
         long i = 0;
-        for (long bound = F.loopBound(n); i < bound; i += FL) store(load(x, i).max(0f), y, i);
+        for (long bound = F.loopBound(n); i < bound; i += FL)
+            fromMemorySegment(F, x, i << 2, ORDER).max(0f).intoMemorySegment(y, i << 2, ORDER);
         for (; i < n; i++) set(y, i, Math.max(get(x, i), 0f));
     }
 
@@ -59,15 +59,19 @@ final class Activations {
     static void reluBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
         FloatVector zero = FloatVector.zero(F);
         long i = 0;
-        for (long bound = F.loopBound(n); i < bound; i += FL)
-            store(zero.blend(load(dy, i), load(y, i).compare(VectorOperators.GT, 0f)), dx, i);
+        for (long bound = F.loopBound(n); i < bound; i += FL) {
+            FloatVector g = fromMemorySegment(F, dy, i << 2, ORDER);
+            FloatVector v = fromMemorySegment(F, y, i << 2, ORDER);
+            zero.blend(g, v.compare(VectorOperators.GT, 0f)).intoMemorySegment(dx, i << 2, ORDER);
+        }
         for (; i < n; i++) set(dx, i, get(y, i) > 0 ? get(dy, i) : 0f);
     }
 
     // y = tanh(x); the Vector API's TANH is within an ulp or so of Math.tanh and saturates to +-1.
     static void tanh(MemorySegment x, MemorySegment y, long n) {
         long i = 0;
-        for (long bound = F.loopBound(n); i < bound; i += FL) store(load(x, i).lanewise(VectorOperators.TANH), y, i);
+        for (long bound = F.loopBound(n); i < bound; i += FL)
+            fromMemorySegment(F, x, i << 2, ORDER).lanewise(VectorOperators.TANH).intoMemorySegment(y, i << 2, ORDER);
         for (; i < n; i++) set(y, i, (float) Math.tanh(get(x, i)));
     }
 
@@ -76,8 +80,8 @@ final class Activations {
         FloatVector one = FloatVector.broadcast(F, 1f);
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector v = load(y, i);
-            store(load(dy, i).mul(v.neg().fma(v, one)), dx, i);
+            FloatVector v = fromMemorySegment(F, y, i << 2, ORDER);
+            fromMemorySegment(F, dy, i << 2, ORDER).mul(v.neg().fma(v, one)).intoMemorySegment(dx, i << 2, ORDER);
         }
         for (; i < n; i++) {
             float v = get(y, i);
@@ -90,18 +94,19 @@ final class Activations {
         FloatVector one = FloatVector.broadcast(F, 1f);
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector e = load(x, i).neg().lanewise(VectorOperators.EXP);
-            store(one.div(e.add(one)), y, i);
+            FloatVector e = fromMemorySegment(F, x, i << 2, ORDER).neg().lanewise(VectorOperators.EXP);
+            one.div(e.add(one)).intoMemorySegment(y, i << 2, ORDER);
         }
         for (; i < n; i++) set(y, i, 1f / (1f + (float) Math.exp(-get(x, i))));
     }
 
     // dx = dy * y * (1 - y)
     static void sigmoidBackward(MemorySegment y, MemorySegment dy, MemorySegment dx, long n) {
+        FloatVector one = FloatVector.broadcast(F, 1f);
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector v = load(y, i);
-            store(load(dy, i).mul(v).mul(v.neg().add(1f)), dx, i);
+            FloatVector v = fromMemorySegment(F, y, i << 2, ORDER);
+            fromMemorySegment(F, dy, i << 2, ORDER).mul(v).mul(one.sub(v)).intoMemorySegment(dx, i << 2, ORDER);
         }
         for (; i < n; i++) {
             float v = get(y, i);

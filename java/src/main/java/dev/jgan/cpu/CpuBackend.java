@@ -98,7 +98,7 @@ public final class CpuBackend implements Backend {
         MemorySegment s = seg("fill", "t", t);
         long n = t.size(), i = 0;
         FloatVector v = FloatVector.broadcast(F, value);
-        for (long bound = F.loopBound(n); i < bound; i += FL) Vec.store(v, s, i);
+        for (long bound = F.loopBound(n); i < bound; i += FL) v.intoMemorySegment(s, i << 2, Vec.ORDER);
         for (; i < n; i++) Vec.set(s, i, value);
     }
 
@@ -273,11 +273,7 @@ public final class CpuBackend implements Backend {
         }
         float stepSize = (float) (lr / (1.0 - Math.pow(beta1, t)));
         float invSqrtBc2 = (float) (1.0 / Math.sqrt(1.0 - Math.pow(beta2, t)));
-        for (int i = 0; i < params.size(); i++) {
-            Tensor p = params.get(i);
-            Optimizers.adam(segment(p), segment(grads.get(i)), segment(m.get(i)), segment(v.get(i)), p.size(),
-                    beta1, beta2, eps, weightDecay, stepSize, invSqrtBc2);
-        }
+        Optimizers.adam(params, grads, m, v, beta1, beta2, eps, weightDecay, stepSize, invSqrtBc2);
     }
 
     @Override public void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
@@ -291,10 +287,7 @@ public final class CpuBackend implements Backend {
             slot(op, p, "grads", grads, i);
             slot(op, p, "velocity", velocity, i);
         }
-        for (int i = 0; i < params.size(); i++) {
-            Tensor p = params.get(i);
-            Optimizers.sgd(segment(p), segment(grads.get(i)), segment(velocity.get(i)), p.size(), lr, momentum, firstStep);
-        }
+        Optimizers.sgd(params, grads, velocity, lr, momentum, firstStep);
     }
 
     // ---- random numbers -------------------------------------------------------------------
@@ -325,11 +318,6 @@ public final class CpuBackend implements Backend {
 
     private static MemorySegment seg(String op, String name, Tensor t) {
         return host(op, name, t).segment();
-    }
-
-    /** For tensors already checked. */
-    private static MemorySegment segment(Tensor t) {
-        return ((HostStorage) t.storage()).segment();
     }
 
     private static void sameSize(String op, String an, Tensor a, String bn, Tensor b) {
