@@ -1,0 +1,238 @@
+package dev.jgan.testing;
+
+import dev.jgan.backend.Philox;
+import dev.jgan.tensor.Shape;
+
+import java.util.List;
+
+/**
+ * THE REFERENCE: the plain-Java definition of every {@link dev.jgan.backend.Backend} op, on host
+ * arrays. Backends are tested against this file; nobody optimises it.
+ *
+ * <p>Rules: simple loops in the Backend's argument order (a {@link Shape} follows the array it
+ * describes where the op needs one); sums and transcendental functions in double, rounded to
+ * float once at the end; where an op is one or two float operations (ReLU, the fills' mapping)
+ * it is computed in float exactly as the Backend Javadoc writes it, so backends can match it bit
+ * for bit. Layout (N, C, S) with S the spatial extent: channel c of item n is
+ * x[(n * C + c) * S + s]. Outputs are written into the given arrays.
+ */
+public final class Reference {
+    private Reference() {}
+
+    // ---- memory -------------------------------------------------------------------------
+
+    public static void copy(float[] src, float[] dst) {
+        for (int i = 0; i < src.length; i++) dst[i] = src[i];
+    }
+
+    public static void fill(float[] t, float value) {
+        for (int i = 0; i < t.length; i++) t[i] = value;
+    }
+
+    // ---- GEMM and bias ------------------------------------------------------------------
+
+    /** Row-major C = alpha op(A) op(B) + beta C; A is (m, k) or, transposed, (k, m); beta == 0 does not read C (BLAS). */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k,
+                            float alpha, float[] a, float[] b, float beta, float[] c) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    double aip = transA ? a[p * m + i] : a[i * k + p];
+                    double bpj = transB ? b[j * k + p] : b[p * n + j];
+                    sum += aip * bpj;
+                }
+                double old = beta == 0 ? 0 : (double) beta * c[i * n + j];
+                c[i * n + j] = (float) (alpha * sum + old);
+            }
+        }
+    }
+
+    /** y[n, c, s] += bias[c]. */
+    public static void addBias(float[] y, Shape yShape, float[] bias) {
+        int n = yShape.dim(0), ch = yShape.dim(1), s = yShape.spatial();
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < ch; c++)
+                for (int j = 0; j < s; j++) y[(i * ch + c) * s + j] += bias[c];
+    }
+
+    /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
+    public static void biasGrad(float[] dy, Shape dyShape, float[] dBias, boolean accumulate) {
+        int n = dyShape.dim(0), ch = dyShape.dim(1), s = dyShape.spatial();
+        for (int c = 0; c < ch; c++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) sum += dy[(i * ch + c) * s + j];
+            dBias[c] = (float) (accumulate ? dBias[c] + sum : sum);
+        }
+    }
+
+    // ---- activations ----------------------------------------------------------------------
+
+    public static void leakyRelu(float[] x, float[] y, float slope) {
+        for (int i = 0; i < x.length; i++) y[i] = x[i] > 0 ? x[i] : slope * x[i];
+    }
+
+    public static void leakyReluBackward(float[] y, float[] dy, float[] dx, float slope) {
+        for (int i = 0; i < y.length; i++) dx[i] = y[i] > 0 ? dy[i] : slope * dy[i];
+    }
+
+    public static void relu(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) y[i] = Math.max(x[i], 0f);
+    }
+
+    public static void reluBackward(float[] y, float[] dy, float[] dx) {
+        for (int i = 0; i < y.length; i++) dx[i] = y[i] > 0 ? dy[i] : 0f;
+    }
+
+    public static void tanh(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) y[i] = (float) Math.tanh(x[i]);
+    }
+
+    public static void tanhBackward(float[] y, float[] dy, float[] dx) {
+        for (int i = 0; i < y.length; i++) dx[i] = (float) (dy[i] * (1.0 - (double) y[i] * y[i]));
+    }
+
+    public static void sigmoid(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) y[i] = (float) (1.0 / (1.0 + Math.exp(-x[i])));
+    }
+
+    public static void sigmoidBackward(float[] y, float[] dy, float[] dx) {
+        for (int i = 0; i < y.length; i++) dx[i] = (float) ((double) dy[i] * y[i] * (1.0 - y[i]));
+    }
+
+    // ---- batch norm -----------------------------------------------------------------------
+
+    public static void batchNormTrain(float[] x, Shape xShape, float[] gamma, float[] beta,
+                                      float[] runningMean, float[] runningVar, float momentum, float eps,
+                                      float[] y, float[] saveMean, float[] saveInvStd) {
+        int n = xShape.dim(0), ch = xShape.dim(1), s = xShape.spatial();
+        long m = (long) n * s;
+        for (int c = 0; c < ch; c++) {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) sum += x[(i * ch + c) * s + j];
+            double mean = sum / m;
+            double squares = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) {
+                    double d = x[(i * ch + c) * s + j] - mean;
+                    squares += d * d;
+                }
+            double var = squares / m;
+            double invStd = 1.0 / Math.sqrt(var + eps);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) {
+                    int at = (i * ch + c) * s + j;
+                    y[at] = (float) (gamma[c] * (x[at] - mean) * invStd + beta[c]);
+                }
+            saveMean[c] = (float) mean;
+            saveInvStd[c] = (float) invStd;
+            runningMean[c] = (float) ((1.0 - momentum) * runningMean[c] + momentum * mean);
+            if (m > 1) runningVar[c] = (float) ((1.0 - momentum) * runningVar[c] + momentum * var * m / (m - 1));
+        }
+    }
+
+    public static void batchNormInfer(float[] x, Shape xShape, float[] gamma, float[] beta,
+                                      float[] runningMean, float[] runningVar, float eps, float[] y) {
+        int n = xShape.dim(0), ch = xShape.dim(1), s = xShape.spatial();
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < ch; c++)
+                for (int j = 0; j < s; j++) {
+                    int at = (i * ch + c) * s + j;
+                    y[at] = (float) (gamma[c] * (x[at] - (double) runningMean[c]) / Math.sqrt((double) runningVar[c] + eps) + beta[c]);
+                }
+    }
+
+    /** dx = gamma invStd / M (M dy - sum dy - xhat sum(dy xhat)); dGamma (=|+=) sum dy xhat; dBeta (=|+=) sum dy. */
+    public static void batchNormBackward(float[] x, Shape xShape, float[] dy, float[] gamma,
+                                         float[] saveMean, float[] saveInvStd,
+                                         float[] dx, float[] dGamma, float[] dBeta, boolean accumulate) {
+        int n = xShape.dim(0), ch = xShape.dim(1), s = xShape.spatial();
+        long m = (long) n * s;
+        for (int c = 0; c < ch; c++) {
+            double sumDy = 0, sumDyXhat = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) {
+                    int at = (i * ch + c) * s + j;
+                    double xhat = (x[at] - (double) saveMean[c]) * saveInvStd[c];
+                    sumDy += dy[at];
+                    sumDyXhat += dy[at] * xhat;
+                }
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) {
+                    int at = (i * ch + c) * s + j;
+                    double xhat = (x[at] - (double) saveMean[c]) * saveInvStd[c];
+                    dx[at] = (float) ((double) gamma[c] * saveInvStd[c] / m * (m * (double) dy[at] - sumDy - xhat * sumDyXhat));
+                }
+            dGamma[c] = (float) (accumulate ? dGamma[c] + sumDyXhat : sumDyXhat);
+            dBeta[c] = (float) (accumulate ? dBeta[c] + sumDy : sumDy);
+        }
+    }
+
+    // ---- loss -----------------------------------------------------------------------------
+
+    /** Mean BCE over the logits; targets may be null (then every target is {@code target}). */
+    public static void bceWithLogits(float[] logits, float[] targets, float target, float gradScale,
+                                     float[] dLogits, float[] stats, int slot) {
+        int n = logits.length;
+        double loss = 0, sigmoidSum = 0, positives = 0;
+        for (int i = 0; i < n; i++) {
+            double l = logits[i], t = targets != null ? targets[i] : target;
+            double sigmoid = 1.0 / (1.0 + Math.exp(-l));
+            loss += Math.max(l, 0) - l * t + Math.log1p(Math.exp(-Math.abs(l)));
+            sigmoidSum += sigmoid;
+            if (l > 0) positives++;
+            dLogits[i] = (float) (gradScale * (sigmoid - t) / n);
+        }
+        stats[slot] = (float) (loss / n);
+        stats[slot + 1] = (float) (sigmoidSum / n);
+        stats[slot + 2] = (float) (positives / n);
+    }
+
+    // ---- optimizers -----------------------------------------------------------------------
+
+    /** Adam step t >= 1 exactly as the Backend Javadoc writes it, in double. */
+    public static void adamStep(List<float[]> params, List<float[]> grads, List<float[]> m, List<float[]> v,
+                                float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
+        double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        for (int k = 0; k < params.size(); k++) {
+            float[] p = params.get(k), g = grads.get(k), mk = m.get(k), vk = v.get(k);
+            for (int i = 0; i < p.length; i++) {
+                double gi = g[i] + (double) weightDecay * p[i];
+                double mi = beta1 * (double) mk[i] + (1 - (double) beta1) * gi;
+                double vi = beta2 * (double) vk[i] + (1 - (double) beta2) * gi * gi;
+                mk[i] = (float) mi;
+                vk[i] = (float) vi;
+                p[i] = (float) (p[i] - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps));
+            }
+        }
+    }
+
+    /** buf = momentum buf + g (buf = g at the first step); p -= lr buf. */
+    public static void sgdStep(List<float[]> params, List<float[]> grads, List<float[]> velocity,
+                               float lr, float momentum, boolean firstStep) {
+        for (int k = 0; k < params.size(); k++) {
+            float[] p = params.get(k), g = grads.get(k), buf = velocity.get(k);
+            for (int i = 0; i < p.length; i++) {
+                double b = firstStep ? g[i] : (double) momentum * buf[i] + g[i];
+                buf[i] = (float) b;
+                p[i] = (float) (p[i] - lr * b);
+            }
+        }
+    }
+
+    // ---- random numbers: the float mapping in the Javadoc's order, for bit-exact checks ----
+
+    public static void fillUniform(float[] t, float lo, float hi, long seed, long offset) {
+        for (int i = 0; i < t.length; i++) t[i] = lo + (hi - lo) * Philox.uniformAt(seed, offset, i);
+    }
+
+    public static void fillNormal(float[] t, float mean, float std, long seed, long offset) {
+        for (int i = 0; i < t.length; i++) t[i] = mean + std * Philox.normalAt(seed, offset, i);
+    }
+
+    public static void fillBernoulli(float[] t, float p, float ifTrue, float ifFalse, long seed, long offset) {
+        for (int i = 0; i < t.length; i++) t[i] = Philox.uniformAt(seed, offset, i) <= p ? ifTrue : ifFalse;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.jgan.testing;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.cpu.CpuBackend;
+
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.params.provider.Arguments;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+/**
+ * The backends every op test runs on, for {@code @ParameterizedTest @MethodSource(
+ * "dev.jgan.testing.TestBackends#all")}. Each backend is made once per test JVM and shared.
+ *
+ * <p>A backend that cannot run here is not in {@link #all()}; {@link #absent()} names it with the
+ * reason, and {@code BackendPresenceTest} reports it as skipped, so it is never silently passed.
+ * The CUDA backend joins here (with its emulated adapters when there is no GPU) once it exists.
+ */
+public final class TestBackends {
+    /** Two threads: enough to exercise OpenBLAS's threading on the 2-core CI machines. */
+    public static final int CPU_THREADS = 2;
+
+    private static List<Backend> present;
+    private static List<String> absent;
+
+    private TestBackends() {}
+
+    public static Stream<Backend> all() {
+        init();
+        return present.stream();
+    }
+
+    /** Every backend with every size: arguments (backend, n) for size-sweeping tests. */
+    public static Stream<Arguments> withSizes(int... sizes) {
+        return all().flatMap(b -> IntStream.of(sizes).mapToObj(n -> Arguments.of(Named.of(b.name(), b), n)));
+    }
+
+    /** Every backend with {@link TestData#AWKWARD_SIZES}. */
+    public static Stream<Arguments> withAwkwardSizes() {
+        return withSizes(TestData.AWKWARD_SIZES);
+    }
+
+    /** "name: reason" for each known backend that could not be made here. */
+    public static Stream<String> absent() {
+        init();
+        return absent.stream();
+    }
+
+    /** The CPU backend, present everywhere. */
+    public static CpuBackend cpu() {
+        init();
+        return (CpuBackend) present.get(0);
+    }
+
+    private static synchronized void init() {
+        if (present != null) return;
+        List<Backend> p = new ArrayList<>();
+        List<String> a = new ArrayList<>();
+        p.add(new CpuBackend(CPU_THREADS));
+        // cuda: add here, or add "cuda: <why not>" to a.
+        present = List.copyOf(p);
+        absent = List.copyOf(a);
+    }
+}
