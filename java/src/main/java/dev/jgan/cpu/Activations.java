@@ -67,12 +67,12 @@ final class Activations {
         for (; i < n; i++) set(dx, i, get(y, i) > 0 ? get(dy, i) : 0f);
     }
 
-    // y = tanh(x); the Vector API's TANH is within an ulp or so of Math.tanh and saturates to +-1.
+    // y = tanh(x), with VecMath's tier-independent tanh (see there why not lanewise TANH); exactly +-1 beyond 9.1.
     static void tanh(MemorySegment x, MemorySegment y, long n) {
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL)
-            fromMemorySegment(F, x, i << 2, ORDER).lanewise(VectorOperators.TANH).intoMemorySegment(y, i << 2, ORDER);
-        for (; i < n; i++) set(y, i, (float) Math.tanh(get(x, i)));
+            VecMath.tanh(fromMemorySegment(F, x, i << 2, ORDER)).intoMemorySegment(y, i << 2, ORDER);
+        for (; i < n; i++) set(y, i, VecMath.tanh(get(x, i)));
     }
 
     // dx = dy * (1 - y^2)
@@ -94,10 +94,10 @@ final class Activations {
         FloatVector one = FloatVector.broadcast(F, 1f);
         long i = 0;
         for (long bound = F.loopBound(n); i < bound; i += FL) {
-            FloatVector e = fromMemorySegment(F, x, i << 2, ORDER).neg().lanewise(VectorOperators.EXP);
+            FloatVector e = VecMath.exp(fromMemorySegment(F, x, i << 2, ORDER).neg());
             one.div(e.add(one)).intoMemorySegment(y, i << 2, ORDER);
         }
-        for (; i < n; i++) set(y, i, 1f / (1f + (float) Math.exp(-get(x, i))));
+        for (; i < n; i++) set(y, i, 1f / (1f + VecMath.exp(-get(x, i))));
     }
 
     // dx = dy * y * (1 - y)
