@@ -8,8 +8,9 @@ package dev.jgan.backend;
  * {@code b = offset + i / 4} gives the counter {@code (lo32(b), hi32(b), 0, 0)}, the seed gives
  * the key {@code (lo32(seed), hi32(seed))}, and the element takes word {@code i % 4} of the
  * output. Uniforms are {@code ((word >>> 8) + 1) * 2^-24}, in (0, 1]. Normals are Box-Muller over
- * the word pairs (0, 1) and (2, 3) of a block, computed in double with StrictMath (the same bits
- * in every JIT tier and on every JVM) and rounded to float:
+ * the word pairs (0, 1) and (2, 3) of a block, computed in double and rounded to float (HotSpot's
+ * interpreter and compilers share one implementation of Math.log, cos and sin, so the bits do not
+ * depend on the JIT tier; a GPU's double functions may differ in the last bit of a rare float):
  * {@code r = sqrt(-2 ln u_a)}, {@code theta = 2 pi u_b}; the even element takes {@code r cos theta},
  * the odd one {@code r sin theta}.
  */
@@ -55,9 +56,9 @@ public final class Philox {
         int pair = lane & 2;
         double u1 = ((words[pair] >>> 8) + 1) * TWO_POW_M24;
         double u2 = ((words[pair + 1] >>> 8) + 1) * TWO_POW_M24;
-        double r = Math.sqrt(-2.0 * StrictMath.log(u1));
+        double r = Math.sqrt(-2.0 * Math.log(u1));
         double theta = 2.0 * Math.PI * u2;
-        return (float) ((lane & 1) == 0 ? r * StrictMath.cos(theta) : r * StrictMath.sin(theta));
+        return (float) ((lane & 1) == 0 ? r * Math.cos(theta) : r * Math.sin(theta));
     }
 
     /** Uniform of element i of a fill (slow path, for references and tests). */

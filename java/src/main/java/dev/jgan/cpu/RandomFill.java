@@ -59,15 +59,15 @@ final class RandomFill {
                 }
                 default -> {
                     // Box-Muller in double over the word pairs (0, 1) and (2, 3), as Philox.normal
-                    double r = Math.sqrt(-2.0 * StrictMath.log(((x0 >>> 8) + 1) * TWO_POW_M24));
+                    double r = Math.sqrt(-2.0 * Math.log(((x0 >>> 8) + 1) * TWO_POW_M24));
                     double theta = 2.0 * Math.PI * (((x1 >>> 8) + 1) * TWO_POW_M24);
-                    set(t, i, a + b * (float) (r * StrictMath.cos(theta)));
-                    if (count > 1) set(t, i + 1, a + b * (float) (r * StrictMath.sin(theta)));
+                    set(t, i, a + b * (float) (r * Math.cos(theta)));
+                    if (count > 1) set(t, i + 1, a + b * (float) (r * Math.sin(theta)));
                     if (count > 2) {
-                        r = Math.sqrt(-2.0 * StrictMath.log(((x2 >>> 8) + 1) * TWO_POW_M24));
+                        r = Math.sqrt(-2.0 * Math.log(((x2 >>> 8) + 1) * TWO_POW_M24));
                         theta = 2.0 * Math.PI * (((x3 >>> 8) + 1) * TWO_POW_M24);
-                        set(t, i + 2, a + b * (float) (r * StrictMath.cos(theta)));
-                        if (count > 3) set(t, i + 3, a + b * (float) (r * StrictMath.sin(theta)));
+                        set(t, i + 2, a + b * (float) (r * Math.cos(theta)));
+                        if (count > 3) set(t, i + 3, a + b * (float) (r * Math.sin(theta)));
                     }
                 }
             }

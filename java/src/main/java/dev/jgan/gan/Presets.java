@@ -71,17 +71,19 @@ public final class Presets {
     }
 
     /**
-     * The 2-D toy: a ring of 8 Gaussians (radius 2, std 0.05). Small MLPs; proves the trainer
-     * learns (modes covered) and shows mode collapse when it does not.
+     * The 2-D toy: a ring of 8 Gaussians (radius 2, std 0.05). Small MLPs with a 2-D latent, which
+     * here covered all 8 modes from every seed tried (a 16-D latent collapsed onto fewer), Adam 3e-4.
+     * Proves the trainer learns (modes covered) and shows mode collapse when it does not.
      */
     static Preset ring() {
         float slope = 0.2f;
+        int z = 2, w = 128;
         return new Preset("ring", "2-D toy: ring of 8 Gaussians (radius 2, std 0.05)",
-                Shape.of(2), 16,
-                () -> List.<Layer>of(new Dense(16, 128), new LeakyReLU(slope), new Dense(128, 128), new LeakyReLU(slope),
-                        new Dense(128, 2)),
-                () -> List.<Layer>of(new Dense(2, 128), new LeakyReLU(slope), new Dense(128, 128), new LeakyReLU(slope),
-                        new Dense(128, 1)),
-                Init.GLOROT_UNIFORM, 1e-3f, 1e-3f, 0.5f, 0.999f, 256, 3000, 500, null);
+                Shape.of(2), z,
+                () -> List.<Layer>of(new Dense(z, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                        new Dense(w, 2)),
+                () -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                        new Dense(w, 1)),
+                Init.GLOROT_UNIFORM, 3e-4f, 3e-4f, 0.5f, 0.999f, 256, 4000, 500, null);
     }
 }

@@ -36,12 +36,14 @@ class CliTest {
         assertFalse(err.contains("\tat "), "no stack trace: " + err);
     }
 
+    /** A short training command on {@code data}; options in {@code more} replace the defaults here. */
     static String[] train(Path data, Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of("train", "--device", "cpu", "--threads", "2", "--no-progress",
-                "--data", data.toString(), "--out", out.toString(), "--log-every", "2",
-                "--sample-every", "4", "--checkpoint-every", "4"));
-        a.addAll(List.of(more));
-        if (!a.contains("--batch")) a.addAll(List.of("--batch", "8"));
+        List<String> a = new ArrayList<>(List.of("train", "--no-progress", "--data", data.toString(), "--out", out.toString()));
+        List<String> given = List.of(more);
+        String[][] defaults = {{"--device", "cpu"}, {"--threads", "2"}, {"--batch", "8"}, {"--log-every", "2"},
+                {"--sample-every", "4"}, {"--checkpoint-every", "4"}};
+        for (String[] d : defaults) if (!given.contains(d[0])) a.addAll(List.of(d));
+        a.addAll(given);
         return a.toArray(String[]::new);
     }
 
@@ -75,7 +77,7 @@ class CliTest {
         failsWith(2, "unknown dataset", train(data, tmp.resolve("d"), "--dataset", "cifar"));
         failsWith(2, "unknown device", train(data, tmp.resolve("e"), "--device", "tpu"));
         failsWith(2, "--device cuda is not usable here", train(data, tmp.resolve("e2"), "--device", "cuda"));
-        failsWith(2, "missing", train(tmp.resolve("nowhere"), tmp.resolve("f"), "--steps", "2"));
+        failsWith(2, "no such directory", train(tmp.resolve("nowhere"), tmp.resolve("f"), "--steps", "2"));
 
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");
         failsWith(2, "cannot write", train(data, file.resolve("run"), "--steps", "2"));
