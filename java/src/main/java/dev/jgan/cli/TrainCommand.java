@@ -137,14 +137,18 @@ final class TrainCommand implements Callable<Integer> {
         private final boolean enabled;
         private ProgressBar bar;
 
-        Bar(boolean enabled) { this.enabled = enabled; }
+        /** Only on a terminal: redirected output gets the final summary, not a stream of redraws. */
+        Bar(boolean enabled) {
+            java.io.Console console = System.console();
+            this.enabled = enabled && console != null && console.isTerminal();
+        }
 
         @Override public void update(long step, long total, StepStats last) {
             if (!enabled) return;
             if (bar == null) {
                 bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(step - 1, java.time.Duration.ZERO)
-                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setUnit(" steps", 1)
-                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).showSpeed().build();
+                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
+                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).setMaxRenderedLength(100).build();
             }
             bar.stepTo(step);
             if (last != null)

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.data.ModeCoverage;
+import dev.jgan.data.RingOfGaussians;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.tensor.Tensor;
@@ -102,7 +104,7 @@ public final class TrainingRun {
                     last = checked(t, checkpoint);
                     double seconds = (System.nanoTime() - intervalStart) / 1e9;
                     double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
-                    metrics.append(metricsLine(t, last, imagesPerSecond));
+                    metrics.append(metricsLine(t, last, imagesPerSecond, samples));
                     intervalStart = System.nanoTime();
                     intervalSteps = 0;
                 }
@@ -129,7 +131,7 @@ public final class TrainingRun {
         return s;
     }
 
-    private static Map<String, Object> metricsLine(GanTrainer t, StepStats s, double imagesPerSecond) {
+    private static Map<String, Object> metricsLine(GanTrainer t, StepStats s, double imagesPerSecond, Samples samples) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", s.step());
         long perEpoch = t.data().batchesPerEpoch();
@@ -141,6 +143,14 @@ public final class TrainingRun {
         m.put("d_x", s.dReal());
         m.put("d_g_z", s.dFake());
         m.put("img_per_s", Math.round(imagesPerSecond));
+        if (t.model().preset().isToy()) {
+            // the toy's quality is measurable: modes holding >= 1% of G's points, and the share near a mode
+            RingOfGaussians ring = new RingOfGaussians();
+            Tensor xy = samples.generate();
+            ModeCoverage.Result c = ModeCoverage.measure(xy.toHost(), xy.shape().dim(0), ring.modes(), ring.std());
+            m.put("modes_covered", c.modesCovered());
+            m.put("high_quality", Math.round(1000 * c.highQualityFraction()) / 1000.0);
+        }
         return m;
     }
 
@@ -176,8 +186,11 @@ public final class TrainingRun {
             model.backend().fillNormal(z, 0f, 1f, GanModel.key(seed, GanModel.Stream.FIXED_NOISE), 0);
         }
 
+        /** G's output for the fixed noise, in inference mode. */
+        Tensor generate() { return model.generate(z); }
+
         Path write(Path dir, long step) {
-            return SamplePictures.write(model, model.generate(z), dir.resolve(String.format("step-%07d.png", step)), 25);
+            return SamplePictures.write(model, generate(), dir.resolve(String.format("step-%07d.png", step)), 25);
         }
     }
 }
