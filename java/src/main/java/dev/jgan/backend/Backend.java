@@ -76,6 +76,35 @@ public interface Backend extends AutoCloseable {
     /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
     void biasGrad(Tensor dy, Tensor dBias, boolean accumulate);
 
+    // ---- convolution (cuDNN's semantics: cross-correlation, NCHW, dilation 1) -----------------
+    //
+    // x: (N, C, H, W), w: (K, C, R, S), y: (N, K, P, Q) with P = (H + 2 padH - R) / strideH + 1 and
+    // Q likewise (floor division). Sizes come from the tensors' shapes; each call checks that they
+    // agree with the geometry. A transposed convolution is the same three calls swapped: its
+    // forward is conv2dBackwardData (x as dy, its weight (Cin, Cout, R, S) as w), its input
+    // gradient is conv2dForward, its weight gradient conv2dBackwardFilter with x and dy swapped;
+    // output padding is simply the larger dx/x the caller allocates (H = (P - 1) stride - 2 pad + R + op).
+
+    /** y = x (*) w: y[n,k,p,q] = sum_{c,r,s} x[n, c, p*sh - ph + r, q*sw - pw + s] * w[k,c,r,s] (zero outside x). */
+    void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g);
+
+    /** dx = dL/dx of {@link #conv2dForward} given dy (written, =); H and W of dx may exceed the minimum (output padding). */
+    void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeometry g);
+
+    /** dw (=|+=) dL/dw of {@link #conv2dForward} given its input x and dy. */
+    void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvGeometry g, boolean accumulate);
+
+    // ---- dropout ------------------------------------------------------------------------------
+
+    /**
+     * Inverted dropout: mask_i = u_i <= p ? 0 : 1 / (1 - p) with u_i the Philox uniform of element
+     * i ({@link #fillUniform}), y = x * mask; the mask is kept for the backward. 0 <= p < 1.
+     */
+    void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset);
+
+    /** dx = dy * mask. */
+    void dropoutBackward(Tensor dy, Tensor mask, Tensor dx);
+
     // ---- activations: forward y = f(x); backward from the saved output y ------------------
 
     /** y = x > 0 ? x : slope * x. */
