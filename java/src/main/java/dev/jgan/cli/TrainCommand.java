@@ -29,7 +29,7 @@ final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--preset", description = "mlp-gan, mlp-gan-small or ring (default: mlp-gan)")
+    @Option(names = "--preset", description = "mlp-gan, mlp-gan-small, dcgan-28, dcgan-64 or ring (default: mlp-gan)")
     String preset;
 
     @Option(names = "--dataset", description = "fashion-mnist or mnist (default: the preset's, fashion-mnist)")

@@ -5,6 +5,7 @@ import dev.jgan.data.Batches;
 import dev.jgan.data.Dataset;
 import dev.jgan.data.Datasets;
 import dev.jgan.data.RingOfGaussians;
+import dev.jgan.data.Resize;
 import dev.jgan.tensor.Shape;
 
 import java.nio.file.Path;
@@ -22,6 +23,8 @@ final class DataSources {
     }
 
     static RealBatches images(Dataset ds, Preset p, int batch, long key) {
+        if (ds.c() == p.item().dim(0) && (ds.h() != p.item().dim(1) || ds.w() != p.item().dim(2)))
+            ds = Resize.bilinear(ds, p.item().dim(1), p.item().dim(2));   // 28x28 datasets for the 64x64 DCGAN
         Shape item = Shape.of(ds.c(), ds.h(), ds.w());
         if (!item.equals(p.item()))
             throw new UserError("dataset " + ds.name() + " has images " + item + ", preset " + p.name() + " needs " + p.item());

@@ -57,6 +57,8 @@ public final class GanTrainer {
         this.stats = b.allocate(Shape.of(STATS));
         this.targets = config.labelNoise() > 0 ? b.allocate(Shape.of(n, 1)) : null;
         this.noise = new RngStream(GanModel.key(config.seed(), GanModel.Stream.TRAIN), 0);
+        g.setNoise(noise);
+        d.setNoise(noise);
         this.loss = config.lossKind();
     }
 

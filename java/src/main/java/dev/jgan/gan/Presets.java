@@ -2,9 +2,13 @@ package dev.jgan.gan;
 
 import dev.jgan.UserError;
 import dev.jgan.nn.Activation.LeakyReLU;
+import dev.jgan.nn.Activation.ReLU;
 import dev.jgan.nn.Activation.Tanh;
 import dev.jgan.nn.BatchNorm;
+import dev.jgan.nn.Conv2d;
+import dev.jgan.nn.ConvTranspose2d;
 import dev.jgan.nn.Dense;
+import dev.jgan.nn.Dropout;
 import dev.jgan.nn.Flatten;
 import dev.jgan.nn.Init;
 import dev.jgan.nn.Layer;
@@ -22,6 +26,8 @@ public final class Presets {
     static {
         add(mlpGan());
         add(mlpGanSmall());
+        add(dcgan28());
+        add(dcgan64());
         add(ring());
     }
 
@@ -68,6 +74,59 @@ public final class Presets {
                         new Reshape(1, 28, 28)),
                 () -> List.<Layer>of(new Flatten(), new Dense(784, 128), new LeakyReLU(slope), new Dense(128, 1)),
                 Init.GLOROT_UNIFORM, 2e-4f, 2e-4f, 0.5f, 0.999f, 64, 3000, 500, "fashion-mnist");
+    }
+
+    /**
+     * The DCGAN of TensorFlow's tutorial (Fashion-MNIST seed). G: Dense 100 -> 7*7*256 (no bias),
+     * BN, LeakyReLU 0.3, reshape to 256x7x7; ConvT 256 -> 128 (5x5, stride 1, same), BN, LeakyReLU;
+     * ConvT 128 -> 64 (5x5, stride 2, to 14x14), BN, LeakyReLU; ConvT 64 -> 1 (5x5, stride 2, to
+     * 28x28), tanh; no biases in G; BN with Keras' eps 0.001 and momentum 0.99 (0.01 in PyTorch's
+     * convention). D: Conv 1 -> 64 and 64 -> 128 (5x5, stride 2, same), each LeakyReLU 0.3 and
+     * Dropout 0.3; Dense 6272 -> 1 logit. Keras' Glorot-uniform weights; Adam 1e-4 with Keras'
+     * default beta1 0.9, as the tutorial.
+     */
+    static Preset dcgan28() {
+        float slope = 0.3f, momentum = 0.01f, eps = 1e-3f;
+        return new Preset("dcgan-28", "TensorFlow tutorial DCGAN (28x28x1)", Shape.of(1, 28, 28), 100,
+                () -> List.<Layer>of(
+                        new Dense(100, 7 * 7 * 256, false), new BatchNorm(7 * 7 * 256, momentum, eps), new LeakyReLU(slope),
+                        new Reshape(256, 7, 7),
+                        new ConvTranspose2d(256, 128, 5, 1, 2, 0, false), new BatchNorm(128, momentum, eps), new LeakyReLU(slope),
+                        new ConvTranspose2d(128, 64, 5, 2, 2, 1, false), new BatchNorm(64, momentum, eps), new LeakyReLU(slope),
+                        new ConvTranspose2d(64, 1, 5, 2, 2, 1, false), new Tanh()),
+                () -> List.<Layer>of(
+                        new Conv2d(1, 64, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
+                        new Conv2d(64, 128, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
+                        new Flatten(), new Dense(128 * 7 * 7, 1)),
+                Init.GLOROT_UNIFORM, 1e-4f, 1e-4f, 0.9f, 0.999f, 64, 938, 100, "fashion-mnist");
+    }
+
+    /**
+     * Radford et al.'s DCGAN as pytorch/examples trains it, for 64x64 single-channel images (the
+     * 28x28 datasets are resized, bilinear, on load). G: ConvT 100 -> 512 (4x4, stride 1, pad 0),
+     * then 512 -> 256 -> 128 -> 64 (4x4, stride 2, pad 1), each BN + ReLU, then ConvT 64 -> 1, tanh.
+     * D mirrors it with LeakyReLU 0.2, BN on every layer but the first, and a last 4x4 conv to one
+     * logit. No biases; weights N(0, 0.02), BN gamma N(1, 0.02); PyTorch's BN defaults (momentum
+     * 0.1, eps 1e-5); Adam 2e-4, beta1 0.5.
+     */
+    static Preset dcgan64() {
+        float slope = 0.2f, momentum = 0.1f, eps = 1e-5f;
+        int g = 64, d = 64;
+        return new Preset("dcgan-64", "Radford et al. DCGAN, pytorch/examples (64x64x1)", Shape.of(1, 64, 64), 100,
+                () -> List.<Layer>of(
+                        new Reshape(100, 1, 1),
+                        new ConvTranspose2d(100, g * 8, 4, 1, 0, 0, false), new BatchNorm(g * 8, momentum, eps), new ReLU(),
+                        new ConvTranspose2d(g * 8, g * 4, 4, 2, 1, 0, false), new BatchNorm(g * 4, momentum, eps), new ReLU(),
+                        new ConvTranspose2d(g * 4, g * 2, 4, 2, 1, 0, false), new BatchNorm(g * 2, momentum, eps), new ReLU(),
+                        new ConvTranspose2d(g * 2, g, 4, 2, 1, 0, false), new BatchNorm(g, momentum, eps), new ReLU(),
+                        new ConvTranspose2d(g, 1, 4, 2, 1, 0, false), new Tanh()),
+                () -> List.<Layer>of(
+                        new Conv2d(1, d, 4, 2, 1, false), new LeakyReLU(slope),
+                        new Conv2d(d, d * 2, 4, 2, 1, false), new BatchNorm(d * 2, momentum, eps), new LeakyReLU(slope),
+                        new Conv2d(d * 2, d * 4, 4, 2, 1, false), new BatchNorm(d * 4, momentum, eps), new LeakyReLU(slope),
+                        new Conv2d(d * 4, d * 8, 4, 2, 1, false), new BatchNorm(d * 8, momentum, eps), new LeakyReLU(slope),
+                        new Conv2d(d * 8, 1, 4, 1, 0, false), new Flatten()),
+                Init.DCGAN_NORMAL, 2e-4f, 2e-4f, 0.5f, 0.999f, 64, 500, 50, "fashion-mnist");
     }
 
     /**

@@ -43,6 +43,9 @@ public abstract class Layer {
      */
     public abstract Tensor backward(Tensor dy, GradMode mode, boolean needDx);
 
+    /** Gives layers that draw random numbers in training (dropout) the run's noise stream. */
+    public void setNoise(RngStream noise) {}
+
     /** Trainable parameters with local names ("weight", "bias"). */
     public List<Parameter> parameters() { return List.of(); }
 

@@ -45,6 +45,11 @@ public final class Sequential {
         return this;
     }
 
+    /** The noise stream every random layer (dropout) draws from in training. */
+    public void setNoise(RngStream noise) {
+        for (Layer l : layers) l.setNoise(noise);
+    }
+
     public Tensor forward(Tensor x, boolean training) {
         for (Layer l : layers) x = l.forward(x, training);
         return x;

@@ -37,6 +37,8 @@ class LayerGradientTest {
     private static final double ATOL = 2e-3;
     /** Relative tolerance, for the larger gradients of BN and wide dense layers. */
     private static final double RTOL = 1e-2;
+    /** Dropout draws from this stream, rewound before every forward. */
+    private static final long NOISE_SEED = 17;
     /** At most one probe in this many may be skipped for straddling a kink. */
     private static final int MAX_KINK_SHARE = 4;
     /** Coordinates probed per tensor: enough to cover rows, columns and channels, few enough to stay fast. */
@@ -56,6 +58,16 @@ class LayerGradientTest {
             add(out, b, "BatchNorm1d", () -> List.of(new BatchNorm(6, 0.2f, 1e-3f)), Shape.of(8, 6));
             add(out, b, "BatchNorm2d", () -> List.of(new BatchNorm(3, 0.1f, 1e-5f)), Shape.of(4, 3, 3, 2));
             add(out, b, "Reshape+Flatten", () -> List.of(new Reshape(2, 3, 2), new Flatten(), new Dense(12, 3)), Shape.of(2, 12));
+            add(out, b, "Conv2d 3->4 3x3 s1 p1", () -> List.of(new Conv2d(3, 4, 3, 1, 1, true)), Shape.of(2, 3, 5, 6));
+            add(out, b, "Conv2d 2->3 4x4 s2 p1 no bias", () -> List.of(new Conv2d(2, 3, 4, 2, 1, false)), Shape.of(2, 2, 7, 8));
+            add(out, b, "Conv2d 1->2 5x5 s2 p2", () -> List.of(new Conv2d(1, 2, 5, 2, 2, true)), Shape.of(1, 1, 9, 9));
+            add(out, b, "ConvTranspose2d 3->2 5x5 s2 p2 op1", () -> List.of(new ConvTranspose2d(3, 2, 5, 2, 2, 1, false)), Shape.of(2, 3, 4, 3));
+            add(out, b, "ConvTranspose2d 4->3 4x4 s1 p0 bias", () -> List.of(new ConvTranspose2d(4, 3, 4, 1, 0, 0, true)), Shape.of(2, 4, 1, 1));
+            add(out, b, "ConvTranspose2d 2->2 4x4 s2 p1", () -> List.of(new ConvTranspose2d(2, 2, 4, 2, 1, 0, false)), Shape.of(1, 2, 3, 3));
+            add(out, b, "Dropout 0.3", () -> List.of(new Dropout(0.3f)), Shape.of(4, 13));
+            add(out, b, "ConvT+BN2d+ReLU+Conv+Dropout+Flatten+Dense", () -> List.of(new ConvTranspose2d(2, 3, 4, 2, 1, 0, false),
+                    new BatchNorm(3, 0.1f, 1e-5f), new ReLU(), new Conv2d(3, 2, 3, 2, 1, true), new Dropout(0.25f),
+                    new Flatten(), new Dense(2 * 3 * 3, 2)), Shape.of(3, 2, 3, 3));
             add(out, b, "Dense+LeakyReLU+BN+Dense+Tanh", () -> List.of(new Dense(10, 8), new LeakyReLU(0.2f),
                     new BatchNorm(8, 0.2f, 1e-3f), new Dense(8, 4), new Tanh()), Shape.of(6, 10));
         });
@@ -76,6 +88,7 @@ class LayerGradientTest {
         Tensor xt = b.fromHost(x, c.in());
         Tensor rt = b.fromHost(r, net.outShape());
 
+        net.setNoise(new RngStream(NOISE_SEED, 0));
         net.forward(xt, true);
         float[] dx = net.backward(rt, GradMode.WRITE, true).toHost();
         List<float[]> dParams = new ArrayList<>();
@@ -156,6 +169,7 @@ class LayerGradientTest {
 
     private static double loss(Sequential net, Backend b, float[] x, Tensor xt, float[] r) {
         b.copyFromHost(x, xt);
+        net.setNoise(new RngStream(NOISE_SEED, 0));   // the same dropout mask as the analytic pass
         float[] y = net.forward(xt, true).toHost();
         double s = 0;
         for (int i = 0; i < y.length; i++) s += (double) r[i] * y[i];

@@ -1,0 +1,75 @@
+package dev.jgan.nn;
+
+import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * 2-D convolution (cross-correlation), x (N, in, H, W) to y (N, out, P, Q), with a square
+ * kernel, weight (out, in, k, k) as PyTorch stores it and an optional bias (out).
+ */
+public final class Conv2d extends Layer {
+    private final int in, out, k;
+    private final ConvGeometry geometry;
+    private final boolean hasBias;
+    private Tensor weight, bias, dWeight, dBias, y, dx, x;
+
+    public Conv2d(int in, int out, int k, int stride, int pad, boolean bias) {
+        this.in = in;
+        this.out = out;
+        this.k = k;
+        this.geometry = ConvGeometry.of(stride, pad);
+        this.hasBias = bias;
+    }
+
+    @Override public Shape outputShape(Shape s) {
+        require(s.rank() == 4 && s.dim(1) == in, this + " needs input (N, " + in + ", H, W), got " + s);
+        return Shape.of(s.dim(0), out, geometry.outH(s.dim(2), k), geometry.outW(s.dim(3), k));
+    }
+
+    @Override protected void allocate(Init init, RngStream rng) {
+        weight = backend.allocate(Shape.of(out, in, k, k));
+        dWeight = backend.allocate(weight.shape());
+        init.weight(backend, weight, in * k * k, out * k * k, rng);
+        if (hasBias) {
+            bias = backend.allocate(Shape.of(out));
+            dBias = backend.allocate(bias.shape());
+            init.bias(backend, bias, in * k * k, rng);
+        }
+        y = backend.allocate(outShape);
+        dx = backend.allocate(inShape);
+    }
+
+    @Override public Tensor forward(Tensor x, boolean training) {
+        this.x = x;
+        backend.conv2dForward(x, weight, y, geometry);
+        if (hasBias) backend.addBias(y, bias);
+        return y;
+    }
+
+    @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
+        if (mode != GradMode.SKIP) {
+            backend.conv2dBackwardFilter(x, dy, dWeight, geometry, mode.accumulate());
+            if (hasBias) backend.biasGrad(dy, dBias, mode.accumulate());
+        }
+        if (!needDx) return null;
+        backend.conv2dBackwardData(dy, weight, dx, geometry);
+        return dx;
+    }
+
+    @Override public List<Parameter> parameters() {
+        List<Parameter> ps = new ArrayList<>(2);
+        ps.add(new Parameter("weight", weight, dWeight));
+        if (hasBias) ps.add(new Parameter("bias", bias, dBias));
+        return ps;
+    }
+
+    @Override public String toString() {
+        return "Conv2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "
+                + geometry.padH() + (hasBias ? "" : ", no bias") + ")";
+    }
+}

@@ -1,0 +1,56 @@
+package dev.jgan.gan;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.nn.Parameter;
+import dev.jgan.testing.TestBackends;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every preset takes a training step on a tiny batch: losses are finite and every parameter of G
+ * and D received a gradient that is not all zero (a layer cut out of backpropagation shows here).
+ */
+class PresetStepTest {
+    /** Tiny, but more than 1 so batch norm has a batch to normalise over. */
+    private static final int BATCH = 2;
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        TestBackends.all().forEach(b -> Presets.all().keySet().forEach(p -> out.add(Arguments.of(b, p))));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{1} on {0}")
+    @MethodSource("cases")
+    void oneStepReachesEveryParameter(Backend b, String name) {
+        Preset p = Presets.get(name);
+        GanModel m = new GanModel(b, p, BATCH, 3);
+        TrainConfig d = TrainConfig.defaults(p);
+        TrainConfig c = new TrainConfig(name, d.dataset(), null, 3, BATCH, 10, d.lrG(), d.lrD(), d.beta1(), d.beta2(),
+                d.loss(), 0.9f, 0f, 1, 1, 1, 1);
+        GanTrainer t = new GanTrainer(m, c, Bench.fixedBatch(p.item(), BATCH));
+        t.step();
+        StepStats s = t.readStats();
+        assertTrue(s.finite(), name + ": finite losses after one step: " + s);
+        assertEquals(1, t.steps());
+        List<Parameter> all = new ArrayList<>(m.generator().parameters());
+        all.addAll(m.discriminator().parameters());
+        for (Parameter param : all) {
+            float[] g = param.grad().toHost();
+            double sum = 0;
+            for (float v : g) {
+                assertTrue(Float.isFinite(v), name + ": " + param.name() + " has a non-finite gradient");
+                sum += Math.abs(v);
+            }
+            assertTrue(sum > 0, name + ": " + param.name() + " received no gradient");
+        }
+    }
+}
