@@ -1,6 +1,7 @@
 package dev.jgan.cpu;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.ConvGeometry;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -14,8 +15,8 @@ import static dev.jgan.cpu.Vec.F;
 import static dev.jgan.cpu.Vec.FL;
 
 /**
- * The CPU backend: OpenBLAS for GEMM, Vector API kernels for everything elementwise, batch norm,
- * the loss, the optimizers and the Philox fills.
+ * The CPU backend: OpenBLAS for GEMM, oneDNN for convolutions, Vector API kernels for everything
+ * elementwise, batch norm, the loss, the optimizers, dropout and the Philox fills.
  *
  * <ul>
  *   <li>Memory: each tensor is off-heap, 64-byte aligned, zero-filled, freed by the garbage
@@ -23,16 +24,25 @@ import static dev.jgan.cpu.Vec.FL;
  *   <li>GEMM: OpenBLAS's cblas_sgemm with CblasRowMajor, so the Backend's row-major
  *       definition maps one to one (lda = k or m, ldb = n or k, ldc = n). As in BLAS, beta == 0
  *       means C is not read (NaN in C does not propagate).</li>
+ *   <li>Convolutions: oneDNN primitives on plain nchw/oihw memory, made once per distinct
+ *       (op, shapes, geometry) and cached; a kernel that covers the whole image is a dense layer
+ *       and runs as sgemm ({@link Convolutions}). oneDNN is loaded on the first convolution, so
+ *       models without one never load it; {@link #close} frees its objects (and the next
+ *       convolution makes them again).</li>
  *   <li>Threads: {@code threads} is OpenBLAS's thread count, a process-wide setting (the last
- *       CpuBackend made sets it). The other kernels run single-threaded on the caller's thread.</li>
+ *       CpuBackend made sets it), and oneDNN's OpenMP thread count, which each convolution sets
+ *       on its calling thread. The other kernels run single-threaded on the caller's thread.</li>
  *   <li>Ops are synchronous; {@link #synchronize} has nothing to wait for. Ops allocate nothing:
- *       arguments are checked first, then one vectorised pass (two or three for batch norm).</li>
+ *       arguments are checked first, then one vectorised pass (two or three for batch norm). A
+ *       convolution allocates its cache key (56 bytes) and, the first time it meets a shape,
+ *       oneDNN's objects.</li>
  *   <li>Reductions (bias gradient, batch-norm statistics and sums, loss statistics) accumulate
  *       in double.</li>
  * </ul>
  */
 public final class CpuBackend implements Backend {
     private final int threads;
+    private Convolutions convolutions; // on first use: loading oneDNN takes a few hundred ms
 
     /** @param threads OpenBLAS threads (at least 1) */
     public CpuBackend(int threads) {
@@ -139,6 +149,61 @@ public final class CpuBackend implements Backend {
         MemorySegment sy = seg("biasGrad", "dy", dy), sb = seg("biasGrad", "dBias", dBias);
         channels("biasGrad", "dy", dy, "dBias", dBias);
         Bias.grad(sy, dy.shape().dim(0), dy.shape().dim(1), dy.shape().spatial(), sb, accumulate);
+    }
+
+    // ---- convolution ----------------------------------------------------------------------
+
+    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) {
+        String op = "conv2dForward";
+        HostStorage sx = host(op, "x", x), sw = host(op, "w", w), sy = host(op, "y", y);
+        Convolutions.Key key = convShapes(Convolutions.FORWARD, op, "x", x, w, "y", y, g);
+        distinct(op, "y", y, "x", x, "w", w);
+        convolutions().forward(sx, sw, sy, key);
+    }
+
+    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeometry g) {
+        String op = "conv2dBackwardData";
+        HostStorage sdy = host(op, "dy", dy), sw = host(op, "w", w), sdx = host(op, "dx", dx);
+        Convolutions.Key key = convShapes(Convolutions.BACKWARD_DATA, op, "dx", dx, w, "dy", dy, g);
+        distinct(op, "dx", dx, "dy", dy, "w", w);
+        convolutions().backwardData(sdy, sw, sdx, key);
+    }
+
+    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvGeometry g, boolean accumulate) {
+        String op = "conv2dBackwardFilter";
+        HostStorage sx = host(op, "x", x), sdy = host(op, "dy", dy), sdw = host(op, "dw", dw);
+        Convolutions.Key key = convShapes(Convolutions.BACKWARD_FILTER, op, "x", x, dw, "dy", dy, g);
+        distinct(op, "dw", dw, "x", x, "dy", dy);
+        convolutions().backwardFilter(sx, sdy, sdw, key, accumulate);
+    }
+
+    synchronized Convolutions convolutions() { // package-private for the tests
+        if (convolutions == null) convolutions = new Convolutions(threads);
+        return convolutions;
+    }
+
+    /** oneDNN's version, e.g. "oneDNN 3.8.1" (loads oneDNN). */
+    public static String oneDnnVersion() { return Convolutions.version(); }
+
+    // ---- dropout ----------------------------------------------------------------------------
+
+    @Override public void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset) {
+        String op = "dropoutForward";
+        MemorySegment sx = seg(op, "x", x), sm = seg(op, "mask", mask), sy = seg(op, "y", y);
+        sameSize(op, "x", x, "mask", mask);
+        sameSize(op, "x", x, "y", y);
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        if (mask.sameStorage(x) || mask.sameStorage(y))
+            throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
+        Dropout.forward(sx, sm, sy, x.size(), p, seed, offset);
+    }
+
+    @Override public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
+        String op = "dropoutBackward";
+        MemorySegment sdy = seg(op, "dy", dy), sm = seg(op, "mask", mask), sdx = seg(op, "dx", dx);
+        sameSize(op, "dy", dy, "mask", mask);
+        sameSize(op, "dy", dy, "dx", dx);
+        Dropout.backward(sdy, sm, sdx, dy.size());
     }
 
     // ---- activations ----------------------------------------------------------------------
@@ -304,6 +369,17 @@ public final class CpuBackend implements Backend {
         RandomFill.fill(seg("fillBernoulli", "t", t), t.size(), RandomFill.BERNOULLI, p, ifTrue, ifFalse, seed, offset);
     }
 
+    /**
+     * Frees oneDNN's engine, stream and cached primitives. The backend stays usable: tensors are
+     * the garbage collector's, and the next convolution makes oneDNN's objects again. (JUnit closes
+     * every AutoCloseable argument of a parameterized test, so the tests' shared backend is closed
+     * after each invocation and must keep working.)
+     */
+    @Override public synchronized void close() {
+        if (convolutions != null) convolutions.close();
+        convolutions = null;
+    }
+
     @Override public String toString() { return "CpuBackend(" + threads + " BLAS threads)"; }
 
     // ---- argument checks (messages are built only on failure) -------------------------------
@@ -339,6 +415,48 @@ public final class CpuBackend implements Backend {
         MemorySegment s = seg(op, name, t);
         channels(op, "x", x, name, t);
         return s;
+    }
+
+    /**
+     * Checks a convolution's three shapes against each other and the geometry: image (N, C, H, W)
+     * (x or dx), weights (K, C, R, S) (w or dw), output (N, K, P, Q) (y or dy) with P and Q from
+     * {@link ConvGeometry#outH}/{@link ConvGeometry#outW}; so a dx up to stride - 1 rows larger
+     * than the minimum (output padding) passes.
+     */
+    private static Convolutions.Key convShapes(int kind, String op, String imageName, Tensor image, Tensor weights,
+                                               String outName, Tensor out, ConvGeometry g) {
+        String weightsName = kind == Convolutions.BACKWARD_FILTER ? "dw" : "w";
+        if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
+        Shape is = image.shape(), ws = weights.shape(), os = out.shape();
+        if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
+            throw new IllegalArgumentException(op + ": " + imageName + " " + is + ", " + weightsName + " " + ws + " and "
+                    + outName + " " + os + " must all be rank 4: (N, C, H, W), (K, C, R, S), (N, K, P, Q)");
+        if (ws.dim(1) != is.dim(1))
+            throw new IllegalArgumentException(op + ": " + weightsName + " " + ws + " must have C = " + is.dim(1)
+                    + " input channels (dimension 1) for " + imageName + " " + is);
+        int p, q;
+        try {
+            p = g.outH(is.dim(2), ws.dim(2));
+            q = g.outW(is.dim(3), ws.dim(3));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(op + ": " + e.getMessage() + " for " + imageName + " " + is + ", "
+                    + weightsName + " " + ws + ", " + describe(g));
+        }
+        if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
+            throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
+                    + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
+        return new Convolutions.Key(kind, is.dim(0), is.dim(1), is.dim(2), is.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p, q, g);
+    }
+
+    private static String describe(ConvGeometry g) {
+        return "stride " + g.strideH() + "x" + g.strideW() + ", padding " + g.padH() + "x" + g.padW();
+    }
+
+    /** The output of an op that is not elementwise must not share memory with its inputs. */
+    private static void distinct(String op, String outName, Tensor out, String an, Tensor a, String bn, Tensor b) {
+        if (out.sameStorage(a) || out.sameStorage(b))
+            throw new IllegalArgumentException(op + ": " + outName + " " + out.shape() + " must not share memory with "
+                    + an + " or " + bn);
     }
 
     private static void sameCount(String op, List<Tensor> params, String name, List<Tensor> other) {

@@ -27,9 +27,14 @@ final class RandomFill {
      * The mapping is float arithmetic in exactly this order, as the reference does it.
      */
     static void fill(MemorySegment t, long n, int kind, float a, float b, float c, long seed, long offset) {
+        fill(t, 0, n, kind, a, b, c, seed, offset);
+    }
+
+    /** Elements [from, n) of the fill of n elements; from is a multiple of 4 (a block boundary). */
+    static void fill(MemorySegment t, long from, long n, int kind, float a, float b, float c, long seed, long offset) {
         int k0Start = (int) seed, k1Start = (int) (seed >>> 32);
         float range = b - a;
-        for (long i = 0; i < n; i += 4) {
+        for (long i = from; i < n; i += 4) {
             long block = offset + (i >>> 2);
             int x0 = (int) block, x1 = (int) (block >>> 32), x2 = 0, x3 = 0;
             int k0 = k0Start, k1 = k1Start;

@@ -1,5 +1,6 @@
 package dev.jgan.testing;
 
+import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.Philox;
 import dev.jgan.tensor.Shape;
 
@@ -65,6 +66,106 @@ public final class Reference {
                 for (int j = 0; j < s; j++) sum += dy[(i * ch + c) * s + j];
             dBias[c] = (float) (accumulate ? dBias[c] + sum : sum);
         }
+    }
+
+    // ---- convolution: cross-correlation, x (N, C, H, W), w (K, C, R, S), y (N, K, P, Q) -----
+    //
+    // One relation: input row h meets output row p through kernel row r when
+    // h = p * strideH - padH + r (columns likewise); rows outside x are zeros. All three ops run
+    // the same loop nest over (n, k, c, r, s, p, q) and add one product into a double accumulator
+    // of their output, rounded to float once at the end.
+
+    /** y[n,k,p,q] = sum_{c,r,s} x[n, c, p*sh - ph + r, q*sw - pw + s] * w[k,c,r,s]. */
+    public static void conv2dForward(float[] x, Shape xShape, float[] w, Shape wShape, float[] y, Shape yShape, ConvGeometry g) {
+        int n = xShape.dim(0), ch = xShape.dim(1), h = xShape.dim(2), wd = xShape.dim(3);
+        int k = wShape.dim(0), r = wShape.dim(2), s = wShape.dim(3), p = yShape.dim(2), q = yShape.dim(3);
+        double[] acc = new double[y.length];
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < k; o++)
+                for (int c = 0; c < ch; c++)
+                    for (int rr = 0; rr < r; rr++)
+                        for (int ss = 0; ss < s; ss++) {
+                            double weight = w[((o * ch + c) * r + rr) * s + ss];
+                            for (int pp = 0; pp < p; pp++) {
+                                int hh = pp * g.strideH() - g.padH() + rr;
+                                if (hh < 0 || hh >= h) continue;
+                                int xRow = ((i * ch + c) * h + hh) * wd, yRow = ((i * k + o) * p + pp) * q;
+                                for (int qq = 0; qq < q; qq++) {
+                                    int ww = qq * g.strideW() - g.padW() + ss;
+                                    if (ww >= 0 && ww < wd) acc[yRow + qq] += x[xRow + ww] * weight;
+                                }
+                            }
+                        }
+        for (int j = 0; j < y.length; j++) y[j] = (float) acc[j];
+    }
+
+    /**
+     * dx[n,c,h,w] = sum of dy[n,k,p,q] * w[k,c,r,s] over all k, r, s, p, q with
+     * h = p*sh - ph + r and w = q*sw - pw + s (written). This is also the transposed convolution;
+     * dx may be larger than the minimum (output padding), and rows no window reaches get 0.
+     */
+    public static void conv2dBackwardData(float[] dy, Shape dyShape, float[] w, Shape wShape, float[] dx, Shape dxShape, ConvGeometry g) {
+        int n = dxShape.dim(0), ch = dxShape.dim(1), h = dxShape.dim(2), wd = dxShape.dim(3);
+        int k = wShape.dim(0), r = wShape.dim(2), s = wShape.dim(3), p = dyShape.dim(2), q = dyShape.dim(3);
+        double[] acc = new double[dx.length];
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < k; o++)
+                for (int c = 0; c < ch; c++)
+                    for (int rr = 0; rr < r; rr++)
+                        for (int ss = 0; ss < s; ss++) {
+                            double weight = w[((o * ch + c) * r + rr) * s + ss];
+                            for (int pp = 0; pp < p; pp++) {
+                                int hh = pp * g.strideH() - g.padH() + rr;
+                                if (hh < 0 || hh >= h) continue;
+                                int dxRow = ((i * ch + c) * h + hh) * wd, dyRow = ((i * k + o) * p + pp) * q;
+                                for (int qq = 0; qq < q; qq++) {
+                                    int ww = qq * g.strideW() - g.padW() + ss;
+                                    if (ww >= 0 && ww < wd) acc[dxRow + ww] += dy[dyRow + qq] * weight;
+                                }
+                            }
+                        }
+        for (int j = 0; j < dx.length; j++) dx[j] = (float) acc[j];
+    }
+
+    /** dw[k,c,r,s] (=|+=) sum_{n,p,q} dy[n,k,p,q] * x[n, c, p*sh - ph + r, q*sw - pw + s]. */
+    public static void conv2dBackwardFilter(float[] x, Shape xShape, float[] dy, Shape dyShape, float[] dw, Shape dwShape,
+                                            ConvGeometry g, boolean accumulate) {
+        int n = xShape.dim(0), ch = xShape.dim(1), h = xShape.dim(2), wd = xShape.dim(3);
+        int k = dwShape.dim(0), r = dwShape.dim(2), s = dwShape.dim(3), p = dyShape.dim(2), q = dyShape.dim(3);
+        double[] acc = new double[dw.length];
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < k; o++)
+                for (int c = 0; c < ch; c++)
+                    for (int rr = 0; rr < r; rr++)
+                        for (int ss = 0; ss < s; ss++) {
+                            double sum = 0;
+                            for (int pp = 0; pp < p; pp++) {
+                                int hh = pp * g.strideH() - g.padH() + rr;
+                                if (hh < 0 || hh >= h) continue;
+                                int xRow = ((i * ch + c) * h + hh) * wd, dyRow = ((i * k + o) * p + pp) * q;
+                                for (int qq = 0; qq < q; qq++) {
+                                    int ww = qq * g.strideW() - g.padW() + ss;
+                                    if (ww >= 0 && ww < wd) sum += (double) dy[dyRow + qq] * x[xRow + ww];
+                                }
+                            }
+                            acc[((o * ch + c) * r + rr) * s + ss] += sum;
+                        }
+        for (int j = 0; j < dw.length; j++) dw[j] = (float) (accumulate ? dw[j] + acc[j] : acc[j]);
+    }
+
+    // ---- dropout: inverted, mask from the Philox uniforms, in float as the Javadoc writes it ----
+
+    /** mask_i = u_i <= p ? 0 : 1 / (1 - p) (float), y_i = x_i * mask_i. */
+    public static void dropoutForward(float[] x, float[] mask, float[] y, float p, long seed, long offset) {
+        float scale = 1f / (1f - p);
+        for (int i = 0; i < x.length; i++) {
+            mask[i] = Philox.uniformAt(seed, offset, i) <= p ? 0f : scale;
+            y[i] = x[i] * mask[i];
+        }
+    }
+
+    public static void dropoutBackward(float[] dy, float[] mask, float[] dx) {
+        for (int i = 0; i < dy.length; i++) dx[i] = dy[i] * mask[i];
     }
 
     // ---- activations ----------------------------------------------------------------------

@@ -1,0 +1,398 @@
+package dev.jgan.cpu;
+
+import dev.jgan.backend.ConvGeometry;
+import jdk.incubator.vector.FloatVector;
+import org.bytedeco.dnnl.dnnl_engine;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.HashMap;
+import java.util.Map;
+
+import static dev.jgan.cpu.Vec.F;
+import static dev.jgan.cpu.Vec.FL;
+import static dev.jgan.cpu.Vec.ORDER;
+import static dev.jgan.cpu.Vec.get;
+import static dev.jgan.cpu.Vec.set;
+import static jdk.incubator.vector.FloatVector.fromMemorySegment;
+import static org.bytedeco.dnnl.global.dnnl.*;
+import static org.bytedeco.openblas.global.openblas_full.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_full.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_full.cblas_sgemm;
+
+/**
+ * 2-D convolutions through oneDNN's C API, with cuDNN's semantics (cross-correlation, NCHW,
+ * dilation 1, one group). Every op is one oneDNN convolution primitive over three tensors:
+ * the image side {@code (N, C, H, W)} (x or dx), the weights {@code (K, C, R, S)} (w or dw) and
+ * the output side {@code (N, K, P, Q)} (y or dy); CpuBackend has checked the shapes.
+ *
+ * <ul>
+ *   <li>Layouts are plain: nchw for data, oihw for weights, so no reorders; fp math is strict
+ *       (oneDNN's default: no TF32 or BF16 down-conversion). Of oneDNN's implementations for
+ *       these layouts the first that is not a reference one is taken (see {@link #create}).</li>
+ *   <li>One CPU engine and stream. Each distinct (op, shapes, geometry) gets its primitive and its
+ *       three memory objects once ({@link Key}); a call only points the memory objects at the
+ *       tensors (dnnl_memory_set_data_handle), executes and waits.</li>
+ *   <li>Right padding is the exact one oneDNN's consistency check wants,
+ *       {@code padR = (P - 1) stride + R - H - padL}: it is below padL when the floor in P drops
+ *       rows, and below 0 when dx is larger than the minimum (a transposed convolution's output
+ *       padding, as PyTorch's mkldnn path passes {@code padding - output_padding}). Rows past the
+ *       last window are then simply not touched: backward data writes 0 there.</li>
+ *   <li>Backward weights overwrites (oneDNN's backward primitives take no sum post-op), so
+ *       {@code accumulate} runs it into a scratch tensor kept with the primitive and adds that.</li>
+ *   <li>Threads: this oneDNN build uses OpenMP (its own libgomp). OpenMP's thread count is a
+ *       per-thread setting (nthreads-var), so each call sets {@code omp_set_num_threads(threads)}
+ *       on the calling thread before oneDNN creates or runs a primitive.</li>
+ *   <li>A kernel that covers the whole unpadded image (output 1x1: dcgan-64's first ConvT and last
+ *       Conv) is a dense layer, {@code y (N, K) = x (N, C R S) w^T}, and runs as OpenBLAS sgemm:
+ *       oneDNN has only its reference implementation when such an output has one channel (its
+ *       (N, 1, 1, 1) layout is both nchw and nhwc, and the gemm convolution rejects the mix), and
+ *       its gemm convolution reaches 13-60 GFLOP/s with 100 channels where sgemm does 160-230
+ *       (batch 64, two threads).</li>
+ *   <li>Calls are serialised (synchronized): a cached primitive's memory objects are shared.</li>
+ * </ul>
+ */
+final class Convolutions implements AutoCloseable {
+    static final int FORWARD = 0, BACKWARD_DATA = 1, BACKWARD_FILTER = 2;
+    private static final String[] OP_NAMES = {"conv2dForward", "conv2dBackwardData", "conv2dBackwardFilter"};
+
+    private static final MethodHandle OMP_SET_NUM_THREADS, OMP_GET_MAX_THREADS;
+
+    static {
+        // Loads libdnnl and the libgomp the preset bundles (javacpp System.loads both), then finds
+        // OpenMP's setters among this class loader's libraries.
+        Loader.load(dnnl.class);
+        SymbolLookup libraries = SymbolLookup.loaderLookup();
+        MemorySegment set = libraries.find("omp_set_num_threads").orElseThrow(() -> new IllegalStateException(
+                "oneDNN's libgomp has no omp_set_num_threads (loaded: " + Loader.getLoadedLibraries().keySet() + ")"));
+        MemorySegment get = libraries.find("omp_get_max_threads").orElseThrow(() -> new IllegalStateException(
+                "oneDNN's libgomp has no omp_get_max_threads (loaded: " + Loader.getLoadedLibraries().keySet() + ")"));
+        Linker linker = Linker.nativeLinker();
+        OMP_SET_NUM_THREADS = linker.downcallHandle(set, FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), Linker.Option.critical(false));
+        OMP_GET_MAX_THREADS = linker.downcallHandle(get, FunctionDescriptor.of(ValueLayout.JAVA_INT), Linker.Option.critical(false));
+    }
+
+    /** One convolution op: the op, its three shapes and the geometry. Image (n, c, h, w), weights (k, c, r, s), output (n, k, p, q). */
+    record Key(int op, int n, int c, int h, int w, int k, int r, int s, int p, int q, ConvGeometry g) {
+        /** The kernel covers the whole unpadded image (so the output is 1x1): a dense layer over C H W inputs. */
+        boolean dense() {
+            return r == h && s == w && g.padH() == 0 && g.padW() == 0;
+        }
+
+        /** "conv2dForward of x (2, 3, 7, 9), w (5, 3, 3, 3), y (2, 5, 7, 9), stride 1x1, padding 1x1". */
+        String describe() {
+            String image = "(" + n + ", " + c + ", " + h + ", " + w + ")", weights = "(" + k + ", " + c + ", " + r + ", " + s + ")",
+                    output = "(" + n + ", " + k + ", " + p + ", " + q + ")";
+            String tensors = switch (op) {
+                case FORWARD -> "x " + image + ", w " + weights + ", y " + output;
+                case BACKWARD_DATA -> "dy " + output + ", w " + weights + ", dx " + image;
+                default -> "x " + image + ", dy " + output + ", dw " + weights;
+            };
+            return OP_NAMES[op] + " of " + tensors + ", stride " + g.strideH() + "x" + g.strideW()
+                    + ", padding " + g.padH() + "x" + g.padW();
+        }
+    }
+
+    /** A cached primitive, its memory objects (image, weights, output) and arguments; scratch (weights-sized) for accumulate. */
+    private static final class Entry {
+        final Key key;
+        final String implementation;
+        final dnnl_primitive primitive;
+        final dnnl_memory image, weights, output;
+        final dnnl_exec_arg_t args;
+        HostStorage scratch;
+
+        Entry(Key key, String implementation, dnnl_primitive primitive, dnnl_memory image, dnnl_memory weights,
+              dnnl_memory output, dnnl_exec_arg_t args) {
+            this.key = key;
+            this.implementation = implementation;
+            this.primitive = primitive;
+            this.image = image;
+            this.weights = weights;
+            this.output = output;
+            this.args = args;
+        }
+    }
+
+    private final int threads;
+    private final dnnl_engine engine = new dnnl_engine();
+    private final dnnl_stream stream = new dnnl_stream();
+    private final Map<Key, Entry> cache = new HashMap<>();
+    private boolean closed;
+
+    Convolutions(int threads) {
+        this.threads = threads;
+        check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create", "the CPU engine");
+        check(dnnl_stream_create(stream, engine, dnnl_stream_default_flags), "dnnl_stream_create", "the CPU stream");
+    }
+
+    /** oneDNN's version, e.g. "oneDNN 3.8.1". */
+    static String version() {
+        var v = dnnl_version();
+        return "oneDNN " + v.major() + "." + v.minor() + "." + v.patch();
+    }
+
+    /** OpenMP's thread count on the calling thread (what oneDNN would use here). */
+    static int ompMaxThreads() {
+        try {
+            return (int) OMP_GET_MAX_THREADS.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException("omp_get_max_threads failed", t);
+        }
+    }
+
+    private void useThreads() {
+        try {
+            OMP_SET_NUM_THREADS.invokeExact(threads);
+        } catch (Throwable t) {
+            throw new IllegalStateException("omp_set_num_threads(" + threads + ") failed", t);
+        }
+    }
+
+    // y = x (*) w
+    synchronized void forward(HostStorage x, HostStorage w, HostStorage y, Key key) {
+        if (key.dense()) { // y (N, K) = x (N, CRS) w^T
+            int crs = key.c() * key.r() * key.s();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, key.n(), key.k(), crs,
+                    1f, x.pointer(), crs, w.pointer(), crs, 0f, y.pointer(), key.k());
+        } else {
+            run(entry(key), x.pointer(), w.pointer(), y.pointer());
+        }
+        java.lang.ref.Reference.reachabilityFence(x);
+        java.lang.ref.Reference.reachabilityFence(w);
+        java.lang.ref.Reference.reachabilityFence(y);
+    }
+
+    // dx = dL/dx (written)
+    synchronized void backwardData(HostStorage dy, HostStorage w, HostStorage dx, Key key) {
+        if (key.dense()) { // dx (N, CRS) = dy (N, K) w
+            int crs = key.c() * key.r() * key.s();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, key.n(), crs, key.k(),
+                    1f, dy.pointer(), key.k(), w.pointer(), crs, 0f, dx.pointer(), crs);
+        } else {
+            run(entry(key), dx.pointer(), w.pointer(), dy.pointer());
+        }
+        java.lang.ref.Reference.reachabilityFence(dy);
+        java.lang.ref.Reference.reachabilityFence(w);
+        java.lang.ref.Reference.reachabilityFence(dx);
+    }
+
+    // dw (=|+=) dL/dw
+    synchronized void backwardFilter(HostStorage x, HostStorage dy, HostStorage dw, Key key, boolean accumulate) {
+        if (key.dense()) { // dw (K, CRS) (=|+=) dy^T x; BLAS does not read dw when beta is 0
+            int crs = key.c() * key.r() * key.s();
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, key.k(), crs, key.n(),
+                    1f, dy.pointer(), key.k(), x.pointer(), crs, accumulate ? 1f : 0f, dw.pointer(), crs);
+            java.lang.ref.Reference.reachabilityFence(dw);
+            return;
+        }
+        Entry e = entry(key);
+        if (!accumulate) {
+            run(e, x.pointer(), dw.pointer(), dy.pointer());
+        } else {
+            long n = (long) key.k() * key.c() * key.r() * key.s();
+            if (e.scratch == null) e.scratch = new HostStorage(n);
+            run(e, x.pointer(), e.scratch.pointer(), dy.pointer());
+            addInto(dw.segment(), e.scratch.segment(), n);
+        }
+        java.lang.ref.Reference.reachabilityFence(x);
+        java.lang.ref.Reference.reachabilityFence(dy);
+        java.lang.ref.Reference.reachabilityFence(dw);
+    }
+
+    // dst[i] += src[i]
+    static void addInto(MemorySegment dst, MemorySegment src, long n) {
+        long i = 0;
+        for (long bound = F.loopBound(n); i < bound; i += FL) {
+            long at = i << 2;
+            fromMemorySegment(F, dst, at, ORDER).add(fromMemorySegment(F, src, at, ORDER)).intoMemorySegment(dst, at, ORDER);
+        }
+        for (; i < n; i++) set(dst, i, get(dst, i) + get(src, i));
+    }
+
+    /** Number of cached primitives (for tests). */
+    synchronized int cached() { return cache.size(); }
+
+    private void run(Entry e, Pointer image, Pointer weights, Pointer output) {
+        check(dnnl_memory_set_data_handle(e.image, image), "dnnl_memory_set_data_handle", e.key);
+        check(dnnl_memory_set_data_handle(e.weights, weights), "dnnl_memory_set_data_handle", e.key);
+        check(dnnl_memory_set_data_handle(e.output, output), "dnnl_memory_set_data_handle", e.key);
+        useThreads();
+        check(dnnl_primitive_execute(e.primitive, stream, 3, e.args), "dnnl_primitive_execute", e.key);
+        check(dnnl_stream_wait(stream), "dnnl_stream_wait", e.key);
+    }
+
+    private Entry entry(Key key) {
+        if (closed) throw new IllegalStateException(key.describe() + ": the cpu backend is closed");
+        Entry e = cache.get(key);
+        if (e == null) {
+            e = create(key);
+            cache.put(key, e);
+        }
+        return e;
+    }
+
+    private Entry create(Key key) {
+        ConvGeometry g = key.g();
+        long[] padR = {(key.p() - 1L) * g.strideH() + key.r() - key.h() - g.padH(),
+                (key.q() - 1L) * g.strideW() + key.s() - key.w() - g.padW()};
+        Descriptors d = new Descriptors(key, new long[] {g.strideH(), g.strideW()}, new long[] {g.padH(), g.padW()}, padR);
+        dnnl_primitive_desc hint = null, pd = null;
+        useThreads(); // oneDNN sizes some kernels' work split by the thread count at creation
+        try {
+            check(dnnl_memory_desc_create_with_tag(d.image, 4, new long[] {key.n(), key.c(), key.h(), key.w()}, dnnl_f32, dnnl_nchw),
+                    "dnnl_memory_desc_create_with_tag", key);
+            check(dnnl_memory_desc_create_with_tag(d.weights, 4, new long[] {key.k(), key.c(), key.r(), key.s()}, dnnl_f32, dnnl_oihw),
+                    "dnnl_memory_desc_create_with_tag", key);
+            check(dnnl_memory_desc_create_with_tag(d.output, 4, new long[] {key.n(), key.k(), key.p(), key.q()}, dnnl_f32, dnnl_nchw),
+                    "dnnl_memory_desc_create_with_tag", key);
+            // backward descriptors need the forward one as a hint
+            if (key.op() != FORWARD) hint = descriptor(FORWARD, d, null);
+            pd = descriptor(key.op(), d, hint);
+            // oneDNN's first choice for plain nchw/oihw is jit_uni_ncsp_convolution, which goes through nhwc and, with
+            // the weights' layout fixed, can only nest the reference convolution (~1 GFLOP/s); the next one is
+            // im2col + JIT sgemm ("gemm:jit", 70-230 GFLOP/s on two AVX-512 cores). So take the first implementation
+            // that is not a reference one; if there is none, oneDNN's first.
+            String implementation = implementation(pd, key);
+            if (implementation.contains("ref")) {
+                String first = implementation;
+                while (implementation.contains("ref") && dnnl_primitive_desc_next_impl(pd) == dnnl_success)
+                    implementation = implementation(pd, key);
+                if (implementation.contains("ref")) { // next_impl cannot go back
+                    dnnl_primitive_desc_destroy(pd);
+                    pd = null;
+                    pd = descriptor(key.op(), d, hint);
+                    implementation = first;
+                }
+            }
+            dnnl_primitive primitive = new dnnl_primitive();
+            check(dnnl_primitive_create(primitive, pd), "dnnl_primitive_create", key);
+            // no buffers yet (DNNL_MEMORY_NONE): each call sets the tensors' addresses
+            dnnl_memory image = new dnnl_memory(), weights = new dnnl_memory(), output = new dnnl_memory();
+            check(dnnl_memory_create(image, d.image, engine, (Pointer) null), "dnnl_memory_create", key);
+            check(dnnl_memory_create(weights, d.weights, engine, (Pointer) null), "dnnl_memory_create", key);
+            check(dnnl_memory_create(output, d.output, engine, (Pointer) null), "dnnl_memory_create", key);
+            dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
+            switch (key.op()) {
+                case FORWARD -> {
+                    args.position(0).arg(DNNL_ARG_SRC).memory(image);
+                    args.position(1).arg(DNNL_ARG_WEIGHTS).memory(weights);
+                    args.position(2).arg(DNNL_ARG_DST).memory(output);
+                }
+                case BACKWARD_DATA -> {
+                    args.position(0).arg(DNNL_ARG_DIFF_SRC).memory(image);
+                    args.position(1).arg(DNNL_ARG_WEIGHTS).memory(weights);
+                    args.position(2).arg(DNNL_ARG_DIFF_DST).memory(output);
+                }
+                default -> {
+                    args.position(0).arg(DNNL_ARG_SRC).memory(image);
+                    args.position(1).arg(DNNL_ARG_DIFF_WEIGHTS).memory(weights);
+                    args.position(2).arg(DNNL_ARG_DIFF_DST).memory(output);
+                }
+            }
+            args.position(0);
+            return new Entry(key, implementation, primitive, image, weights, output, args);
+        } finally {
+            if (pd != null) dnnl_primitive_desc_destroy(pd);
+            if (hint != null) dnnl_primitive_desc_destroy(hint);
+            if (!d.image.isNull()) dnnl_memory_desc_destroy(d.image);
+            if (!d.weights.isNull()) dnnl_memory_desc_destroy(d.weights);
+            if (!d.output.isNull()) dnnl_memory_desc_destroy(d.output);
+        }
+    }
+
+    /** The memory descriptors and geometry of one primitive, while it is made. */
+    private record Descriptors(Key key, long[] strides, long[] padL, long[] padR,
+                               dnnl_memory_desc image, dnnl_memory_desc weights, dnnl_memory_desc output) {
+        Descriptors(Key key, long[] strides, long[] padL, long[] padR) {
+            this(key, strides, padL, padR, new dnnl_memory_desc(), new dnnl_memory_desc(), new dnnl_memory_desc());
+        }
+    }
+
+    private static final long[] NO_DILATION = {0, 0}; // oneDNN counts dilation from 0
+
+    /** A primitive descriptor for op (its first implementation); backward ops take the forward one as hint. */
+    private dnnl_primitive_desc descriptor(int op, Descriptors d, dnnl_primitive_desc hint) {
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        switch (op) {
+            case FORWARD -> check(dnnl_convolution_forward_primitive_desc_create(pd, engine, dnnl_forward_training,
+                    dnnl_convolution_direct, d.image(), d.weights(), (dnnl_memory_desc) null, d.output(),
+                    d.strides(), NO_DILATION, d.padL(), d.padR(), (dnnl_primitive_attr) null),
+                    "dnnl_convolution_forward_primitive_desc_create", d.key());
+            case BACKWARD_DATA -> check(dnnl_convolution_backward_data_primitive_desc_create(pd, engine, dnnl_convolution_direct,
+                    d.image(), d.weights(), d.output(), d.strides(), NO_DILATION, d.padL(), d.padR(), hint,
+                    (dnnl_primitive_attr) null), "dnnl_convolution_backward_data_primitive_desc_create", d.key());
+            default -> check(dnnl_convolution_backward_weights_primitive_desc_create(pd, engine, dnnl_convolution_direct,
+                    d.image(), d.weights(), (dnnl_memory_desc) null, d.output(), d.strides(), NO_DILATION, d.padL(), d.padR(),
+                    hint, (dnnl_primitive_attr) null), "dnnl_convolution_backward_weights_primitive_desc_create", d.key());
+        }
+        return pd;
+    }
+
+    /** oneDNN's name of the implementation a primitive descriptor points at, e.g. "x64:gemm:jit". */
+    private static String implementation(dnnl_primitive_desc pd, Key key) {
+        try (PointerPointer<BytePointer> name = new PointerPointer<>(1)) {
+            check(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, name), "dnnl_primitive_desc_query(impl_info_str)", key);
+            return name.get(BytePointer.class, 0).getString();
+        }
+    }
+
+    /** The implementation of each cached primitive, keyed by what it computes (for tests and diagnostics). */
+    synchronized Map<String, String> implementations() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (Entry e : cache.values()) out.put(e.key.describe(), e.implementation);
+        return out;
+    }
+
+    /** Frees every primitive and memory object, the stream and the engine. */
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (Entry e : cache.values()) {
+            dnnl_primitive_destroy(e.primitive);
+            dnnl_memory_destroy(e.image);
+            dnnl_memory_destroy(e.weights);
+            dnnl_memory_destroy(e.output);
+            e.args.close();
+        }
+        cache.clear();
+        dnnl_stream_destroy(stream);
+        dnnl_engine_destroy(engine);
+    }
+
+    private static void check(int status, String call, Key key) {
+        if (status != dnnl_success) check(status, call, key.describe());
+    }
+
+    private static void check(int status, String call, String what) {
+        if (status == dnnl_success) return;
+        throw new IllegalStateException(what + ": " + call + " failed with " + statusName(status));
+    }
+
+    private static String statusName(int status) {
+        if (status == dnnl_out_of_memory) return "dnnl_out_of_memory";
+        if (status == dnnl_invalid_arguments) return "dnnl_invalid_arguments";
+        if (status == dnnl_unimplemented) return "dnnl_unimplemented (no oneDNN implementation for these shapes)";
+        if (status == dnnl_last_impl_reached) return "dnnl_last_impl_reached";
+        if (status == dnnl_runtime_error) return "dnnl_runtime_error";
+        if (status == dnnl_not_required) return "dnnl_not_required";
+        return "dnnl status " + status;
+    }
+}

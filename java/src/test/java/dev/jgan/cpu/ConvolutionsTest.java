@@ -1,0 +1,113 @@
+package dev.jgan.cpu;
+
+import dev.jgan.backend.ConvGeometry;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+import dev.jgan.testing.ConvCases;
+import dev.jgan.testing.ConvCases.Conv;
+import dev.jgan.testing.TestBackends;
+import dev.jgan.testing.TestData;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What is specific to the CPU backend's oneDNN convolutions: the primitive cache, threads, close. */
+class ConvolutionsTest {
+    final CpuBackend cpu = TestBackends.cpu();
+
+    @Test
+    void primitivesAreMadeOncePerOpShapeAndGeometry() {
+        Convolutions convs = cpu.convolutions();
+        Tensor x = cpu.allocate(Shape.of(2, 3, 11, 13)), w = cpu.allocate(Shape.of(4, 3, 3, 3));
+        Tensor y1 = cpu.allocate(Shape.of(2, 4, 11, 13)), y2 = cpu.allocate(Shape.of(2, 4, 6, 7));
+        int before = convs.cached();
+        cpu.conv2dForward(x, w, y1, ConvGeometry.of(1, 1));
+        assertEquals(before + 1, convs.cached(), "a new shape makes a primitive");
+        cpu.conv2dForward(cpu.allocate(x.shape()), cpu.allocate(w.shape()), cpu.allocate(y1.shape()), ConvGeometry.of(1, 1));
+        assertEquals(before + 1, convs.cached(), "the same shapes and geometry reuse it, with other tensors");
+        cpu.conv2dForward(x, w, y2, ConvGeometry.of(2, 1));
+        cpu.conv2dBackwardData(y2, w, x, ConvGeometry.of(2, 1));
+        cpu.conv2dBackwardFilter(x, y2, w, ConvGeometry.of(2, 1), false);
+        cpu.conv2dBackwardFilter(x, y2, w, ConvGeometry.of(2, 1), true);
+        assertEquals(before + 4, convs.cached(), "one per op; accumulate shares the backward-filter primitive");
+    }
+
+    /** OpenMP's thread count is per calling thread; each call sets it there, so a fresh thread runs with the backend's. */
+    @Test
+    void everyCallingThreadUsesTheBackendsThreadCount() throws Exception {
+        for (int threads : new int[] {1, 3}) {
+            try (Convolutions convs = new Convolutions(threads)) {
+                HostStorage x = new HostStorage(1 * 2 * 5 * 5), w = new HostStorage(2 * 2 * 3 * 3), y = new HostStorage(1 * 2 * 5 * 5);
+                Convolutions.Key key = new Convolutions.Key(Convolutions.FORWARD, 1, 2, 5, 5, 2, 3, 3, 5, 5, ConvGeometry.of(1, 1));
+                AtomicInteger seen = new AtomicInteger();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        convs.forward(x, w, y, key);
+                        seen.set(Convolutions.ompMaxThreads());
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                t.start();
+                t.join();
+                assertNull(failure.get());
+                assertEquals(threads, seen.get(), "omp_get_max_threads on the calling thread after a convolution");
+            }
+        }
+    }
+
+    /** JUnit closes the shared backend after each parameterized invocation: it must keep convolving. */
+    @Test
+    void closeFreesOneDnnAndTheNextConvolutionStartsAgain() {
+        try (CpuBackend be = new CpuBackend(TestBackends.CPU_THREADS)) {
+            Shape xs = Shape.of(1, 2, 6, 6), ws = Shape.of(3, 2, 3, 3), ys = Shape.of(1, 3, 6, 6);
+            Tensor x = be.fromHost(TestData.uniform(1, xs.intSize(), -1f, 1f), xs), w = be.fromHost(TestData.uniform(2, ws.intSize(), -1f, 1f), ws);
+            Tensor y1 = be.allocate(ys), y2 = be.allocate(ys);
+            be.conv2dForward(x, w, y1, ConvGeometry.of(1, 1));
+            Convolutions first = be.convolutions();
+            be.close();
+            be.close(); // twice is harmless
+            be.conv2dForward(x, w, y2, ConvGeometry.of(1, 1));
+            assertTrue(first != be.convolutions(), "a new engine after close");
+            assertArrayEquals(y1.toHost(), y2.toHost());
+        }
+    }
+
+    /**
+     * oneDNN's first choice for plain layouts nests its reference convolution (~1 GFLOP/s, slower
+     * than a plain Java loop); no preset shape may end up on a reference implementation. Dense
+     * layers (kernel = image, no padding) run as sgemm and make no primitive.
+     */
+    @Test
+    void noShapeRunsOnAReferenceImplementation() {
+        try (CpuBackend be = new CpuBackend(TestBackends.CPU_THREADS)) {
+            List<Conv> all = List.of(ConvCases.DCGAN);
+            for (Conv cv : all) {
+                Tensor x = be.allocate(cv.image()), w = be.allocate(cv.weights()), y = be.allocate(cv.output());
+                be.conv2dForward(x, w, y, cv.g());
+                be.conv2dBackwardData(y, w, x, cv.g());
+                be.conv2dBackwardFilter(x, y, w, cv.g(), false);
+            }
+            Map<String, String> implementations = be.convolutions().implementations();
+            long dense = all.stream().filter(cv -> cv.r() == cv.h() && cv.s() == cv.w() && cv.g().padH() == 0 && cv.g().padW() == 0).count();
+            assertEquals(2, dense, "dcgan-64's first and last layer are dense layers");
+            assertEquals(3 * (all.size() - dense), implementations.size(), "one primitive per op and shape; none for dense layers");
+            implementations.forEach((what, impl) -> assertFalse(impl.contains("ref"), what + " runs on " + impl));
+        }
+    }
+
+    @Test
+    void reportsTheOneDnnVersion() {
+        assertTrue(CpuBackend.oneDnnVersion().startsWith("oneDNN 3.8."), CpuBackend.oneDnnVersion());
+    }
+}
