@@ -83,7 +83,9 @@ public interface Backend extends AutoCloseable {
     // agree with the geometry. A transposed convolution is the same three calls swapped: its
     // forward is conv2dBackwardData (x as dy, its weight (Cin, Cout, R, S) as w), its input
     // gradient is conv2dForward, its weight gradient conv2dBackwardFilter with x and dy swapped;
-    // output padding is simply the larger dx/x the caller allocates (H = (P - 1) stride - 2 pad + R + op).
+    // output padding is simply the larger dx/x the caller allocates (H = (P - 1) stride - 2 pad + R + op),
+    // at most stride - 1 rows/columns beyond the minimum (so that outH(H, R) == P still holds).
+    // Outputs (y, dx, dw) must not share memory with the inputs.
 
     /** y = x (*) w: y[n,k,p,q] = sum_{c,r,s} x[n, c, p*sh - ph + r, q*sw - pw + s] * w[k,c,r,s] (zero outside x). */
     void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g);
@@ -98,7 +100,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Inverted dropout: mask_i = u_i <= p ? 0 : 1 / (1 - p) with u_i the Philox uniform of element
-     * i ({@link #fillUniform}), y = x * mask; the mask is kept for the backward. 0 <= p < 1.
+     * i ({@link #fillUniform}), y = x * mask; the mask is kept for the backward. 0 <= p < 1. The
+     * scale is {@code 1f / (1f - p)} computed in float, so every backend draws the same mask bits;
+     * the mask must not share memory with x or y.
      */
     void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset);
 

@@ -5,7 +5,6 @@ import dev.jgan.backend.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -70,12 +69,7 @@ public final class ConvTranspose2d extends Layer {
         return dx;
     }
 
-    @Override public List<Parameter> parameters() {
-        List<Parameter> ps = new ArrayList<>(2);
-        ps.add(new Parameter("weight", weight, dWeight));
-        if (hasBias) ps.add(new Parameter("bias", bias, dBias));
-        return ps;
-    }
+    @Override public List<Parameter> parameters() { return weightAndBias(weight, dWeight, bias, dBias); }
 
     @Override public String toString() {
         return "ConvTranspose2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "

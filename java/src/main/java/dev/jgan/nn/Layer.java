@@ -59,6 +59,12 @@ public abstract class Layer {
     /** A short description such as "Dense(784 -> 512)". */
     @Override public abstract String toString();
 
+    /** The parameters of a weighted layer: "weight", then "bias" when it has one (bias null otherwise). */
+    protected static List<Parameter> weightAndBias(Tensor weight, Tensor dWeight, Tensor bias, Tensor dBias) {
+        return bias == null ? List.of(new Parameter("weight", weight, dWeight))
+                : List.of(new Parameter("weight", weight, dWeight), new Parameter("bias", bias, dBias));
+    }
+
     protected static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
     }

@@ -1,0 +1,96 @@
+package dev.jgan.gan;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.cpu.CpuBackend;
+import dev.jgan.io.Safetensors;
+import dev.jgan.io.Safetensors.TensorData;
+import dev.jgan.nn.GradMode;
+import dev.jgan.nn.Parameter;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * jgan against PyTorch on the same weights and inputs: G's forward and parameter gradients, D's
+ * logits, input gradient and parameter gradients, for each image preset, using the networks of
+ * the peer benchmark script (shared/peers/torch_gan_bench.py) and src/test/resources/torch_parity.py.
+ * Skipped, with the reason, where Debian's python3-torch or the peer script is absent.
+ */
+class TorchParityTest {
+    private static final Path PYTHON = Path.of("/usr/bin/python3");
+    /** shared/ sits beside the repository; tests run in java/. */
+    private static final Path PEERS = Path.of("../../shared/peers").toAbsolutePath().normalize();
+    private static final int BATCH = 4;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp-gan", "dcgan-28", "dcgan-64"})
+    void matchesPyTorch(String preset, @TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Files.exists(PEERS.resolve("torch_gan_bench.py")), "peer script not found at " + PEERS);
+        Assumptions.assumeTrue(Files.isExecutable(PYTHON) && run(PYTHON.toString(), "-c", "import torch").exit == 0,
+                "no PyTorch for /usr/bin/python3 (apt-get install python3-torch)");
+        Path file = tmp.resolve("parity.safetensors");
+        export(preset, file);
+        Path script = Path.of(getClass().getResource("/torch_parity.py").toURI());
+        Result r = run(PYTHON.toString(), script.toString(), PEERS.toString(), preset, file.toString());
+        assertEquals(0, r.exit, preset + ": jgan and PyTorch differ:\n" + r.out);
+        assertTrue(r.out.contains("worst"), r.out);
+    }
+
+    /** Writes the model state and every tensor the script recomputes. */
+    private static void export(String preset, Path file) {
+        try (Backend b = new CpuBackend(2)) {
+            GanModel m = new GanModel(b, Presets.get(preset), BATCH, 3);
+            LinkedHashMap<String, TensorData> t = new LinkedHashMap<>();
+            m.state().forEach((k, v) -> put(t, k, v));
+            Tensor z = b.allocate(m.noiseShape());
+            b.fillNormal(z, 0f, 1f, 11, 0);
+            put(t, "z", z);
+            Tensor fake = m.generator().forward(z, true);
+            put(t, "fake", fake);
+            Tensor r = b.allocate(fake.shape());
+            b.fillNormal(r, 0f, 1f, 12, 0);
+            put(t, "r", r);
+            m.generator().backward(r, GradMode.WRITE, false);
+            for (Parameter p : m.generator().parameters()) put(t, "grad." + p.name(), p.grad());
+            Tensor real = b.allocate(m.discriminator().inShape());
+            b.fillUniform(real, -1f, 1f, 13, 0);
+            put(t, "real", real);
+            Tensor logits = m.discriminator().forward(real, false);   // inference: dropout is the identity
+            put(t, "logits", logits);
+            Tensor stats = b.allocate(Shape.of(3)), dLogits = b.allocate(logits.shape());
+            b.bceWithLogits(logits, null, 1f, 1f, dLogits, stats, 0);
+            put(t, "dreal", m.discriminator().backward(dLogits, GradMode.WRITE, true));
+            for (Parameter p : m.discriminator().parameters()) put(t, "grad." + p.name(), p.grad());
+            Safetensors.write(file, t, Map.of());
+        }
+    }
+
+    private static void put(Map<String, TensorData> t, String name, Tensor x) {
+        t.put(name, new TensorData(x.shape().dims(), x.toHost()));
+    }
+
+    private record Result(int exit, String out) {}
+
+    private static Result run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return new Result(-1, "timed out");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,71 @@
+"""Checks jgan's forward and backward passes against PyTorch on the same weights and inputs.
+
+Reads a safetensors file written by dev.jgan.gan.TorchParityTest: the model state under jgan's
+(PyTorch's) names, the noise z, G(z) in training mode, the gradients of sum(G(z) * r) for G's
+parameters, a real batch, D's logits on it in inference mode (no dropout), D's input gradient
+and parameter gradients of BCE(logits, 1). Builds the same networks from the peer benchmark
+script (shared/peers/torch_gan_bench.py), loads the state, recomputes all of it, and prints the
+largest relative difference per tensor. Exit 1 if any exceeds TOLERANCE.
+usage: python3 torch_parity.py PEERS_DIR PRESET FILE"""
+import json, struct, sys
+import numpy as np
+import torch
+import torch.nn as nn
+
+# float32 sums of up to ~10^4 products in different orders (oneDNN/OpenBLAS vs ATen): ~1e-6 seen
+TOLERANCE = 1e-4
+
+sys.path.insert(0, sys.argv[1])
+import torch_gan_bench as peer
+
+
+def load(path):
+    data = open(path, 'rb').read()
+    n = struct.unpack('<Q', data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    return {k: torch.from_numpy(np.frombuffer(data[base + v['data_offsets'][0]:base + v['data_offsets'][1]], dtype='<f4')
+                                .reshape(v['shape']).copy())
+            for k, v in header.items() if k != '__metadata__'}
+
+
+preset, t = sys.argv[2], load(sys.argv[3])
+g, d = {'mlp-gan': peer.mlp_gan, 'dcgan-28': peer.dcgan28, 'dcgan-64': peer.dcgan64}[preset]()
+eps = {'mlp-gan': 1e-3, 'dcgan-28': 1e-3, 'dcgan-64': 1e-5}[preset]   # jgan's presets (Keras eps in the first two)
+for m in g.modules():
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        m.eps = eps
+for prefix, net in (('g', g), ('d', d)):
+    state = net.state_dict()
+    for k in state:
+        if not k.endswith('num_batches_tracked'):
+            state[k] = t[prefix + '.' + k].reshape(state[k].shape)
+    net.load_state_dict(state)
+
+worst = []
+
+
+def check(what, ours, theirs):
+    ours = ours.reshape(theirs.shape)
+    rel = ((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-30)).item()
+    worst.append((rel, what))
+    print(f'{what}\t{rel:.2e}')
+
+
+g.train()
+fake = g(t['z'])
+check('G(z)', t['fake'], fake)
+(fake * t['r'].reshape(fake.shape)).sum().backward()
+for k, p in g.named_parameters():
+    check('dG ' + k, t['grad.g.' + k], p.grad)
+d.eval()
+real = t['real'].reshape(t['real'].shape).clone().requires_grad_(True)
+logits = d(real).reshape(-1, 1)
+check('D(x)', t['logits'], logits.detach())
+nn.BCEWithLogitsLoss()(logits, torch.ones_like(logits)).backward()
+check('dx of D', t['dreal'], real.grad)
+for k, p in d.named_parameters():
+    check('dD ' + k, t['grad.d.' + k], p.grad)
+rel, what = max(worst)
+print(f'worst\t{what}\t{rel:.2e}')
+sys.exit(1 if rel > TOLERANCE else 0)
