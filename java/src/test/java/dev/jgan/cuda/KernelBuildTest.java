@@ -78,4 +78,12 @@ class KernelBuildTest {
         }
         assertEquals(expected, seen, "the ptxas report covers exactly the kernels Kernels launches");
     }
+
+    @Test
+    void probeSummarisesTheReportInOneLine() {
+        Emulation.fatbin();
+        String line = CudaProbe.kernelsSummary();
+        assertTrue(line.startsWith(Kernels.NAMES.size() + " kernels built into the jar (sm_80, sm_90, compute_90 PTX)"), line);
+        assertTrue(line.contains("no spills") && !line.contains("\n"), line);
+    }
 }
