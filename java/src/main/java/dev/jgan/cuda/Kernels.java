@@ -305,7 +305,10 @@ public final class Kernels {
 
     /** dx = dy * mask (dx may alias dy). */
     public void dropoutBackward(long dy, long mask, long dx, long n) {
-        binary("dropoutBackward", "dropout_backward", dy, mask, dx, n);
+        String op = "dropoutBackward";
+        count(op, "n", n);
+        elementwise("dropout_backward", n, args().pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
+                .pointer(ptr(op, "dx", dx)).i64(n));
     }
 
     // ---- launch shapes ----------------------------------------------------------------------------
@@ -315,10 +318,10 @@ public final class Kernels {
         elementwise(kernel, n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
     }
 
-    private void binary(String op, String kernel, long a, long b, long out, long n) {
+    /** An activation backward: (y, dy) -> dx. */
+    private void binary(String op, String kernel, long y, long dy, long dx, long n) {
         count(op, "n", n);
-        String[] names = op.startsWith("dropout") ? new String[] {"dy", "mask", "dx"} : new String[] {"y", "dy", "dx"};
-        elementwise(kernel, n, args().pointer(ptr(op, names[0], a)).pointer(ptr(op, names[1], b)).pointer(ptr(op, names[2], out)).i64(n));
+        elementwise(kernel, n, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
     }
 
     private void bnForward(String op, String kernel, boolean leaky, float slope, long x, long gamma, long beta, long runningMean,
