@@ -120,8 +120,8 @@ template <typename T> inline T __shfl_up_sync(unsigned int mask, T v, unsigned i
 template <typename T> inline T __shfl_xor_sync(unsigned int mask, T v, int lane_mask, int width = 32) {
     int lane = (int)::jgan_emu::lane_id();
     int src = lane ^ lane_mask;
-    // as on the device: a source outside the lane's segment of width lanes gives the own value
-    if ((src & ~(width - 1)) != (lane & ~(width - 1))) src = lane;
+    // as on the device (PTX shfl.bfly): a source in a later segment of width lanes gives the own value
+    if ((src & ~(width - 1)) > (lane & ~(width - 1))) src = lane;
     return ::jgan_emu::from_bits<T>(::jgan_emu::shuffle(mask, ::jgan_emu::to_bits(v), src));
 }
 inline unsigned int __ballot_sync(unsigned int mask, int predicate) { return ::jgan_emu::ballot(mask, predicate); }
