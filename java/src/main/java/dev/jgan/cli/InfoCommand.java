@@ -29,7 +29,8 @@ final class InfoCommand implements Callable<Integer> {
         o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads() + " threads");
         CudaProbe.Status s = CudaProbe.probe();
         o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
-        o.println("kernels:   " + (CudaProbe.class.getResource(CudaProbe.KERNELS_RESOURCE) != null ? "built into the jar" : "absent (not built)"));
+        o.println("kernels:   " + CudaProbe.kernelsSummary());
+        o.println("oneDNN:    " + CpuBackend.oneDnnVersion());
         return 0;
     }
 

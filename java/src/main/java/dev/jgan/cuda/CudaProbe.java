@@ -51,6 +51,31 @@ public final class CudaProbe {
         return new Status(List.copyOf(missing), devices);
     }
 
+    /**
+     * One line on jgan's kernels in this jar, from the build's ptxas report: how many, for which
+     * architectures, the register range and the spills (the build refuses any), and whether the
+     * host emulation library is there; or that they were not built.
+     */
+    public static String kernelsSummary() {
+        boolean emulation = CudaProbe.class.getResource(EmulatedLauncher.LIBRARY_RESOURCE) != null;
+        String emu = emulation ? "host emulation built in" : "no host emulation (built when g++ and CMake are present)";
+        List<KernelImages.KernelReport> report = KernelImages.report();
+        if (CudaProbe.class.getResource(KERNELS_RESOURCE) == null || report.isEmpty())
+            return "absent (not built: needs nvcc and CMake at build time); " + emu;
+        java.util.Set<String> kernels = new java.util.TreeSet<>(), archs = new java.util.TreeSet<>();
+        int min = Integer.MAX_VALUE, max = 0, spills = 0;
+        for (KernelImages.KernelReport r : report) {
+            kernels.add(r.kernel());
+            archs.add(r.arch());
+            min = Math.min(min, r.registers());
+            max = Math.max(max, r.registers());
+            spills += r.spillStores() + r.spillLoads();
+        }
+        return kernels.size() + " kernels built into the jar (" + String.join(", ", archs) + ", compute_90 PTX), "
+                + min + "-" + max + " registers, " + (spills == 0 ? "no spills" : spills + " bytes spilled")
+                + " (per kernel: " + KernelImages.REPORT_RESOURCE + "); " + emu;
+    }
+
     static boolean libraryPresent(String name) {
         try (Arena arena = Arena.ofConfined()) {
             SymbolLookup.libraryLookup(name, arena);

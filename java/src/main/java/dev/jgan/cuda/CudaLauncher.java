@@ -1,0 +1,132 @@
+package dev.jgan.cuda;
+
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the fatbin packed in the jar
+ * is loaded with cuModuleLoadData, each kernel found by name once, and launched with
+ * cuLaunchKernel on the launcher's stream. kernelParams points at each argument inside one buffer
+ * of {@link KernelArgs}' packed bytes: the same bytes and offsets the emulation library unpacks.
+ *
+ * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a GPU, the
+ * kernels in the jar), before any JCuda class that needs the driver is loaded.
+ */
+public final class CudaLauncher implements KernelLauncher {
+    private final CUdevice device;
+    private final CUcontext context;
+    private final CUmodule module;
+    private final CUstream stream;
+    private final String deviceName;
+    private final int multiprocessors;
+    private final Map<String, CUfunction> functions = new HashMap<>();
+
+    private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors) {
+        this.device = device;
+        this.context = context;
+        this.module = module;
+        this.stream = stream;
+        this.deviceName = deviceName;
+        this.multiprocessors = multiprocessors;
+    }
+
+    /** Opens GPU {@code ordinal}: retains its primary context, makes it current on this thread, loads the kernels. */
+    public static CudaLauncher open(int ordinal) {
+        if (!CudaProbe.libraryPresent("libcuda.so.1"))
+            throw new IllegalStateException("CUDA launcher: no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver)");
+        byte[] image = KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
+                "CUDA launcher: jgan's CUDA kernels are not built into this jar (build on a machine with nvcc)"));
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            JCudaDriver.cuInit(0);
+            int[] count = new int[1];
+            JCudaDriver.cuDeviceGetCount(count);
+            if (ordinal < 0 || ordinal >= count[0])
+                throw new IllegalStateException("CUDA launcher: no GPU " + ordinal + " (the driver sees " + count[0] + ")");
+            CUdevice device = new CUdevice();
+            JCudaDriver.cuDeviceGet(device, ordinal);
+            CUcontext context = new CUcontext();
+            JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
+            JCudaDriver.cuCtxSetCurrent(context);
+            CUmodule module = new CUmodule();
+            JCudaDriver.cuModuleLoadData(module, image);
+            CUstream stream = new CUstream();
+            JCudaDriver.cuStreamCreate(stream, 0);
+            int[] sms = new int[1];
+            JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+            byte[] name = new byte[256];
+            JCudaDriver.cuDeviceGetName(name, name.length, device);
+            int end = 0;
+            while (end < name.length && name[end] != 0) end++;
+            return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+        } catch (CudaException e) {
+            throw new IllegalStateException("CUDA launcher: " + e.getMessage(), e);
+        } catch (UnsatisfiedLinkError | ExceptionInInitializerError | NoClassDefFoundError e) {
+            throw new IllegalStateException("CUDA launcher: JCuda's native library does not load (" + e.getMessage()
+                    + "); the NVIDIA driver or the JCuda natives for this platform are missing", e);
+        }
+    }
+
+    @Override public String describe() {
+        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels from " + CudaProbe.KERNELS_RESOURCE;
+    }
+
+    @Override public int multiprocessors() { return multiprocessors; }
+
+    @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        try {
+            CUfunction f = functions.get(kernel);
+            if (f == null) {
+                f = new CUfunction();
+                JCudaDriver.cuModuleGetFunction(f, module, kernel);
+                functions.put(kernel, f);
+            }
+            JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, stream,
+                    kernelParams(args), null);
+        } catch (CudaException e) {
+            throw new IllegalStateException("kernel " + kernel + " grid " + grid + " block " + block + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override public void synchronize() {
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    @Override public void close() {
+        JCudaDriver.cuStreamSynchronize(stream);
+        JCudaDriver.cuStreamDestroy(stream);
+        JCudaDriver.cuModuleUnload(module);
+        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+    }
+
+    /** cuLaunchKernel's kernelParams: one pointer per argument, into one direct buffer of the packed bytes. */
+    static Pointer kernelParams(KernelArgs args) {
+        ByteBuffer packed = ByteBuffer.allocateDirect(Math.max(1, args.size())).order(ByteOrder.LITTLE_ENDIAN);
+        args.copyTo(packed);
+        Pointer base = Pointer.to(packed);
+        Pointer[] each = new Pointer[args.count()];
+        for (int i = 0; i < each.length; i++) each[i] = base.withByteOffset(parameterOffsets(args)[i]);
+        return Pointer.to(each);
+    }
+
+    /** Byte offset of each argument in the packed buffer: where kernelParams[i] points. */
+    static long[] parameterOffsets(KernelArgs args) {
+        long[] out = new long[args.count()];
+        for (int i = 0; i < out.length; i++) out[i] = args.offset(i);
+        return out;
+    }
+
+    @Override public String toString() { return describe(); }
+}

@@ -1,0 +1,174 @@
+package dev.jgan.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Runs jgan's kernels on the host: the emulation library (native/, built by CMake from the same
+ * kernels/*.cu with g++) loaded through the FFM API. Pointers in the packed arguments are host
+ * addresses (e.g. of off-heap {@link MemorySegment}s). A launch runs to completion before it
+ * returns, one at a time per library; blocks run in parallel on one OS thread per core, a block's
+ * threads as fibers with a real {@code __syncthreads} barrier among them (see
+ * native/cuda_emulation.h).
+ *
+ * <p>The library is found as the class-path resource {@link #LIBRARY_RESOURCE} (packed into the
+ * jar by the Maven build when g++ and CMake are present) or given as a path. A library stays
+ * loaded for the life of the JVM: its worker threads cannot be unloaded safely.
+ */
+public final class EmulatedLauncher implements KernelLauncher {
+    /** Where the build puts the emulation library inside the jar. */
+    public static final String LIBRARY_RESOURCE = "/dev/jgan/native/linux-x86_64/libjgan_emu.so";
+
+    /** Order in which a block's threads run between two synchronisation points. */
+    public enum Schedule { ASCENDING, DESCENDING }
+
+    private static final int ERROR_CAPACITY = 1024;
+    private static final Map<Path, Library> LOADED = new ConcurrentHashMap<>();
+
+    private final Library library;
+
+    private EmulatedLauncher(Library library) {
+        this.library = library;
+    }
+
+    /** The emulation library built into the class path; fails with the reason when it is absent. */
+    public static EmulatedLauncher load() {
+        return load(bundledLibrary().orElseThrow(() -> new IllegalStateException(
+                "the CUDA host emulation library is not built into this jar (" + LIBRARY_RESOURCE
+                        + "): build with g++ and CMake installed")));
+    }
+
+    /** The emulation library at {@code path} (e.g. a build directory's libjgan_emu_nosync.so). */
+    public static EmulatedLauncher load(Path path) {
+        Path key = path.toAbsolutePath().normalize();
+        return new EmulatedLauncher(LOADED.computeIfAbsent(key, Library::open));
+    }
+
+    /** The library resource as a file: itself when the class path is a directory, else extracted to a temporary file. */
+    public static Optional<Path> bundledLibrary() {
+        URL url = EmulatedLauncher.class.getResource(LIBRARY_RESOURCE);
+        if (url == null) return Optional.empty();
+        try {
+            if ("file".equals(url.getProtocol())) return Optional.of(Path.of(url.toURI()));
+            Path tmp = Files.createTempFile("libjgan_emu", ".so");
+            tmp.toFile().deleteOnExit();
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return Optional.of(tmp);
+        } catch (IOException | URISyntaxException e) {
+            throw new IllegalStateException("cannot extract " + LIBRARY_RESOURCE + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Kernel name to its parameter signature (see {@link KernelArgs#signature()}), in the library's order. */
+    public Map<String, String> kernels() {
+        return library.kernels;
+    }
+
+    /**
+     * Worker threads (0: one per core; takes effect only before the library's first launch) and
+     * the thread schedule (for later launches). Both are the library's, shared by its launchers.
+     */
+    public void configure(int workers, Schedule schedule) {
+        try {
+            library.configure.invokeExact(workers, schedule.ordinal());
+        } catch (Throwable t) {
+            throw new IllegalStateException("jgan_emu_configure failed: " + t, t);
+        }
+    }
+
+    @Override public String describe() {
+        return "emulated: " + library.path.getFileName() + " (" + library.kernels.size() + " kernels, "
+                + multiprocessors() + " worker threads)";
+    }
+
+    @Override public int multiprocessors() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        int rc;
+        String error = null;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(kernel);
+            MemorySegment g = arena.allocateFrom(JAVA_INT, grid.x(), grid.y(), grid.z());
+            MemorySegment b = arena.allocateFrom(JAVA_INT, block.x(), block.y(), block.z());
+            MemorySegment packed = arena.allocate(Math.max(1, args.size()), 16);
+            MemorySegment.copy(args.bytes(), 0, packed, JAVA_BYTE, 0, args.size());
+            MemorySegment signature = arena.allocateFrom(args.signature());
+            MemorySegment err = arena.allocate(ERROR_CAPACITY);
+            rc = (int) library.launch.invokeExact(name, g, b, sharedBytes, packed, (long) args.size(), signature, err,
+                    (long) ERROR_CAPACITY);
+            if (rc != 0) error = err.getString(0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("kernel " + kernel + ": emulated launch failed: " + t, t);
+        }
+        if (rc != 0) throw new IllegalStateException("kernel " + kernel + " (emulated): " + error);
+    }
+
+    @Override public void synchronize() {}
+
+    @Override public String toString() { return describe(); }
+
+    /** One loaded library and its entry points. */
+    private static final class Library {
+        final Path path;
+        final MethodHandle launch, configure;
+        final Map<String, String> kernels;
+
+        private Library(Path path, MethodHandle launch, MethodHandle configure, Map<String, String> kernels) {
+            this.path = path;
+            this.launch = launch;
+            this.configure = configure;
+            this.kernels = kernels;
+        }
+
+        static Library open(Path path) {
+            if (!Files.isRegularFile(path))
+                throw new IllegalStateException("the CUDA host emulation library " + path + " does not exist");
+            Linker linker = Linker.nativeLinker();
+            SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
+            MethodHandle launch = linker.downcallHandle(lib.findOrThrow("jgan_emu_launch"), FunctionDescriptor.of(JAVA_INT,
+                    ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+            MethodHandle configure = linker.downcallHandle(lib.findOrThrow("jgan_emu_configure"),
+                    FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT));
+            MethodHandle count = linker.downcallHandle(lib.findOrThrow("jgan_emu_kernel_count"), FunctionDescriptor.of(JAVA_INT));
+            MethodHandle name = linker.downcallHandle(lib.findOrThrow("jgan_emu_kernel_name"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+            MethodHandle signature = linker.downcallHandle(lib.findOrThrow("jgan_emu_kernel_signature"),
+                    FunctionDescriptor.of(ADDRESS, JAVA_INT));
+            Map<String, String> kernels = new LinkedHashMap<>();
+            try {
+                int n = (int) count.invokeExact();
+                for (int i = 0; i < n; i++) {
+                    MemorySegment k = ((MemorySegment) name.invokeExact(i)).reinterpret(Long.MAX_VALUE);
+                    MemorySegment s = ((MemorySegment) signature.invokeExact(i)).reinterpret(Long.MAX_VALUE);
+                    kernels.put(k.getString(0), s.getString(0));
+                }
+            } catch (Throwable t) {
+                throw new IllegalStateException("cannot list the kernels of " + path + ": " + t, t);
+            }
+            return new Library(path, launch, configure, java.util.Collections.unmodifiableMap(kernels));
+        }
+    }
+}

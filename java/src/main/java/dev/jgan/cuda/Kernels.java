@@ -1,0 +1,412 @@
+package dev.jgan.cuda;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * The launch settings and argument packing of every kernel in kernels/*.cu, in one place: the
+ * CUDA backend calls these methods, and they run unchanged on a GPU ({@link CudaLauncher}) and in
+ * the host emulation ({@link EmulatedLauncher}). Arguments are checked before the launch; a
+ * failure names the op and the bad value.
+ *
+ * <p>Conventions: pointers are device addresses ({@code long}, 4-byte aligned, never 0 unless a
+ * parameter says so); tensors are float32, NCHW, dense; a per-channel op sees x as (n, c, s) with
+ * s the spatial extent (H * W, or 1 for an (N, C) tensor). Input gradients are written (=);
+ * parameter gradients are written or, with {@code accumulate}, added (+=). The semantics of each
+ * op are {@code dev.jgan.backend.Backend}'s; the kernel files say them again beside the code.
+ *
+ * <p>Launch settings (what a GPU run is judged by; bytes moved per element are in the kernel files):
+ * <ul>
+ *   <li>Elementwise (activations, bias add, inference batch norm, Philox fills, dropout):
+ *       {@value #BLOCK} threads a block, grid = min(ceil(work / {@value #BLOCK}),
+ *       {@value #BLOCKS_PER_SM} x SMs), grid-stride loops; work is the element count, or the
+ *       Philox block count n / 4 for fills and dropout (a thread draws four numbers).</li>
+ *   <li>Per-channel reductions for s > 1 (bias gradient, batch norm forward and backward, plain
+ *       and fused): one block of {@value #BLOCK} threads per channel, grid c.</li>
+ *   <li>The same for s == 1 ((N, C) tensors): tiles of {@value #TILE_CHANNELS} channels by
+ *       {@value #TILE_ROWS} row stripes, block ({@value #TILE_CHANNELS}, {@value #TILE_ROWS}),
+ *       grid ceil(c / {@value #TILE_CHANNELS}), so that a warp reads 32 consecutive floats.</li>
+ *   <li>BCE: one block of {@value #BLOCK} threads (n is the batch size; one block reduces
+ *       deterministically).</li>
+ *   <li>Adam: tables of up to {@value #ADAM_MAX_TENSORS} tensors by value, one launch per table;
+ *       tiles of {@value #ADAM_TILE} elements, {@value #BLOCK} threads a block,
+ *       grid = min(tiles, {@value #BLOCKS_PER_SM} x SMs).</li>
+ * </ul>
+ * No kernel uses dynamic shared memory; the reductions' static shared memory is at most 2.1 KiB.
+ */
+public final class Kernels {
+    /** Threads per 1-D block: 8 warps, a multiple of 32 as the block reductions require. */
+    public static final int BLOCK = 256;
+    /** Blocks of 256 threads resident per SM on sm_80 and sm_90 (2048 threads): caps elementwise grids at one wave. */
+    public static final int BLOCKS_PER_SM = 8;
+    /** Channels per (N, C) tile: one warp across a row. */
+    public static final int TILE_CHANNELS = 32;
+    /** Row stripes per (N, C) tile: JGAN_TILE_ROWS in kernels/common.cuh. */
+    public static final int TILE_ROWS = 8;
+    /** Tensors per Adam launch: JGAN_ADAM_MAX_TENSORS in kernels/adam.cu (the table is kernel parameters, under 4 KiB). */
+    public static final int ADAM_MAX_TENSORS = 48;
+    /** Elements per Adam tile: JGAN_ADAM_TILE in kernels/adam.cu. */
+    public static final int ADAM_TILE = 4096;
+    /** sizeof(JganAdamTable): int count, then int64 tile_start[49], int64 size[48], four pointer arrays [48]. */
+    static final int ADAM_TABLE_BYTES = 8 + (ADAM_MAX_TENSORS + 1) * 8 + ADAM_MAX_TENSORS * 8 * 5;
+
+    /** Every kernel of kernels/*.cu, as this class launches them. */
+    public static final List<String> NAMES = List.of(
+            "leaky_relu_forward", "leaky_relu_backward", "relu_forward", "relu_backward",
+            "tanh_forward", "tanh_backward", "sigmoid_forward", "sigmoid_backward",
+            "bias_forward", "bias_backward", "bias_nc_backward",
+            "batch_norm_forward", "batch_norm_backward", "batch_norm_nc_forward", "batch_norm_nc_backward",
+            "batch_norm_infer_forward",
+            "batch_norm_relu_forward", "batch_norm_relu_backward", "batch_norm_relu_nc_forward", "batch_norm_relu_nc_backward",
+            "batch_norm_leaky_relu_forward", "batch_norm_leaky_relu_backward",
+            "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_nc_backward",
+            "bce_with_logits_forward", "adam_forward",
+            "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
+            "dropout_forward", "dropout_backward");
+
+    /** One launch as this class configures it. */
+    public record Launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {}
+
+    private final KernelLauncher launcher;
+    private final int gridCap;
+    private Launch last;
+
+    public Kernels(KernelLauncher launcher) {
+        this.launcher = launcher;
+        this.gridCap = Math.max(1, launcher.multiprocessors()) * BLOCKS_PER_SM;
+    }
+
+    public KernelLauncher launcher() { return launcher; }
+
+    /** The most recent launch (for tests and reports). */
+    public Launch lastLaunch() { return last; }
+
+    // ---- activations: forward y = f(x); backward from the saved output y -----------------------
+
+    /** y = x > 0 ? x : slope * x (y may alias x). */
+    public void leakyReluForward(long x, long y, long n, float slope) {
+        String op = "leakyReluForward";
+        count(op, "n", n);
+        elementwise("leaky_relu_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).f32(slope));
+    }
+
+    /** dx = y > 0 ? dy : slope * dy; valid for slope >= 0 (dx may alias dy). */
+    public void leakyReluBackward(long y, long dy, long dx, long n, float slope) {
+        String op = "leakyReluBackward";
+        count(op, "n", n);
+        slope(op, slope);
+        elementwise("leaky_relu_backward", n, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy))
+                .pointer(ptr(op, "dx", dx)).i64(n).f32(slope));
+    }
+
+    /** y = max(x, 0). */
+    public void reluForward(long x, long y, long n) { unary("reluForward", "relu_forward", x, y, n); }
+
+    /** dx = y > 0 ? dy : 0. */
+    public void reluBackward(long y, long dy, long dx, long n) { binary("reluBackward", "relu_backward", y, dy, dx, n); }
+
+    /** y = tanh(x). */
+    public void tanhForward(long x, long y, long n) { unary("tanhForward", "tanh_forward", x, y, n); }
+
+    /** dx = dy * (1 - y^2). */
+    public void tanhBackward(long y, long dy, long dx, long n) { binary("tanhBackward", "tanh_backward", y, dy, dx, n); }
+
+    /** y = 1 / (1 + exp(-x)). */
+    public void sigmoidForward(long x, long y, long n) { unary("sigmoidForward", "sigmoid_forward", x, y, n); }
+
+    /** dx = dy * y * (1 - y). */
+    public void sigmoidBackward(long y, long dy, long dx, long n) { binary("sigmoidBackward", "sigmoid_backward", y, dy, dx, n); }
+
+    // ---- bias -----------------------------------------------------------------------------------
+
+    /** y[n, c, s] += bias[c] for y (n, c, s) and bias (c). */
+    public void biasForward(long y, long bias, int n, int c, int s) {
+        String op = "biasForward";
+        long total = shape(op, n, c, s);
+        elementwise("bias_forward", total, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "bias", bias)).i64(n).i64(c).i64(s));
+    }
+
+    /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
+    public void biasBackward(long dy, long dBias, int n, int c, int s, boolean accumulate) {
+        String op = "biasBackward";
+        shape(op, n, c, s);
+        KernelArgs.Builder a = args().pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dBias", dBias)).i32(accumulate ? 1 : 0).i64(n).i64(c);
+        if (s == 1) tile("bias_nc_backward", c, a);
+        else perChannel("bias_backward", c, a.i64(s));
+    }
+
+    // ---- batch norm (x: (n, c, s); gamma, beta, running and saved statistics: (c)) -----------
+
+    /**
+     * Training forward: batch mean and biased variance per channel (two passes in double),
+     * y = gamma (x - mean) invStd + beta, invStd = 1 / sqrt(var + eps); running statistics with
+     * PyTorch's momentum ({@code running = (1 - m) running + m batch}, unbiased variance, no
+     * variance update when n * s == 1); saves mean and invStd. y may alias x.
+     */
+    public void batchNormForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum, float eps,
+                                 long y, long saveMean, long saveInvStd, int n, int c, int s) {
+        bnForward("batchNormForward", "batch_norm", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
+                saveMean, saveInvStd, n, c, s);
+    }
+
+    /** {@link #batchNormForward} then y = max(y, 0), in one kernel. */
+    public void batchNormReluForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum, float eps,
+                                     long y, long saveMean, long saveInvStd, int n, int c, int s) {
+        bnForward("batchNormReluForward", "batch_norm_relu", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
+                saveMean, saveInvStd, n, c, s);
+    }
+
+    /** {@link #batchNormForward} then y = y > 0 ? y : slope * y (slope >= 0), in one kernel. */
+    public void batchNormLeakyReluForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum,
+                                          float eps, float slope, long y, long saveMean, long saveInvStd, int n, int c, int s) {
+        bnForward("batchNormLeakyReluForward", "batch_norm_leaky_relu", true, slope, x, gamma, beta, runningMean, runningVar,
+                momentum, eps, y, saveMean, saveInvStd, n, c, s);
+    }
+
+    /** Inference: y = gamma (x - runningMean) / sqrt(runningVar + eps) + beta. y may alias x. */
+    public void batchNormInfer(long x, long gamma, long beta, long runningMean, long runningVar, float eps, long y,
+                               int n, int c, int s) {
+        String op = "batchNormInfer";
+        long total = shape(op, n, c, s);
+        epsilon(op, eps);
+        elementwise("batch_norm_infer_forward", total, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma))
+                .pointer(ptr(op, "beta", beta)).pointer(ptr(op, "runningMean", runningMean))
+                .pointer(ptr(op, "runningVar", runningVar)).f32(eps).pointer(ptr(op, "y", y)).i64(n).i64(c).i64(s));
+    }
+
+    /**
+     * Backward of {@link #batchNormForward}: with xhat = (x - mean) invStd, dBeta (=|+=) sum dy,
+     * dGamma (=|+=) sum dy xhat, dx = gamma invStd / M (M dy - sum dy - xhat sum(dy xhat)),
+     * M = n * s. dx may alias dy.
+     */
+    public void batchNormBackward(long x, long dy, long gamma, long saveMean, long saveInvStd, long dx, long dGamma, long dBeta,
+                                  boolean accumulate, int n, int c, int s) {
+        bnBackward("batchNormBackward", "batch_norm", 0L, false, 0f, x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta,
+                accumulate, n, c, s);
+    }
+
+    /**
+     * Backward of {@link #batchNormReluForward} given dy of its output: recomputes z = bn(x) from x,
+     * gamma, beta and the saved statistics, dz = z > 0 ? dy : 0, then {@link #batchNormBackward} of dz.
+     */
+    public void batchNormReluBackward(long x, long dy, long gamma, long beta, long saveMean, long saveInvStd, long dx,
+                                      long dGamma, long dBeta, boolean accumulate, int n, int c, int s) {
+        bnBackward("batchNormReluBackward", "batch_norm_relu", ptr("batchNormReluBackward", "beta", beta), false, 0f, x, dy,
+                gamma, saveMean, saveInvStd, dx, dGamma, dBeta, accumulate, n, c, s);
+    }
+
+    /** As {@link #batchNormReluBackward} with dz = z > 0 ? dy : slope * dy (slope >= 0). */
+    public void batchNormLeakyReluBackward(long x, long dy, long gamma, long beta, float slope, long saveMean, long saveInvStd,
+                                           long dx, long dGamma, long dBeta, boolean accumulate, int n, int c, int s) {
+        bnBackward("batchNormLeakyReluBackward", "batch_norm_leaky_relu", ptr("batchNormLeakyReluBackward", "beta", beta), true,
+                slope, x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, accumulate, n, c, s);
+    }
+
+    // ---- loss -------------------------------------------------------------------------------------
+
+    /**
+     * BCE on n logits, loss and gradient in one launch: loss_i = max(l, 0) - l t_i + log(1 + exp(-|l|)),
+     * dLogits_i = gradScale (sigmoid(l_i) - t_i) / n; t_i = targets[i], or {@code target} when
+     * {@code targets} is 0. Writes stats[slot] = mean loss, stats[slot + 1] = mean sigmoid,
+     * stats[slot + 2] = fraction of l > 0. dLogits may alias logits.
+     */
+    public void bceWithLogits(long logits, long targets, float target, float gradScale, long dLogits, long stats, int slot, long n) {
+        String op = "bceWithLogits";
+        count(op, "n", n);
+        if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
+        float k = (float) ((double) gradScale / n);
+        run("bce_with_logits_forward", Dim3.of(1), Dim3.of(BLOCK), args().pointer(ptr(op, "logits", logits))
+                .pointer(optional(op, "targets", targets)).f32(target).f32(k).pointer(ptr(op, "dLogits", dLogits))
+                .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
+    }
+
+    // ---- optimizer ------------------------------------------------------------------------------
+
+    /**
+     * Adam step t >= 1 as PyTorch over every tensor k (in place): g = grad + weightDecay p;
+     * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+     * One launch per {@value #ADAM_MAX_TENSORS} tensors.
+     */
+    public void adamStep(long[] params, long[] grads, long[] m, long[] v, long[] sizes,
+                         float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
+        String op = "adamStep";
+        if (t < 1) throw new IllegalArgumentException(op + ": step t must be at least 1, got " + t);
+        int count = params.length;
+        if (grads.length != count || m.length != count || v.length != count || sizes.length != count)
+            throw new IllegalArgumentException(op + ": params, grads, m, v and sizes must have one entry per tensor, got "
+                    + count + ", " + grads.length + ", " + m.length + ", " + v.length + ", " + sizes.length);
+        for (int k = 0; k < count; k++) {
+            count(op, "sizes[" + k + "]", sizes[k]);
+            ptr(op, "params[" + k + "]", params[k]);
+            ptr(op, "grads[" + k + "]", grads[k]);
+            ptr(op, "m[" + k + "]", m[k]);
+            ptr(op, "v[" + k + "]", v[k]);
+        }
+        // as the CPU backend: the bias corrections in double, rounded to float once
+        float stepSize = (float) (lr / (1.0 - Math.pow(beta1, t)));
+        float invSqrtBc2 = (float) (1.0 / Math.sqrt(1.0 - Math.pow(beta2, t)));
+        for (int from = 0; from < count; from += ADAM_MAX_TENSORS) {
+            int to = Math.min(count, from + ADAM_MAX_TENSORS);
+            ByteBuffer table = ByteBuffer.allocate(ADAM_TABLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            int tileStart = 8, size = tileStart + (ADAM_MAX_TENSORS + 1) * 8, p = size + ADAM_MAX_TENSORS * 8;
+            int g = p + ADAM_MAX_TENSORS * 8, mm = g + ADAM_MAX_TENSORS * 8, vv = mm + ADAM_MAX_TENSORS * 8;
+            table.putInt(0, to - from);
+            long tiles = 0;
+            for (int k = from; k < to; k++) {
+                int i = k - from;
+                table.putLong(tileStart + 8 * i, tiles);
+                tiles += ceilDiv(sizes[k], ADAM_TILE);
+                table.putLong(size + 8 * i, sizes[k]);
+                table.putLong(p + 8 * i, params[k]);
+                table.putLong(g + 8 * i, grads[k]);
+                table.putLong(mm + 8 * i, m[k]);
+                table.putLong(vv + 8 * i, v[k]);
+            }
+            table.putLong(tileStart + 8 * (to - from), tiles);
+            run("adam_forward", Dim3.of((int) Math.min(tiles, gridCap)), Dim3.of(BLOCK), args().struct(table.array(), 8)
+                    .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(stepSize).f32(invSqrtBc2));
+        }
+    }
+
+    // ---- random numbers (Philox 4x32-10, dev.jgan.backend.Philox's mapping) -------------------------
+
+    /** t[i] = lo + (hi - lo) u_i, u_i in (0, 1] the Philox uniform of element i. */
+    public void fillUniform(long t, long n, float lo, float hi, long seed, long offset) {
+        String op = "fillUniform";
+        count(op, "n", n);
+        philox("philox_uniform_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi).i64(seed).i64(offset));
+    }
+
+    /** t[i] = mean + std z_i, z_i the Box-Muller normal of element i. */
+    public void fillNormal(long t, long n, float mean, float std, long seed, long offset) {
+        String op = "fillNormal";
+        count(op, "n", n);
+        philox("philox_normal_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(mean).f32(std).i64(seed).i64(offset));
+    }
+
+    /** t[i] = u_i <= p ? ifTrue : ifFalse. */
+    public void fillBernoulli(long t, long n, float p, float ifTrue, float ifFalse, long seed, long offset) {
+        String op = "fillBernoulli";
+        count(op, "n", n);
+        philox("philox_bernoulli_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(p).f32(ifTrue).f32(ifFalse)
+                .i64(seed).i64(offset));
+    }
+
+    /** Inverted dropout: mask_i = u_i <= p ? 0 : 1 / (1 - p) (float), y = x * mask; 0 <= p < 1; y may alias x. */
+    public void dropoutForward(long x, long mask, long y, long n, float p, long seed, long offset) {
+        String op = "dropoutForward";
+        count(op, "n", n);
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        float scale = 1f / (1f - p);
+        philox("dropout_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "mask", mask)).pointer(ptr(op, "y", y))
+                .i64(n).f32(p).f32(scale).i64(seed).i64(offset));
+    }
+
+    /** dx = dy * mask (dx may alias dy). */
+    public void dropoutBackward(long dy, long mask, long dx, long n) {
+        String op = "dropoutBackward";
+        count(op, "n", n);
+        elementwise("dropout_backward", n, args().pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
+                .pointer(ptr(op, "dx", dx)).i64(n));
+    }
+
+    // ---- launch shapes ----------------------------------------------------------------------------
+
+    private void unary(String op, String kernel, long x, long y, long n) {
+        count(op, "n", n);
+        elementwise(kernel, n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
+    }
+
+    /** An activation backward: (y, dy) -> dx. */
+    private void binary(String op, String kernel, long y, long dy, long dx, long n) {
+        count(op, "n", n);
+        elementwise(kernel, n, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
+    }
+
+    private void bnForward(String op, String kernel, boolean leaky, float slope, long x, long gamma, long beta, long runningMean,
+                           long runningVar, float momentum, float eps, long y, long saveMean, long saveInvStd, int n, int c, int s) {
+        shape(op, n, c, s);
+        epsilon(op, eps);
+        if (!(momentum >= 0f && momentum <= 1f)) throw new IllegalArgumentException(op + ": momentum must be in [0, 1], got " + momentum);
+        if (leaky) slope(op, slope);
+        KernelArgs.Builder a = args().pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma)).pointer(ptr(op, "beta", beta))
+                .pointer(ptr(op, "runningMean", runningMean)).pointer(ptr(op, "runningVar", runningVar)).f32(momentum).f32(eps);
+        if (leaky) a.f32(slope);
+        a.pointer(ptr(op, "y", y)).pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).i64(n).i64(c);
+        if (s == 1) tile(kernel + "_nc_forward", c, a);
+        else perChannel(kernel + "_forward", c, a.i64(s));
+    }
+
+    private void bnBackward(String op, String kernel, long beta, boolean leaky, float slope, long x, long dy, long gamma,
+                            long saveMean, long saveInvStd, long dx, long dGamma, long dBeta, boolean accumulate,
+                            int n, int c, int s) {
+        shape(op, n, c, s);
+        if (leaky) slope(op, slope);
+        KernelArgs.Builder a = args().pointer(ptr(op, "x", x)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "gamma", gamma));
+        if (beta != 0) a.pointer(beta);
+        if (leaky) a.f32(slope);
+        a.pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).pointer(ptr(op, "dx", dx))
+                .pointer(ptr(op, "dGamma", dGamma)).pointer(ptr(op, "dBeta", dBeta)).i32(accumulate ? 1 : 0).i64(n).i64(c);
+        if (s == 1) tile(kernel + "_nc_backward", c, a);
+        else perChannel(kernel + "_backward", c, a.i64(s));
+    }
+
+    private void elementwise(String kernel, long work, KernelArgs.Builder a) {
+        run(kernel, Dim3.of((int) Math.min(ceilDiv(work, BLOCK), gridCap)), Dim3.of(BLOCK), a);
+    }
+
+    private void philox(String kernel, long n, KernelArgs.Builder a) {
+        elementwise(kernel, ceilDiv(n, 4), a);
+    }
+
+    private void perChannel(String kernel, int c, KernelArgs.Builder a) {
+        run(kernel, Dim3.of(c), Dim3.of(BLOCK), a);
+    }
+
+    private void tile(String kernel, int c, KernelArgs.Builder a) {
+        run(kernel, Dim3.of((int) ceilDiv(c, TILE_CHANNELS)), Dim3.of(TILE_CHANNELS, TILE_ROWS), a);
+    }
+
+    private void run(String kernel, Dim3 grid, Dim3 block, KernelArgs.Builder a) {
+        Launch l = new Launch(kernel, grid, block, 0, a.build());
+        last = l;
+        launcher.launch(l.kernel(), l.grid(), l.block(), l.sharedBytes(), l.args());
+    }
+
+    private static KernelArgs.Builder args() { return KernelArgs.builder(); }
+
+    // ---- preconditions ----------------------------------------------------------------------------
+
+    private static long ptr(String op, String name, long address) {
+        if (address == 0) throw new IllegalArgumentException(op + ": " + name + " is a null device pointer");
+        return optional(op, name, address);
+    }
+
+    private static long optional(String op, String name, long address) {
+        if ((address & 3) != 0)
+            throw new IllegalArgumentException(op + ": " + name + " = 0x" + Long.toHexString(address) + " is not 4-byte aligned");
+        return address;
+    }
+
+    private static void count(String op, String name, long n) {
+        if (n < 1) throw new IllegalArgumentException(op + ": " + name + " must be at least 1, got " + n);
+    }
+
+    private static long shape(String op, int n, int c, int s) {
+        if (n < 1 || c < 1 || s < 1)
+            throw new IllegalArgumentException(op + ": (n, c, s) must be positive, got (" + n + ", " + c + ", " + s + ")");
+        return Math.multiplyExact(Math.multiplyExact((long) n, c), s);
+    }
+
+    private static void epsilon(String op, float eps) {
+        if (!(eps >= 0f) || Float.isInfinite(eps)) throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
+    }
+
+    private static void slope(String op, float slope) {
+        // the backward reads the sign of x from the output y, which needs slope >= 0
+        if (!(slope >= 0f)) throw new IllegalArgumentException(op + ": LeakyReLU slope must be >= 0, got " + slope);
+    }
+
+    private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
+}
