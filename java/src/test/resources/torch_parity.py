@@ -2,7 +2,8 @@
 
 Reads a safetensors file written by dev.jgan.gan.TorchParityTest: the model state under jgan's
 (PyTorch's) names, the noise z, G(z) in training mode, the gradients of sum(G(z) * r) for G's
-parameters, a real batch, D's logits on it in inference mode (no dropout), D's input gradient
+parameters, a real batch, D's logits on it (training mode; inference mode for dcgan-28, whose dropout masks
+PyTorch cannot reproduce), D's input gradient
 and parameter gradients of BCE(logits, 1). Builds the same networks from the peer benchmark
 script (shared/peers/torch_gan_bench.py), loads the state, recomputes all of it, and prints the
 largest relative difference per tensor. Exit 1 if any exceeds TOLERANCE.
@@ -58,7 +59,10 @@ check('G(z)', t['fake'], fake)
 (fake * t['r'].reshape(fake.shape)).sum().backward()
 for k, p in g.named_parameters():
     check('dG ' + k, t['grad.g.' + k], p.grad)
-d.eval()
+if preset == 'dcgan-28':
+    d.eval()   # its dropout masks are jgan's own: compare without dropout
+else:
+    d.train()  # batch statistics in dcgan-64's batch norm, as in training
 real = t['real'].reshape(t['real'].shape).clone().requires_grad_(True)
 logits = d(real).reshape(-1, 1)
 check('D(x)', t['logits'], logits.detach())
