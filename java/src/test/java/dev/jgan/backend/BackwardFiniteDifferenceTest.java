@@ -1,5 +1,6 @@
 package dev.jgan.backend;
 
+import dev.jgan.testing.FiniteDifference;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestData;
@@ -89,13 +90,7 @@ class BackwardFiniteDifferenceTest {
     }
 
     static double central(double[] v, int j, java.util.function.DoubleSupplier loss) {
-        double keep = v[j];
-        v[j] = keep + H;
-        double plus = loss.getAsDouble();
-        v[j] = keep - H;
-        double minus = loss.getAsDouble();
-        v[j] = keep;
-        return (plus - minus) / (2 * H);
+        return FiniteDifference.central(v, j, H, loss);
     }
 
     /** sum w * (gamma (x - mean) / sqrt(var + eps) + beta), all in double. */

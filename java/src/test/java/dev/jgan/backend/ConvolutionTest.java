@@ -1,5 +1,6 @@
 package dev.jgan.backend;
 
+import dev.jgan.testing.FiniteDifference;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.ConvCases;
@@ -230,13 +231,7 @@ class ConvolutionTest {
     }
 
     static double central(double[] v, int j, java.util.function.DoubleSupplier loss) {
-        double keep = v[j];
-        v[j] = keep + H;
-        double plus = loss.getAsDouble();
-        v[j] = keep - H;
-        double minus = loss.getAsDouble();
-        v[j] = keep;
-        return (plus - minus) / (2 * H);
+        return FiniteDifference.central(v, j, H, loss);
     }
 
     /** L = sum_{n,k,p,q} wgt * (x (*) w)[n,k,p,q], all in double (the forward written out again, not the reference's float one). */
