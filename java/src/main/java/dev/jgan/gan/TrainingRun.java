@@ -100,7 +100,8 @@ public final class TrainingRun {
                 intervalSteps++;
                 long s = t.steps();
                 boolean end = s == c.steps();
-                if (s % c.logEvery() == 0 || end) {
+                boolean logged = s % c.logEvery() == 0 || end;
+                if (logged) {
                     last = checked(t, checkpoint);
                     double seconds = (System.nanoTime() - intervalStart) / 1e9;
                     double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
@@ -110,7 +111,7 @@ public final class TrainingRun {
                 }
                 if (s % c.sampleEvery() == 0 || end) sample = samples.write(out.resolve("samples"), s);
                 if (s % c.checkpointEvery() == 0 || end) {
-                    last = checked(t, checkpoint);
+                    if (!logged) last = checked(t, checkpoint);   // losses of this step were just checked if logged
                     checkpoint = Checkpoints.save(out, t);
                 }
                 progress.update(s, c.steps(), last);
