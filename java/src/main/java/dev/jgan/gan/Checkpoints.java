@@ -42,6 +42,9 @@ public final class Checkpoints {
 
         public long step() { return Long.parseLong(metadata.getOrDefault("step", "0")); }
 
+        /** Whether the checkpoint holds an EMA of G ({@code g_ema.*} tensors, written under --g-ema). */
+        public boolean hasEma() { return tensors.keySet().stream().anyMatch(k -> k.startsWith("g_ema.")); }
+
         public TrainConfig config() {
             try {
                 return JSON.readValue(metadata.get("config"), TrainConfig.class);
