@@ -63,7 +63,7 @@ public final class RunReport {
                 .append(esc(c.path("preset").asText("?"))).append(" on ").append(esc(c.path("dataset").asText("?")))
                 .append(", step ").append(last == null ? "0" : last.get("step")).append(" of ").append(c.path("steps").asText("?"))
                 .append(c.path("gEma").asDouble(0) > 0 ? ", generator EMA " + c.path("gEma").asText() : "")
-                .append(". Report written ").append(ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME.withLocale(Locale.ROOT)))
+                .append(". Report written ").append(ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss z", Locale.ROOT)))
                 .append(".</p>\n");
 
         b.append("<h2>Latest samples</h2>\n");

@@ -11,7 +11,7 @@ import java.util.Locale;
  */
 public final class SvgChart {
     public static final int WIDTH = 560, HEIGHT = 300;
-    private static final int LEFT = 60, RIGHT = 16, TOP = 34, BOTTOM = 40;
+    private static final int LEFT = 60, RIGHT = 16, TOP = 46, BOTTOM = 40;
     /** Series colours: colour-blind-safe (Okabe-Ito). */
     private static final String[] COLOURS = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"};
 
@@ -53,13 +53,13 @@ public final class SvgChart {
         for (double t : yt) {
             double y = py.applyAsDouble(t);
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", LEFT, y, LEFT + pw, y));
-            b.append(text(LEFT - 6, y + 4, "end", 11, number(t)));
+            b.append(text(LEFT - 6, y + 4, "end", 11, number(t, yt)));
         }
         for (double t : xt) {
             if (t < x0 || t > x1) continue;
             double x = px.applyAsDouble(t);
             b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n", x, TOP, x, TOP + ph));
-            b.append(text(x, TOP + ph + 16, "middle", 11, number(t)));
+            b.append(text(x, TOP + ph + 16, "middle", 11, number(t, xt)));
         }
         b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>\n", LEFT, TOP, pw, ph));
         b.append(text(LEFT + pw / 2, HEIGHT - 6, "middle", 11, "step"));
@@ -80,8 +80,9 @@ public final class SvgChart {
                 b.append("<polyline fill=\"none\" stroke=\"").append(colour).append("\" stroke-width=\"1.6\" points=\"")
                         .append(String.join(" ", points)).append("\"/>\n");
             }
-            b.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/>\n", legendX, TOP + 8, colour));
-            b.append(text(legendX + 16, TOP + 12, "start", 11, escape(s.name())));
+            // the legend sits between the title and the plot, never over a line
+            b.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"12\" height=\"3\" fill=\"%s\"/>\n", legendX, TOP - 12, colour));
+            b.append(text(legendX + 16, TOP - 8, "start", 11, escape(s.name())));
             legendX += 28 + 7 * s.name().length();
         }
         return b.append("</svg>\n").toString();
@@ -97,9 +98,12 @@ public final class SvgChart {
         return out.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    private static String number(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e7) return Long.toString((long) v);
-        return String.format(Locale.ROOT, "%.3g", v);
+    /** A tick label with as many decimals as the tick spacing needs, the same for every tick of an axis. */
+    private static String number(double v, double[] ticks) {
+        double step = ticks.length > 1 ? ticks[1] - ticks[0] : Math.abs(v);
+        int decimals = step > 0 ? Math.max(0, (int) Math.ceil(-Math.log10(step) - 1e-9)) : 0;
+        if (Math.abs(v) >= 1e7) return String.format(Locale.ROOT, "%.3g", v);
+        return String.format(Locale.ROOT, "%." + Math.min(decimals, 8) + "f", v);
     }
 
     private static String text(double x, double y, String anchor, int size, String content) {
