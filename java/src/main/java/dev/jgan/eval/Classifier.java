@@ -34,8 +34,9 @@ import java.util.function.Consumer;
  * head:     Dense 128 -> 10                                    (N, 10)   logits
  * </pre>
  *
- * 3x3 kernels rather than LeNet's 5x5: oneDNN's weight gradient of a 5x5 convolution of one
- * input channel took 1.7 s per batch of 100 here (3x3: 7 ms), and 3x3 reaches the accuracy bar.
+ * 3x3 kernels rather than LeNet's 5x5: oneDNN's weight gradient of the 5x5 convolution of one
+ * input channel took 1.7 s per batch of 100 with 2 threads on the shared 2-core machine (3x3:
+ * 7 ms), and 3x3 reaches the accuracy bar.
  * Glorot-uniform weights, Adam 1e-3 (betas 0.9, 0.999) and 1e-4 for the last epoch (the usual
  * step decay: +2 points of test accuracy here), batch {@value #BATCH}, the training split
  * shuffled per epoch by {@link Batches}. The network is built for one batch size; inputs of any
