@@ -59,6 +59,7 @@ public final class Checkpoints {
         Path dir = runDir.resolve("checkpoints");
         Path file = dir.resolve(String.format("step-%07d.safetensors", t.steps()));
         Backend b = t.model().backend();
+        t.model().refreshEmaStatistics();   // saved statistics belong to the saved EMA weights
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
         for (var e : t.model().state().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
         for (var e : t.optimizerState().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
@@ -144,6 +145,7 @@ public final class Checkpoints {
         if (!preset.equals(ck.preset()))
             throw new UserError("checkpoint " + ck.file() + " is from preset " + ck.preset() + ", not " + preset);
         load(ck, model.state(), model.backend());
+        model.emaWeightsChanged();
     }
 
     /** Loads model, optimizer state and counters: the trainer continues exactly where the checkpoint was written. */

@@ -143,7 +143,8 @@ class CliTest {
      */
     @Test
     void evalAndReport(@TempDir Path tmp) throws Exception {
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 1000, 200);
+        // 300 training images: 3 batches a pass, 25 passes (the most a small split gets)
+        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 300, 100);
         Path run = tmp.resolve("run");
         String old = System.getProperty("jgan.cache");
         System.setProperty("jgan.cache", tmp.resolve("cache").toString());
