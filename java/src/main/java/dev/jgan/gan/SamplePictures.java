@@ -21,12 +21,17 @@ final class SamplePictures {
         float[] host = samples.toHost();
         if (model.preset().isToy()) {
             ScatterPlot.writePng(file, host, s.dim(0), new RingOfGaussians().modes());
-        } else {
-            int n = Math.min(max, s.dim(0));
-            int cols = (int) Math.ceil(Math.sqrt(n));
-            int h = s.dim(2);
-            ImageGrid.writePng(file, host, n, s.dim(1), h, s.dim(3), cols, h < 64 ? 2 : 1);
+            return file;
         }
+        return writeImages(host, s, file, max);
+    }
+
+    /** Writes up to {@code max} of the images {@code host} (shape (n, c, h, w)) as a square grid; returns the file. */
+    static Path writeImages(float[] host, Shape s, Path file, int max) {
+        int n = Math.min(max, s.dim(0));
+        int cols = (int) Math.ceil(Math.sqrt(n));
+        int h = s.dim(2);
+        ImageGrid.writePng(file, host, n, s.dim(1), h, s.dim(3), cols, h < 64 ? 2 : 1);
         return file;
     }
 }

@@ -11,6 +11,7 @@ import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.io.RunReport;
+import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.io.IOException;
@@ -264,21 +265,38 @@ public final class TrainingRun {
 
     /** Writes the fixed-noise sample picture of step {@code s}. */
     static final class Samples {
+        /** Images in a sample grid (5x5), drawn in as many batches as that takes. */
+        static final int GRID = 25;
+
         private final GanModel model;
-        private final Tensor z;
+        private final Tensor[] zs;
 
         Samples(GanModel model, long seed) {
             this.model = model;
-            this.z = model.backend().allocate(model.noiseShape());
-            // the same noise at every interval, so that grids show how G's output for it evolves
-            model.backend().fillNormal(z, 0f, 1f, GanModel.key(seed, GanModel.Stream.FIXED_NOISE), 0);
+            int batches = model.preset().isToy() ? 1 : (GRID + model.batch() - 1) / model.batch();
+            this.zs = new Tensor[batches];
+            long key = GanModel.key(seed, GanModel.Stream.FIXED_NOISE);
+            for (int i = 0; i < batches; i++) {
+                zs[i] = model.backend().allocate(model.noiseShape());
+                // the same noise at every interval, so that grids show how G's output for it evolves
+                model.backend().fillNormal(zs[i], 0f, 1f, key, i * zs[i].size());
+            }
         }
 
-        /** G's output for the fixed noise, in inference mode. */
-        Tensor generate() { return model.generate(z); }
+        /** G's output for the first batch of fixed noise, in inference mode. */
+        Tensor generate() { return model.generate(zs[0]); }
 
         Path write(Path dir, long step) {
-            return SamplePictures.write(model, generate(), dir.resolve(String.format("step-%07d.png", step)), 25);
+            Path file = dir.resolve(String.format("step-%07d.png", step));
+            if (zs.length == 1) return SamplePictures.write(model, generate(), file, GRID);
+            Shape item = model.preset().item();
+            int per = Math.toIntExact(item.size()), batch = model.batch();
+            float[] all = new float[zs.length * batch * per], chunk = new float[batch * per];
+            for (int i = 0; i < zs.length; i++) {
+                model.backend().toHost(model.generate(zs[i]), chunk);
+                System.arraycopy(chunk, 0, all, i * batch * per, batch * per);
+            }
+            return SamplePictures.writeImages(all, item.batched(zs.length * batch), file, GRID);
         }
     }
 }

@@ -49,6 +49,11 @@ class TrainingRunTest {
             assertTrue(lines.get(0).containsKey(k), "metrics line has " + k + ": " + lines.get(0));
         assertTrue(Files.exists(run.resolve("samples/step-0000006.png")) && Files.exists(run.resolve("samples/step-0000012.png")),
                 "sample grids at every interval and at the end");
+        // batch 16 < 25: the grid is still 5x5, drawn from two batches of fixed noise
+        Path grid25 = tmp.resolve("grid25.png");
+        dev.jgan.io.ImageGrid.writePng(grid25, new float[25 * 784], 25, 1, 28, 28, 5, 2);
+        java.awt.image.BufferedImage want = javax.imageio.ImageIO.read(grid25.toFile()), got = javax.imageio.ImageIO.read(run.resolve("samples/step-0000012.png").toFile());
+        assertEquals(want.getWidth() + "x" + want.getHeight(), got.getWidth() + "x" + got.getHeight(), "a 5x5 grid at batch 16");
         assertEquals(run.resolve("checkpoints/step-0000012.safetensors"), r.checkpoint());
         Safetensors.Contents ck = Safetensors.read(r.checkpoint());
         for (String k : List.of("g.0.weight", "g.2.running_mean", "g.2.running_var", "d.1.weight", "d.5.bias",
