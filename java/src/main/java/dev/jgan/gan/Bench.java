@@ -59,7 +59,7 @@ public final class Bench {
     }
 
     /** The same batch every time, as the peer's fixed {@code torch.rand * 2 - 1}. */
-    static RealBatches fixedBatch(Shape item, int batch) {
+    public static RealBatches fixedBatch(Shape item, int batch) {
         float[] data = new float[Math.toIntExact(item.size() * batch)];
         for (int i = 0; i < data.length; i++) data[i] = 2f * Philox.uniformAt(12345, 0, i) - 1f;
         return new RealBatches() {
