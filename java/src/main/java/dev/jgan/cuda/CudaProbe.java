@@ -168,7 +168,8 @@ public final class CudaProbe {
                 + " (per kernel: " + KernelImages.REPORT_RESOURCE + "); " + emu;
     }
 
-    static boolean libraryPresent(String name) {
+    /** Whether the dynamic linker finds {@code name} (e.g. "libcudnn.so.8"). */
+    public static boolean libraryPresent(String name) {
         try (Arena arena = Arena.ofConfined()) {
             SymbolLookup.libraryLookup(name, arena);
             return true;
