@@ -24,7 +24,7 @@ import static dev.jgan.cpu.Vec.FL;
  *   <li>GEMM: OpenBLAS's cblas_sgemm with CblasRowMajor, so the Backend's row-major
  *       definition maps one to one (lda = k or m, ldb = n or k, ldc = n). As in BLAS, beta == 0
  *       means C is not read (NaN in C does not propagate).</li>
- *   <li>Convolutions: oneDNN primitives on plain nchw/oihw memory, made once per distinct
+ *   <li>Convolutions: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
  *       (op, shapes, geometry) and cached; a kernel that covers the whole image is a dense layer
  *       and runs as sgemm ({@link Convolutions}). oneDNN is loaded on the first convolution, so
  *       models without one never load it; {@link #close} frees its objects (and the next

@@ -51,6 +51,8 @@ class ConvolutionTest {
 
     static Stream<Arguments> dcgan() { return cases(ConvCases.DCGAN); }
 
+    static Stream<Arguments> wide() { return cases(ConvCases.WIDE); }
+
     static Stream<Arguments> cases(Conv[] convs) {
         return TestBackends.all().flatMap(be -> Stream.of(convs).map(cv -> Arguments.of(Named.of(be.name(), be), cv)));
     }
@@ -60,6 +62,12 @@ class ConvolutionTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("sweep")
     void sweepMatchesReference(Backend be, Conv cv) {
+        matchesReference(be, cv);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("wide")
+    void wideChannelsMatchReference(Backend be, Conv cv) {
         matchesReference(be, cv);
     }
 

@@ -106,6 +106,46 @@ class ConvolutionsTest {
         }
     }
 
+    /**
+     * Wide layers run on oneDNN's blocked-layout kernels (reorders at the edges), 1-channel images
+     * on im2col + sgemm over the plain tensors; both paths give the plain path's results within
+     * the summation-order tolerance (3 ulp-ish per term, as the reference tests).
+     */
+    @Test
+    void wideLayersUseBlockedLayoutsAndAgreeWithThePlainPath() {
+        for (Conv cv : ConvCases.WIDE) {
+            try (Convolutions blocked = new Convolutions(TestBackends.CPU_THREADS, true);
+                 Convolutions plain = new Convolutions(TestBackends.CPU_THREADS, false)) {
+                int p = cv.output().dim(2), q = cv.output().dim(3);
+                HostStorage x = storage(1, cv.image()), w = storage(2, cv.weights()), dy = storage(3, cv.output());
+                for (int op = 0; op < 3; op++) {
+                    Convolutions.Key key = new Convolutions.Key(op, cv.n(), cv.c(), cv.h(), cv.w(), cv.k(), cv.r(), cv.s(), p, q, cv.g());
+                    HostStorage[] outs = new HostStorage[2];
+                    Convolutions[] both = {blocked, plain};
+                    for (int m = 0; m < 2; m++) {
+                        switch (op) {
+                            case Convolutions.FORWARD -> both[m].forward(x, w, outs[m] = new HostStorage(cv.output().size()), key);
+                            case Convolutions.BACKWARD_DATA -> both[m].backwardData(dy, w, outs[m] = new HostStorage(cv.image().size()), key);
+                            default -> both[m].backwardFilter(x, dy, outs[m] = new HostStorage(cv.weights().size()), key, false);
+                        }
+                    }
+                    float[] a = outs[0].segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), b = outs[1].segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                    int terms = op == 0 ? cv.forwardTerms() : op == 1 ? cv.dataTerms() : cv.filterTerms();
+                    for (int i = 0; i < a.length; i++)
+                        assertTrue(Math.abs(a[i] - b[i]) <= 1e-6 * terms + 1e-5 * Math.abs(b[i]), key.describe() + " [" + i + "]: blocked " + a[i] + ", plain " + b[i]);
+                }
+                blocked.implementations().forEach((what, impl) -> assertFalse(impl.contains("gemm") || impl.contains("ref"), what + " runs on " + impl));
+            }
+        }
+    }
+
+    private static HostStorage storage(long seed, Shape s) {
+        HostStorage h = new HostStorage(s.size());
+        float[] v = TestData.uniform(seed, s.intSize(), -1f, 1f);
+        java.lang.foreign.MemorySegment.copy(v, 0, h.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, v.length);
+        return h;
+    }
+
     @Test
     void reportsTheOneDnnVersion() {
         assertTrue(CpuBackend.oneDnnVersion().startsWith("oneDNN 3.8."), CpuBackend.oneDnnVersion());

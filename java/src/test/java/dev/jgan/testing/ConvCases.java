@@ -51,6 +51,18 @@ public final class ConvCases {
     };
 
     /**
+     * Sixteen or more image channels, where the CPU backend lets oneDNN pick blocked layouts and
+     * reorders at the edges: channel counts that are not multiples of 16, odd sizes, output
+     * padding and a negative right padding, so a reorder or layout mistake shows.
+     */
+    public static final Conv[] WIDE = {
+            new Conv("C 17, K 19, 3x3 s2 p1 op1", 2, 17, 8, 10, 19, 3, 3, ConvGeometry.of(2, 1)),
+            new Conv("C 32, K 16, 5x5 s2 p2, odd sizes", 3, 32, 7, 9, 16, 5, 5, ConvGeometry.of(2, 2)),
+            new Conv("C 16, K 33, 4x4 s2 p0 (negative right padding)", 2, 16, 7, 9, 33, 4, 4, ConvGeometry.of(2, 0)),
+            new Conv("C 48, K 5, 3x3 s1 p1 (few outputs)", 2, 48, 5, 6, 5, 3, 3, ConvGeometry.of(1, 1)),
+    };
+
+    /**
      * The presets' convolution shapes at batch 2, each distinct one once (a generator ConvT and the
      * discriminator Conv that mirrors it are the same three calls). Channels: dcgan-64 as Radford
      * et al. with one (grey) image channel.
