@@ -21,12 +21,15 @@ final class CudaMemory implements DeviceMemory {
     private Pointer staging;         // pinned host memory (cuMemHostAlloc), reused by every host copy
     private ByteBuffer stagingBuffer;
     private long stagingBytes;
+    private final CUevent stagingFree = new CUevent(); // recorded after each copy that reads the staging buffer
 
     CudaMemory(CudaLauncher launcher) {
         this.stream = launcher.stream();
         long[] free = new long[1], total = new long[1];
         Checked.driver("cuMemGetInfo", () -> JCudaDriver.cuMemGetInfo(free, total));
         this.device = launcher.deviceName() + ", " + (total[0] >> 20) + " MiB (" + (free[0] >> 20) + " MiB free)";
+        Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(stagingFree, CUevent_flags.CU_EVENT_DISABLE_TIMING));
+        Checked.driver("cuEventRecord", () -> JCudaDriver.cuEventRecord(stagingFree, stream));
     }
 
     @Override public String describe() { return "cuda memory: " + device; }
@@ -46,18 +49,20 @@ final class CudaMemory implements DeviceMemory {
     @Override public void copyToDevice(float[] src, int srcIndex, long dst, long floats) {
         long bytes = floats * Float.BYTES;
         staging(bytes);
-        // the staging buffer may still feed the previous asynchronous copy: wait before overwriting it
-        synchronize();
+        // the staging buffer may still feed the previous asynchronous copy: wait for that copy only
+        // (not for the stream), so a step's batch upload does not drain the queue
+        Checked.driver("cuEventSynchronize(staging free)", () -> JCudaDriver.cuEventSynchronize(stagingFree));
         stagingBuffer.clear();
         stagingBuffer.asFloatBuffer().put(src, srcIndex, Math.toIntExact(floats));
         // cuMemcpyHtoDAsync from pinned memory: queued on the stream, in order with the kernels
         Checked.driver("cuMemcpyHtoDAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyHtoDAsync(at(dst), staging, bytes, stream));
+        Checked.driver("cuEventRecord(staging free)", () -> JCudaDriver.cuEventRecord(stagingFree, stream));
     }
 
     @Override public void copyToHost(long src, float[] dst, int dstIndex, long floats) {
         long bytes = floats * Float.BYTES;
         staging(bytes);
-        synchronize();
+        // queued after everything before it, including a pending upload from the staging buffer
         Checked.driver("cuMemcpyDtoHAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyDtoHAsync(staging, at(src), bytes, stream));
         synchronize(); // the copy is done when the stream is
         stagingBuffer.clear();
