@@ -31,6 +31,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "seconds of untimed steps first, for the JIT (default: ${DEFAULT-VALUE})")
     double warmup;
 
+    @Option(names = "--profile", description = "also time every op separately (synchronising after each) and print where a step's time goes")
+    boolean profile;
+
     @Override public Integer call() {
         if (batch <= 0) throw new UserError("--batch must be positive, got " + batch);
         if (steps != null && steps <= 0) throw new UserError("--steps must be positive, got " + steps);
@@ -39,6 +42,10 @@ final class BenchCommand implements Callable<Integer> {
         try (Backend b = common.backend(spec.commandLine().getErr())) {
             Bench.Result r = Bench.run(b, p, batch, steps != null ? steps : Bench.defaultSteps(p), warmup);
             spec.commandLine().getOut().println(r.line());
+            if (profile) {
+                spec.commandLine().getOut().print(Bench.profile(b, p, batch, steps != null ? steps : Bench.defaultSteps(p), warmup));
+                spec.commandLine().getOut().flush();
+            }
         }
         return 0;
     }

@@ -1,6 +1,7 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.OpProfile;
 import dev.jgan.backend.Philox;
 import dev.jgan.tensor.Shape;
 
@@ -56,6 +57,25 @@ public final class Bench {
         Arrays.sort(ms);
         double median = steps % 2 == 1 ? ms[steps / 2] : (ms[steps / 2 - 1] + ms[steps / 2]) / 2;
         return new Result(p.name(), batch, median);
+    }
+
+    /**
+     * Runs {@code steps} steps after the warm-up with every op timed separately (see {@link OpProfile}),
+     * and returns the per-step table. The per-op synchronisation makes these steps slower than
+     * {@link #run}'s, so the two are never mixed.
+     */
+    public static String profile(Backend b, Preset p, int batch, int steps, double warmupSeconds) {
+        OpProfile prof = new OpProfile();
+        Backend timed = prof.wrap(b);
+        prof.recording(false);
+        GanTrainer t = trainer(timed, p, batch);
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) t.step();
+        prof.recording(true);
+        for (int i = 0; i < steps; i++) t.step();
+        prof.recording(false);
+        if (!t.readStats().finite()) throw new IllegalStateException("profile of " + p.name() + " produced non-finite losses");
+        return prof.table(steps);
     }
 
     /** The same batch every time, as the peer's fixed {@code torch.rand * 2 - 1}. */
