@@ -99,8 +99,9 @@ public final class CudaBackend implements Backend {
     @Override public String name() { return "cuda"; }
 
     @Override public String describe() {
-        return "cuda: " + kernels.launcher().describe() + "; " + blas.describe() + "; " + dnn.describe()
-                + "; workspace limit " + (workspaceLimit >> 20) + " MiB";
+        // the launcher says "cuda: <GPU> ..." or "emulated: <library> ..."
+        return "cuda: " + kernels.launcher().describe().replaceFirst("^cuda: ", "") + "; " + memory.describe() + "; "
+                + blas.describe() + "; " + dnn.describe() + "; workspace limit " + (workspaceLimit >> 20) + " MiB";
     }
 
     // ---- memory -------------------------------------------------------------------------

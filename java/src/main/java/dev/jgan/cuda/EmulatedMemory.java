@@ -28,7 +28,7 @@ public final class EmulatedMemory implements DeviceMemory {
     private record Allocation(Arena arena, MemorySegment segment) {}
 
     @Override public String describe() {
-        return "emulated device memory (host, " + allocations.size() + " allocations, " + bytesInUse + " bytes)";
+        return "emulated device memory (host)";
     }
 
     @Override public synchronized long allocate(long bytes) {
