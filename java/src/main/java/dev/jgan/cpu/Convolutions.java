@@ -32,10 +32,6 @@ import static dev.jgan.cpu.Vec.get;
 import static dev.jgan.cpu.Vec.set;
 import static jdk.incubator.vector.FloatVector.fromMemorySegment;
 import static org.bytedeco.dnnl.global.dnnl.*;
-import static org.bytedeco.openblas.global.openblas_full.CblasNoTrans;
-import static org.bytedeco.openblas.global.openblas_full.CblasRowMajor;
-import static org.bytedeco.openblas.global.openblas_full.CblasTrans;
-import static org.bytedeco.openblas.global.openblas_full.cblas_sgemm;
 
 /**
  * 2-D convolutions through oneDNN's C API, with cuDNN's semantics (cross-correlation, NCHW,
@@ -221,8 +217,7 @@ final class Convolutions implements AutoCloseable {
     synchronized void forward(HostStorage x, HostStorage w, HostStorage y, Key key) {
         if (key.dense()) { // y (N, K) = x (N, CRS) w^T
             int crs = key.c() * key.r() * key.s();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, key.n(), key.k(), crs,
-                    1f, x.pointer(), crs, w.pointer(), crs, 0f, y.pointer(), key.k());
+            sgemm(false, true, key.n(), key.k(), crs, 1f, x, crs, w, crs, 0f, y, key.k());
         } else {
             run(entry(key), x.pointer(), w.pointer(), y.pointer());
         }
@@ -235,8 +230,7 @@ final class Convolutions implements AutoCloseable {
     synchronized void backwardData(HostStorage dy, HostStorage w, HostStorage dx, Key key) {
         if (key.dense()) { // dx (N, CRS) = dy (N, K) w
             int crs = key.c() * key.r() * key.s();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, key.n(), crs, key.k(),
-                    1f, dy.pointer(), key.k(), w.pointer(), crs, 0f, dx.pointer(), crs);
+            sgemm(false, false, key.n(), crs, key.k(), 1f, dy, key.k(), w, crs, 0f, dx, crs);
         } else {
             run(entry(key), dx.pointer(), w.pointer(), dy.pointer());
         }
@@ -249,8 +243,7 @@ final class Convolutions implements AutoCloseable {
     synchronized void backwardFilter(HostStorage x, HostStorage dy, HostStorage dw, Key key, boolean accumulate) {
         if (key.dense()) { // dw (K, CRS) (=|+=) dy^T x; BLAS does not read dw when beta is 0
             int crs = key.c() * key.r() * key.s();
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, key.k(), crs, key.n(),
-                    1f, dy.pointer(), key.k(), x.pointer(), crs, accumulate ? 1f : 0f, dw.pointer(), crs);
+            sgemm(true, false, key.k(), crs, key.n(), 1f, dy, key.k(), x, crs, accumulate ? 1f : 0f, dw, crs);
             java.lang.ref.Reference.reachabilityFence(dw);
             return;
         }
@@ -266,6 +259,18 @@ final class Convolutions implements AutoCloseable {
         java.lang.ref.Reference.reachabilityFence(x);
         java.lang.ref.Reference.reachabilityFence(dy);
         java.lang.ref.Reference.reachabilityFence(dw);
+    }
+
+    /** Row-major C (m, n) = alpha op(A) op(B) + beta C through oneDNN's sgemm, on this object's OpenMP threads. */
+    synchronized void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, HostStorage a, int lda,
+                            HostStorage b, int ldb, float beta, HostStorage c, int ldc) {
+        useThreads();
+        int status = dnnl_sgemm((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), m, n, k, alpha,
+                a.pointer(), lda, b.pointer(), ldb, beta, c.pointer(), ldc);
+        if (status != dnnl_success) check(status, "dnnl_sgemm", "gemm (m, n, k) = (" + m + ", " + n + ", " + k + ")");
+        java.lang.ref.Reference.reachabilityFence(a);
+        java.lang.ref.Reference.reachabilityFence(b);
+        java.lang.ref.Reference.reachabilityFence(c);
     }
 
     // dst[i] += src[i]

@@ -15,23 +15,29 @@ import static dev.jgan.cpu.Vec.F;
 import static dev.jgan.cpu.Vec.FL;
 
 /**
- * The CPU backend: OpenBLAS for GEMM, oneDNN for convolutions, Vector API kernels for everything
- * elementwise, batch norm, the loss, the optimizers, dropout and the Philox fills.
+ * The CPU backend: oneDNN for GEMM and convolutions (OpenBLAS for GEMM on request), Vector API
+ * kernels for everything elementwise, batch norm, the loss, the optimizers, dropout and the Philox
+ * fills.
  *
  * <ul>
  *   <li>Memory: each tensor is off-heap, 64-byte aligned, zero-filled, freed by the garbage
  *       collector ({@link HostStorage}). A tensor's data starts at its storage's first float.</li>
- *   <li>GEMM: OpenBLAS's cblas_sgemm with CblasRowMajor, so the Backend's row-major
- *       definition maps one to one (lda = k or m, ldb = n or k, ldc = n). As in BLAS, beta == 0
- *       means C is not read (NaN in C does not propagate).</li>
+ *   <li>GEMM: oneDNN's dnnl_sgemm (row-major, like the Backend's definition: lda = k or m,
+ *       ldb = n or k, ldc = n), or OpenBLAS's cblas_sgemm with CblasRowMajor when made with
+ *       {@link Gemm#OPENBLAS} (or {@code -Djgan.cpu.gemm=openblas}). oneDNN is the default because
+ *       its GEMMs and its convolutions share one OpenMP thread team: with OpenBLAS's pthreads beside
+ *       it, each library's idle workers spin for a while after a call and take a core from the
+ *       other's, which cost dcgan-28 a third of its step on two cores (223 vs 144 ms); on mlp-gan,
+ *       GEMMs only, oneDNN was also ahead (8.6 vs 9.6 ms). As in BLAS, beta == 0 means C is not
+ *       read (NaN in C does not propagate).</li>
  *   <li>Convolutions: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
  *       (op, shapes, geometry) and cached; a kernel that covers the whole image is a dense layer
- *       and runs as sgemm ({@link Convolutions}). oneDNN is loaded on the first convolution, so
- *       models without one never load it; {@link #close} frees its objects (and the next
- *       convolution makes them again).</li>
- *   <li>Threads: {@code threads} is OpenBLAS's thread count, a process-wide setting (the last
- *       CpuBackend made sets it), and oneDNN's OpenMP thread count, which each convolution sets
- *       on its calling thread. The other kernels run single-threaded on the caller's thread.</li>
+ *       and runs as oneDNN's sgemm ({@link Convolutions}). oneDNN is loaded on first use;
+ *       {@link #close} frees its objects (and the next call makes them again).</li>
+ *   <li>Threads: {@code threads} is oneDNN's OpenMP thread count, which each oneDNN call sets on
+ *       its calling thread, and with {@link Gemm#OPENBLAS} OpenBLAS's thread count, a process-wide
+ *       setting (the last CpuBackend made sets it). The other kernels run single-threaded on the
+ *       caller's thread.</li>
  *   <li>Ops are synchronous; {@link #synchronize} has nothing to wait for. Ops allocate nothing:
  *       arguments are checked first, then one vectorised pass (two or three for batch norm). A
  *       convolution allocates its cache key (56 bytes) and, the first time it meets a shape,
@@ -41,14 +47,32 @@ import static dev.jgan.cpu.Vec.FL;
  * </ul>
  */
 public final class CpuBackend implements Backend {
+    /** Which library runs {@link #gemm}. */
+    public enum Gemm { ONEDNN, OPENBLAS }
+
     private final int threads;
+    private final Gemm gemm;
     private Convolutions convolutions; // on first use: loading oneDNN takes a few hundred ms
 
-    /** @param threads OpenBLAS threads (at least 1) */
+    /** @param threads oneDNN's (and OpenBLAS's) threads, at least 1; GEMM by oneDNN unless -Djgan.cpu.gemm=openblas */
     public CpuBackend(int threads) {
+        this(threads, gemmFromProperty());
+    }
+
+    public CpuBackend(int threads, Gemm gemm) {
         if (threads < 1) throw new IllegalArgumentException("CpuBackend: threads must be at least 1, got " + threads);
         this.threads = threads;
-        openblas_full.openblas_set_num_threads(threads);
+        this.gemm = gemm;
+        if (gemm == Gemm.OPENBLAS) openblas_full.openblas_set_num_threads(threads);
+    }
+
+    private static Gemm gemmFromProperty() {
+        String g = System.getProperty("jgan.cpu.gemm", "onednn");
+        return switch (g) {
+            case "onednn" -> Gemm.ONEDNN;
+            case "openblas" -> Gemm.OPENBLAS;
+            default -> throw new IllegalArgumentException("-Djgan.cpu.gemm must be onednn or openblas, got '" + g + "'");
+        };
     }
 
     /** OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.30 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
@@ -62,16 +86,23 @@ public final class CpuBackend implements Backend {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize();
     }
 
-    /** OpenBLAS threads this backend was made with. */
+    /** Threads this backend was made with. */
     public int threads() { return threads; }
+
+    /** The library that runs GEMMs. */
+    public Gemm gemmLibrary() { return gemm; }
 
     @Override public String name() { return "cpu"; }
 
     @Override public String describe() {
-        // "OpenBLAS 0.3.30 DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.30 (DYNAMIC_ARCH ...)"
-        String config = openBlasConfig();
-        String[] parts = config.split(" ", 3);
-        String blas = parts.length == 3 ? parts[0] + " " + parts[1] + " (" + parts[2] + ")" : config;
+        String blas;
+        if (gemm == Gemm.OPENBLAS) { // "OpenBLAS 0.3.30 DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.30 (DYNAMIC_ARCH ...)"
+            String config = openBlasConfig();
+            String[] parts = config.split(" ", 3);
+            blas = (parts.length == 3 ? parts[0] + " " + parts[1] + " (" + parts[2] + ")" : config) + " GEMM, " + oneDnnVersion() + " convolutions";
+        } else {
+            blas = oneDnnVersion() + " GEMM and convolutions";
+        }
         return "cpu: " + blas + ", " + threads + (threads == 1 ? " thread" : " threads")
                 + ", Vector API " + vectorBits() + "-bit float";
     }
@@ -126,6 +157,10 @@ public final class CpuBackend implements Backend {
         gemmOperand("C", c, "(m, n)", (long) m * n, m, n, k);
         if (c.sameStorage(a) || c.sameStorage(b))
             throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
+        if (gemm == Gemm.ONEDNN) {
+            convolutions().sgemm(transA, transB, m, n, k, alpha, sa, transA ? m : k, sb, transB ? k : n, beta, sc, n);
+            return;
+        }
         openblas_full.cblas_sgemm(openblas_full.CblasRowMajor,
                 transA ? openblas_full.CblasTrans : openblas_full.CblasNoTrans,
                 transB ? openblas_full.CblasTrans : openblas_full.CblasNoTrans,

@@ -23,10 +23,49 @@ class CpuBackendTest {
         int bits = CpuBackend.vectorBits();
         assertTrue(bits == 128 || bits == 256 || bits == 512, "vector bits " + bits);
         String line = cpu.describe();
-        assertTrue(line.matches("cpu: OpenBLAS 0\\.3\\.30 \\(.+\\), " + TestBackends.CPU_THREADS + " threads, Vector API "
+        assertTrue(line.matches("cpu: oneDNN 3\\.8\\.\\d+ GEMM and convolutions, " + TestBackends.CPU_THREADS + " threads, Vector API "
                 + bits + "-bit float"), line);
+        try (CpuBackend blas = new CpuBackend(1, CpuBackend.Gemm.OPENBLAS)) {
+            assertTrue(blas.describe().matches("cpu: OpenBLAS 0\\.3\\.30 \\(.+\\) GEMM, oneDNN 3\\.8\\.\\d+ convolutions, 1 thread, Vector API "
+                    + bits + "-bit float"), blas.describe());
+        }
         assertEquals("cpu", cpu.name());
         assertEquals(TestBackends.CPU_THREADS, cpu.threads());
+    }
+
+    /**
+     * The two GEMM libraries agree on every transpose combination, awkward sizes, beta 0 over NaN
+     * (C not read) and beta != 0; both are checked against the reference in GemmTest through the
+     * default, so here they are checked against each other (a few ulp per term of the dot product).
+     */
+    @Test
+    void openBlasAndOneDnnGemmsAgree() {
+        try (CpuBackend blas = new CpuBackend(TestBackends.CPU_THREADS, CpuBackend.Gemm.OPENBLAS)) {
+            int[][] mnk = {{1, 1, 1}, {13, 7, 207}, {64, 784, 1024}, {207, 13, 64}};
+            for (int[] s : mnk) for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++) for (float beta : new float[] {0f, 0.5f}) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = dev.jgan.testing.TestData.uniform(1, m * k, -1f, 1f), b = dev.jgan.testing.TestData.uniform(2, k * n, -1f, 1f);
+                float[] c0 = beta == 0f ? nan(m * n) : dev.jgan.testing.TestData.uniform(3, m * n, -1f, 1f);
+                float[][] out = new float[2][];
+                CpuBackend[] both = {cpu, blas};
+                for (int l = 0; l < 2; l++) {
+                    dev.jgan.tensor.Tensor ta_ = both[l].fromHost(a, dev.jgan.tensor.Shape.of(m * k)), tb_ = both[l].fromHost(b, dev.jgan.tensor.Shape.of(k * n)),
+                            tc = both[l].fromHost(c0, dev.jgan.tensor.Shape.of(m * n));
+                    both[l].gemm(ta == 1, tb == 1, m, n, k, 0.75f, ta_, tb_, beta, tc);
+                    out[l] = tc.toHost();
+                }
+                for (int i = 0; i < m * n; i++)
+                    assertTrue(Math.abs(out[0][i] - out[1][i]) <= 1e-6f * k + 1e-5f * Math.abs(out[1][i]),
+                            "gemm " + (ta == 1 ? "T" : "N") + (tb == 1 ? "T" : "N") + " (m, n, k) = (" + m + ", " + n + ", " + k + "), beta " + beta
+                                    + ", C[" + i + "]: oneDNN " + out[0][i] + ", OpenBLAS " + out[1][i]);
+            }
+        }
+    }
+
+    private static float[] nan(int n) {
+        float[] x = new float[n];
+        java.util.Arrays.fill(x, Float.NaN);
+        return x;
     }
 
     @Test
