@@ -1,14 +1,11 @@
 package dev.jgan.cuda;
 
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.openblas.global.openblas_full;
-
 import java.lang.foreign.MemorySegment;
 
 /**
- * cublasSgemm's contract ({@link Blas}) on the emulated device: OpenBLAS's cblas_sgemm with
- * CblasColMajor, which has exactly cuBLAS's column-major semantics (op, m, n, k, lda, ldb, ldc,
- * and beta == 0 not reading C). Before the call, the checks cuBLAS makes
+ * cublasSgemm's contract ({@link Blas}) on the emulated device: a plain-Java column-major sgemm
+ * ({@link HostGemm}) with cuBLAS's semantics (op, m, n, k, lda, ldb, ldc, and beta == 0 not
+ * reading C). Before the call, the checks cuBLAS makes
  * ({@link Blas#checkArguments}) and one cuBLAS cannot make: every operand's extent, from its
  * leading dimension, must lie inside its allocation ({@link EmulatedMemory#segment}), so a wrong
  * leading dimension fails here instead of reading past the end.
@@ -21,7 +18,7 @@ public final class EmulatedBlas implements Blas {
     }
 
     @Override public String describe() {
-        return "emulated cuBLAS (OpenBLAS cblas_sgemm, column-major)";
+        return "emulated cuBLAS (host column-major sgemm)";
     }
 
     @Override public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
@@ -37,10 +34,7 @@ public final class EmulatedBlas implements Blas {
         }
         MemorySegment sa = memory.segment(a, 4 * (transA ? extent(k, m, lda) : extent(m, k, lda)), call + ": A");
         MemorySegment sb = memory.segment(b, 4 * (transB ? extent(n, k, ldb) : extent(k, n, ldb)), call + ": B");
-        openblas_full.cblas_sgemm(openblas_full.CblasColMajor,
-                transA ? openblas_full.CblasTrans : openblas_full.CblasNoTrans,
-                transB ? openblas_full.CblasTrans : openblas_full.CblasNoTrans,
-                m, n, k, alpha, pointer(sa), lda, pointer(sb), ldb, beta, pointer(sc), ldc);
+        HostGemm.sgemm(transA, transB, m, n, k, alpha, sa, lda, sb, ldb, beta, sc, ldc);
     }
 
     private static long extent(int rows, int cols, int ld) {
@@ -54,16 +48,6 @@ public final class EmulatedBlas implements Blas {
                 c.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at,
                         beta == 0f ? 0f : beta * c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at));
             }
-    }
-
-    /** A javacpp pointer at a segment's address (no copy, frees nothing). */
-    static FloatPointer pointer(MemorySegment s) {
-        return new FloatPointer() {
-            {
-                address = s.address();
-                capacity = limit = s.byteSize() / Float.BYTES;
-            }
-        };
     }
 
     @Override public String toString() { return describe(); }

@@ -1,7 +1,5 @@
 package dev.jgan.cuda;
 
-import org.bytedeco.openblas.global.openblas_full;
-
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,9 +12,11 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * <ul>
  *   <li>{@value #DIRECT} "direct": plain loops with double accumulators, no workspace;</li>
  *   <li>{@value #IM2COL} "im2col+gemm": one image at a time, the patches of x unrolled into a
- *       (C R S, P Q) matrix in the caller's workspace, then OpenBLAS sgemm (forward: W (K, CRS) x
- *       cols; backward data: W^T x dy then the columns scattered back; backward filter:
- *       dy x cols^T summed over the images). Its workspace is that matrix: 4 C R S P Q bytes.</li>
+ *       (C R S, P Q) matrix in the caller's workspace, then a GEMM ({@link HostGemm}; forward:
+ *       W (K, CRS) x cols; backward data: W^T x dy then the columns scattered back; backward
+ *       filter: dy x cols^T summed over the images). Its workspace is that matrix: 4 C R S P Q
+ *       bytes. The products are written row-major in the comments; HostGemm is column-major, so
+ *       each is passed as its transpose (a row-major (r, c) matrix is a column-major (c, r) one).</li>
  * </ul>
  * Every call checks what cuDNN checks ({@link Dnn#checkProblem}), that the workspace it is given
  * is at least what {@link #workspaceSize} said (cuDNN: CUDNN_STATUS_BAD_PARAM), and that every
@@ -36,7 +36,7 @@ public final class EmulatedDnn implements Dnn {
     }
 
     @Override public String describe() {
-        return "emulated cuDNN (direct loops and im2col + OpenBLAS sgemm)";
+        return "emulated cuDNN (direct loops and im2col + host sgemm)";
     }
 
     @Override public int algorithmCount(Direction direction) { return NAMES.length; }
@@ -98,9 +98,8 @@ public final class EmulatedDnn implements Dnn {
         int crs = g.c * g.r * g.s, pq = g.p * g.q;
         for (int n = 0; n < g.n; n++) {
             im2col(o.x, (long) n * g.c * g.h * g.w, g, o.workspace);
-            openblas_full.cblas_sgemm(openblas_full.CblasRowMajor, openblas_full.CblasNoTrans, openblas_full.CblasNoTrans,
-                    g.k, pq, crs, alpha, EmulatedBlas.pointer(o.w), crs, EmulatedBlas.pointer(o.workspace), pq, beta,
-                    EmulatedBlas.pointer(o.y.asSlice(4L * n * g.k * pq)), pq);
+            // y_n (K, PQ) = alpha W (K, CRS) cols (CRS, PQ) + beta y_n, as y_n^T = cols^T W^T
+            HostGemm.sgemm(false, false, pq, g.k, crs, alpha, o.workspace, pq, o.w, crs, beta, o.y.asSlice(4L * n * g.k * pq), pq);
         }
     }
 
@@ -136,10 +135,8 @@ public final class EmulatedDnn implements Dnn {
         }
         int crs = g.c * g.r * g.s, pq = g.p * g.q;
         for (int n = 0; n < g.n; n++) {
-            // cols (CRS, PQ) = W^T (CRS, K) x dy_n (K, PQ), then scattered back into dx_n
-            openblas_full.cblas_sgemm(openblas_full.CblasRowMajor, openblas_full.CblasTrans, openblas_full.CblasNoTrans,
-                    crs, pq, g.k, 1f, EmulatedBlas.pointer(o.w), crs, EmulatedBlas.pointer(o.y.asSlice(4L * n * g.k * pq)), pq,
-                    0f, EmulatedBlas.pointer(o.workspace), pq);
+            // cols (CRS, PQ) = W^T (CRS, K) dy_n (K, PQ), as cols^T = dy_n^T W; then scattered back into dx_n
+            HostGemm.sgemm(false, true, pq, crs, g.k, 1f, o.y.asSlice(4L * n * g.k * pq), pq, o.w, crs, 0f, o.workspace, pq);
             MemorySegment dxn = o.x.asSlice(4 * n * image, 4 * image);
             for (long i = 0; i < image; i++) dxn.setAtIndex(JAVA_FLOAT, i, beta == 0f ? 0f : beta * dxn.getAtIndex(JAVA_FLOAT, i));
             col2imAdd(o.workspace, g, alpha, dxn);
@@ -176,10 +173,9 @@ public final class EmulatedDnn implements Dnn {
         int crs = g.c * g.r * g.s, pq = g.p * g.q;
         for (int n = 0; n < g.n; n++) {
             im2col(o.x, (long) n * g.c * g.h * g.w, g, o.workspace);
-            // dw (K, CRS) = alpha dy_n (K, PQ) x cols^T (PQ, CRS) + (n == 0 ? beta : 1) dw
-            openblas_full.cblas_sgemm(openblas_full.CblasRowMajor, openblas_full.CblasNoTrans, openblas_full.CblasTrans,
-                    g.k, crs, pq, alpha, EmulatedBlas.pointer(o.y.asSlice(4L * n * g.k * pq)), pq, EmulatedBlas.pointer(o.workspace),
-                    pq, n == 0 ? beta : 1f, EmulatedBlas.pointer(o.w), crs);
+            // dw (K, CRS) = alpha dy_n (K, PQ) cols^T (PQ, CRS) + (n == 0 ? beta : 1) dw, as dw^T = cols dy_n^T
+            HostGemm.sgemm(true, false, crs, g.k, pq, alpha, o.workspace, pq, o.y.asSlice(4L * n * g.k * pq), pq,
+                    n == 0 ? beta : 1f, o.w, crs);
         }
     }
 

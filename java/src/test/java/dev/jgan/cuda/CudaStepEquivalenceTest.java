@@ -26,9 +26,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Whole training steps on the CUDA backend over the emulated device match the CPU backend's: the
  * same preset, seed and data, one step (D update on a real and a fake batch, then G update), then
  * the losses, every parameter's gradient, every parameter and every buffer (batch-norm running
- * statistics) compared. The two backends share no arithmetic code: GEMMs are OpenBLAS row-major
- * vs the column-major translation through the BLAS port, convolutions oneDNN vs the DNN port
- * (im2col + sgemm), everything else Vector API loops vs kernels/*.cu compiled for the host.
+ * statistics) compared. The two backends share no arithmetic code: GEMMs are oneDNN's row-major
+ * sgemm vs the column-major translation through the BLAS port, convolutions oneDNN vs the DNN
+ * port (im2col + a host sgemm), everything else Vector API loops vs kernels/*.cu compiled for the
+ * host.
  *
  * <p>Tolerances, |cuda - cpu| <= atol + rtol |cpu|:
  * <ul>

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * beta == 0 over NaN (C not read).
  */
 class EmulatedBlasTest {
-    /** The reference sums in double; OpenBLAS in float with K <= 37 products: 1e-5 relative, 1e-5 absolute for sums near 0. */
+    /** The reference sums in double; the emulation in float with K <= 37 products: 1e-5 relative, 1e-5 absolute for sums near 0. */
     private static final double RTOL = 1e-5, ATOL = 1e-5;
     /** In the padding rows of every matrix: must survive every call. */
     private static final float SENTINEL = -12345.5f;
