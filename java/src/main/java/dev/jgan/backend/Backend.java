@@ -201,6 +201,46 @@ public interface Backend extends AutoCloseable {
     void bceWithLogits(Tensor logits, Tensor targets, float target, float gradScale,
                        Tensor dLogits, Tensor stats, int slot);
 
+    /**
+     * Softmax over the last dimension of (N, K) rows: y[n, k] = exp(x[n, k] - m_n) / sum_j exp(x[n, j] - m_n)
+     * with m_n = max_j x[n, j] (no overflow for any finite x). y may alias x.
+     */
+    void softmax(Tensor x, Tensor y);
+
+    /**
+     * Softmax cross-entropy of logits (N, K) against class labels (N) stored as floats 0 .. K-1,
+     * mean over the N rows, loss and gradient in one call: with m_n = max_j l[n, j] and
+     * lse_n = m_n + log sum_j exp(l[n, j] - m_n), loss_n = lse_n - l[n, label_n] and
+     * dLogits[n, k] = gradScale * (softmax(l)[n, k] - (k == label_n ? 1 : 0)) / N.
+     * Writes to {@code stats[slot]} the mean loss and to {@code stats[slot + 1]} the fraction of
+     * rows whose first maximal logit is the label (the accuracy). dLogits may alias logits.
+     */
+    void softmaxCrossEntropy(Tensor logits, Tensor labels, float gradScale, Tensor dLogits, Tensor stats, int slot);
+
+    // ---- pooling (x: (N, C, H, W)) -------------------------------------------------------------
+
+    /**
+     * 2x2 max pooling with stride 2: y[n, c, p, q] = max over r, s in {0, 1} of x[n, c, 2p + r, 2q + s],
+     * y (N, C, H / 2, W / 2) (floor division: an odd last row or column is not read).
+     */
+    void maxPool2x2Forward(Tensor x, Tensor y);
+
+    /**
+     * Backward of {@link #maxPool2x2Forward} given its x and y (cuDNN's semantics): dx (written, =)
+     * is dy[n, c, p, q] at the first position of each window, in row-major order, where x equals
+     * y[n, c, p, q], and 0 everywhere else (including an odd last row or column).
+     */
+    void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx);
+
+    // ---- averaging ----------------------------------------------------------------------------
+
+    /**
+     * Exponential moving average, in place: avg = decay * avg + (1 - decay) * x, elementwise, in
+     * float with two roundings and no fused multiply-add ({@code (1 - decay)} rounded to float
+     * first), so every backend gives the same bits. 0 <= decay <= 1; avg and x the same size.
+     */
+    void ema(Tensor avg, Tensor x, float decay);
+
     // ---- optimizers (every parameter of one optimizer in one call) -------------------------
 
     /**

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "sample", mixinStandardHelpOptions = true,
-        description = "Generate images from a checkpoint's generator (batch-norm in inference mode).")
+        description = "Generate images from a checkpoint's generator (batch-norm in inference mode; G's EMA when the checkpoint has one).")
 final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
@@ -34,15 +34,18 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--no-ema", description = "use the live generator even when the checkpoint holds an EMA of it")
+    boolean noEma;
+
     @Override public Integer call() {
         if (n <= 0) throw new UserError("--n must be positive, got " + n);
         String f = format != null ? format : formatOf(out);
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
         try (Backend b = common.backend(spec.commandLine().getErr())) {
             Generation.Format fmt = Generation.Format.of(f);
-            Generation.write(b, ck, n, seed, fmt, out);
+            Generation.write(b, ck, n, seed, !noEma, fmt, out);
         }
-        spec.commandLine().getOut().println("wrote " + n + " samples to " + out + " (" + f + ")");
+        spec.commandLine().getOut().println("wrote " + n + " samples to " + out + " (" + f + (ck.hasEma() && !noEma ? ", EMA generator" : "") + ")");
         return 0;
     }
 

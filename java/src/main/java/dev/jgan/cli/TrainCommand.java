@@ -83,6 +83,16 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "1000", description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
     int checkpointEvery;
 
+    @Option(names = "--g-ema", defaultValue = "0", description = "keep an exponential moving average of G's weights and batch-norm statistics "
+            + "with this decay (e.g. 0.999), saved in checkpoints and used by sample/eval; 0 = off (default: ${DEFAULT-VALUE})")
+    float gEma;
+
+    @Option(names = "--eval-every", defaultValue = "0", description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
+    int evalEvery;
+
+    @Option(names = "--eval-n", defaultValue = "2000", description = "generated images per --eval-every measurement (default: ${DEFAULT-VALUE})")
+    int evalN;
+
     @Option(names = "--out", description = "run directory (default: runs/PRESET-DATE-TIME)")
     Path out;
 
@@ -113,7 +123,7 @@ final class TrainCommand implements Callable<Integer> {
         StepStats s = r.last();
         outw.printf("step %d: D loss %.4f, G loss %.4f, D(x) %.3f, D(G(z)) %.3f%n", s.step(), s.dLoss(), s.gLoss(), s.dReal(), s.dFake());
         outw.println("outputs in " + r.runDir() + ": samples/ (last: " + r.lastSample().getFileName() + "), checkpoints/ (last: "
-                + r.checkpoint().getFileName() + "), metrics.jsonl, config.json");
+                + r.checkpoint().getFileName() + "), metrics.jsonl, config.json, report.html");
         return 0;
     }
 
@@ -129,7 +139,7 @@ final class TrainCommand implements Callable<Integer> {
                 batch != null ? batch : d.batch(), steps != null ? steps : d.steps(),
                 lrG != null ? lrG : lr != null ? lr : d.lrG(), lrD != null ? lrD : lr != null ? lr : d.lrD(),
                 beta1 != null ? beta1 : d.beta1(), d.beta2(), loss, realLabel, labelNoise, dSteps, logEvery,
-                sampleEvery != null ? sampleEvery : d.sampleEvery(), checkpointEvery).validate();
+                sampleEvery != null ? sampleEvery : d.sampleEvery(), checkpointEvery, gEma, evalEvery, evalN).validate();
     }
 
     /** The progress bar on stderr, with the latest losses as its message. */

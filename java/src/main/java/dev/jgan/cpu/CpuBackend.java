@@ -355,6 +355,77 @@ public final class CpuBackend implements Backend {
         Bce.withLogits(sl, st, target, gradScale, sd, logits.size(), ss, slot);
     }
 
+    @Override public void softmax(Tensor x, Tensor y) {
+        MemorySegment sx = seg("softmax", "x", x), sy = seg("softmax", "y", y);
+        rows("softmax", "x", x);
+        sameSize("softmax", "x", x, "y", y);
+        Softmax.forward(sx, sy, x.shape().dim(0), x.shape().dim(1));
+    }
+
+    @Override public void softmaxCrossEntropy(Tensor logits, Tensor labels, float gradScale, Tensor dLogits, Tensor stats, int slot) {
+        String op = "softmaxCrossEntropy";
+        MemorySegment sl = seg(op, "logits", logits), sb = seg(op, "labels", labels), sd = seg(op, "dLogits", dLogits),
+                ss = seg(op, "stats", stats);
+        rows(op, "logits", logits);
+        sameSize(op, "logits", logits, "dLogits", dLogits);
+        int n = logits.shape().dim(0);
+        if (labels.size() != n)
+            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
+        if (slot < 0 || slot + 2L > stats.size())
+            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 1)
+                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        Softmax.crossEntropy(sl, sb, gradScale, sd, n, logits.shape().dim(1), ss, slot);
+    }
+
+    /** (N, K) rows. */
+    private static void rows(String op, String name, Tensor t) {
+        if (t.shape().rank() != 2)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------
+
+    @Override public void maxPool2x2Forward(Tensor x, Tensor y) {
+        String op = "maxPool2x2Forward";
+        MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
+        pooled(op, x, "y", y);
+        distinct(op, "y", y, "x", x, "x", x);
+        Shape s = x.shape();
+        Pooling.forward(sx, sy, (long) s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    @Override public void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        String op = "maxPool2x2Backward";
+        MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y), sdy = seg(op, "dy", dy), sdx = seg(op, "dx", dx);
+        pooled(op, x, "y", y);
+        pooled(op, x, "dy", dy);
+        if (!dx.shape().equals(x.shape()))
+            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
+        distinct(op, "dx", dx, "x", x, "y", y);
+        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+        Shape s = x.shape();
+        Pooling.backward(sx, sy, sdy, sdx, (long) s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
+    private static void pooled(String op, Tensor x, String name, Tensor t) {
+        Shape s = x.shape();
+        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
+            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
+        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
+        if (!t.shape().equals(want))
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
+    }
+
+    // ---- averaging ----------------------------------------------------------------------------
+
+    @Override public void ema(Tensor avg, Tensor x, float decay) {
+        MemorySegment sa = seg("ema", "avg", avg), sx = seg("ema", "x", x);
+        sameSize("ema", "avg", avg, "x", x);
+        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+        Averaging.ema(sa, sx, avg.size(), decay);
+    }
+
     // ---- optimizers -----------------------------------------------------------------------
 
     @Override public void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,

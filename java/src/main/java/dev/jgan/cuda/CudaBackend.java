@@ -17,8 +17,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <ul>
  *   <li>{@link DeviceMemory}: tensors, host copies at the edges, device copies and fills.</li>
  *   <li>{@link KernelLauncher} through {@link Kernels}: every op that is not a GEMM or a
- *       convolution (activations, bias add and bias gradient, batch norm, BCE, Adam, SGD,
- *       dropout, Philox fills) runs one of jgan's kernels (kernels/*.cu).</li>
+ *       convolution (activations, bias add and bias gradient, batch norm, BCE, softmax and
+ *       softmax cross-entropy, 2x2 max pooling, Adam, SGD, EMA, dropout, Philox fills) runs one of
+ *       jgan's kernels (kernels/*.cu).</li>
  *   <li>{@link Blas}: GEMM, column-major as cuBLAS. A row-major C = op(A) op(B) is computed as the
  *       column-major C^T = op(B)^T op(A)^T: {@link #gemmRowMajor} does this, and nothing else
  *       in jgan does.</li>
@@ -444,6 +445,90 @@ public final class CudaBackend implements Backend {
             pb[i] = slot(op, p, "velocity", velocity, i);
         }
         for (int i = 0; i < pp.length; i++) kernels.sgdStep(pp[i], pg[i], pb[i], params.get(i).size(), lr, momentum, firstStep);
+    }
+
+    // ---- softmax (x: (N, K) rows) ------------------------------------------------------------
+
+    @Override public void softmax(Tensor x, Tensor y) {
+        long px = ptr("softmax", "x", x), py = ptr("softmax", "y", y);
+        rows("softmax", "x", x);
+        sameSize("softmax", "x", x, "y", y);
+        kernels.softmax(px, py, x.shape().dim(0), x.shape().dim(1));
+    }
+
+    @Override public void softmaxCrossEntropy(Tensor logits, Tensor labels, float gradScale, Tensor dLogits, Tensor stats, int slot) {
+        String op = "softmaxCrossEntropy";
+        long pl = ptr(op, "logits", logits), pb = ptr(op, "labels", labels), pd = ptr(op, "dLogits", dLogits),
+                ps = ptr(op, "stats", stats);
+        rows(op, "logits", logits);
+        sameSize(op, "logits", logits, "dLogits", dLogits);
+        int n = logits.shape().dim(0);
+        if (labels.size() != n)
+            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
+        if (slot < 0 || slot + 2L > stats.size())
+            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 1)
+                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        // The labels must be class indices, as on the CPU backend (the kernel would clamp them).
+        // Checking means reading them: n floats and a wait for the queue, in the classifier's
+        // steps only (a GAN step never calls this op).
+        int k = logits.shape().dim(1);
+        float[] host = new float[n];
+        memory.copyToHost(pb, host, 0, n);
+        for (int r = 0; r < n; r++) {
+            float f = host[r];
+            if ((int) f != f || f < 0 || f >= k)
+                throw new IllegalArgumentException(op + ": labels[" + r + "] = " + f + " is not a class index in [0, " + k + ")");
+        }
+        kernels.softmaxCrossEntropy(pl, pb, gradScale, pd, ps, slot, n, k);
+    }
+
+    /** (N, K) rows. */
+    private static void rows(String op, String name, Tensor t) {
+        if (t.shape().rank() != 2)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------
+
+    @Override public void maxPool2x2Forward(Tensor x, Tensor y) {
+        String op = "maxPool2x2Forward";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y);
+        pooled(op, x, "y", y);
+        distinct(op, "y", y, "x", x, "x", x);
+        Shape s = x.shape();
+        kernels.maxPool2x2Forward(px, py, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    @Override public void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        String op = "maxPool2x2Backward";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        pooled(op, x, "y", y);
+        pooled(op, x, "dy", dy);
+        if (!dx.shape().equals(x.shape()))
+            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
+        distinct(op, "dx", dx, "x", x, "y", y);
+        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+        Shape s = x.shape();
+        kernels.maxPool2x2Backward(px, py, pdy, pdx, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
+    private static void pooled(String op, Tensor x, String name, Tensor t) {
+        Shape s = x.shape();
+        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
+            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
+        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
+        if (!t.shape().equals(want))
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
+    }
+
+    // ---- averaging ----------------------------------------------------------------------------
+
+    @Override public void ema(Tensor avg, Tensor x, float decay) {
+        long pa = ptr("ema", "avg", avg), px = ptr("ema", "x", x);
+        sameSize("ema", "avg", avg, "x", x);
+        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+        kernels.ema(pa, px, avg.size(), decay);
     }
 
     // ---- random numbers -------------------------------------------------------------------

@@ -27,8 +27,11 @@ import java.util.List;
  *   <li>The same for s == 1 ((N, C) tensors): tiles of {@value #TILE_CHANNELS} channels by
  *       {@value #TILE_ROWS} row stripes, block ({@value #TILE_CHANNELS}, {@value #TILE_ROWS}),
  *       grid ceil(c / {@value #TILE_CHANNELS}), so that a warp reads 32 consecutive floats.</li>
- *   <li>BCE: one block of {@value #BLOCK} threads (n is the batch size; one block reduces
- *       deterministically).</li>
+ *   <li>BCE and softmax cross-entropy: one block of {@value #BLOCK} threads (n is the batch
+ *       size; one block reduces deterministically). Softmax: one thread per row, elementwise
+ *       grid over the rows (k is a class count).</li>
+ *   <li>2x2 max pooling: elementwise over the outputs (forward) or over dx (backward); EMA:
+ *       elementwise.</li>
  *   <li>Adam: tables of up to {@value #ADAM_MAX_TENSORS} tensors by value, one launch per table;
  *       tiles of {@value #ADAM_TILE} elements, {@value #BLOCK} threads a block,
  *       grid = min(tiles, {@value #BLOCKS_PER_SM} x SMs).</li>
@@ -63,7 +66,9 @@ public final class Kernels {
             "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_nc_backward",
             "bce_with_logits_forward", "adam_forward", "sgd_forward",
             "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
-            "dropout_forward", "dropout_backward");
+            "dropout_forward", "dropout_backward",
+            "softmax_forward", "softmax_cross_entropy_forward", "max_pool_2x2_forward", "max_pool_2x2_backward",
+            "ema_forward");
 
     /** One launch as this class configures it. */
     public record Launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {}
@@ -219,6 +224,59 @@ public final class Kernels {
         run("bce_with_logits_forward", Dim3.of(1), Dim3.of(BLOCK), args().pointer(ptr(op, "logits", logits))
                 .pointer(optional(op, "targets", targets)).f32(target).f32(k).pointer(ptr(op, "dLogits", dLogits))
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
+    }
+
+    /** Softmax of each row of x (n, k): y = exp(x - max) / sum exp(x - max). y may alias x. */
+    public void softmax(long x, long y, int n, int k) {
+        String op = "softmax";
+        count(op, "n", n);
+        count(op, "k", k);
+        elementwise("softmax_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).i64(k));
+    }
+
+    /**
+     * Softmax cross-entropy of logits (n, k) against labels (n, class indices as floats), one
+     * launch: loss_r = lse_r - l[r, label_r], dLogits = gradScale (softmax - onehot) / n; writes
+     * stats[slot] = mean loss, stats[slot + 1] = accuracy (first maximum == label). dLogits may alias logits.
+     */
+    public void softmaxCrossEntropy(long logits, long labels, float gradScale, long dLogits, long stats, int slot, int n, int k) {
+        String op = "softmaxCrossEntropy";
+        count(op, "n", n);
+        count(op, "k", k);
+        if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
+        float scale = (float) ((double) gradScale / n);
+        run("softmax_cross_entropy_forward", Dim3.of(1), Dim3.of(BLOCK), args().pointer(ptr(op, "logits", logits))
+                .pointer(ptr(op, "labels", labels)).f32(scale).pointer(ptr(op, "dLogits", dLogits))
+                .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n).i64(k));
+    }
+
+    // ---- pooling (x: (planes = N * C, h, w), y: (planes, h / 2, w / 2)) ----------------------------
+
+    /** 2x2 max pooling, stride 2: y[p, i, j] = max of x[p, 2i..2i+1, 2j..2j+1]. */
+    public void maxPool2x2Forward(long x, long y, int planes, int h, int w) {
+        String op = "maxPool2x2Forward";
+        long outputs = pooled(op, planes, h, w);
+        elementwise("max_pool_2x2_forward", outputs, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+                .i64(planes).i64(h).i64(w));
+    }
+
+    /** dx = dy at each window's first position (row-major) where x equals y, 0 elsewhere (written). */
+    public void maxPool2x2Backward(long x, long y, long dy, long dx, int planes, int h, int w) {
+        String op = "maxPool2x2Backward";
+        pooled(op, planes, h, w);
+        elementwise("max_pool_2x2_backward", (long) planes * h * w, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+                .pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(planes).i64(h).i64(w));
+    }
+
+    // ---- averaging ------------------------------------------------------------------------------
+
+    /** avg = decay avg + (1 - decay) x in place, two float products and a sum (no FMA); 0 <= decay <= 1. */
+    public void ema(long avg, long x, long n, float decay) {
+        String op = "ema";
+        count(op, "n", n);
+        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException(op + ": decay must be in [0, 1], got " + decay);
+        elementwise("ema_forward", n, args().pointer(ptr(op, "avg", avg)).pointer(ptr(op, "x", x)).i64(n).f32(decay)
+                .f32(1f - decay));
     }
 
     // ---- optimizer ------------------------------------------------------------------------------
@@ -408,6 +466,13 @@ public final class Kernels {
         if (n < 1 || c < 1 || s < 1)
             throw new IllegalArgumentException(op + ": (n, c, s) must be positive, got (" + n + ", " + c + ", " + s + ")");
         return Math.multiplyExact(Math.multiplyExact((long) n, c), s);
+    }
+
+    /** planes >= 1 and a 2x2 window fits: h, w >= 2; returns the output count. */
+    private static long pooled(String op, int planes, int h, int w) {
+        if (planes < 1 || h < 2 || w < 2)
+            throw new IllegalArgumentException(op + ": planes must be positive and h, w at least 2, got (" + planes + ", " + h + ", " + w + ")");
+        return Math.multiplyExact((long) planes, (long) (h / 2) * (w / 2));
     }
 
     private static void epsilon(String op, float eps) {

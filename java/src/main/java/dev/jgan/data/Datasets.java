@@ -109,8 +109,13 @@ public final class Datasets {
         return null;
     }
 
-    /** {@code $XDG_CACHE_HOME/jgan} when that is set to an absolute path, else {@code ~/.cache/jgan}. */
+    /**
+     * The system property {@code jgan.cache} when set (tests, or a shared cache), else
+     * {@code $XDG_CACHE_HOME/jgan} when that is set to an absolute path, else {@code ~/.cache/jgan}.
+     */
     public static Path defaultCacheDir() {
+        String override = System.getProperty("jgan.cache");
+        if (override != null && !override.isBlank()) return Path.of(override);
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()
                 ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");

@@ -37,7 +37,7 @@ public final class Bench {
     public static GanTrainer trainer(Backend b, Preset p, int batch) {
         TrainConfig d = TrainConfig.defaults(p);
         TrainConfig c = new TrainConfig(p.name(), d.dataset(), null, 0, batch, Long.MAX_VALUE, d.lrG(), d.lrD(),
-                d.beta1(), d.beta2(), d.loss(), 0.9f, 0f, 1, 100, 100, 1000);
+                d.beta1(), d.beta2(), d.loss(), 0.9f, 0f, 1, 100, 100, 1000, 0f, 0, TrainConfig.EVAL_N);
         return new GanTrainer(new GanModel(b, p, batch, 0), c, fixedBatch(p.item(), batch));
     }
 

@@ -42,6 +42,9 @@ public final class Checkpoints {
 
         public long step() { return Long.parseLong(metadata.getOrDefault("step", "0")); }
 
+        /** Whether the checkpoint holds an EMA of G ({@code g_ema.*} tensors, written under --g-ema). */
+        public boolean hasEma() { return tensors.keySet().stream().anyMatch(k -> k.startsWith("g_ema.")); }
+
         public TrainConfig config() {
             try {
                 return JSON.readValue(metadata.get("config"), TrainConfig.class);
@@ -56,6 +59,7 @@ public final class Checkpoints {
         Path dir = runDir.resolve("checkpoints");
         Path file = dir.resolve(String.format("step-%07d.safetensors", t.steps()));
         Backend b = t.model().backend();
+        t.model().refreshEmaStatistics();   // saved statistics belong to the saved EMA weights
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
         for (var e : t.model().state().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
         for (var e : t.optimizerState().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
@@ -141,6 +145,7 @@ public final class Checkpoints {
         if (!preset.equals(ck.preset()))
             throw new UserError("checkpoint " + ck.file() + " is from preset " + ck.preset() + ", not " + preset);
         load(ck, model.state(), model.backend());
+        model.emaWeightsChanged();
     }
 
     /** Loads model, optimizer state and counters: the trainer continues exactly where the checkpoint was written. */

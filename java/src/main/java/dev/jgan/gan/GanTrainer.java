@@ -86,6 +86,7 @@ public final class GanTrainer {
         Tensor dFake = d.backward(dLogits, GradMode.SKIP, true);
         g.backward(dFake, GradMode.WRITE, false);
         optG.step();
+        if (model.hasEma()) model.updateEma(config.gEma());
         step++;
     }
 

@@ -32,29 +32,44 @@ public final class Generation {
         }
     }
 
-    /** n samples of G (inference mode) from noise seeded by {@code seed}, as host floats (n, item...). */
+    /** n samples of G (inference mode) from noise seeded by {@code seed}, as host floats (n, item...); G's EMA when the checkpoint has one. */
     public static float[] generate(Backend b, Checkpoints.Loaded ck, int n, long seed) {
+        return generate(b, ck, n, seed, true);
+    }
+
+    /** As {@link #generate(Backend, Checkpoints.Loaded, int, long)}; {@code ema} false uses the live G even when an EMA is saved. */
+    public static float[] generate(Backend b, Checkpoints.Loaded ck, int n, long seed, boolean ema) {
         Preset p = Presets.get(ck.preset());
-        GanModel model = new GanModel(b, p, Math.min(n, CHUNK), ck.config().seed());
+        GanModel model = new GanModel(b, p, Math.min(n, CHUNK), ck.config().seed(), ck.hasEma());
         Checkpoints.loadModel(ck, model);
-        RngStream noise = new RngStream(seed, 0);
+        return generate(model, n, new RngStream(seed, 0), ema);
+    }
+
+    /** n samples of a model's G in inference mode (its EMA copy when {@code ema} and it has one), in chunks of its batch size. */
+    public static float[] generate(GanModel model, int n, RngStream noise, boolean ema) {
+        Backend b = model.backend();
+        Preset p = model.preset();
         Tensor z = b.allocate(model.noiseShape());
         int per = Math.toIntExact(p.item().size());
         float[] all = new float[Math.multiplyExact(n, per)];
         float[] chunk = new float[model.batch() * per];
         for (int done = 0; done < n; done += model.batch()) {
             b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
-            b.toHost(model.generate(z), chunk);
+            b.toHost(model.generate(z, ema), chunk);
             System.arraycopy(chunk, 0, all, done * per, Math.min(model.batch(), n - done) * per);
         }
         return all;
     }
 
     public static void write(Backend b, Checkpoints.Loaded ck, int n, long seed, Format format, Path out) {
+        write(b, ck, n, seed, true, format, out);
+    }
+
+    public static void write(Backend b, Checkpoints.Loaded ck, int n, long seed, boolean ema, Format format, Path out) {
         Preset p = Presets.get(ck.preset());
         Shape item = p.item();
         if (p.isToy() && format == Format.IDX) throw new UserError("the 2-D toy makes points, not images: use --format npy or png");
-        float[] x = generate(b, ck, n, seed);
+        float[] x = generate(b, ck, n, seed, ema);
         switch (format) {
             case PNG -> {
                 if (p.isToy()) ScatterPlot.writePng(out, x, n, new RingOfGaussians().modes());

@@ -12,17 +12,23 @@ import dev.jgan.UserError;
  * @param realLabel  D's target for real samples (0.9 = one-sided label smoothing)
  * @param labelNoise fraction of D's labels flipped at random each batch
  * @param dSteps     D updates per G update, each on a fresh real and fake batch
+ * @param gEma       decay of the exponential moving average of G's weights and batch-norm
+ *                   statistics (0.999 typical), or 0 for none
+ * @param evalEvery  steps between FID and class-coverage measurements logged to metrics.jsonl, or 0
+ * @param evalN      generated images per such measurement
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
-        int dSteps, int logEvery, int sampleEvery, int checkpointEvery) {
+        int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN) {
+    /** Images generated for each --eval-every measurement unless --eval-n says otherwise. */
+    public static final int EVAL_N = 2000;
 
     /** The preset's own recipe, for {@code steps} steps (its default length when 0). */
     public static TrainConfig defaults(Preset p) {
         return new TrainConfig(p.name(), p.isToy() ? "ring" : p.defaultDataset(), null, 1, p.batch(),
                 p.defaultSteps(), p.lrG(), p.lrD(), p.beta1(), p.beta2(), Loss.NONSATURATING.flag(), 1f, 0f,
-                1, 100, p.sampleEvery(), 1000);
+                1, 100, p.sampleEvery(), 1000, 0f, 0, EVAL_N);
     }
 
     /** Rejects values no run can use, with one line naming the flag. */
@@ -35,6 +41,10 @@ public record TrainConfig(
         check(labelNoise >= 0 && labelNoise < 0.5f, "--label-noise must be in [0, 0.5), got " + labelNoise);
         check(dSteps > 0, "--d-steps must be positive, got " + dSteps);
         check(logEvery > 0 && sampleEvery > 0 && checkpointEvery > 0, "intervals must be positive");
+        check(gEma >= 0 && gEma < 1, "--g-ema must be in [0, 1) (0.999 is typical; 0 is off), got " + gEma);
+        check(evalEvery >= 0, "--eval-every must be >= 0, got " + evalEvery);
+        check(evalEvery == 0 || evalN >= 2, "--eval-n must be at least 2, got " + evalN);
+        check(evalEvery == 0 || !"ring".equals(dataset), "--eval-every measures images; the ring toy logs its modes instead");
         Loss.of(loss);
         return this;
     }
@@ -43,7 +53,7 @@ public record TrainConfig(
 
     public TrainConfig withSteps(long s) {
         return new TrainConfig(preset, dataset, dataDir, seed, batch, s, lrG, lrD, beta1, beta2, loss, realLabel,
-                labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery);
+                labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN);
     }
 
     private static void check(boolean ok, String message) {

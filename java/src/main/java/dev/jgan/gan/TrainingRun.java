@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.RngStream;
 import dev.jgan.data.ModeCoverage;
 import dev.jgan.data.RingOfGaussians;
+import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.MetricsLog;
+import dev.jgan.io.RunReport;
 import dev.jgan.tensor.Tensor;
 
 import java.io.IOException;
@@ -21,7 +24,9 @@ import java.util.function.Consumer;
  * A whole training run and its directory: {@code config.json}, {@code metrics.jsonl} (one line per
  * log interval), {@code samples/step-N.png} (a 5x5 grid from fixed noise, as the tutorials save)
  * and {@code checkpoints/step-N.safetensors}. Losses are checked before every checkpoint, so a run
- * that diverges stops with its last good checkpoint intact.
+ * that diverges stops with its last good checkpoint intact. {@code report.html} ({@link RunReport})
+ * is rebuilt at every sample interval and at the end. With {@code evalEvery > 0}, FID and class
+ * coverage of {@code evalN} generated images join metrics.jsonl; the log warns of mode collapse.
  */
 public final class TrainingRun {
     /** Exit code of a run that stopped because a loss became NaN or infinite. */
@@ -57,7 +62,7 @@ public final class TrainingRun {
             config = config.withSteps(Math.max(1, epochs * data.batchesPerEpoch() / config.dSteps())).validate();
         }
         prepareDirectory();
-        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed()), config, data);
+        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed(), config.gEma() > 0), config, data);
         writeConfig(config, trainer);
         MetricsLog metrics = MetricsLog.open(out.resolve("metrics.jsonl"));
         return loop(trainer, metrics, progress);
@@ -78,7 +83,7 @@ public final class TrainingRun {
         config.validate();
         Preset p = Presets.get(config.preset());
         RealBatches data = DataSources.open(config, p);
-        GanTrainer trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed()), config, data);
+        GanTrainer trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed(), config.gEma() > 0), config, data);
         Checkpoints.loadTrainer(ck, trainer);
         if (trainer.steps() >= config.steps())
             throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());
@@ -91,6 +96,9 @@ public final class TrainingRun {
     private Result loop(GanTrainer t, MetricsLog metrics, Progress progress) {
         TrainConfig c = t.config();
         Samples samples = new Samples(t.model(), c.seed());
+        Quality quality = c.evalEvery() > 0 ? new Quality(t, Evaluator.open(backend, c.dataset(),
+                c.dataDir() == null ? null : Path.of(c.dataDir()), log), log) : null;
+        CollapseWatch watch = new CollapseWatch(log);
         StepStats last = null;
         Path checkpoint = null, sample = null;
         long intervalStart = System.nanoTime(), intervalSteps = 0;
@@ -101,15 +109,27 @@ public final class TrainingRun {
                 long s = t.steps();
                 boolean end = s == c.steps();
                 boolean logged = s % c.logEvery() == 0 || end;
+                boolean evaluated = quality != null && (s % c.evalEvery() == 0 || end);
                 if (logged) {
                     last = checked(t, checkpoint);
                     double seconds = (System.nanoTime() - intervalStart) / 1e9;
                     double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
-                    metrics.append(metricsLine(t, last, imagesPerSecond, samples));
+                    Map<String, Object> line = metricsLine(t, last, imagesPerSecond, samples);
+                    if (evaluated) line.putAll(quality.measure(s));
+                    metrics.append(line);
+                    watch.stats(last);
                     intervalStart = System.nanoTime();
                     intervalSteps = 0;
+                } else if (evaluated) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("step", s);
+                    line.putAll(quality.measure(s));
+                    metrics.append(line);
                 }
-                if (s % c.sampleEvery() == 0 || end) sample = samples.write(out.resolve("samples"), s);
+                if (s % c.sampleEvery() == 0 || end) {
+                    sample = samples.write(out.resolve("samples"), s);
+                    RunReport.write(out);
+                }
                 if (s % c.checkpointEvery() == 0 || end) {
                     if (!logged) last = checked(t, checkpoint);   // losses of this step were just checked if logged
                     checkpoint = Checkpoints.save(out, t);
@@ -172,7 +192,74 @@ public final class TrainingRun {
         doc.put("config", config);
         doc.put("model", t.model().toString());
         doc.put("backend", backend.describe());
+        doc.put("machine", Machine.describe());
         AtomicFiles.write(out.resolve("config.json"), os -> JSON.writeValue(os, doc));
+    }
+
+    /**
+     * FID and class coverage of G during training: {@code evalN} images from the same noise every
+     * time (the EVAL stream), from the EMA generator when there is one, so the curve shows G and
+     * not the noise. Warns when the images cover fewer than {@value #MIN_CLASSES} classes.
+     */
+    static final class Quality {
+        static final int MIN_CLASSES = 5;
+        private final GanTrainer t;
+        private final Evaluator evaluator;
+        private final Consumer<String> log;
+
+        Quality(GanTrainer t, Evaluator evaluator, Consumer<String> log) {
+            this.t = t;
+            this.evaluator = evaluator;
+            this.log = log;
+        }
+
+        Map<String, Object> measure(long step) {
+            GanModel model = t.model();
+            int n = t.config().evalN();
+            float[] images = Generation.generate(model, n, new RngStream(GanModel.key(t.config().seed(), GanModel.Stream.EVAL), 0), true);
+            var item = model.preset().item();
+            Evaluator.Result r = evaluator.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fid", Math.round(r.fid() * 1000) / 1000.0);
+            m.put("classes_covered", r.coverage().classesCovered());
+            m.put("kl_uniform", Math.round(r.coverage().klFromUniform() * 1000) / 1000.0);
+            m.put("mean_confidence", Math.round(r.coverage().meanConfidence() * 1000) / 1000.0);
+            m.put("eval_n", n);
+            m.put("floor_fid", Math.round(evaluator.floor() * 1000) / 1000.0);
+            if (r.coverage().classesCovered() < MIN_CLASSES)
+                log.accept(String.format(java.util.Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of 10 classes "
+                        + "(FID %.1f, KL from uniform %.2f)", step, r.coverage().classesCovered(), r.fid(), r.coverage().klFromUniform()));
+            return m;
+        }
+    }
+
+    /**
+     * Warns once per stretch when D(G(z)) stays under {@value #LOW} for {@value #STRETCH} steps or
+     * more: D then rejects nearly every fake, G's gradient (non-saturating or not) carries little,
+     * and a collapsed or stalled G is the usual cause.
+     */
+    static final class CollapseWatch {
+        static final float LOW = 0.05f;
+        static final long STRETCH = 500;
+        private final Consumer<String> log;
+        private long since = -1;
+        private boolean warned;
+
+        CollapseWatch(Consumer<String> log) { this.log = log; }
+
+        void stats(StepStats s) {
+            if (!(s.dFake() < LOW)) {
+                since = -1;
+                warned = false;
+                return;
+            }
+            if (since < 0) since = s.step();
+            if (!warned && s.step() - since >= STRETCH) {
+                warned = true;
+                log.accept(String.format(java.util.Locale.ROOT, "warning: step %d: D(G(z)) has stayed below %.2f since step %d: D rejects "
+                        + "nearly every fake; G may have collapsed or stopped learning (look at samples/)", s.step(), LOW, since));
+            }
+        }
     }
 
     /** Writes the fixed-noise sample picture of step {@code s}. */

