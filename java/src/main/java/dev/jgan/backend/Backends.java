@@ -37,8 +37,15 @@ public final class Backends {
             }
             case "auto" -> {
                 CudaProbe.Status s = CudaProbe.probe(env);
-                if (s.usable()) yield openCuda(workspaceLimit);
-                log.accept("device auto: using the CPU (CUDA: " + s.reason() + ")");
+                String why = s.reason();
+                if (s.usable()) {
+                    try {
+                        yield openCuda(workspaceLimit);
+                    } catch (UserError e) { // the probe passed but the GPU does not open: still the CPU, with the reason
+                        why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
+                    }
+                }
+                log.accept("device auto: using the CPU (CUDA: " + why + ")");
                 yield new CpuBackend(threads);
             }
             default -> throw new UserError("unknown device '" + device + "'; use auto, cpu or cuda");

@@ -75,13 +75,19 @@ class CudaProbeTest {
         }
     }
 
-    /** A machine whose probe passes but whose GPU cannot be opened (here: no driver at all) gets one line too. */
+    /** A machine whose probe passes but whose GPU cannot be opened (here: no driver at all) gets one line too; auto takes the CPU. */
     @Test
     void aGpuThatDoesNotOpenIsOneLine() {
         assumeFalse(CudaProbe.libraryPresent(CudaProbe.DRIVER), "an NVIDIA driver is installed here");
         UserError e = assertThrows(UserError.class, () -> Backends.select("cuda", 2, 1 << 20, line -> {}, new Fake(ALL, 1, true)));
         assertTrue(e.getMessage().startsWith("--device cuda: cannot open GPU 0: ") && e.getMessage().contains("libcuda.so.1"), e.getMessage());
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+        // auto takes the CPU and says why
+        List<String> log = new ArrayList<>();
+        assertInstanceOf(CpuBackend.class, Backends.select("auto", 2, 1 << 20, log::add, new Fake(ALL, 1, true)));
+        assertEquals(1, log.size());
+        assertTrue(log.get(0).startsWith("device auto: using the CPU (CUDA: cannot open GPU 0: ") && log.get(0).contains("libcuda.so.1"),
+                log.get(0));
     }
 
     /** This machine: no driver, so not usable, and `gan info`'s details say what is not found. */
