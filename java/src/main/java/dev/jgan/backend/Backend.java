@@ -55,6 +55,35 @@ public interface Backend extends AutoCloseable {
     /** Waits until all queued work is done. */
     void synchronize();
 
+    /**
+     * A timer of the work this backend runs between {@link Timer#start} and {@link Timer#stopMillis}:
+     * CUDA events on a GPU; by default the wall clock, with {@link #synchronize} at both ends.
+     */
+    default Timer timer() {
+        return new Timer() {
+            private long start;
+
+            @Override public void start() {
+                synchronize();
+                start = System.nanoTime();
+            }
+
+            @Override public double stopMillis() {
+                synchronize();
+                return (System.nanoTime() - start) / 1e6;
+            }
+        };
+    }
+
+    /** Times queued work (see {@link Backend#timer}). */
+    interface Timer {
+        /** Marks the start, after the work queued so far. */
+        void start();
+
+        /** Marks the end, waits for the work queued before it, and returns the milliseconds since {@link #start}. */
+        double stopMillis();
+    }
+
     default Tensor fromHost(float[] data, Shape shape) {
         Tensor t = allocate(shape);
         copyFromHost(data, t);

@@ -2,6 +2,7 @@ package dev.jgan.backend;
 
 import dev.jgan.UserError;
 import dev.jgan.cpu.CpuBackend;
+import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.CudaProbe;
 
 import java.util.function.Consumer;
@@ -13,26 +14,51 @@ import java.util.function.Consumer;
 public final class Backends {
     private Backends() {}
 
-    /**
-     * @param device  "auto", "cpu" or "cuda"
-     * @param threads CPU threads (OpenBLAS and our kernels)
-     * @param log     receives the one-line reason when auto falls back to the CPU
-     */
+    /** {@link #select(String, int, long, Consumer, CudaProbe.Environment)} on this machine with the default cuDNN workspace limit. */
     public static Backend select(String device, int threads, Consumer<String> log) {
+        return select(device, threads, CudaBackend.DEFAULT_WORKSPACE_LIMIT, log, CudaProbe.SYSTEM);
+    }
+
+    /**
+     * @param device         "auto", "cpu" or "cuda"
+     * @param threads        CPU threads (OpenBLAS and our kernels)
+     * @param workspaceLimit the most bytes of cuDNN workspace one convolution may use
+     * @param log            receives the one-line reason when auto falls back to the CPU
+     * @param env            what the CUDA probe looks at (tests replace this machine)
+     */
+    public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
         return switch (device) {
             case "cpu" -> new CpuBackend(threads);
             case "cuda" -> {
-                CudaProbe.Status s = CudaProbe.probe();
-                throw new UserError("--device cuda is not usable here: " + s.reason() + "; use --device cpu");
+                CudaProbe.Status s = CudaProbe.probe(env);
+                if (!s.usable()) throw new UserError("--device cuda is not usable here: " + s.reason() + "; use --device cpu");
+                yield openCuda(workspaceLimit);
             }
             case "auto" -> {
-                CudaProbe.Status s = CudaProbe.probe();
-                log.accept("device auto: using the CPU (CUDA: " + s.reason() + ")");
+                CudaProbe.Status s = CudaProbe.probe(env);
+                String why = s.reason();
+                if (s.usable()) {
+                    try {
+                        yield openCuda(workspaceLimit);
+                    } catch (UserError e) { // the probe passed but the GPU does not open: still the CPU, with the reason
+                        why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
+                    }
+                }
+                log.accept("device auto: using the CPU (CUDA: " + why + ")");
                 yield new CpuBackend(threads);
             }
             default -> throw new UserError("unknown device '" + device + "'; use auto, cpu or cuda");
         };
+    }
+
+    /** GPU 0; a failure to open it (a library that does not load, a driver too old) is one line. */
+    private static Backend openCuda(long workspaceLimit) {
+        try {
+            return CudaBackend.open(0, workspaceLimit);
+        } catch (RuntimeException | LinkageError e) {
+            throw new UserError("--device cuda: cannot open GPU 0: " + e.getMessage() + "; use --device cpu", e);
+        }
     }
 
     /** All cores of this machine: the default for --threads. */

@@ -14,12 +14,17 @@ final class CommonOptions {
     @Option(names = "--threads", description = "CPU threads (default: all cores)")
     Integer threads;
 
+    @Option(names = "--workspace-mb", defaultValue = "256",
+            description = "CUDA: the most cuDNN workspace one convolution may use, in MiB (default: ${DEFAULT-VALUE})")
+    long workspaceMb;
+
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
     int threads() { return threads != null ? threads : Backends.defaultThreads(); }
 
     Backend backend(PrintWriter log) {
-        return Backends.select(device, threads(), log::println);
+        if (workspaceMb < 0) throw new dev.jgan.UserError("--workspace-mb must be >= 0, got " + workspaceMb);
+        return Backends.select(device, threads(), workspaceMb << 20, log::println, dev.jgan.cuda.CudaProbe.SYSTEM);
     }
 }

@@ -29,6 +29,7 @@ final class InfoCommand implements Callable<Integer> {
         o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads() + " threads");
         CudaProbe.Status s = CudaProbe.probe();
         o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
+        for (String line : CudaProbe.details()) o.println(line);
         o.println("kernels:   " + CudaProbe.kernelsSummary());
         o.println("oneDNN:    " + CpuBackend.oneDnnVersion());
         return 0;

@@ -85,6 +85,15 @@ public final class CudaLauncher implements KernelLauncher {
 
     @Override public int multiprocessors() { return multiprocessors; }
 
+    /** The stream every kernel is launched on: the CUDA backend's one stream, shared by its memory, cuBLAS and cuDNN. */
+    CUstream stream() { return stream; }
+
+    /** The GPU this launcher opened. */
+    CUdevice device() { return device; }
+
+    /** The GPU's name as the driver reports it. */
+    String deviceName() { return deviceName; }
+
     @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
         try {
             CUfunction f = functions.get(kernel);

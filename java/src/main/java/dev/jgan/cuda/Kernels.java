@@ -18,7 +18,7 @@ import java.util.List;
  *
  * <p>Launch settings (what a GPU run is judged by; bytes moved per element are in the kernel files):
  * <ul>
- *   <li>Elementwise (activations, bias add, inference batch norm, Philox fills, dropout):
+ *   <li>Elementwise (activations, bias add, inference batch norm, SGD, Philox fills, dropout):
  *       {@value #BLOCK} threads a block, grid = min(ceil(work / {@value #BLOCK}),
  *       {@value #BLOCKS_PER_SM} x SMs), grid-stride loops; work is the element count, or the
  *       Philox block count n / 4 for fills and dropout (a thread draws four numbers).</li>
@@ -64,7 +64,7 @@ public final class Kernels {
             "batch_norm_relu_forward", "batch_norm_relu_backward", "batch_norm_relu_nc_forward", "batch_norm_relu_nc_backward",
             "batch_norm_leaky_relu_forward", "batch_norm_leaky_relu_backward",
             "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_nc_backward",
-            "bce_with_logits_forward", "adam_forward",
+            "bce_with_logits_forward", "adam_forward", "sgd_forward",
             "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
             "dropout_forward", "dropout_backward",
             "softmax_forward", "softmax_cross_entropy_forward", "max_pool_2x2_forward", "max_pool_2x2_backward",
@@ -325,6 +325,17 @@ public final class Kernels {
             run("adam_forward", Dim3.of((int) Math.min(tiles, gridCap)), Dim3.of(BLOCK), args().struct(table.array(), 8)
                     .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(stepSize).f32(invSqrtBc2));
         }
+    }
+
+    /**
+     * SGD with momentum as PyTorch over one tensor of n elements (in place):
+     * buf = first ? g : momentum buf + g (one fused multiply-add); p -= lr buf.
+     */
+    public void sgdStep(long p, long grad, long buf, long n, float lr, float momentum, boolean first) {
+        String op = "sgdStep";
+        count(op, "n", n);
+        elementwise("sgd_forward", n, args().pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
+                .pointer(ptr(op, "buf", buf)).i64(n).f32(lr).f32(momentum).i32(first ? 1 : 0));
     }
 
     // ---- random numbers (Philox 4x32-10, dev.jgan.backend.Philox's mapping) -------------------------

@@ -47,11 +47,11 @@ public final class Bench {
         for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) t.step();
         b.synchronize();
         double[] ms = new double[steps];
+        Backend.Timer timer = b.timer(); // CUDA events on a GPU, the wall clock on the CPU
         for (int i = 0; i < steps; i++) {
-            long t0 = System.nanoTime();
+            timer.start();
             t.step();
-            b.synchronize();
-            ms[i] = (System.nanoTime() - t0) / 1e6;
+            ms[i] = timer.stopMillis();
         }
         if (!t.readStats().finite()) throw new IllegalStateException("bench of " + p.name() + " produced non-finite losses");
         Arrays.sort(ms);
@@ -79,7 +79,7 @@ public final class Bench {
     }
 
     /** The same batch every time, as the peer's fixed {@code torch.rand * 2 - 1}. */
-    static RealBatches fixedBatch(Shape item, int batch) {
+    public static RealBatches fixedBatch(Shape item, int batch) {
         float[] data = new float[Math.toIntExact(item.size() * batch)];
         for (int i = 0; i < data.length; i++) data[i] = 2f * Philox.uniformAt(12345, 0, i) - 1f;
         return new RealBatches() {

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /** The CLI end to end, in-process: a short run, sampling, and one clear line for every bad input. */
 class CliTest {
@@ -81,6 +82,28 @@ class CliTest {
 
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");
         failsWith(2, "cannot write", train(data, file.resolve("run"), "--steps", "2"));
+    }
+
+    /**
+     * On a machine without an NVIDIA driver (this one), --device cuda stops before anything runs
+     * with one line naming what is missing and what to install; `gan info` lists each missing
+     * library; bench on cuda stops the same way.
+     */
+    @Test
+    void withoutAGpuCudaSaysWhatIsMissing(@TempDir Path tmp) throws Exception {
+        assumeFalse(dev.jgan.cuda.CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        failsWith(2, "--device cuda is not usable here: no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver",
+                train(data, tmp.resolve("run"), "--device", "cuda", "--preset", "mlp-gan", "--steps", "1"));
+        assertFalse(Files.exists(tmp.resolve("run").resolve("metrics.jsonl")), "nothing ran");
+        failsWith(2, "use --device cpu", "bench", "--device", "cuda", "--preset", "mlp-gan");
+        Run info = gan("info");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("cuda:      not usable: no NVIDIA driver"), info.out());
+        assertTrue(info.out().contains("driver:    not found (libcuda.so.1)"), info.out());
+        for (String lib : List.of("libcublas.so.12", "libcudnn.so.8"))
+            if (!dev.jgan.cuda.CudaProbe.libraryPresent(lib))
+                assertTrue(info.out().contains("not found (" + lib + ")"), info.out());
     }
 
     @Test

@@ -49,6 +49,29 @@ public final class Reference {
         }
     }
 
+    /**
+     * cuBLAS's sgemm, the contract of the CUDA backend's BLAS port (not a Backend op): column-major,
+     * element (i, j) of a matrix with leading dimension ld at i + j * ld;
+     * C = alpha op(A) op(B) + beta C over the m x n block of C, op(A) m x k, op(B) k x n; A stored
+     * m x k (lda) or, transposed, k x m; B stored k x n (ldb) or n x k. Elements of C outside the
+     * block (rows m to ldc - 1) are not touched; beta == 0 does not read C.
+     */
+    public static void sgemmColumnMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int lda,
+                                        float[] b, int ldb, float beta, float[] c, int ldc) {
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < m; i++) {
+                double sum = 0;
+                for (int p = 0; p < k; p++) {
+                    double aip = transA ? a[p + i * lda] : a[i + p * lda];
+                    double bpj = transB ? b[j + p * ldb] : b[p + j * ldb];
+                    sum += aip * bpj;
+                }
+                double old = beta == 0 ? 0 : (double) beta * c[i + j * ldc];
+                c[i + j * ldc] = (float) (alpha * sum + old);
+            }
+        }
+    }
+
     /** y[n, c, s] += bias[c]. */
     public static void addBias(float[] y, Shape yShape, float[] bias) {
         int n = yShape.dim(0), ch = yShape.dim(1), s = yShape.spatial();

@@ -2,6 +2,8 @@ package dev.jgan.testing;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
+import dev.jgan.cuda.CudaBackend;
+import dev.jgan.cuda.EmulatedLauncher;
 
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.provider.Arguments;
@@ -17,11 +19,17 @@ import java.util.stream.Stream;
  *
  * <p>A backend that cannot run here is not in {@link #all()}; {@link #absent()} names it with the
  * reason, and {@code BackendPresenceTest} reports it as skipped, so it is never silently passed.
- * The CUDA backend joins here (with its emulated adapters when there is no GPU) once it exists.
+ * The CUDA backend is here on the emulated device (host memory, the kernels' host build, host
+ * BLAS and DNN with cuBLAS's and cuDNN's contracts): every line of its orchestration runs in CI.
+ * It is absent only where the emulation library was not built (no CMake or g++), which fails
+ * under CI=true instead.
  */
 public final class TestBackends {
     /** Two threads: enough to exercise OpenBLAS's threading on the 2-core CI machines. */
     public static final int CPU_THREADS = 2;
+
+    /** cuDNN workspace limit of the emulated CUDA backend: 64 MiB, more than any test problem's im2col columns. */
+    public static final long CUDA_WORKSPACE_LIMIT = 64L << 20;
 
     private static List<Backend> present;
     private static List<String> absent;
@@ -60,7 +68,9 @@ public final class TestBackends {
         List<Backend> p = new ArrayList<>();
         List<String> a = new ArrayList<>();
         p.add(new CpuBackend(CPU_THREADS));
-        // cuda: add here, or add "cuda: <why not>" to a.
+        if (EmulatedLauncher.bundledLibrary().isPresent()) p.add(CudaBackend.emulated(CUDA_WORKSPACE_LIMIT));
+        else if ("true".equals(System.getenv("CI"))) throw new IllegalStateException("cuda: the host emulation library was not built; CI=true requires it");
+        else a.add("cuda: the CUDA host emulation library was not built (needs CMake and g++)");
         present = List.copyOf(p);
         absent = List.copyOf(a);
     }

@@ -1,0 +1,54 @@
+package dev.jgan.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUstream;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasOperation;
+import jcuda.runtime.cudaStream_t;
+
+/**
+ * {@link Blas} on a GPU: cuBLAS (libcublas.so.12) through JCublas2. Only a GPU runs this.
+ * <ul>
+ *   <li>One handle, bound to the backend's stream (cublasSetStream), so GEMMs queue in order with
+ *       the kernels and copies.</li>
+ *   <li>Pointer mode host (cuBLAS's default): alpha and beta are read from host memory when
+ *       cublasSgemm is called, so they can be temporaries.</li>
+ *   <li>Math mode CUBLAS_DEFAULT_MATH (the default): full FP32, no TF32 tensor cores, so results
+ *       match the CPU backend's within float rounding.</li>
+ * </ul>
+ */
+final class CublasBlas implements Blas {
+    private final cublasHandle handle = new cublasHandle();
+    private final int version;
+
+    CublasBlas(CUstream stream) {
+        Checked.cublas("cublasCreate", () -> JCublas2.cublasCreate(handle));
+        Checked.cublas("cublasSetStream", () -> JCublas2.cublasSetStream(handle, new cudaStream_t(stream)));
+        int[] v = new int[1];
+        Checked.cublas("cublasGetVersion", () -> JCublas2.cublasGetVersion(handle, v));
+        version = v[0];
+    }
+
+    @Override public String describe() {
+        // cublasGetVersion: major * 10000 + minor * 100 + patch (cuBLAS 12)
+        return "cuBLAS " + version / 10000 + "." + version / 100 % 100 + "." + version % 100;
+    }
+
+    @Override public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
+                                long b, int ldb, float beta, long c, int ldc) {
+        Blas.checkArguments(transA, transB, m, n, k, lda, ldb, ldc);
+        // column-major C = alpha op(A) op(B) + beta C; beta == 0 does not read C
+        Checked.cublas("cublasSgemm(" + Blas.describeCall(transA, transB, m, n, k, lda, ldb, ldc) + ")",
+                () -> JCublas2.cublasSgemm(handle, op(transA), op(transB), m, n, k, Pointer.to(new float[] {alpha}),
+                        CudaMemory.at(a), lda, CudaMemory.at(b), ldb, Pointer.to(new float[] {beta}), CudaMemory.at(c), ldc));
+    }
+
+    private static int op(boolean trans) {
+        return trans ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+    }
+
+    @Override public void close() {
+        Checked.cublas("cublasDestroy", () -> JCublas2.cublasDestroy(handle));
+    }
+}

@@ -1,0 +1,659 @@
+package dev.jgan.cuda;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.backend.ConvGeometry;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * The CUDA backend: orchestration over four ports, each with a real adapter (a GPU) and an
+ * emulated one (CI without a GPU). This class never calls JCuda, JCublas or JCudnn itself.
+ * <ul>
+ *   <li>{@link DeviceMemory}: tensors, host copies at the edges, device copies and fills.</li>
+ *   <li>{@link KernelLauncher} through {@link Kernels}: every op that is not a GEMM or a
+ *       convolution (activations, bias add and bias gradient, batch norm, BCE, softmax and
+ *       softmax cross-entropy, 2x2 max pooling, Adam, SGD, EMA, dropout, Philox fills) runs one of
+ *       jgan's kernels (kernels/*.cu).</li>
+ *   <li>{@link Blas}: GEMM, column-major as cuBLAS. A row-major C = op(A) op(B) is computed as the
+ *       column-major C^T = op(B)^T op(A)^T: {@link #gemmRowMajor} does this, and nothing else
+ *       in jgan does.</li>
+ *   <li>{@link Dnn}: convolutions with cuDNN's descriptors. The algorithm of each distinct
+ *       problem (direction, shapes, geometry) is found once, on first use, with
+ *       cudnnFind...AlgorithmEx within the workspace limit, and cached; one workspace, grown to
+ *       the largest algorithm chosen, serves every convolution. A transposed convolution is the
+ *       same three calls swapped (its layer calls conv2dBackwardData for its forward), so it
+ *       needs nothing here.</li>
+ * </ul>
+ * Conventions (the Backend's): float32, NCHW, dense; input gradients written (=), parameter
+ * gradients written or added (+=) with {@code accumulate}. Bias gradient: the bias_backward
+ * kernel (one block per channel, sums in double, as the CPU backend), not a GEMM against a ones
+ * vector: it needs no ones tensor and sums in double.
+ *
+ * <p>Ordering: everything is queued on the one stream of the ports (on the emulated device every
+ * call is synchronous); only {@link #toHost} and {@link #synchronize} wait. The only other waits
+ * are the first convolution of each new problem (find runs the algorithms) and a workspace that
+ * grows (cuMemFree synchronises). Use the backend from the thread that opened it (the CUDA
+ * context is current there).
+ *
+ * <p>Memory: a tensor's device memory is freed after the garbage collector drops the tensor, at
+ * the next allocation or {@link #close} ({@link DeviceStorage}).
+ */
+public final class CudaBackend implements Backend {
+    /** Default cuDNN workspace limit: what find may try and what one convolution may use. */
+    public static final long DEFAULT_WORKSPACE_LIMIT = 256L << 20;
+
+    private final DeviceMemory memory;
+    private final Kernels kernels;
+    private final Blas blas;
+    private final Dnn dnn;
+    private final long workspaceLimit;
+    private final Queue<Long> releases = new ConcurrentLinkedQueue<>();
+    private final Map<Dnn.Problem, Dnn.Algo> algorithms = new HashMap<>();
+    private long workspace, workspaceBytes;
+
+    /**
+     * @param workspaceLimit the most bytes of cuDNN workspace one convolution may use (0: only
+     *                       algorithms without a workspace)
+     */
+    public CudaBackend(DeviceMemory memory, KernelLauncher launcher, Blas blas, Dnn dnn, long workspaceLimit) {
+        if (workspaceLimit < 0) throw new IllegalArgumentException("CudaBackend: the workspace limit must be >= 0, got " + workspaceLimit);
+        this.memory = memory;
+        this.kernels = new Kernels(launcher);
+        this.blas = blas;
+        this.dnn = dnn;
+        this.workspaceLimit = workspaceLimit;
+    }
+
+    /** The CUDA backend on the emulated device: host memory, the kernels' host build, host BLAS and DNN. */
+    public static CudaBackend emulated(long workspaceLimit) {
+        EmulatedMemory memory = new EmulatedMemory();
+        return new CudaBackend(memory, EmulatedLauncher.load(), new EmulatedBlas(memory), new EmulatedDnn(memory), workspaceLimit);
+    }
+
+    /** The CUDA backend on GPU {@code ordinal}: the driver API, cuBLAS and cuDNN on one stream. */
+    public static CudaBackend open(int ordinal, long workspaceLimit) {
+        CudaLauncher launcher = CudaLauncher.open(ordinal);
+        try {
+            return new CudaBackend(new CudaMemory(launcher), launcher, new CublasBlas(launcher.stream()),
+                    new CudnnDnn(launcher.stream()), workspaceLimit);
+        } catch (RuntimeException | LinkageError e) {
+            launcher.close();
+            throw e;
+        }
+    }
+
+    /** The kernels' launch settings (for tests and reports). */
+    public Kernels kernels() { return kernels; }
+
+    /** The algorithm chosen for each convolution problem met so far. */
+    public Map<Dnn.Problem, Dnn.Algo> algorithms() { return Map.copyOf(algorithms); }
+
+    /** Bytes of the shared cuDNN workspace. */
+    public long workspaceBytes() { return workspaceBytes; }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public String describe() {
+        // the launcher says "cuda: <GPU> ..." or "emulated: <library> ..."
+        return "cuda: " + kernels.launcher().describe().replaceFirst("^cuda: ", "") + "; " + memory.describe() + "; "
+                + blas.describe() + "; " + dnn.describe() + "; workspace limit " + (workspaceLimit >> 20) + " MiB";
+    }
+
+    // ---- memory -------------------------------------------------------------------------
+
+    @Override public Tensor allocate(Shape shape) {
+        releaseCollected();
+        long floats = shape.size();
+        if (floats <= 0) throw new IllegalArgumentException("allocate: shape " + shape + " has no elements");
+        long address = memory.allocate(floats * Float.BYTES);
+        memory.fill32(address, 0, floats);
+        return new Tensor(this, shape, new DeviceStorage(address, floats, releases));
+    }
+
+    @Override public void copyFromHost(float[] src, Tensor dst) {
+        long d = ptr("copyFromHost", "dst", dst);
+        if (src == null || src.length < dst.size())
+            throw new IllegalArgumentException("copyFromHost: dst " + dst.shape() + " needs " + dst.size()
+                    + " floats, the host array has " + (src == null ? "none (null)" : src.length));
+        memory.copyToDevice(src, 0, d, dst.size());
+    }
+
+    @Override public void toHost(Tensor src, float[] dst) {
+        long s = ptr("toHost", "src", src);
+        if (dst == null || dst.length < src.size())
+            throw new IllegalArgumentException("toHost: src " + src.shape() + " has " + src.size()
+                    + " floats, the host array holds " + (dst == null ? "none (null)" : dst.length));
+        memory.copyToHost(s, dst, 0, src.size());
+    }
+
+    @Override public void copy(Tensor src, Tensor dst) {
+        long s = ptr("copy", "src", src), d = ptr("copy", "dst", dst);
+        sameSize("copy", "src", src, "dst", dst);
+        if (s != d) memory.copy(s, d, src.size() * Float.BYTES);
+    }
+
+    @Override public void fill(Tensor t, float value) {
+        memory.fill32(ptr("fill", "t", t), Float.floatToRawIntBits(value), t.size());
+    }
+
+    @Override public void synchronize() { memory.synchronize(); }
+
+    /** CUDA events on the stream (the wall clock on the emulated device). */
+    @Override public Timer timer() {
+        DeviceMemory.DeviceTimer t = memory.timer();
+        return new Timer() {
+            @Override public void start() { t.start(); }
+
+            @Override public double stopMillis() { return t.stopMillis(); }
+        };
+    }
+
+    // ---- GEMM and bias ------------------------------------------------------------------
+
+    @Override public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                               float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        long pa = ptr("gemm", "A", a), pb = ptr("gemm", "B", b), pc = ptr("gemm", "C", c);
+        if (m <= 0 || n <= 0 || k <= 0)
+            throw new IllegalArgumentException("gemm: m, n, k must be positive, got " + m + ", " + n + ", " + k);
+        gemmOperand("A", a, transA ? "(k, m)" : "(m, k)", (long) m * k, m, n, k);
+        gemmOperand("B", b, transB ? "(n, k)" : "(k, n)", (long) k * n, m, n, k);
+        gemmOperand("C", c, "(m, n)", (long) m * n, m, n, k);
+        if (c.sameStorage(a) || c.sameStorage(b))
+            throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
+        gemmRowMajor(transA, transB, m, n, k, alpha, pa, pb, beta, pc);
+    }
+
+    /**
+     * THE row-major to column-major translation. A row-major (r, c) matrix with leading dimension
+     * c is, read column-major, its (c, r) transpose. So row-major C (m, n) = op(A) op(B) is
+     * column-major C^T (n, m) = op(B)^T op(A)^T: cuBLAS gets B first with B's transpose flag,
+     * m and n swapped, and leading dimensions the row lengths: B stored (k, n) or (n, k) has
+     * ldb = n or k, A stored (m, k) or (k, m) has lda = k or m, and C has ldc = n.
+     */
+    void gemmRowMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c) {
+        blas.sgemm(transB, transA, n, m, k, alpha, b, transB ? k : n, a, transA ? m : k, beta, c, n);
+    }
+
+    private static void gemmOperand(String name, Tensor t, String layout, long needed, int m, int n, int k) {
+        if (t.size() != needed)
+            throw new IllegalArgumentException("gemm: " + name + " " + t.shape() + " has " + t.size()
+                    + " elements, but " + layout + " with (m, n, k) = (" + m + ", " + n + ", " + k + ") needs " + needed);
+    }
+
+    @Override public void addBias(Tensor y, Tensor bias) {
+        long py = ptr("addBias", "y", y), pb = ptr("addBias", "bias", bias);
+        channels("addBias", "y", y, "bias", bias);
+        kernels.biasForward(py, pb, y.shape().dim(0), y.shape().dim(1), y.shape().spatial());
+    }
+
+    @Override public void biasGrad(Tensor dy, Tensor dBias, boolean accumulate) {
+        long pdy = ptr("biasGrad", "dy", dy), pb = ptr("biasGrad", "dBias", dBias);
+        channels("biasGrad", "dy", dy, "dBias", dBias);
+        kernels.biasBackward(pdy, pb, dy.shape().dim(0), dy.shape().dim(1), dy.shape().spatial(), accumulate);
+    }
+
+    // ---- convolution ----------------------------------------------------------------------
+
+    @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) {
+        String op = "conv2dForward";
+        long px = ptr(op, "x", x), pw = ptr(op, "w", w), py = ptr(op, "y", y);
+        Dnn.Problem p = convShapes(Dnn.Direction.FORWARD, op, "x", x, w, "y", y, g);
+        distinct(op, "y", y, "x", x, "w", w);
+        Dnn.Algo algo = algorithm(p, px, pw, py);
+        dnn.forward(1f, p.x(), px, p.w(), pw, p.conv(), algo.id(), workspace, workspaceBytes, 0f, p.y(), py);
+    }
+
+    @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeometry g) {
+        String op = "conv2dBackwardData";
+        long pdy = ptr(op, "dy", dy), pw = ptr(op, "w", w), pdx = ptr(op, "dx", dx);
+        Dnn.Problem p = convShapes(Dnn.Direction.BACKWARD_DATA, op, "dx", dx, w, "dy", dy, g);
+        distinct(op, "dx", dx, "dy", dy, "w", w);
+        Dnn.Algo algo = algorithm(p, pdx, pw, pdy);
+        dnn.backwardData(1f, p.w(), pw, p.y(), pdy, p.conv(), algo.id(), workspace, workspaceBytes, 0f, p.x(), pdx);
+    }
+
+    @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvGeometry g, boolean accumulate) {
+        String op = "conv2dBackwardFilter";
+        long px = ptr(op, "x", x), pdy = ptr(op, "dy", dy), pdw = ptr(op, "dw", dw);
+        Dnn.Problem p = convShapes(Dnn.Direction.BACKWARD_FILTER, op, "x", x, dw, "dy", dy, g);
+        distinct(op, "dw", dw, "x", x, "dy", dy);
+        Dnn.Algo algo = algorithm(p, px, pdw, pdy);
+        dnn.backwardFilter(1f, p.x(), px, p.y(), pdy, p.conv(), algo.id(), workspace, workspaceBytes, accumulate ? 1f : 0f, p.w(), pdw);
+    }
+
+    /**
+     * The cached algorithm of {@code p}, found on its first use: find runs the candidate
+     * algorithms on x, w and y but overwrites the operand the direction writes, which may hold
+     * gradients to accumulate into, so it gets a scratch copy of that operand's size instead; and
+     * a scratch workspace of the largest size any candidate asks for, capped at the limit. The
+     * fastest algorithm found is kept, and the shared workspace grows to its size.
+     */
+    private Dnn.Algo algorithm(Dnn.Problem p, long x, long w, long y) {
+        Dnn.Algo cached = algorithms.get(p);
+        if (cached != null) return cached;
+        long findBytes = 0;
+        for (int a = 0; a < dnn.algorithmCount(p.direction()); a++) {
+            long need = dnn.workspaceSize(p, a);
+            if (need > findBytes && need <= workspaceLimit) findBytes = need;
+        }
+        long outBytes = switch (p.direction()) {
+            case FORWARD -> p.y().bytes();
+            case BACKWARD_DATA -> p.x().bytes();
+            case BACKWARD_FILTER -> p.w().bytes();
+        };
+        long scratch = memory.allocate(outBytes), findWorkspace = findBytes > 0 ? memory.allocate(findBytes) : 0;
+        List<Dnn.Algo> found;
+        try {
+            found = switch (p.direction()) {
+                case FORWARD -> dnn.find(p, x, w, scratch, findWorkspace, findBytes);
+                case BACKWARD_DATA -> dnn.find(p, scratch, w, y, findWorkspace, findBytes);
+                case BACKWARD_FILTER -> dnn.find(p, x, scratch, y, findWorkspace, findBytes);
+            };
+        } finally {
+            memory.free(scratch);
+            if (findWorkspace != 0) memory.free(findWorkspace);
+        }
+        Dnn.Algo best = null;
+        for (Dnn.Algo a : found) if (a.workspaceBytes() <= workspaceLimit) { best = a; break; }
+        if (best == null)
+            throw new IllegalStateException("cuDNN found no algorithm for " + p + " within the workspace limit of "
+                    + workspaceLimit + " bytes (raise --workspace-mb)");
+        if (best.workspaceBytes() > workspaceBytes) {
+            if (workspace != 0) memory.free(workspace);
+            workspace = 0;
+            workspaceBytes = 0;
+            workspace = memory.allocate(best.workspaceBytes());
+            workspaceBytes = best.workspaceBytes();
+        }
+        algorithms.put(p, best);
+        return best;
+    }
+
+    // ---- dropout ----------------------------------------------------------------------------
+
+    @Override public void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset) {
+        String op = "dropoutForward";
+        long px = ptr(op, "x", x), pm = ptr(op, "mask", mask), py = ptr(op, "y", y);
+        sameSize(op, "x", x, "mask", mask);
+        sameSize(op, "x", x, "y", y);
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        if (mask.sameStorage(x) || mask.sameStorage(y))
+            throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
+        kernels.dropoutForward(px, pm, py, x.size(), p, seed, offset);
+    }
+
+    @Override public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
+        String op = "dropoutBackward";
+        long pdy = ptr(op, "dy", dy), pm = ptr(op, "mask", mask), pdx = ptr(op, "dx", dx);
+        sameSize(op, "dy", dy, "mask", mask);
+        sameSize(op, "dy", dy, "dx", dx);
+        kernels.dropoutBackward(pdy, pm, pdx, dy.size());
+    }
+
+    // ---- activations ----------------------------------------------------------------------
+
+    @Override public void leakyRelu(Tensor x, Tensor y, float slope) {
+        long px = ptr("leakyRelu", "x", x), py = ptr("leakyRelu", "y", y);
+        sameSize("leakyRelu", "x", x, "y", y);
+        kernels.leakyReluForward(px, py, x.size(), slope);
+    }
+
+    @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
+        String op = "leakyReluBackward";
+        long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        sameSize(op, "y", y, "dy", dy);
+        sameSize(op, "y", y, "dx", dx);
+        kernels.leakyReluBackward(py, pdy, pdx, y.size(), slope);
+    }
+
+    @Override public void relu(Tensor x, Tensor y) {
+        long px = ptr("relu", "x", x), py = ptr("relu", "y", y);
+        sameSize("relu", "x", x, "y", y);
+        kernels.reluForward(px, py, x.size());
+    }
+
+    @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
+        String op = "reluBackward";
+        long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        sameSize(op, "y", y, "dy", dy);
+        sameSize(op, "y", y, "dx", dx);
+        kernels.reluBackward(py, pdy, pdx, y.size());
+    }
+
+    @Override public void tanh(Tensor x, Tensor y) {
+        long px = ptr("tanh", "x", x), py = ptr("tanh", "y", y);
+        sameSize("tanh", "x", x, "y", y);
+        kernels.tanhForward(px, py, x.size());
+    }
+
+    @Override public void tanhBackward(Tensor y, Tensor dy, Tensor dx) {
+        String op = "tanhBackward";
+        long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        sameSize(op, "y", y, "dy", dy);
+        sameSize(op, "y", y, "dx", dx);
+        kernels.tanhBackward(py, pdy, pdx, y.size());
+    }
+
+    @Override public void sigmoid(Tensor x, Tensor y) {
+        long px = ptr("sigmoid", "x", x), py = ptr("sigmoid", "y", y);
+        sameSize("sigmoid", "x", x, "y", y);
+        kernels.sigmoidForward(px, py, x.size());
+    }
+
+    @Override public void sigmoidBackward(Tensor y, Tensor dy, Tensor dx) {
+        String op = "sigmoidBackward";
+        long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        sameSize(op, "y", y, "dy", dy);
+        sameSize(op, "y", y, "dx", dx);
+        kernels.sigmoidBackward(py, pdy, pdx, y.size());
+    }
+
+    // ---- batch norm ---------------------------------------------------------------------------
+
+    @Override public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                         float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        String op = "batchNormTrain";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y);
+        sameSize(op, "x", x, "y", y);
+        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
+                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
+                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
+        Shape s = x.shape();
+        kernels.batchNormForward(px, pg, pb, rm, rv, momentum, eps, py, sm, si, s.dim(0), s.dim(1), s.spatial());
+    }
+
+    @Override public void batchNormInfer(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                         float eps, Tensor y) {
+        String op = "batchNormInfer";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y);
+        sameSize(op, "x", x, "y", y);
+        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
+                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar);
+        Shape s = x.shape();
+        kernels.batchNormInfer(px, pg, pb, rm, rv, eps, py, s.dim(0), s.dim(1), s.spatial());
+    }
+
+    @Override public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                            Tensor dx, Tensor dGamma, Tensor dBeta, boolean accumulate) {
+        String op = "batchNormBackward";
+        long px = ptr(op, "x", x), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        sameSize(op, "x", x, "dy", dy);
+        sameSize(op, "x", x, "dx", dx);
+        long pg = perChannel(op, x, "gamma", gamma), sm = perChannel(op, x, "saveMean", saveMean),
+                si = perChannel(op, x, "saveInvStd", saveInvStd), dg = perChannel(op, x, "dGamma", dGamma),
+                db = perChannel(op, x, "dBeta", dBeta);
+        Shape s = x.shape();
+        kernels.batchNormBackward(px, pdy, pg, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1), s.spatial());
+    }
+
+    // ---- loss -----------------------------------------------------------------------------
+
+    @Override public void bceWithLogits(Tensor logits, Tensor targets, float target, float gradScale,
+                                        Tensor dLogits, Tensor stats, int slot) {
+        String op = "bceWithLogits";
+        long pl = ptr(op, "logits", logits), pd = ptr(op, "dLogits", dLogits), ps = ptr(op, "stats", stats);
+        long pt = 0;
+        if (targets != null) {
+            pt = ptr(op, "targets", targets);
+            sameSize(op, "logits", logits, "targets", targets);
+        }
+        sameSize(op, "logits", logits, "dLogits", dLogits);
+        if (slot < 0 || slot + 3L > stats.size())
+            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 2)
+                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        kernels.bceWithLogits(pl, pt, target, gradScale, pd, ps, slot, logits.size());
+    }
+
+    // ---- optimizers -----------------------------------------------------------------------
+
+    @Override public void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,
+                                   float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
+        String op = "adamStep";
+        if (t < 1) throw new IllegalArgumentException(op + ": step t must be at least 1, got " + t);
+        sameCount(op, params, "grads", grads);
+        sameCount(op, params, "m", m);
+        sameCount(op, params, "v", v);
+        int count = params.size();
+        long[] pp = new long[count], pg = new long[count], pm = new long[count], pv = new long[count], sizes = new long[count];
+        for (int i = 0; i < count; i++) {
+            Tensor p = params.get(i);
+            pp[i] = ptr(op, "params[" + i + "]", p);
+            pg[i] = slot(op, p, "grads", grads, i);
+            pm[i] = slot(op, p, "m", m, i);
+            pv[i] = slot(op, p, "v", v, i);
+            sizes[i] = p.size();
+        }
+        if (count > 0) kernels.adamStep(pp, pg, pm, pv, sizes, lr, beta1, beta2, eps, weightDecay, t);
+    }
+
+    @Override public void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
+                                  float lr, float momentum, boolean firstStep) {
+        String op = "sgdStep";
+        sameCount(op, params, "grads", grads);
+        sameCount(op, params, "velocity", velocity);
+        long[] pp = new long[params.size()], pg = new long[pp.length], pb = new long[pp.length];
+        for (int i = 0; i < pp.length; i++) {
+            Tensor p = params.get(i);
+            pp[i] = ptr(op, "params[" + i + "]", p);
+            pg[i] = slot(op, p, "grads", grads, i);
+            pb[i] = slot(op, p, "velocity", velocity, i);
+        }
+        for (int i = 0; i < pp.length; i++) kernels.sgdStep(pp[i], pg[i], pb[i], params.get(i).size(), lr, momentum, firstStep);
+    }
+
+    // ---- softmax (x: (N, K) rows) ------------------------------------------------------------
+
+    @Override public void softmax(Tensor x, Tensor y) {
+        long px = ptr("softmax", "x", x), py = ptr("softmax", "y", y);
+        rows("softmax", "x", x);
+        sameSize("softmax", "x", x, "y", y);
+        kernels.softmax(px, py, x.shape().dim(0), x.shape().dim(1));
+    }
+
+    @Override public void softmaxCrossEntropy(Tensor logits, Tensor labels, float gradScale, Tensor dLogits, Tensor stats, int slot) {
+        String op = "softmaxCrossEntropy";
+        long pl = ptr(op, "logits", logits), pb = ptr(op, "labels", labels), pd = ptr(op, "dLogits", dLogits),
+                ps = ptr(op, "stats", stats);
+        rows(op, "logits", logits);
+        sameSize(op, "logits", logits, "dLogits", dLogits);
+        int n = logits.shape().dim(0);
+        if (labels.size() != n)
+            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
+        if (slot < 0 || slot + 2L > stats.size())
+            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 1)
+                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        // The labels must be class indices, as on the CPU backend (the kernel would clamp them).
+        // Checking means reading them: n floats and a wait for the queue, in the classifier's
+        // steps only (a GAN step never calls this op).
+        int k = logits.shape().dim(1);
+        float[] host = new float[n];
+        memory.copyToHost(pb, host, 0, n);
+        for (int r = 0; r < n; r++) {
+            float f = host[r];
+            if ((int) f != f || f < 0 || f >= k)
+                throw new IllegalArgumentException(op + ": labels[" + r + "] = " + f + " is not a class index in [0, " + k + ")");
+        }
+        kernels.softmaxCrossEntropy(pl, pb, gradScale, pd, ps, slot, n, k);
+    }
+
+    /** (N, K) rows. */
+    private static void rows(String op, String name, Tensor t) {
+        if (t.shape().rank() != 2)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
+    }
+
+    // ---- pooling ------------------------------------------------------------------------------
+
+    @Override public void maxPool2x2Forward(Tensor x, Tensor y) {
+        String op = "maxPool2x2Forward";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y);
+        pooled(op, x, "y", y);
+        distinct(op, "y", y, "x", x, "x", x);
+        Shape s = x.shape();
+        kernels.maxPool2x2Forward(px, py, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    @Override public void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        String op = "maxPool2x2Backward";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        pooled(op, x, "y", y);
+        pooled(op, x, "dy", dy);
+        if (!dx.shape().equals(x.shape()))
+            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
+        distinct(op, "dx", dx, "x", x, "y", y);
+        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+        Shape s = x.shape();
+        kernels.maxPool2x2Backward(px, py, pdy, pdx, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
+    }
+
+    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
+    private static void pooled(String op, Tensor x, String name, Tensor t) {
+        Shape s = x.shape();
+        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
+            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
+        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
+        if (!t.shape().equals(want))
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
+    }
+
+    // ---- averaging ----------------------------------------------------------------------------
+
+    @Override public void ema(Tensor avg, Tensor x, float decay) {
+        long pa = ptr("ema", "avg", avg), px = ptr("ema", "x", x);
+        sameSize("ema", "avg", avg, "x", x);
+        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+        kernels.ema(pa, px, avg.size(), decay);
+    }
+
+    // ---- random numbers -------------------------------------------------------------------
+
+    @Override public void fillUniform(Tensor t, float lo, float hi, long seed, long offset) {
+        kernels.fillUniform(ptr("fillUniform", "t", t), t.size(), lo, hi, seed, offset);
+    }
+
+    @Override public void fillNormal(Tensor t, float mean, float std, long seed, long offset) {
+        kernels.fillNormal(ptr("fillNormal", "t", t), t.size(), mean, std, seed, offset);
+    }
+
+    @Override public void fillBernoulli(Tensor t, float p, float ifTrue, float ifFalse, long seed, long offset) {
+        kernels.fillBernoulli(ptr("fillBernoulli", "t", t), t.size(), p, ifTrue, ifFalse, seed, offset);
+    }
+
+    /**
+     * Frees the workspace, the algorithm cache and the memory of collected tensors. The backend
+     * stays usable (the next convolution finds its algorithm again): JUnit closes every
+     * AutoCloseable argument of a parameterized test, and the tests share one backend. The
+     * device, its context and stream live until the JVM exits.
+     */
+    @Override public void close() {
+        synchronize();
+        if (workspace != 0) memory.free(workspace);
+        workspace = 0;
+        workspaceBytes = 0;
+        algorithms.clear();
+        releaseCollected();
+    }
+
+    @Override public String toString() { return "CudaBackend(" + kernels.launcher().describe() + ")"; }
+
+    private void releaseCollected() {
+        for (Long a; (a = releases.poll()) != null; ) memory.free(a);
+    }
+
+    // ---- argument checks (messages as the CPU backend's) ------------------------------------
+
+    private long ptr(String op, String name, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        if (!(t.storage() instanceof DeviceStorage d) || t.backend() != this)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " belongs to the "
+                    + t.backend().name() + " backend " + t.backend() + ", not " + this);
+        return d.address();
+    }
+
+    private static void sameSize(String op, String an, Tensor a, String bn, Tensor b) {
+        if (a.size() != b.size())
+            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have as many elements as "
+                    + an + " " + a.shape());
+    }
+
+    /** y: (N, C, S...) and a per-channel tensor of C elements. */
+    private static void channels(String op, String yn, Tensor y, String bn, Tensor b) {
+        if (y.shape().rank() < 2)
+            throw new IllegalArgumentException(op + ": " + yn + " " + y.shape() + " must be (N, C) or (N, C, H, W)");
+        if (b.size() != y.shape().dim(1))
+            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have C = " + y.shape().dim(1)
+                    + " elements for " + yn + " " + y.shape());
+    }
+
+    private long perChannel(String op, Tensor x, String name, Tensor t) {
+        long p = ptr(op, name, t);
+        channels(op, "x", x, name, t);
+        return p;
+    }
+
+    /**
+     * Checks a convolution's three shapes against each other and the geometry, as the CPU backend
+     * does, and describes them to cuDNN: image (N, C, H, W) (x or dx), weights (K, C, R, S) (w or
+     * dw), output (N, K, P, Q) (y or dy).
+     */
+    private static Dnn.Problem convShapes(Dnn.Direction direction, String op, String imageName, Tensor image, Tensor weights,
+                                          String outName, Tensor out, ConvGeometry g) {
+        String weightsName = direction == Dnn.Direction.BACKWARD_FILTER ? "dw" : "w";
+        if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
+        Shape is = image.shape(), ws = weights.shape(), os = out.shape();
+        if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
+            throw new IllegalArgumentException(op + ": " + imageName + " " + is + ", " + weightsName + " " + ws + " and "
+                    + outName + " " + os + " must all be rank 4: (N, C, H, W), (K, C, R, S), (N, K, P, Q)");
+        if (ws.dim(1) != is.dim(1))
+            throw new IllegalArgumentException(op + ": " + weightsName + " " + ws + " must have C = " + is.dim(1)
+                    + " input channels (dimension 1) for " + imageName + " " + is);
+        int p, q;
+        try {
+            p = g.outH(is.dim(2), ws.dim(2));
+            q = g.outW(is.dim(3), ws.dim(3));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(op + ": " + e.getMessage() + " for " + imageName + " " + is + ", "
+                    + weightsName + " " + ws + ", " + describe(g));
+        }
+        if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
+            throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
+                    + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
+        return new Dnn.Problem(direction, new Dnn.TensorDesc(is.dim(0), is.dim(1), is.dim(2), is.dim(3)),
+                new Dnn.FilterDesc(ws.dim(0), ws.dim(1), ws.dim(2), ws.dim(3)),
+                new Dnn.ConvDesc(g.padH(), g.padW(), g.strideH(), g.strideW(), 1, 1),
+                new Dnn.TensorDesc(os.dim(0), os.dim(1), os.dim(2), os.dim(3)));
+    }
+
+    private static String describe(ConvGeometry g) {
+        return "stride " + g.strideH() + "x" + g.strideW() + ", padding " + g.padH() + "x" + g.padW();
+    }
+
+    /** The output of an op that is not elementwise must not share memory with its inputs. */
+    private static void distinct(String op, String outName, Tensor out, String an, Tensor a, String bn, Tensor b) {
+        if (out.sameStorage(a) || out.sameStorage(b))
+            throw new IllegalArgumentException(op + ": " + outName + " " + out.shape() + " must not share memory with "
+                    + an + " or " + bn);
+    }
+
+    private static void sameCount(String op, List<Tensor> params, String name, List<Tensor> other) {
+        if (params == null || other == null || params.size() != other.size())
+            throw new IllegalArgumentException(op + ": " + name + " must list one tensor per parameter ("
+                    + (params == null ? "params is null" : params.size() + " params") + ", "
+                    + (other == null ? name + " is null" : other.size() + " " + name) + ")");
+    }
+
+    private long slot(String op, Tensor p, String name, List<Tensor> list, int i) {
+        Tensor t = list.get(i);
+        long address = ptr(op, name + "[" + i + "]", t);
+        if (t.size() != p.size())
+            throw new IllegalArgumentException(op + ": " + name + "[" + i + "] " + t.shape()
+                    + " must have as many elements as params[" + i + "] " + p.shape());
+        return address;
+    }
+}

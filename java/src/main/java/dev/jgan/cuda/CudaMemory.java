@@ -1,0 +1,134 @@
+package dev.jgan.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Device memory on a GPU through the CUDA driver API (JCuda), on the launcher's stream and in its
+ * context (current on the thread that opened it). Host copies go through one pinned staging
+ * buffer, so that they are true asynchronous DMA transfers on the stream. Only a GPU runs this.
+ */
+final class CudaMemory implements DeviceMemory {
+    private final CUstream stream;
+    private final String device;
+    private Pointer staging;         // pinned host memory (cuMemHostAlloc), reused by every host copy
+    private ByteBuffer stagingBuffer;
+    private long stagingBytes;
+    private final CUevent stagingFree = new CUevent(); // recorded after each copy that reads the staging buffer
+
+    CudaMemory(CudaLauncher launcher) {
+        this.stream = launcher.stream();
+        long[] free = new long[1], total = new long[1];
+        Checked.driver("cuMemGetInfo", () -> JCudaDriver.cuMemGetInfo(free, total));
+        this.device = launcher.deviceName() + ", " + (total[0] >> 20) + " MiB (" + (free[0] >> 20) + " MiB free)";
+        Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(stagingFree, CUevent_flags.CU_EVENT_DISABLE_TIMING));
+        Checked.driver("cuEventRecord", () -> JCudaDriver.cuEventRecord(stagingFree, stream));
+    }
+
+    @Override public String describe() { return "cuda memory: " + device; }
+
+    @Override public long allocate(long bytes) {
+        Address p = new Address();
+        // cuMemAlloc: at least 256-byte aligned, contents undefined; not stream-ordered
+        Checked.driver("cuMemAlloc(" + bytes + " bytes)", () -> JCudaDriver.cuMemAlloc(p, bytes));
+        return p.value();
+    }
+
+    @Override public void free(long address) {
+        // cuMemFree waits for work queued on the memory (an implicit synchronisation)
+        Checked.driver("cuMemFree(0x" + Long.toHexString(address) + ")", () -> JCudaDriver.cuMemFree(at(address)));
+    }
+
+    @Override public void copyToDevice(float[] src, int srcIndex, long dst, long floats) {
+        long bytes = floats * Float.BYTES;
+        staging(bytes);
+        // the staging buffer may still feed the previous asynchronous copy: wait for that copy only
+        // (not for the stream), so a step's batch upload does not drain the queue
+        Checked.driver("cuEventSynchronize(staging free)", () -> JCudaDriver.cuEventSynchronize(stagingFree));
+        stagingBuffer.clear();
+        stagingBuffer.asFloatBuffer().put(src, srcIndex, Math.toIntExact(floats));
+        // cuMemcpyHtoDAsync from pinned memory: queued on the stream, in order with the kernels
+        Checked.driver("cuMemcpyHtoDAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyHtoDAsync(at(dst), staging, bytes, stream));
+        Checked.driver("cuEventRecord(staging free)", () -> JCudaDriver.cuEventRecord(stagingFree, stream));
+    }
+
+    @Override public void copyToHost(long src, float[] dst, int dstIndex, long floats) {
+        long bytes = floats * Float.BYTES;
+        staging(bytes);
+        // queued after everything before it, including a pending upload from the staging buffer
+        Checked.driver("cuMemcpyDtoHAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyDtoHAsync(staging, at(src), bytes, stream));
+        synchronize(); // the copy is done when the stream is
+        stagingBuffer.clear();
+        stagingBuffer.asFloatBuffer().get(dst, dstIndex, Math.toIntExact(floats));
+    }
+
+    @Override public void copy(long src, long dst, long bytes) {
+        Checked.driver("cuMemcpyDtoDAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyDtoDAsync(at(dst), at(src), bytes, stream));
+    }
+
+    @Override public void fill32(long dst, int value, long count) {
+        Checked.driver("cuMemsetD32Async(" + count + " words)", () -> JCudaDriver.cuMemsetD32Async(at(dst), value, count, stream));
+    }
+
+    @Override public void synchronize() {
+        Checked.driver("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(stream));
+    }
+
+    @Override public DeviceTimer timer() {
+        CUevent start = new CUevent(), stop = new CUevent();
+        Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT));
+        Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT));
+        return new DeviceTimer() {
+            @Override public void start() {
+                // an event completes when the work queued on the stream before it has
+                Checked.driver("cuEventRecord(start)", () -> JCudaDriver.cuEventRecord(start, stream));
+            }
+
+            @Override public double stopMillis() {
+                Checked.driver("cuEventRecord(stop)", () -> JCudaDriver.cuEventRecord(stop, stream));
+                Checked.driver("cuEventSynchronize(stop)", () -> JCudaDriver.cuEventSynchronize(stop));
+                float[] ms = new float[1];
+                Checked.driver("cuEventElapsedTime", () -> JCudaDriver.cuEventElapsedTime(ms, start, stop));
+                return ms[0];
+            }
+        };
+    }
+
+    @Override public void close() {
+        if (staging != null) {
+            synchronize();
+            Checked.driver("cuMemFreeHost", () -> JCudaDriver.cuMemFreeHost(staging));
+            staging = null;
+            stagingBytes = 0;
+        }
+    }
+
+    /** Grows the pinned staging buffer to at least {@code bytes}. */
+    private void staging(long bytes) {
+        if (bytes <= stagingBytes) return;
+        close();
+        Pointer p = new Pointer();
+        // cuMemHostAlloc: page-locked host memory the GPU reads by DMA (flags 0: portable to this context)
+        Checked.driver("cuMemHostAlloc(" + bytes + " bytes)", () -> JCudaDriver.cuMemHostAlloc(p, bytes, 0));
+        staging = p;
+        stagingBytes = bytes;
+        stagingBuffer = p.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
+    }
+
+    /** A device address as the CUdeviceptr JCuda passes (JCuda adds the byte offset to the null pointer). */
+    static CUdeviceptr at(long address) {
+        return new CUdeviceptr().withByteOffset(address);
+    }
+
+    /** A CUdeviceptr that cuMemAlloc fills, and its numeric address. */
+    private static final class Address extends CUdeviceptr {
+        long value() { return getNativePointer() + getByteOffset(); }
+    }
+}
