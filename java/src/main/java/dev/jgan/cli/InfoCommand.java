@@ -26,7 +26,7 @@ final class InfoCommand implements Callable<Integer> {
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
         o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
                 + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
-        o.println("openblas:  " + CpuBackend.openBlasConfig() + ", " + org.bytedeco.openblas.global.openblas_full.openblas_get_num_threads() + " threads");
+        o.println("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
         CudaProbe.Status s = CudaProbe.probe();
         o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
         for (String line : CudaProbe.details()) o.println(line);
