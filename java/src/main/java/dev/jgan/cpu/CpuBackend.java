@@ -30,9 +30,9 @@ import static dev.jgan.cpu.Vec.FL;
  *       other's, which cost dcgan-28 a third of its step on two cores (223 vs 144 ms); on mlp-gan,
  *       GEMMs only, oneDNN was also ahead (8.6 vs 9.6 ms). As in BLAS, beta == 0 means C is not
  *       read (NaN in C does not propagate).</li>
- *   <li>Convolutions: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
+ *   <li>OneDnn: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
  *       (op, shapes, geometry) and cached; a kernel that covers the whole image is a dense layer
- *       and runs as oneDNN's sgemm ({@link Convolutions}). oneDNN is loaded on first use;
+ *       and runs as oneDNN's sgemm ({@link OneDnn}). oneDNN is loaded on first use;
  *       {@link #close} frees its objects (and the next call makes them again).</li>
  *   <li>Threads: {@code threads} is oneDNN's OpenMP thread count, which each oneDNN call sets on
  *       its calling thread, and with {@link Gemm#OPENBLAS} OpenBLAS's thread count, a process-wide
@@ -52,7 +52,7 @@ public final class CpuBackend implements Backend {
 
     private final int threads;
     private final Gemm gemm;
-    private Convolutions convolutions; // on first use: loading oneDNN takes a few hundred ms
+    private OneDnn oneDnn; // on first use: loading oneDNN takes a few hundred ms
 
     /** @param threads oneDNN's (and OpenBLAS's) threads, at least 1; GEMM by oneDNN unless -Djgan.cpu.gemm=openblas */
     public CpuBackend(int threads) {
@@ -158,7 +158,7 @@ public final class CpuBackend implements Backend {
         if (c.sameStorage(a) || c.sameStorage(b))
             throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
         if (gemm == Gemm.ONEDNN) {
-            convolutions().sgemm(transA, transB, m, n, k, alpha, sa, transA ? m : k, sb, transB ? k : n, beta, sc, n);
+            oneDnn().sgemm(transA, transB, m, n, k, alpha, sa, transA ? m : k, sb, transB ? k : n, beta, sc, n);
             return;
         }
         openblas_full.cblas_sgemm(openblas_full.CblasRowMajor,
@@ -191,34 +191,34 @@ public final class CpuBackend implements Backend {
     @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) {
         String op = "conv2dForward";
         HostStorage sx = host(op, "x", x), sw = host(op, "w", w), sy = host(op, "y", y);
-        Convolutions.Key key = convShapes(Convolutions.FORWARD, op, "x", x, w, "y", y, g);
+        OneDnn.Key key = convShapes(OneDnn.FORWARD, op, "x", x, w, "y", y, g);
         distinct(op, "y", y, "x", x, "w", w);
-        convolutions().forward(sx, sw, sy, key);
+        oneDnn().forward(sx, sw, sy, key);
     }
 
     @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeometry g) {
         String op = "conv2dBackwardData";
         HostStorage sdy = host(op, "dy", dy), sw = host(op, "w", w), sdx = host(op, "dx", dx);
-        Convolutions.Key key = convShapes(Convolutions.BACKWARD_DATA, op, "dx", dx, w, "dy", dy, g);
+        OneDnn.Key key = convShapes(OneDnn.BACKWARD_DATA, op, "dx", dx, w, "dy", dy, g);
         distinct(op, "dx", dx, "dy", dy, "w", w);
-        convolutions().backwardData(sdy, sw, sdx, key);
+        oneDnn().backwardData(sdy, sw, sdx, key);
     }
 
     @Override public void conv2dBackwardFilter(Tensor x, Tensor dy, Tensor dw, ConvGeometry g, boolean accumulate) {
         String op = "conv2dBackwardFilter";
         HostStorage sx = host(op, "x", x), sdy = host(op, "dy", dy), sdw = host(op, "dw", dw);
-        Convolutions.Key key = convShapes(Convolutions.BACKWARD_FILTER, op, "x", x, dw, "dy", dy, g);
+        OneDnn.Key key = convShapes(OneDnn.BACKWARD_FILTER, op, "x", x, dw, "dy", dy, g);
         distinct(op, "dw", dw, "x", x, "dy", dy);
-        convolutions().backwardFilter(sx, sdy, sdw, key, accumulate);
+        oneDnn().backwardFilter(sx, sdy, sdw, key, accumulate);
     }
 
-    synchronized Convolutions convolutions() { // package-private for the tests
-        if (convolutions == null) convolutions = new Convolutions(threads);
-        return convolutions;
+    synchronized OneDnn oneDnn() { // package-private for the tests
+        if (oneDnn == null) oneDnn = new OneDnn(threads);
+        return oneDnn;
     }
 
     /** oneDNN's version, e.g. "oneDNN 3.8.1" (loads oneDNN). */
-    public static String oneDnnVersion() { return Convolutions.version(); }
+    public static String oneDnnVersion() { return OneDnn.version(); }
 
     // ---- dropout ----------------------------------------------------------------------------
 
@@ -482,8 +482,8 @@ public final class CpuBackend implements Backend {
      * after each invocation and must keep working.)
      */
     @Override public synchronized void close() {
-        if (convolutions != null) convolutions.close();
-        convolutions = null;
+        if (oneDnn != null) oneDnn.close();
+        oneDnn = null;
     }
 
     @Override public String toString() { return "CpuBackend(" + threads + " BLAS threads)"; }
@@ -529,9 +529,9 @@ public final class CpuBackend implements Backend {
      * {@link ConvGeometry#outH}/{@link ConvGeometry#outW}; so a dx up to stride - 1 rows larger
      * than the minimum (output padding) passes.
      */
-    private static Convolutions.Key convShapes(int kind, String op, String imageName, Tensor image, Tensor weights,
+    private static OneDnn.Key convShapes(int kind, String op, String imageName, Tensor image, Tensor weights,
                                                String outName, Tensor out, ConvGeometry g) {
-        String weightsName = kind == Convolutions.BACKWARD_FILTER ? "dw" : "w";
+        String weightsName = kind == OneDnn.BACKWARD_FILTER ? "dw" : "w";
         if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
         Shape is = image.shape(), ws = weights.shape(), os = out.shape();
         if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
@@ -551,7 +551,7 @@ public final class CpuBackend implements Backend {
         if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
             throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
                     + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
-        return new Convolutions.Key(kind, is.dim(0), is.dim(1), is.dim(2), is.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p, q, g);
+        return new OneDnn.Key(kind, is.dim(0), is.dim(1), is.dim(2), is.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p, q, g);
     }
 
     private static String describe(ConvGeometry g) {

@@ -21,12 +21,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What is specific to the CPU backend's oneDNN convolutions: the primitive cache, threads, close. */
-class ConvolutionsTest {
+class OneDnnTest {
     final CpuBackend cpu = TestBackends.cpu();
 
     @Test
     void primitivesAreMadeOncePerOpShapeAndGeometry() {
-        Convolutions convs = cpu.convolutions();
+        OneDnn convs = cpu.oneDnn();
         Tensor x = cpu.allocate(Shape.of(2, 3, 11, 13)), w = cpu.allocate(Shape.of(4, 3, 3, 3));
         Tensor y1 = cpu.allocate(Shape.of(2, 4, 11, 13)), y2 = cpu.allocate(Shape.of(2, 4, 6, 7));
         int before = convs.cached();
@@ -45,15 +45,15 @@ class ConvolutionsTest {
     @Test
     void everyCallingThreadUsesTheBackendsThreadCount() throws Exception {
         for (int threads : new int[] {1, 3}) {
-            try (Convolutions convs = new Convolutions(threads)) {
+            try (OneDnn convs = new OneDnn(threads)) {
                 HostStorage x = new HostStorage(1 * 2 * 5 * 5), w = new HostStorage(2 * 2 * 3 * 3), y = new HostStorage(1 * 2 * 5 * 5);
-                Convolutions.Key key = new Convolutions.Key(Convolutions.FORWARD, 1, 2, 5, 5, 2, 3, 3, 5, 5, ConvGeometry.of(1, 1));
+                OneDnn.Key key = new OneDnn.Key(OneDnn.FORWARD, 1, 2, 5, 5, 2, 3, 3, 5, 5, ConvGeometry.of(1, 1));
                 AtomicInteger seen = new AtomicInteger();
                 AtomicReference<Throwable> failure = new AtomicReference<>();
                 Thread t = new Thread(() -> {
                     try {
                         convs.forward(x, w, y, key);
-                        seen.set(Convolutions.ompMaxThreads());
+                        seen.set(OneDnn.ompMaxThreads());
                     } catch (Throwable e) {
                         failure.set(e);
                     }
@@ -74,11 +74,11 @@ class ConvolutionsTest {
             Tensor x = be.fromHost(TestData.uniform(1, xs.intSize(), -1f, 1f), xs), w = be.fromHost(TestData.uniform(2, ws.intSize(), -1f, 1f), ws);
             Tensor y1 = be.allocate(ys), y2 = be.allocate(ys);
             be.conv2dForward(x, w, y1, ConvGeometry.of(1, 1));
-            Convolutions first = be.convolutions();
+            OneDnn first = be.oneDnn();
             be.close();
             be.close(); // twice is harmless
             be.conv2dForward(x, w, y2, ConvGeometry.of(1, 1));
-            assertTrue(first != be.convolutions(), "a new engine after close");
+            assertTrue(first != be.oneDnn(), "a new engine after close");
             assertArrayEquals(y1.toHost(), y2.toHost());
         }
     }
@@ -98,7 +98,7 @@ class ConvolutionsTest {
                 be.conv2dBackwardData(y, w, x, cv.g());
                 be.conv2dBackwardFilter(x, y, w, cv.g(), false);
             }
-            Map<String, String> implementations = be.convolutions().implementations();
+            Map<String, String> implementations = be.oneDnn().implementations();
             long dense = all.stream().filter(cv -> cv.r() == cv.h() && cv.s() == cv.w() && cv.g().padH() == 0 && cv.g().padW() == 0).count();
             assertEquals(2, dense, "dcgan-64's first and last layer are dense layers");
             assertEquals(3 * (all.size() - dense), implementations.size(), "one primitive per op and shape; none for dense layers");
@@ -114,18 +114,18 @@ class ConvolutionsTest {
     @Test
     void wideLayersUseBlockedLayoutsAndAgreeWithThePlainPath() {
         for (Conv cv : ConvCases.WIDE) {
-            try (Convolutions blocked = new Convolutions(TestBackends.CPU_THREADS, true);
-                 Convolutions plain = new Convolutions(TestBackends.CPU_THREADS, false)) {
+            try (OneDnn blocked = new OneDnn(TestBackends.CPU_THREADS, true);
+                 OneDnn plain = new OneDnn(TestBackends.CPU_THREADS, false)) {
                 int p = cv.output().dim(2), q = cv.output().dim(3);
                 HostStorage x = storage(1, cv.image()), w = storage(2, cv.weights()), dy = storage(3, cv.output());
                 for (int op = 0; op < 3; op++) {
-                    Convolutions.Key key = new Convolutions.Key(op, cv.n(), cv.c(), cv.h(), cv.w(), cv.k(), cv.r(), cv.s(), p, q, cv.g());
+                    OneDnn.Key key = new OneDnn.Key(op, cv.n(), cv.c(), cv.h(), cv.w(), cv.k(), cv.r(), cv.s(), p, q, cv.g());
                     HostStorage[] outs = new HostStorage[2];
-                    Convolutions[] both = {blocked, plain};
+                    OneDnn[] both = {blocked, plain};
                     for (int m = 0; m < 2; m++) {
                         switch (op) {
-                            case Convolutions.FORWARD -> both[m].forward(x, w, outs[m] = new HostStorage(cv.output().size()), key);
-                            case Convolutions.BACKWARD_DATA -> both[m].backwardData(dy, w, outs[m] = new HostStorage(cv.image().size()), key);
+                            case OneDnn.FORWARD -> both[m].forward(x, w, outs[m] = new HostStorage(cv.output().size()), key);
+                            case OneDnn.BACKWARD_DATA -> both[m].backwardData(dy, w, outs[m] = new HostStorage(cv.image().size()), key);
                             default -> both[m].backwardFilter(x, dy, outs[m] = new HostStorage(cv.weights().size()), key, false);
                         }
                     }

@@ -34,7 +34,8 @@ import static jdk.incubator.vector.FloatVector.fromMemorySegment;
 import static org.bytedeco.dnnl.global.dnnl.*;
 
 /**
- * 2-D convolutions through oneDNN's C API, with cuDNN's semantics (cross-correlation, NCHW,
+ * oneDNN for the CPU backend: its sgemm ({@link #sgemm}, row-major, on the same OpenMP threads as
+ * the convolutions) and 2-D convolutions through its C API, with cuDNN's semantics (cross-correlation, NCHW,
  * dilation 1, one group). Every op is one oneDNN convolution primitive over three tensors:
  * the image side {@code (N, C, H, W)} (x or dx), the weights {@code (K, C, R, S)} (w or dw) and
  * the output side {@code (N, K, P, Q)} (y or dy); CpuBackend has checked the shapes.
@@ -71,7 +72,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *   <li>Calls are serialised (synchronized): a cached primitive's memory objects are shared.</li>
  * </ul>
  */
-final class Convolutions implements AutoCloseable {
+final class OneDnn implements AutoCloseable {
     static final int FORWARD = 0, BACKWARD_DATA = 1, BACKWARD_FILTER = 2;
     private static final String[] OP_NAMES = {"conv2dForward", "conv2dBackwardData", "conv2dBackwardFilter"};
 
@@ -180,10 +181,10 @@ final class Convolutions implements AutoCloseable {
     private final Map<Key, Entry> cache = new HashMap<>();
     private boolean closed;
 
-    Convolutions(int threads) { this(threads, true); }
+    OneDnn(int threads) { this(threads, true); }
 
     /** @param blocked let oneDNN choose blocked layouts (with reorders at the edges) instead of plain nchw/oihw */
-    Convolutions(int threads, boolean blocked) {
+    OneDnn(int threads, boolean blocked) {
         this.threads = threads;
         this.blocked = blocked;
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create", "the CPU engine");
