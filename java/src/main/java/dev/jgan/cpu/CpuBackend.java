@@ -30,7 +30,7 @@ import static dev.jgan.cpu.Vec.FL;
  *       other's, which cost dcgan-28 a third of its step on two cores (223 vs 144 ms); on mlp-gan,
  *       GEMMs only, oneDNN was also ahead (8.6 vs 9.6 ms). As in BLAS, beta == 0 means C is not
  *       read (NaN in C does not propagate).</li>
- *   <li>OneDnn: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
+ *   <li>Convolutions: oneDNN primitives over nchw/oihw tensors (blocked layouts inside), made once per distinct
  *       (op, shapes, geometry) and cached; a kernel that covers the whole image is a dense layer
  *       and runs as oneDNN's sgemm ({@link OneDnn}). oneDNN is loaded on first use;
  *       {@link #close} frees its objects (and the next call makes them again).</li>

@@ -64,7 +64,7 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *       per-thread setting (nthreads-var), so each call sets {@code omp_set_num_threads(threads)}
  *       on the calling thread before oneDNN creates or runs a primitive.</li>
  *   <li>A kernel that covers the whole unpadded image (output 1x1: dcgan-64's first ConvT and last
- *       Conv) is a dense layer, {@code y (N, K) = x (N, C R S) w^T}, and runs as OpenBLAS sgemm:
+ *       Conv) is a dense layer, {@code y (N, K) = x (N, C R S) w^T}, and runs as {@link #sgemm}:
  *       oneDNN has only its reference implementation when such an output has one channel (its
  *       (N, 1, 1, 1) layout is both nchw and nhwc, and the gemm convolution rejects the mix), and
  *       its gemm convolution reaches 13-60 GFLOP/s with 100 channels where sgemm does 160-230
