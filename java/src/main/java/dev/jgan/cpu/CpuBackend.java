@@ -2,6 +2,7 @@ package dev.jgan.cpu;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.OpChecks;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -12,6 +13,12 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 import static dev.jgan.cpu.Vec.F;
+import static dev.jgan.backend.OpChecks.channels;
+import static dev.jgan.backend.OpChecks.distinct;
+import static dev.jgan.backend.OpChecks.pooled;
+import static dev.jgan.backend.OpChecks.rows;
+import static dev.jgan.backend.OpChecks.sameCount;
+import static dev.jgan.backend.OpChecks.sameSize;
 import static dev.jgan.cpu.Vec.FL;
 
 /**
@@ -150,13 +157,7 @@ public final class CpuBackend implements Backend {
     @Override public void gemm(boolean transA, boolean transB, int m, int n, int k,
                                float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         HostStorage sa = host("gemm", "A", a), sb = host("gemm", "B", b), sc = host("gemm", "C", c);
-        if (m <= 0 || n <= 0 || k <= 0)
-            throw new IllegalArgumentException("gemm: m, n, k must be positive, got " + m + ", " + n + ", " + k);
-        gemmOperand("A", a, transA ? "(k, m)" : "(m, k)", (long) m * k, m, n, k);
-        gemmOperand("B", b, transB ? "(n, k)" : "(k, n)", (long) k * n, m, n, k);
-        gemmOperand("C", c, "(m, n)", (long) m * n, m, n, k);
-        if (c.sameStorage(a) || c.sameStorage(b))
-            throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
+        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
         if (gemm == Gemm.ONEDNN) {
             oneDnn().sgemm(transA, transB, m, n, k, alpha, sa, transA ? m : k, sb, transB ? k : n, beta, sc, n);
             return;
@@ -166,12 +167,6 @@ public final class CpuBackend implements Backend {
                 transB ? openblas_full.CblasTrans : openblas_full.CblasNoTrans,
                 m, n, k, alpha, sa.pointer(), transA ? m : k, sb.pointer(), transB ? k : n,
                 beta, sc.pointer(), n);
-    }
-
-    private static void gemmOperand(String name, Tensor t, String layout, long needed, int m, int n, int k) {
-        if (t.size() != needed)
-            throw new IllegalArgumentException("gemm: " + name + " " + t.shape() + " has " + t.size()
-                    + " elements, but " + layout + " with (m, n, k) = (" + m + ", " + n + ", " + k + ") needs " + needed);
     }
 
     @Override public void addBias(Tensor y, Tensor bias) {
@@ -225,11 +220,7 @@ public final class CpuBackend implements Backend {
     @Override public void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset) {
         String op = "dropoutForward";
         MemorySegment sx = seg(op, "x", x), sm = seg(op, "mask", mask), sy = seg(op, "y", y);
-        sameSize(op, "x", x, "mask", mask);
-        sameSize(op, "x", x, "y", y);
-        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
-        if (mask.sameStorage(x) || mask.sameStorage(y))
-            throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
+        OpChecks.dropout(op, x, mask, y, p);
         Dropout.forward(sx, sm, sy, x.size(), p, seed, offset);
     }
 
@@ -252,8 +243,7 @@ public final class CpuBackend implements Backend {
     @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
         MemorySegment sy = seg("leakyReluBackward", "y", y), sdy = seg("leakyReluBackward", "dy", dy),
                 sdx = seg("leakyReluBackward", "dx", dx);
-        sameSize("leakyReluBackward", "y", y, "dy", dy);
-        sameSize("leakyReluBackward", "y", y, "dx", dx);
+        OpChecks.backward("leakyReluBackward", y, dy, dx);
         Activations.leakyReluBackward(sy, sdy, sdx, y.size(), slope);
     }
 
@@ -266,8 +256,7 @@ public final class CpuBackend implements Backend {
     @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
         MemorySegment sy = seg("reluBackward", "y", y), sdy = seg("reluBackward", "dy", dy),
                 sdx = seg("reluBackward", "dx", dx);
-        sameSize("reluBackward", "y", y, "dy", dy);
-        sameSize("reluBackward", "y", y, "dx", dx);
+        OpChecks.backward("reluBackward", y, dy, dx);
         Activations.reluBackward(sy, sdy, sdx, y.size());
     }
 
@@ -280,8 +269,7 @@ public final class CpuBackend implements Backend {
     @Override public void tanhBackward(Tensor y, Tensor dy, Tensor dx) {
         MemorySegment sy = seg("tanhBackward", "y", y), sdy = seg("tanhBackward", "dy", dy),
                 sdx = seg("tanhBackward", "dx", dx);
-        sameSize("tanhBackward", "y", y, "dy", dy);
-        sameSize("tanhBackward", "y", y, "dx", dx);
+        OpChecks.backward("tanhBackward", y, dy, dx);
         Activations.tanhBackward(sy, sdy, sdx, y.size());
     }
 
@@ -294,8 +282,7 @@ public final class CpuBackend implements Backend {
     @Override public void sigmoidBackward(Tensor y, Tensor dy, Tensor dx) {
         MemorySegment sy = seg("sigmoidBackward", "y", y), sdy = seg("sigmoidBackward", "dy", dy),
                 sdx = seg("sigmoidBackward", "dx", dx);
-        sameSize("sigmoidBackward", "y", y, "dy", dy);
-        sameSize("sigmoidBackward", "y", y, "dx", dx);
+        OpChecks.backward("sigmoidBackward", y, dy, dx);
         Activations.sigmoidBackward(sy, sdy, sdx, y.size());
     }
 
@@ -349,9 +336,7 @@ public final class CpuBackend implements Backend {
             sameSize(op, "logits", logits, "targets", targets);
         }
         sameSize(op, "logits", logits, "dLogits", dLogits);
-        if (slot < 0 || slot + 3L > stats.size())
-            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 2)
-                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        OpChecks.statsSlot(op, stats, slot, 3);
         Bce.withLogits(sl, st, target, gradScale, sd, logits.size(), ss, slot);
     }
 
@@ -366,21 +351,8 @@ public final class CpuBackend implements Backend {
         String op = "softmaxCrossEntropy";
         MemorySegment sl = seg(op, "logits", logits), sb = seg(op, "labels", labels), sd = seg(op, "dLogits", dLogits),
                 ss = seg(op, "stats", stats);
-        rows(op, "logits", logits);
-        sameSize(op, "logits", logits, "dLogits", dLogits);
-        int n = logits.shape().dim(0);
-        if (labels.size() != n)
-            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
-        if (slot < 0 || slot + 2L > stats.size())
-            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 1)
-                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
-        Softmax.crossEntropy(sl, sb, gradScale, sd, n, logits.shape().dim(1), ss, slot);
-    }
-
-    /** (N, K) rows. */
-    private static void rows(String op, String name, Tensor t) {
-        if (t.shape().rank() != 2)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
+        OpChecks.softmaxCrossEntropy(op, logits, labels, dLogits, stats, slot);
+        Softmax.crossEntropy(sl, sb, gradScale, sd, logits.shape().dim(0), logits.shape().dim(1), ss, slot);
     }
 
     // ---- pooling ------------------------------------------------------------------------------
@@ -397,32 +369,16 @@ public final class CpuBackend implements Backend {
     @Override public void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
         String op = "maxPool2x2Backward";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y), sdy = seg(op, "dy", dy), sdx = seg(op, "dx", dx);
-        pooled(op, x, "y", y);
-        pooled(op, x, "dy", dy);
-        if (!dx.shape().equals(x.shape()))
-            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
-        distinct(op, "dx", dx, "x", x, "y", y);
-        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+        OpChecks.maxPoolBackward(op, x, y, dy, dx);
         Shape s = x.shape();
         Pooling.backward(sx, sy, sdy, sdx, (long) s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
-    }
-
-    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
-    private static void pooled(String op, Tensor x, String name, Tensor t) {
-        Shape s = x.shape();
-        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
-            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
-        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
-        if (!t.shape().equals(want))
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
     }
 
     // ---- averaging ----------------------------------------------------------------------------
 
     @Override public void ema(Tensor avg, Tensor x, float decay) {
         MemorySegment sa = seg("ema", "avg", avg), sx = seg("ema", "x", x);
-        sameSize("ema", "avg", avg, "x", x);
-        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+        OpChecks.ema(avg, x, decay);
         Averaging.ema(sa, sx, avg.size(), decay);
     }
 
@@ -502,74 +458,17 @@ public final class CpuBackend implements Backend {
         return host(op, name, t).segment();
     }
 
-    private static void sameSize(String op, String an, Tensor a, String bn, Tensor b) {
-        if (a.size() != b.size())
-            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have as many elements as "
-                    + an + " " + a.shape());
-    }
-
-    /** y: (N, C, S...) and a per-channel tensor of C elements. */
-    private static void channels(String op, String yn, Tensor y, String bn, Tensor b) {
-        if (y.shape().rank() < 2)
-            throw new IllegalArgumentException(op + ": " + yn + " " + y.shape() + " must be (N, C) or (N, C, H, W)");
-        if (b.size() != y.shape().dim(1))
-            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have C = " + y.shape().dim(1)
-                    + " elements for " + yn + " " + y.shape());
-    }
-
     private static MemorySegment perChannel(String op, Tensor x, String name, Tensor t) {
         MemorySegment s = seg(op, name, t);
         channels(op, "x", x, name, t);
         return s;
     }
 
-    /**
-     * Checks a convolution's three shapes against each other and the geometry: image (N, C, H, W)
-     * (x or dx), weights (K, C, R, S) (w or dw), output (N, K, P, Q) (y or dy) with P and Q from
-     * {@link ConvGeometry#outH}/{@link ConvGeometry#outW}; so a dx up to stride - 1 rows larger
-     * than the minimum (output padding) passes.
-     */
+    /** The convolution's shapes, checked ({@link OpChecks#conv}), as the key of its oneDNN primitive. */
     private static OneDnn.Key convShapes(int kind, String op, String imageName, Tensor image, Tensor weights,
-                                               String outName, Tensor out, ConvGeometry g) {
-        String weightsName = kind == OneDnn.BACKWARD_FILTER ? "dw" : "w";
-        if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
-        Shape is = image.shape(), ws = weights.shape(), os = out.shape();
-        if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
-            throw new IllegalArgumentException(op + ": " + imageName + " " + is + ", " + weightsName + " " + ws + " and "
-                    + outName + " " + os + " must all be rank 4: (N, C, H, W), (K, C, R, S), (N, K, P, Q)");
-        if (ws.dim(1) != is.dim(1))
-            throw new IllegalArgumentException(op + ": " + weightsName + " " + ws + " must have C = " + is.dim(1)
-                    + " input channels (dimension 1) for " + imageName + " " + is);
-        int p, q;
-        try {
-            p = g.outH(is.dim(2), ws.dim(2));
-            q = g.outW(is.dim(3), ws.dim(3));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(op + ": " + e.getMessage() + " for " + imageName + " " + is + ", "
-                    + weightsName + " " + ws + ", " + describe(g));
-        }
-        if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
-            throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
-                    + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
-        return new OneDnn.Key(kind, is.dim(0), is.dim(1), is.dim(2), is.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p, q, g);
-    }
-
-    private static String describe(ConvGeometry g) {
-        return "stride " + g.strideH() + "x" + g.strideW() + ", padding " + g.padH() + "x" + g.padW();
-    }
-
-    /** The output of an op that is not elementwise must not share memory with its inputs. */
-    private static void distinct(String op, String outName, Tensor out, String an, Tensor a, String bn, Tensor b) {
-        if (out.sameStorage(a) || out.sameStorage(b))
-            throw new IllegalArgumentException(op + ": " + outName + " " + out.shape() + " must not share memory with "
-                    + an + " or " + bn);
-    }
-
-    private static void sameCount(String op, List<Tensor> params, String name, List<Tensor> other) {
-        if (params == null || other == null || params.size() != other.size())
-            throw new IllegalArgumentException(op + ": " + name + " must list one tensor per parameter ("
-                    + (params == null ? "params is null" : params.size() + " params") + ", "
-                    + (other == null ? name + " is null" : other.size() + " " + name) + ")");
+                                         String outName, Tensor out, ConvGeometry g) {
+        OpChecks.ConvShape c = OpChecks.conv(kind == OneDnn.BACKWARD_FILTER, op, imageName, image, weights, outName, out, g);
+        return new OneDnn.Key(kind, c.n(), c.c(), c.h(), c.w(), c.k(), c.r(), c.s(), c.p(), c.q(), g);
     }
 
     /** Element i of a tensor list: the name is only formatted for a failure. */
@@ -580,8 +479,6 @@ public final class CpuBackend implements Backend {
     private static void slot(String op, Tensor p, String name, List<Tensor> list, int i) {
         Tensor t = list.get(i);
         listed(op, name, i, t);
-        if (t.size() != p.size())
-            throw new IllegalArgumentException(op + ": " + name + "[" + i + "] " + t.shape()
-                    + " must have as many elements as params[" + i + "] " + p.shape());
+        OpChecks.slotSize(op, p, name, i, t);
     }
 }

@@ -2,6 +2,7 @@ package dev.jgan.cuda;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.OpChecks;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -10,6 +11,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+
+import static dev.jgan.backend.OpChecks.channels;
+import static dev.jgan.backend.OpChecks.distinct;
+import static dev.jgan.backend.OpChecks.pooled;
+import static dev.jgan.backend.OpChecks.rows;
+import static dev.jgan.backend.OpChecks.sameCount;
+import static dev.jgan.backend.OpChecks.sameSize;
 
 /**
  * The CUDA backend: orchestration over four ports, each with a real adapter (a GPU) and an
@@ -159,13 +167,7 @@ public final class CudaBackend implements Backend {
     @Override public void gemm(boolean transA, boolean transB, int m, int n, int k,
                                float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         long pa = ptr("gemm", "A", a), pb = ptr("gemm", "B", b), pc = ptr("gemm", "C", c);
-        if (m <= 0 || n <= 0 || k <= 0)
-            throw new IllegalArgumentException("gemm: m, n, k must be positive, got " + m + ", " + n + ", " + k);
-        gemmOperand("A", a, transA ? "(k, m)" : "(m, k)", (long) m * k, m, n, k);
-        gemmOperand("B", b, transB ? "(n, k)" : "(k, n)", (long) k * n, m, n, k);
-        gemmOperand("C", c, "(m, n)", (long) m * n, m, n, k);
-        if (c.sameStorage(a) || c.sameStorage(b))
-            throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
+        OpChecks.gemm(transA, transB, m, n, k, a, b, c);
         gemmRowMajor(transA, transB, m, n, k, alpha, pa, pb, beta, pc);
     }
 
@@ -178,12 +180,6 @@ public final class CudaBackend implements Backend {
      */
     void gemmRowMajor(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, long b, float beta, long c) {
         blas.sgemm(transB, transA, n, m, k, alpha, b, transB ? k : n, a, transA ? m : k, beta, c, n);
-    }
-
-    private static void gemmOperand(String name, Tensor t, String layout, long needed, int m, int n, int k) {
-        if (t.size() != needed)
-            throw new IllegalArgumentException("gemm: " + name + " " + t.shape() + " has " + t.size()
-                    + " elements, but " + layout + " with (m, n, k) = (" + m + ", " + n + ", " + k + ") needs " + needed);
     }
 
     @Override public void addBias(Tensor y, Tensor bias) {
@@ -280,11 +276,7 @@ public final class CudaBackend implements Backend {
     @Override public void dropoutForward(Tensor x, Tensor mask, Tensor y, float p, long seed, long offset) {
         String op = "dropoutForward";
         long px = ptr(op, "x", x), pm = ptr(op, "mask", mask), py = ptr(op, "y", y);
-        sameSize(op, "x", x, "mask", mask);
-        sameSize(op, "x", x, "y", y);
-        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
-        if (mask.sameStorage(x) || mask.sameStorage(y))
-            throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
+        OpChecks.dropout(op, x, mask, y, p);
         kernels.dropoutForward(px, pm, py, x.size(), p, seed, offset);
     }
 
@@ -307,8 +299,7 @@ public final class CudaBackend implements Backend {
     @Override public void leakyReluBackward(Tensor y, Tensor dy, Tensor dx, float slope) {
         String op = "leakyReluBackward";
         long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        sameSize(op, "y", y, "dy", dy);
-        sameSize(op, "y", y, "dx", dx);
+        OpChecks.backward(op, y, dy, dx);
         kernels.leakyReluBackward(py, pdy, pdx, y.size(), slope);
     }
 
@@ -321,8 +312,7 @@ public final class CudaBackend implements Backend {
     @Override public void reluBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "reluBackward";
         long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        sameSize(op, "y", y, "dy", dy);
-        sameSize(op, "y", y, "dx", dx);
+        OpChecks.backward(op, y, dy, dx);
         kernels.reluBackward(py, pdy, pdx, y.size());
     }
 
@@ -335,8 +325,7 @@ public final class CudaBackend implements Backend {
     @Override public void tanhBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "tanhBackward";
         long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        sameSize(op, "y", y, "dy", dy);
-        sameSize(op, "y", y, "dx", dx);
+        OpChecks.backward(op, y, dy, dx);
         kernels.tanhBackward(py, pdy, pdx, y.size());
     }
 
@@ -349,8 +338,7 @@ public final class CudaBackend implements Backend {
     @Override public void sigmoidBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "sigmoidBackward";
         long py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        sameSize(op, "y", y, "dy", dy);
-        sameSize(op, "y", y, "dx", dx);
+        OpChecks.backward(op, y, dy, dx);
         kernels.sigmoidBackward(py, pdy, pdx, y.size());
     }
 
@@ -404,9 +392,7 @@ public final class CudaBackend implements Backend {
             sameSize(op, "logits", logits, "targets", targets);
         }
         sameSize(op, "logits", logits, "dLogits", dLogits);
-        if (slot < 0 || slot + 3L > stats.size())
-            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 2)
-                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+        OpChecks.statsSlot(op, stats, slot, 3);
         kernels.bceWithLogits(pl, pt, target, gradScale, pd, ps, slot, logits.size());
     }
 
@@ -460,14 +446,8 @@ public final class CudaBackend implements Backend {
         String op = "softmaxCrossEntropy";
         long pl = ptr(op, "logits", logits), pb = ptr(op, "labels", labels), pd = ptr(op, "dLogits", dLogits),
                 ps = ptr(op, "stats", stats);
-        rows(op, "logits", logits);
-        sameSize(op, "logits", logits, "dLogits", dLogits);
+        OpChecks.softmaxCrossEntropy(op, logits, labels, dLogits, stats, slot);
         int n = logits.shape().dim(0);
-        if (labels.size() != n)
-            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
-        if (slot < 0 || slot + 2L > stats.size())
-            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + 1)
-                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
         // The labels must be class indices, as on the CPU backend (the kernel would clamp them).
         // Checking means reading them: n floats and a wait for the queue, in the classifier's
         // steps only (a GAN step never calls this op).
@@ -480,12 +460,6 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException(op + ": labels[" + r + "] = " + f + " is not a class index in [0, " + k + ")");
         }
         kernels.softmaxCrossEntropy(pl, pb, gradScale, pd, ps, slot, n, k);
-    }
-
-    /** (N, K) rows. */
-    private static void rows(String op, String name, Tensor t) {
-        if (t.shape().rank() != 2)
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
     }
 
     // ---- pooling ------------------------------------------------------------------------------
@@ -502,32 +476,16 @@ public final class CudaBackend implements Backend {
     @Override public void maxPool2x2Backward(Tensor x, Tensor y, Tensor dy, Tensor dx) {
         String op = "maxPool2x2Backward";
         long px = ptr(op, "x", x), py = ptr(op, "y", y), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        pooled(op, x, "y", y);
-        pooled(op, x, "dy", dy);
-        if (!dx.shape().equals(x.shape()))
-            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
-        distinct(op, "dx", dx, "x", x, "y", y);
-        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+        OpChecks.maxPoolBackward(op, x, y, dy, dx);
         Shape s = x.shape();
         kernels.maxPool2x2Backward(px, py, pdy, pdx, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
-    }
-
-    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
-    private static void pooled(String op, Tensor x, String name, Tensor t) {
-        Shape s = x.shape();
-        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
-            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
-        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
-        if (!t.shape().equals(want))
-            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
     }
 
     // ---- averaging ----------------------------------------------------------------------------
 
     @Override public void ema(Tensor avg, Tensor x, float decay) {
         long pa = ptr("ema", "avg", avg), px = ptr("ema", "x", x);
-        sameSize("ema", "avg", avg, "x", x);
-        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+        OpChecks.ema(avg, x, decay);
         kernels.ema(pa, px, avg.size(), decay);
     }
 
@@ -566,7 +524,7 @@ public final class CudaBackend implements Backend {
         for (Long a; (a = releases.poll()) != null; ) memory.free(a);
     }
 
-    // ---- argument checks (messages as the CPU backend's) ------------------------------------
+    // ---- argument checks (the shared ones are OpChecks') ------------------------------------
 
     private long ptr(String op, String name, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
@@ -576,84 +534,26 @@ public final class CudaBackend implements Backend {
         return d.address();
     }
 
-    private static void sameSize(String op, String an, Tensor a, String bn, Tensor b) {
-        if (a.size() != b.size())
-            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have as many elements as "
-                    + an + " " + a.shape());
-    }
-
-    /** y: (N, C, S...) and a per-channel tensor of C elements. */
-    private static void channels(String op, String yn, Tensor y, String bn, Tensor b) {
-        if (y.shape().rank() < 2)
-            throw new IllegalArgumentException(op + ": " + yn + " " + y.shape() + " must be (N, C) or (N, C, H, W)");
-        if (b.size() != y.shape().dim(1))
-            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have C = " + y.shape().dim(1)
-                    + " elements for " + yn + " " + y.shape());
-    }
-
     private long perChannel(String op, Tensor x, String name, Tensor t) {
         long p = ptr(op, name, t);
         channels(op, "x", x, name, t);
         return p;
     }
 
-    /**
-     * Checks a convolution's three shapes against each other and the geometry, as the CPU backend
-     * does, and describes them to cuDNN: image (N, C, H, W) (x or dx), weights (K, C, R, S) (w or
-     * dw), output (N, K, P, Q) (y or dy).
-     */
+    /** The convolution's shapes, checked as on every backend ({@link OpChecks#conv}), as cuDNN's descriptors. */
     private static Dnn.Problem convShapes(Dnn.Direction direction, String op, String imageName, Tensor image, Tensor weights,
                                           String outName, Tensor out, ConvGeometry g) {
-        String weightsName = direction == Dnn.Direction.BACKWARD_FILTER ? "dw" : "w";
-        if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
-        Shape is = image.shape(), ws = weights.shape(), os = out.shape();
-        if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
-            throw new IllegalArgumentException(op + ": " + imageName + " " + is + ", " + weightsName + " " + ws + " and "
-                    + outName + " " + os + " must all be rank 4: (N, C, H, W), (K, C, R, S), (N, K, P, Q)");
-        if (ws.dim(1) != is.dim(1))
-            throw new IllegalArgumentException(op + ": " + weightsName + " " + ws + " must have C = " + is.dim(1)
-                    + " input channels (dimension 1) for " + imageName + " " + is);
-        int p, q;
-        try {
-            p = g.outH(is.dim(2), ws.dim(2));
-            q = g.outW(is.dim(3), ws.dim(3));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(op + ": " + e.getMessage() + " for " + imageName + " " + is + ", "
-                    + weightsName + " " + ws + ", " + describe(g));
-        }
-        if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
-            throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
-                    + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
-        return new Dnn.Problem(direction, new Dnn.TensorDesc(is.dim(0), is.dim(1), is.dim(2), is.dim(3)),
-                new Dnn.FilterDesc(ws.dim(0), ws.dim(1), ws.dim(2), ws.dim(3)),
+        OpChecks.ConvShape c = OpChecks.conv(direction == Dnn.Direction.BACKWARD_FILTER, op, imageName, image, weights, outName, out, g);
+        return new Dnn.Problem(direction, new Dnn.TensorDesc(c.n(), c.c(), c.h(), c.w()),
+                new Dnn.FilterDesc(c.k(), c.c(), c.r(), c.s()),
                 new Dnn.ConvDesc(g.padH(), g.padW(), g.strideH(), g.strideW(), 1, 1),
-                new Dnn.TensorDesc(os.dim(0), os.dim(1), os.dim(2), os.dim(3)));
-    }
-
-    private static String describe(ConvGeometry g) {
-        return "stride " + g.strideH() + "x" + g.strideW() + ", padding " + g.padH() + "x" + g.padW();
-    }
-
-    /** The output of an op that is not elementwise must not share memory with its inputs. */
-    private static void distinct(String op, String outName, Tensor out, String an, Tensor a, String bn, Tensor b) {
-        if (out.sameStorage(a) || out.sameStorage(b))
-            throw new IllegalArgumentException(op + ": " + outName + " " + out.shape() + " must not share memory with "
-                    + an + " or " + bn);
-    }
-
-    private static void sameCount(String op, List<Tensor> params, String name, List<Tensor> other) {
-        if (params == null || other == null || params.size() != other.size())
-            throw new IllegalArgumentException(op + ": " + name + " must list one tensor per parameter ("
-                    + (params == null ? "params is null" : params.size() + " params") + ", "
-                    + (other == null ? name + " is null" : other.size() + " " + name) + ")");
+                new Dnn.TensorDesc(c.n(), c.k(), c.p(), c.q()));
     }
 
     private long slot(String op, Tensor p, String name, List<Tensor> list, int i) {
         Tensor t = list.get(i);
         long address = ptr(op, name + "[" + i + "]", t);
-        if (t.size() != p.size())
-            throw new IllegalArgumentException(op + ": " + name + "[" + i + "] " + t.shape()
-                    + " must have as many elements as params[" + i + "] " + p.shape());
+        OpChecks.slotSize(op, p, name, i, t);
         return address;
     }
 }

@@ -1,0 +1,172 @@
+package dev.jgan.backend;
+
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * The Backend contract's argument checks, which do not depend on where a tensor lives: shapes
+ * against each other, sizes, aliasing, scalar ranges. Every backend calls these after checking
+ * that each tensor is its own (null, foreign storage), so the same bad call fails with the same
+ * message on every backend. Messages are built only on failure.
+ */
+public final class OpChecks {
+    private OpChecks() {}
+
+    /** The shapes of one convolution: image (n, c, h, w), weights (k, c, r, s), output (n, k, p, q). */
+    public record ConvShape(int n, int c, int h, int w, int k, int r, int s, int p, int q) {}
+
+    /** b has as many elements as a. */
+    public static void sameSize(String op, String an, Tensor a, String bn, Tensor b) {
+        if (a.size() != b.size())
+            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have as many elements as "
+                    + an + " " + a.shape());
+    }
+
+    /** y: (N, C, S...) and a per-channel tensor of C elements. */
+    public static void channels(String op, String yn, Tensor y, String bn, Tensor b) {
+        if (y.shape().rank() < 2)
+            throw new IllegalArgumentException(op + ": " + yn + " " + y.shape() + " must be (N, C) or (N, C, H, W)");
+        if (b.size() != y.shape().dim(1))
+            throw new IllegalArgumentException(op + ": " + bn + " " + b.shape() + " must have C = " + y.shape().dim(1)
+                    + " elements for " + yn + " " + y.shape());
+    }
+
+    /** The output of an op that is not elementwise must not share memory with its inputs. */
+    public static void distinct(String op, String outName, Tensor out, String an, Tensor a, String bn, Tensor b) {
+        if (out.sameStorage(a) || out.sameStorage(b))
+            throw new IllegalArgumentException(op + ": " + outName + " " + out.shape() + " must not share memory with "
+                    + an + " or " + bn);
+    }
+
+    /** A list with one tensor per parameter. */
+    public static void sameCount(String op, List<Tensor> params, String name, List<Tensor> other) {
+        if (params == null || other == null || params.size() != other.size())
+            throw new IllegalArgumentException(op + ": " + name + " must list one tensor per parameter ("
+                    + (params == null ? "params is null" : params.size() + " params") + ", "
+                    + (other == null ? name + " is null" : other.size() + " " + name) + ")");
+    }
+
+    /** Element i of an optimizer's list t has as many elements as params[i]. */
+    public static void slotSize(String op, Tensor p, String name, int i, Tensor t) {
+        if (t.size() != p.size())
+            throw new IllegalArgumentException(op + ": " + name + "[" + i + "] " + t.shape()
+                    + " must have as many elements as params[" + i + "] " + p.shape());
+    }
+
+    /** Row-major C (m, n) = op(A) op(B): positive sizes, operand sizes, C apart from A and B. */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, Tensor b, Tensor c) {
+        if (m <= 0 || n <= 0 || k <= 0)
+            throw new IllegalArgumentException("gemm: m, n, k must be positive, got " + m + ", " + n + ", " + k);
+        gemmOperand("A", a, transA ? "(k, m)" : "(m, k)", (long) m * k, m, n, k);
+        gemmOperand("B", b, transB ? "(n, k)" : "(k, n)", (long) k * n, m, n, k);
+        gemmOperand("C", c, "(m, n)", (long) m * n, m, n, k);
+        if (c.sameStorage(a) || c.sameStorage(b))
+            throw new IllegalArgumentException("gemm: C " + c.shape() + " must not share memory with A or B");
+    }
+
+    private static void gemmOperand(String name, Tensor t, String layout, long needed, int m, int n, int k) {
+        if (t.size() != needed)
+            throw new IllegalArgumentException("gemm: " + name + " " + t.shape() + " has " + t.size()
+                    + " elements, but " + layout + " with (m, n, k) = (" + m + ", " + n + ", " + k + ") needs " + needed);
+    }
+
+    /**
+     * Checks a convolution's three shapes against each other and the geometry: image (N, C, H, W)
+     * (x or dx), weights (K, C, R, S) (w or dw, {@code filterGradient}), output (N, K, P, Q) (y or
+     * dy) with P and Q from {@link ConvGeometry#outH}/{@link ConvGeometry#outW}; so a dx up to
+     * stride - 1 rows larger than the minimum (output padding) passes.
+     */
+    public static ConvShape conv(boolean filterGradient, String op, String imageName, Tensor image, Tensor weights,
+                                 String outName, Tensor out, ConvGeometry g) {
+        String weightsName = filterGradient ? "dw" : "w";
+        if (g == null) throw new IllegalArgumentException(op + ": the geometry is null");
+        Shape is = image.shape(), ws = weights.shape(), os = out.shape();
+        if (is.rank() != 4 || ws.rank() != 4 || os.rank() != 4)
+            throw new IllegalArgumentException(op + ": " + imageName + " " + is + ", " + weightsName + " " + ws + " and "
+                    + outName + " " + os + " must all be rank 4: (N, C, H, W), (K, C, R, S), (N, K, P, Q)");
+        if (ws.dim(1) != is.dim(1))
+            throw new IllegalArgumentException(op + ": " + weightsName + " " + ws + " must have C = " + is.dim(1)
+                    + " input channels (dimension 1) for " + imageName + " " + is);
+        int p, q;
+        try {
+            p = g.outH(is.dim(2), ws.dim(2));
+            q = g.outW(is.dim(3), ws.dim(3));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(op + ": " + e.getMessage() + " for " + imageName + " " + is + ", "
+                    + weightsName + " " + ws + ", " + describe(g));
+        }
+        if (os.dim(0) != is.dim(0) || os.dim(1) != ws.dim(0) || os.dim(2) != p || os.dim(3) != q)
+            throw new IllegalArgumentException(op + ": " + outName + " " + os + " must be " + Shape.of(is.dim(0), ws.dim(0), p, q)
+                    + " for " + imageName + " " + is + ", " + weightsName + " " + ws + ", " + describe(g));
+        return new ConvShape(is.dim(0), is.dim(1), is.dim(2), is.dim(3), ws.dim(0), ws.dim(2), ws.dim(3), p, q);
+    }
+
+    private static String describe(ConvGeometry g) {
+        return "stride " + g.strideH() + "x" + g.strideW() + ", padding " + g.padH() + "x" + g.padW();
+    }
+
+    /** Dropout's drop probability is in [0, 1), and the mask is apart from x and y. */
+    public static void dropout(String op, Tensor x, Tensor mask, Tensor y, float p) {
+        sameSize(op, "x", x, "mask", mask);
+        sameSize(op, "x", x, "y", y);
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
+        if (mask.sameStorage(x) || mask.sameStorage(y))
+            throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
+    }
+
+    /** An elementwise backward: dy and dx have y's size. */
+    public static void backward(String op, Tensor y, Tensor dy, Tensor dx) {
+        sameSize(op, "y", y, "dy", dy);
+        sameSize(op, "y", y, "dx", dx);
+    }
+
+    /** stats[slot .. slot + width - 1] exist. */
+    public static void statsSlot(String op, Tensor stats, int slot, int width) {
+        if (slot < 0 || slot + (long) width > stats.size())
+            throw new IllegalArgumentException(op + ": slot " + slot + " needs stats[" + slot + ".." + (slot + width - 1)
+                    + "], but stats " + stats.shape() + " has " + stats.size() + " elements");
+    }
+
+    /** (N, K) rows. */
+    public static void rows(String op, String name, Tensor t) {
+        if (t.shape().rank() != 2)
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be (N, K)");
+    }
+
+    /** Softmax cross-entropy: logits (N, K), dLogits of its size, one label per row, two stats slots. */
+    public static void softmaxCrossEntropy(String op, Tensor logits, Tensor labels, Tensor dLogits, Tensor stats, int slot) {
+        rows(op, "logits", logits);
+        sameSize(op, "logits", logits, "dLogits", dLogits);
+        if (labels.size() != logits.shape().dim(0))
+            throw new IllegalArgumentException(op + ": labels " + labels.shape() + " must hold one label per row of logits " + logits.shape());
+        statsSlot(op, stats, slot, 2);
+    }
+
+    /** x (N, C, H, W) with H, W >= 2 and a pooled tensor (N, C, H / 2, W / 2). */
+    public static void pooled(String op, Tensor x, String name, Tensor t) {
+        Shape s = x.shape();
+        if (s.rank() != 4 || s.dim(2) < 2 || s.dim(3) < 2)
+            throw new IllegalArgumentException(op + ": x " + s + " must be (N, C, H, W) with H, W >= 2");
+        Shape want = Shape.of(s.dim(0), s.dim(1), s.dim(2) / 2, s.dim(3) / 2);
+        if (!t.shape().equals(want))
+            throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " must be " + want + " for x " + s);
+    }
+
+    /** 2x2 max pooling's backward: y and dy pooled from x, dx of x's shape and apart from the rest. */
+    public static void maxPoolBackward(String op, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        pooled(op, x, "y", y);
+        pooled(op, x, "dy", dy);
+        if (!dx.shape().equals(x.shape()))
+            throw new IllegalArgumentException(op + ": dx " + dx.shape() + " must have x's shape " + x.shape());
+        distinct(op, "dx", dx, "x", x, "y", y);
+        distinct(op, "dx", dx, "dy", dy, "dy", dy);
+    }
+
+    /** ema: avg and x of one size, decay in [0, 1]. */
+    public static void ema(Tensor avg, Tensor x, float decay) {
+        sameSize("ema", "avg", avg, "x", x);
+        if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException("ema: decay must be in [0, 1], got " + decay);
+    }
+}
