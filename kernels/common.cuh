@@ -66,7 +66,7 @@ template <typename T> __device__ __forceinline__ T jgan_tile_column_sum(T v) {
     return total;
 }
 
-// Philox 4x32-10 (Salmon et al., SC'11), exactly as dev.jgan.backend.Philox: counter
+// Philox 4x32-10 (Salmon et al., SC'11), exactly as dev.jgan.random.Philox: counter
 // (lo32(b), hi32(b), 0, 0) for block b, key (lo32(seed), hi32(seed)).
 struct JganPhilox4 {
     uint32_t w[4];

@@ -1,4 +1,4 @@
-// Philox 4x32-10 fills and dropout, drawing exactly the numbers dev.jgan.backend.Philox defines:
+// Philox 4x32-10 fills and dropout, drawing exactly the numbers dev.jgan.random.Philox defines:
 // element i of a fill with (seed, offset) takes word i % 4 of counter block offset + i / 4 under
 // key (lo32(seed), hi32(seed)); u = ((word >> 8) + 1) 2^-24 in (0, 1]. A thread computes one
 // block (four elements). The float mapping is written with __f*_rn so that nvcc does not fuse it

@@ -2,6 +2,7 @@ package dev.jgan.backend;
 
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
+import dev.jgan.tensor.TensorOwner;
 
 import java.util.List;
 
@@ -27,10 +28,10 @@ import java.util.List;
  *       wait for completed work.</li>
  * </ul>
  */
-public interface Backend extends AutoCloseable {
+public interface Backend extends TensorOwner, AutoCloseable {
 
     /** "cpu" or "cuda". */
-    String name();
+    @Override String name();
 
     /** One line for `gan info` and run reports: library versions, threads, device. */
     String describe();
@@ -44,7 +45,7 @@ public interface Backend extends AutoCloseable {
     void copyFromHost(float[] src, Tensor dst);
 
     /** Copies {@code src} into {@code dst} (at least {@code src.size()} floats), waiting for pending work. */
-    void toHost(Tensor src, float[] dst);
+    @Override void toHost(Tensor src, float[] dst);
 
     /** dst = src, element for element (sizes must match). */
     void copy(Tensor src, Tensor dst);

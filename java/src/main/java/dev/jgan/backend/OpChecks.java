@@ -55,6 +55,38 @@ public final class OpChecks {
                     + " must have as many elements as params[" + i + "] " + p.shape());
     }
 
+    /**
+     * An optimizer step's lists: one tensor per parameter in each, each as large as its parameter.
+     * The ownership of each tensor is the backend's own check; this one builds no string unless it fails.
+     */
+    public static void optimizerLists(String op, List<Tensor> params, String[] names, List<Tensor>[] lists) {
+        for (int j = 0; j < lists.length; j++) sameCount(op, params, names[j], lists[j]);
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
+            if (p == null) throw new IllegalArgumentException(op + ": params[" + i + "] is null");
+            for (int j = 0; j < lists.length; j++) {
+                Tensor t = lists[j].get(i);
+                if (t == null) throw new IllegalArgumentException(op + ": " + names[j] + "[" + i + "] is null");
+                slotSize(op, p, names[j], i, t);
+            }
+        }
+    }
+
+    private static final String[] ADAM_LISTS = {"grads", "m", "v"}, SGD_LISTS = {"grads", "velocity"};
+
+    /** adamStep's arguments: t at least 1, grads, m and v one per parameter and of its size. */
+    @SuppressWarnings("unchecked")
+    public static void adam(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, int t) {
+        if (t < 1) throw new IllegalArgumentException("adamStep: step t must be at least 1, got " + t);
+        optimizerLists("adamStep", params, ADAM_LISTS, new List[] {grads, m, v});
+    }
+
+    /** sgdStep's arguments: grads and velocity one per parameter and of its size. */
+    @SuppressWarnings("unchecked")
+    public static void sgd(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity) {
+        optimizerLists("sgdStep", params, SGD_LISTS, new List[] {grads, velocity});
+    }
+
     /** Row-major C (m, n) = op(A) op(B): positive sizes, operand sizes, C apart from A and B. */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, Tensor b, Tensor c) {
         if (m <= 0 || n <= 0 || k <= 0)

@@ -1,7 +1,7 @@
 package dev.jgan.cli;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Backends;
+import dev.jgan.selection.Backends;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
@@ -25,6 +25,6 @@ final class CommonOptions {
 
     Backend backend(PrintWriter log) {
         if (workspaceMb < 0) throw new dev.jgan.UserError("--workspace-mb must be >= 0, got " + workspaceMb);
-        return Backends.select(device, threads(), workspaceMb << 20, log::println, dev.jgan.cuda.CudaProbe.SYSTEM);
+        return Backends.select(device, threads(), workspaceMb << 20, log::println);
     }
 }

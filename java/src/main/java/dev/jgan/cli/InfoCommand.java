@@ -1,7 +1,8 @@
 package dev.jgan.cli;
 
 import dev.jgan.cpu.CpuBackend;
-import dev.jgan.cuda.CudaProbe;
+import dev.jgan.cuda.gpu.CudaProbe;
+import dev.jgan.selection.Backends;
 import jdk.incubator.vector.FloatVector;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
@@ -26,12 +27,7 @@ final class InfoCommand implements Callable<Integer> {
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
         o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
                 + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
-        o.println("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
-        CudaProbe.Status s = CudaProbe.probe();
-        o.println("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
-        for (String line : CudaProbe.details()) o.println(line);
-        o.println("kernels:   " + CudaProbe.kernelsSummary());
-        o.println("oneDNN:    " + CpuBackend.oneDnnVersion());
+        for (String line : Backends.report()) o.println(line);
         return 0;
     }
 

@@ -11,7 +11,7 @@ import java.io.PrintWriter;
  * stack trace is shown only with --debug.
  */
 @Command(name = "gan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "jgan: GAN training engine for the JVM (CPU: OpenBLAS + Vector API; CUDA: cuBLAS, cuDNN and jgan kernels).",
+        description = "jgan: GAN training engine for the JVM (CPU: oneDNN + Vector API; CUDA: cuBLAS, cuDNN and jgan kernels).",
         subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, ReportCommand.class, BenchCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -17,7 +17,6 @@ import static dev.jgan.backend.OpChecks.channels;
 import static dev.jgan.backend.OpChecks.distinct;
 import static dev.jgan.backend.OpChecks.pooled;
 import static dev.jgan.backend.OpChecks.rows;
-import static dev.jgan.backend.OpChecks.sameCount;
 import static dev.jgan.backend.OpChecks.sameSize;
 import static dev.jgan.cpu.Vec.FL;
 
@@ -386,18 +385,11 @@ public final class CpuBackend implements Backend {
 
     @Override public void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,
                                    float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
-        String op = "adamStep";
-        if (t < 1) throw new IllegalArgumentException(op + ": step t must be at least 1, got " + t);
-        sameCount(op, params, "grads", grads);
-        sameCount(op, params, "m", m);
-        sameCount(op, params, "v", v);
-        for (int i = 0; i < params.size(); i++) {
-            Tensor p = params.get(i);
-            listed(op, "params", i, p);
-            slot(op, p, "grads", grads, i);
-            slot(op, p, "m", m, i);
-            slot(op, p, "v", v, i);
-        }
+        OpChecks.adam(params, grads, m, v, t);
+        owned("adamStep", "params", params);
+        owned("adamStep", "grads", grads);
+        owned("adamStep", "m", m);
+        owned("adamStep", "v", v);
         float stepSize = (float) (lr / (1.0 - Math.pow(beta1, t)));
         float invSqrtBc2 = (float) (1.0 / Math.sqrt(1.0 - Math.pow(beta2, t)));
         Optimizers.adam(params, grads, m, v, beta1, beta2, eps, weightDecay, stepSize, invSqrtBc2);
@@ -405,15 +397,10 @@ public final class CpuBackend implements Backend {
 
     @Override public void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
                                   float lr, float momentum, boolean firstStep) {
-        String op = "sgdStep";
-        sameCount(op, params, "grads", grads);
-        sameCount(op, params, "velocity", velocity);
-        for (int i = 0; i < params.size(); i++) {
-            Tensor p = params.get(i);
-            listed(op, "params", i, p);
-            slot(op, p, "grads", grads, i);
-            slot(op, p, "velocity", velocity, i);
-        }
+        OpChecks.sgd(params, grads, velocity);
+        owned("sgdStep", "params", params);
+        owned("sgdStep", "grads", grads);
+        owned("sgdStep", "velocity", velocity);
         Optimizers.sgd(params, grads, velocity, lr, momentum, firstStep);
     }
 
@@ -442,7 +429,7 @@ public final class CpuBackend implements Backend {
         oneDnn = null;
     }
 
-    @Override public String toString() { return "CpuBackend(" + threads + " BLAS threads)"; }
+    @Override public String toString() { return "CpuBackend(" + threads + " threads, GEMM by " + (gemm == Gemm.OPENBLAS ? "OpenBLAS" : "oneDNN") + ")"; }
 
     // ---- argument checks (messages are built only on failure) -------------------------------
 
@@ -450,7 +437,7 @@ public final class CpuBackend implements Backend {
         if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
         if (!(t.storage() instanceof HostStorage h))
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " belongs to the "
-                    + t.backend().name() + " backend, not the cpu backend");
+                    + t.owner().name() + " backend, not the cpu backend");
         return h;
     }
 
@@ -472,13 +459,9 @@ public final class CpuBackend implements Backend {
     }
 
     /** Element i of a tensor list: the name is only formatted for a failure. */
-    private static void listed(String op, String list, int i, Tensor t) {
-        if (t == null || !(t.storage() instanceof HostStorage)) host(op, list + "[" + i + "]", t);
-    }
-
-    private static void slot(String op, Tensor p, String name, List<Tensor> list, int i) {
-        Tensor t = list.get(i);
-        listed(op, name, i, t);
-        OpChecks.slotSize(op, p, name, i, t);
+    /** Every tensor of an optimizer's list is host memory (the name is built only on failure). */
+    private static void owned(String op, String name, List<Tensor> list) {
+        for (int i = 0; i < list.size(); i++)
+            if (!(list.get(i).storage() instanceof HostStorage)) host(op, name + "[" + i + "]", list.get(i));
     }
 }

@@ -1,6 +1,6 @@
 package dev.jgan.cpu;
 
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 
 import java.lang.foreign.MemorySegment;
 

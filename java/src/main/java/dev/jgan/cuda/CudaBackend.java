@@ -16,7 +16,6 @@ import static dev.jgan.backend.OpChecks.channels;
 import static dev.jgan.backend.OpChecks.distinct;
 import static dev.jgan.backend.OpChecks.pooled;
 import static dev.jgan.backend.OpChecks.rows;
-import static dev.jgan.backend.OpChecks.sameCount;
 import static dev.jgan.backend.OpChecks.sameSize;
 
 /**
@@ -76,24 +75,6 @@ public final class CudaBackend implements Backend {
         this.blas = blas;
         this.dnn = dnn;
         this.workspaceLimit = workspaceLimit;
-    }
-
-    /** The CUDA backend on the emulated device: host memory, the kernels' host build, host BLAS and DNN. */
-    public static CudaBackend emulated(long workspaceLimit) {
-        EmulatedMemory memory = new EmulatedMemory();
-        return new CudaBackend(memory, EmulatedLauncher.load(), new EmulatedBlas(memory), new EmulatedDnn(memory), workspaceLimit);
-    }
-
-    /** The CUDA backend on GPU {@code ordinal}: the driver API, cuBLAS and cuDNN on one stream. */
-    public static CudaBackend open(int ordinal, long workspaceLimit) {
-        CudaLauncher launcher = CudaLauncher.open(ordinal);
-        try {
-            return new CudaBackend(new CudaMemory(launcher), launcher, new CublasBlas(launcher.stream()),
-                    new CudnnDnn(launcher.stream()), workspaceLimit);
-        } catch (RuntimeException | LinkageError e) {
-            launcher.close();
-            throw e;
-        }
     }
 
     /** The kernels' launch settings (for tests and reports). */
@@ -400,36 +381,18 @@ public final class CudaBackend implements Backend {
 
     @Override public void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,
                                    float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
-        String op = "adamStep";
-        if (t < 1) throw new IllegalArgumentException(op + ": step t must be at least 1, got " + t);
-        sameCount(op, params, "grads", grads);
-        sameCount(op, params, "m", m);
-        sameCount(op, params, "v", v);
+        OpChecks.adam(params, grads, m, v, t);
         int count = params.size();
-        long[] pp = new long[count], pg = new long[count], pm = new long[count], pv = new long[count], sizes = new long[count];
-        for (int i = 0; i < count; i++) {
-            Tensor p = params.get(i);
-            pp[i] = ptr(op, "params[" + i + "]", p);
-            pg[i] = slot(op, p, "grads", grads, i);
-            pm[i] = slot(op, p, "m", m, i);
-            pv[i] = slot(op, p, "v", v, i);
-            sizes[i] = p.size();
-        }
-        if (count > 0) kernels.adamStep(pp, pg, pm, pv, sizes, lr, beta1, beta2, eps, weightDecay, t);
+        if (count == 0) return;
+        kernels.adamStep(pointers("adamStep", "params", params), pointers("adamStep", "grads", grads),
+                pointers("adamStep", "m", m), pointers("adamStep", "v", v), sizes(params), lr, beta1, beta2, eps, weightDecay, t);
     }
 
     @Override public void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
                                   float lr, float momentum, boolean firstStep) {
-        String op = "sgdStep";
-        sameCount(op, params, "grads", grads);
-        sameCount(op, params, "velocity", velocity);
-        long[] pp = new long[params.size()], pg = new long[pp.length], pb = new long[pp.length];
-        for (int i = 0; i < pp.length; i++) {
-            Tensor p = params.get(i);
-            pp[i] = ptr(op, "params[" + i + "]", p);
-            pg[i] = slot(op, p, "grads", grads, i);
-            pb[i] = slot(op, p, "velocity", velocity, i);
-        }
+        OpChecks.sgd(params, grads, velocity);
+        long[] pp = pointers("sgdStep", "params", params), pg = pointers("sgdStep", "grads", grads),
+                pb = pointers("sgdStep", "velocity", velocity);
         for (int i = 0; i < pp.length; i++) kernels.sgdStep(pp[i], pg[i], pb[i], params.get(i).size(), lr, momentum, firstStep);
     }
 
@@ -528,9 +491,9 @@ public final class CudaBackend implements Backend {
 
     private long ptr(String op, String name, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        if (!(t.storage() instanceof DeviceStorage d) || t.backend() != this)
+        if (!(t.storage() instanceof DeviceStorage d) || t.owner() != this)
             throw new IllegalArgumentException(op + ": " + name + " " + t.shape() + " belongs to the "
-                    + t.backend().name() + " backend " + t.backend() + ", not " + this);
+                    + t.owner().name() + " backend " + t.owner() + ", not " + this);
         return d.address();
     }
 
@@ -550,10 +513,19 @@ public final class CudaBackend implements Backend {
                 new Dnn.TensorDesc(c.n(), c.k(), c.p(), c.q()));
     }
 
-    private long slot(String op, Tensor p, String name, List<Tensor> list, int i) {
-        Tensor t = list.get(i);
-        long address = ptr(op, name + "[" + i + "]", t);
-        OpChecks.slotSize(op, p, name, i, t);
-        return address;
+    /** The device addresses of an optimizer's list, each checked as this backend's (the name is built only on failure). */
+    private long[] pointers(String op, String name, List<Tensor> list) {
+        long[] out = new long[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            Tensor t = list.get(i);
+            out[i] = t.storage() instanceof DeviceStorage d && t.owner() == this ? d.address() : ptr(op, name + "[" + i + "]", t);
+        }
+        return out;
+    }
+
+    private static long[] sizes(List<Tensor> list) {
+        long[] out = new long[list.size()];
+        for (int i = 0; i < out.length; i++) out[i] = list.get(i).size();
+        return out;
     }
 }

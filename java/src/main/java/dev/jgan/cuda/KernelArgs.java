@@ -43,7 +43,7 @@ public final class KernelArgs {
     public String signature() { return signature; }
 
     /** Copies the packed bytes into dst at its position (little-endian, as packed). */
-    void copyTo(ByteBuffer dst) { dst.put(bytes); }
+    public void copyTo(ByteBuffer dst) { dst.put(bytes); }
 
     @Override public String toString() {
         return "KernelArgs(" + signature + ", " + bytes.length + " bytes, offsets " + Arrays.toString(offsets) + ")";

@@ -9,12 +9,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What the build packed into the jar from kernels/: the fatbin ({@link CudaProbe#KERNELS_RESOURCE})
+ * What the build packed into the jar from kernels/: the fatbin ({@link #FATBIN_RESOURCE})
  * and ptxas's report on it ({@link #REPORT_RESOURCE}: registers and spills per kernel and
  * architecture, which `gan info` and the tests read).
  */
 public final class KernelImages {
     /** Tab-separated: kernel, arch, registers, spill stores, spill loads, stack, static shared, parameter bank bytes. */
+    /** The fatbin of kernels/ (sm_80, sm_90, compute_90 PTX). */
+    public static final String FATBIN_RESOURCE = "/dev/jgan/kernels/jgan_kernels.fatbin";
+    /** The host build of kernels/ with the emulation runtime (native/), loaded by the emulated launcher. */
+    public static final String EMULATION_RESOURCE = "/dev/jgan/native/linux-x86_64/libjgan_emu.so";
     public static final String REPORT_RESOURCE = "/dev/jgan/kernels/jgan_kernels.report";
 
     private KernelImages() {}
@@ -25,7 +29,7 @@ public final class KernelImages {
 
     /** The fatbin's bytes, when the jar has it. */
     public static Optional<byte[]> fatbin() {
-        return read(CudaProbe.KERNELS_RESOURCE);
+        return read(FATBIN_RESOURCE);
     }
 
     /** The ptxas report, one entry per kernel and architecture (empty when the kernels were not built). */
@@ -48,5 +52,31 @@ public final class KernelImages {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + resource + " from the class path", e);
         }
+    }
+
+
+    /**
+     * One line on jgan's kernels in this jar, from the build's ptxas report: how many, for which
+     * architectures, the register range and the spills (the build refuses any), and whether the
+     * host emulation library is there; or that they were not built.
+     */
+    public static String summary() {
+        boolean emulation = KernelImages.class.getResource(EMULATION_RESOURCE) != null;
+        String emu = emulation ? "host emulation built in" : "no host emulation (built when g++ and CMake are present)";
+        List<KernelReport> report = report();
+        if (KernelImages.class.getResource(FATBIN_RESOURCE) == null || report.isEmpty())
+            return "absent (not built: needs nvcc and CMake at build time); " + emu;
+        java.util.Set<String> kernels = new java.util.TreeSet<>(), archs = new java.util.TreeSet<>();
+        int min = Integer.MAX_VALUE, max = 0, spills = 0;
+        for (KernelReport r : report) {
+            kernels.add(r.kernel());
+            archs.add(r.arch());
+            min = Math.min(min, r.registers());
+            max = Math.max(max, r.registers());
+            spills += r.spillStores() + r.spillLoads();
+        }
+        return kernels.size() + " kernels built into the jar (" + String.join(", ", archs) + ", compute_90 PTX), "
+                + min + "-" + max + " registers, " + (spills == 0 ? "no spills" : spills + " bytes spilled")
+                + " (per kernel: " + REPORT_RESOURCE + "); " + emu;
     }
 }

@@ -294,12 +294,12 @@ public final class Kernels {
         if (grads.length != count || m.length != count || v.length != count || sizes.length != count)
             throw new IllegalArgumentException(op + ": params, grads, m, v and sizes must have one entry per tensor, got "
                     + count + ", " + grads.length + ", " + m.length + ", " + v.length + ", " + sizes.length);
-        for (int k = 0; k < count; k++) {
-            count(op, "sizes[" + k + "]", sizes[k]);
-            ptr(op, "params[" + k + "]", params[k]);
-            ptr(op, "grads[" + k + "]", grads[k]);
-            ptr(op, "m[" + k + "]", m[k]);
-            ptr(op, "v[" + k + "]", v[k]);
+        for (int k = 0; k < count; k++) { // the names are built only for a failure
+            if (sizes[k] < 1) count(op, "sizes[" + k + "]", sizes[k]);
+            if (!devicePointer(params[k])) ptr(op, "params[" + k + "]", params[k]);
+            if (!devicePointer(grads[k])) ptr(op, "grads[" + k + "]", grads[k]);
+            if (!devicePointer(m[k])) ptr(op, "m[" + k + "]", m[k]);
+            if (!devicePointer(v[k])) ptr(op, "v[" + k + "]", v[k]);
         }
         // as the CPU backend: the bias corrections in double, rounded to float once
         float stepSize = (float) (lr / (1.0 - Math.pow(beta1, t)));
@@ -338,7 +338,7 @@ public final class Kernels {
                 .pointer(ptr(op, "buf", buf)).i64(n).f32(lr).f32(momentum).i32(first ? 1 : 0));
     }
 
-    // ---- random numbers (Philox 4x32-10, dev.jgan.backend.Philox's mapping) -------------------------
+    // ---- random numbers (Philox 4x32-10, dev.jgan.random.Philox's mapping) -------------------------
 
     /** t[i] = lo + (hi - lo) u_i, u_i in (0, 1] the Philox uniform of element i. */
     public void fillUniform(long t, long n, float lo, float hi, long seed, long offset) {
@@ -446,6 +446,9 @@ public final class Kernels {
     private static KernelArgs.Builder args() { return KernelArgs.builder(); }
 
     // ---- preconditions ----------------------------------------------------------------------------
+
+    /** What {@link #ptr} accepts: a non-null, 4-byte aligned address. */
+    private static boolean devicePointer(long address) { return address != 0 && (address & 3) == 0; }
 
     private static long ptr(String op, String name, long address) {
         if (address == 0) throw new IllegalArgumentException(op + ": " + name + " is a null device pointer");

@@ -1,7 +1,7 @@
 package dev.jgan.data;
 
 import dev.jgan.UserError;
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 
 /**
  * Mini-batches of a {@link Dataset} in a shuffled order that depends only on (seed, epoch), so a

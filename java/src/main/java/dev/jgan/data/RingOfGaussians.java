@@ -1,6 +1,6 @@
 package dev.jgan.data;
 
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 
 /**
  * The 2-D toy of the mode-collapse literature (Metz et al., "Unrolled GANs", 2017): a mixture of

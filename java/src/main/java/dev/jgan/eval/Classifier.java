@@ -1,7 +1,7 @@
 package dev.jgan.eval;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.data.Batches;
 import dev.jgan.data.Dataset;
 import dev.jgan.nn.Activation.ReLU;

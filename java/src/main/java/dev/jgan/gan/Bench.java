@@ -2,7 +2,7 @@ package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.OpProfile;
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
 import java.util.Arrays;

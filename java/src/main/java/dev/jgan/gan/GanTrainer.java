@@ -1,7 +1,7 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Sequential;
 import dev.jgan.optim.Adam;

@@ -2,7 +2,7 @@ package dev.jgan.gan;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.data.Idx;
 import dev.jgan.io.ImageGrid;
 import dev.jgan.io.Npy;

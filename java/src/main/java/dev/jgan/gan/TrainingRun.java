@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.data.ModeCoverage;
 import dev.jgan.data.RingOfGaussians;
 import dev.jgan.eval.Evaluator;

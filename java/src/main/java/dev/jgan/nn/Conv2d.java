@@ -1,7 +1,7 @@
 package dev.jgan.nn;
 
 import dev.jgan.backend.ConvGeometry;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 

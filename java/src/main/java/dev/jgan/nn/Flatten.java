@@ -1,6 +1,6 @@
 package dev.jgan.nn;
 
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 

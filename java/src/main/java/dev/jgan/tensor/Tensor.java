@@ -1,27 +1,26 @@
 package dev.jgan.tensor;
 
-import dev.jgan.backend.Backend;
-
 /**
  * A float32, NCHW, dense tensor owned by one backend: a shape over backend storage. The data is
- * opaque here; host copies go through {@link Backend#toHost} and {@link Backend#copyFromHost} and
- * happen only at the edges (data in; samples, metrics and checkpoints out).
+ * opaque here; host copies go through the owning backend and happen only at the edges (data in;
+ * samples, metrics and checkpoints out).
  */
 public final class Tensor {
-    private final Backend backend;
+    private final TensorOwner owner;
     private final Shape shape;
     private final Storage storage;
 
-    public Tensor(Backend backend, Shape shape, Storage storage) {
+    public Tensor(TensorOwner owner, Shape shape, Storage storage) {
         if (shape.size() > storage.floats())
             throw new IllegalArgumentException("shape " + shape + " needs " + shape.size()
                     + " floats but the storage holds " + storage.floats());
-        this.backend = backend;
+        this.owner = owner;
         this.shape = shape;
         this.storage = storage;
     }
 
-    public Backend backend() { return backend; }
+    /** The backend that owns the storage. */
+    public TensorOwner owner() { return owner; }
 
     public Shape shape() { return shape; }
 
@@ -33,7 +32,7 @@ public final class Tensor {
     public Tensor view(Shape other) {
         if (other.size() != shape.size())
             throw new IllegalArgumentException("cannot view " + shape + " as " + other);
-        return new Tensor(backend, other, storage);
+        return new Tensor(owner, other, storage);
     }
 
     /** Whether two tensors share their memory. */
@@ -42,9 +41,9 @@ public final class Tensor {
     /** Copies to a new host array. For edges only (tests, checkpoints, samples). */
     public float[] toHost() {
         float[] out = new float[shape.intSize()];
-        backend.toHost(this, out);
+        owner.toHost(this, out);
         return out;
     }
 
-    @Override public String toString() { return "Tensor" + shape + "@" + backend.name(); }
+    @Override public String toString() { return "Tensor" + shape + "@" + owner.name(); }
 }

@@ -1,5 +1,6 @@
 package dev.jgan.backend;
 
+import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.Reference;

@@ -91,7 +91,7 @@ class CliTest {
      */
     @Test
     void withoutAGpuCudaSaysWhatIsMissing(@TempDir Path tmp) throws Exception {
-        assumeFalse(dev.jgan.cuda.CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
+        assumeFalse(dev.jgan.cuda.gpu.CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
         failsWith(2, "--device cuda is not usable here: no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver",
                 train(data, tmp.resolve("run"), "--device", "cuda", "--preset", "mlp-gan", "--steps", "1"));
@@ -102,7 +102,7 @@ class CliTest {
         assertTrue(info.out().contains("cuda:      not usable: no NVIDIA driver"), info.out());
         assertTrue(info.out().contains("driver:    not found (libcuda.so.1)"), info.out());
         for (String lib : List.of("libcublas.so.12", "libcudnn.so.8"))
-            if (!dev.jgan.cuda.CudaProbe.libraryPresent(lib))
+            if (!dev.jgan.cuda.gpu.CudaProbe.libraryPresent(lib))
                 assertTrue(info.out().contains("not found (" + lib + ")"), info.out());
     }
 

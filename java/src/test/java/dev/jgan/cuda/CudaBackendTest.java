@@ -2,6 +2,9 @@ package dev.jgan.cuda;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.cuda.emulated.EmulatedBlas;
+import dev.jgan.cuda.emulated.EmulatedDnn;
+import dev.jgan.cuda.emulated.EmulatedMemory;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.Reference;

@@ -1,6 +1,8 @@
 package dev.jgan.cuda;
 
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.cuda.emulated.EmulatedDnn;
+import dev.jgan.cuda.emulated.EmulatedMemory;
 import dev.jgan.tensor.Shape;
 import dev.jgan.testing.Reference;
 import dev.jgan.testing.TestData;

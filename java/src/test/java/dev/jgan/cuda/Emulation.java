@@ -1,5 +1,6 @@
 package dev.jgan.cuda;
 
+import dev.jgan.cuda.emulated.EmulatedLauncher;
 import java.io.File;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assumptions.abort;
  * <p>Without the library (no cmake or g++) the tests are skipped with the reason; with
  * CI=true they fail instead, so CI never skips them silently. Likewise the fatbin and nvcc.
  */
-final class Emulation {
+public final class Emulation {
     private static EmulatedLauncher launcher;
     private static Kernels kernels;
 
@@ -44,7 +45,7 @@ final class Emulation {
         return Path.of(System.getProperty("jgan.cmake.dir", "target/cmake"));
     }
 
-    static byte[] fatbin() {
+    public static byte[] fatbin() {
         return KernelImages.fatbin().orElseGet(() -> {
             unavailable("the CUDA kernels' fatbin was not built (" + missingTools("cmake", "nvcc") + ")");
             return null;

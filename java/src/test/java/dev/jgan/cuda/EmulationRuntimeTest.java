@@ -1,5 +1,6 @@
 package dev.jgan.cuda;
 
+import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.testing.Reference;
 import dev.jgan.testing.TestData;
 import dev.jgan.tensor.Shape;

@@ -1,5 +1,6 @@
 package dev.jgan.cuda;
 
+import dev.jgan.cuda.emulated.EmulatedLauncher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

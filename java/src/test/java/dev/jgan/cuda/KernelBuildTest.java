@@ -1,5 +1,6 @@
 package dev.jgan.cuda;
 
+import dev.jgan.cuda.gpu.CudaProbe;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -82,7 +83,7 @@ class KernelBuildTest {
     @Test
     void probeSummarisesTheReportInOneLine() {
         Emulation.fatbin();
-        String line = CudaProbe.kernelsSummary();
+        String line = KernelImages.summary();
         assertTrue(line.startsWith(Kernels.NAMES.size() + " kernels built into the jar (sm_80, sm_90, compute_90 PTX)"), line);
         assertTrue(line.contains("no spills") && !line.contains("\n"), line);
     }

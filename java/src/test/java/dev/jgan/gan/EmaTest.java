@@ -62,7 +62,7 @@ class EmaTest {
         float[] w = ew, bias = state.get("g_ema.0.bias").toHost(), runningMean = state.get("g_ema.2.running_mean").toHost();
         int zDim = 100, width = 256, batches = GanModel.EMA_BN_IMAGES / 16;
         double[] mean = new double[width];
-        dev.jgan.backend.RngStream noise = new dev.jgan.backend.RngStream(GanModel.key(c.seed(), GanModel.Stream.EMA), 1L << 40);
+        dev.jgan.random.RngStream noise = new dev.jgan.random.RngStream(GanModel.key(c.seed(), GanModel.Stream.EMA), 1L << 40);
         dev.jgan.tensor.Tensor z = backend.allocate(dev.jgan.tensor.Shape.of(16, zDim));
         for (int k = 0; k < batches; k++) {
             backend.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));

@@ -1,8 +1,8 @@
 package dev.jgan.nn;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Philox;
-import dev.jgan.backend.RngStream;
+import dev.jgan.random.Philox;
+import dev.jgan.random.RngStream;
 import dev.jgan.nn.Activation.LeakyReLU;
 import dev.jgan.nn.Activation.ReLU;
 import dev.jgan.nn.Activation.Sigmoid;

@@ -1,7 +1,7 @@
 package dev.jgan.testing;
 
 import dev.jgan.backend.ConvGeometry;
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
 import java.util.List;

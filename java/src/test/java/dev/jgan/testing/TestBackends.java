@@ -3,7 +3,8 @@ package dev.jgan.testing;
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
-import dev.jgan.cuda.EmulatedLauncher;
+import dev.jgan.cuda.emulated.EmulatedDevice;
+import dev.jgan.cuda.emulated.EmulatedLauncher;
 
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.provider.Arguments;
@@ -68,7 +69,7 @@ public final class TestBackends {
         List<Backend> p = new ArrayList<>();
         List<String> a = new ArrayList<>();
         p.add(new CpuBackend(CPU_THREADS));
-        if (EmulatedLauncher.bundledLibrary().isPresent()) p.add(CudaBackend.emulated(CUDA_WORKSPACE_LIMIT));
+        if (EmulatedLauncher.bundledLibrary().isPresent()) p.add(EmulatedDevice.open(CUDA_WORKSPACE_LIMIT));
         else if ("true".equals(System.getenv("CI"))) throw new IllegalStateException("cuda: the host emulation library was not built; CI=true requires it");
         else a.add("cuda: the CUDA host emulation library was not built (needs CMake and g++)");
         present = List.copyOf(p);

@@ -1,7 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 import dev.jgan.gan.GanModel;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;

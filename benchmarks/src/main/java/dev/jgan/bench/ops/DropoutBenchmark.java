@@ -1,7 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Philox;
+import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,7 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Backends;
+import dev.jgan.selection.Backends;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -18,7 +18,7 @@ final class OpBench {
 
     /**
      * The backend a {@code @Param backend} names: the CLI's own {@link Backends#select}, so "cpu"
-     * works today and "cuda" works once CudaBackend lands (until then it fails with the reason).
+     * runs here and "cuda" runs where a GPU and its libraries are (elsewhere it fails with the reason).
      */
     static Backend backend(String name, int threads) {
         return Backends.select(name, threads, line -> {});

@@ -1,15 +1,21 @@
-package dev.jgan.backend;
+package dev.jgan.selection;
 
 import dev.jgan.UserError;
+import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
-import dev.jgan.cuda.CudaProbe;
+import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.gpu.CudaProbe;
+import dev.jgan.cuda.gpu.GpuDevice;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
  * Chooses the backend for {@code --device}: {@code cpu}, {@code cuda}, or {@code auto} (CUDA when
- * it is usable, else the CPU, saying in one line why CUDA was not chosen).
+ * it is usable, else the CPU, saying in one line why CUDA was not chosen). The one package that
+ * knows both backends: everything above it sees only {@link Backend}.
  */
 public final class Backends {
     private Backends() {}
@@ -55,10 +61,27 @@ public final class Backends {
     /** GPU 0; a failure to open it (a library that does not load, a driver too old) is one line. */
     private static Backend openCuda(long workspaceLimit) {
         try {
-            return CudaBackend.open(0, workspaceLimit);
+            return GpuDevice.open(0, workspaceLimit);
         } catch (RuntimeException | LinkageError e) {
             throw new UserError("--device cuda: cannot open GPU 0: " + e.getMessage() + "; use --device cpu", e);
         }
+    }
+
+    /** {@link #select(String, int, Consumer)} with the machine's own CUDA probe and the given workspace limit. */
+    public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log) {
+        return select(device, threads, workspaceLimit, log, CudaProbe.SYSTEM);
+    }
+
+    /** What {@code gan info} says about the backends: GEMM libraries, CUDA status and libraries, kernels, oneDNN. */
+    public static List<String> report() {
+        List<String> lines = new ArrayList<>();
+        lines.add("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
+        CudaProbe.Status s = CudaProbe.probe();
+        lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
+        lines.addAll(CudaProbe.details());
+        lines.add("kernels:   " + KernelImages.summary());
+        lines.add("oneDNN:    " + CpuBackend.oneDnnVersion());
+        return lines;
     }
 
     /** All cores of this machine: the default for --threads. */

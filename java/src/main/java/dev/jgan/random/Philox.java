@@ -1,4 +1,4 @@
-package dev.jgan.backend;
+package dev.jgan.random;
 
 /**
  * Philox 4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): the

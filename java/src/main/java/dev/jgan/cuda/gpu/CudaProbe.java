@@ -1,4 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
+
+import dev.jgan.cuda.KernelImages;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -22,7 +24,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class CudaProbe {
     /** Where the build puts the fatbin of kernels/ inside the jar. */
-    public static final String KERNELS_RESOURCE = "/dev/jgan/kernels/jgan_kernels.fatbin";
     public static final String DRIVER = "libcuda.so.1", CUBLAS = "libcublas.so.12", CUDNN = "libcudnn.so.8";
 
     private CudaProbe() {}
@@ -45,7 +46,7 @@ public final class CudaProbe {
 
         @Override public int deviceCount() { return CudaProbe.deviceCount(); }
 
-        @Override public boolean kernelsBuilt() { return CudaProbe.class.getResource(KERNELS_RESOURCE) != null; }
+        @Override public boolean kernelsBuilt() { return CudaProbe.class.getResource(KernelImages.FATBIN_RESOURCE) != null; }
     };
 
     /** What was found: the missing pieces (empty when all is there) and the GPU count. */
@@ -141,31 +142,6 @@ public final class CudaProbe {
 
     private static Object call(Linker linker, SymbolLookup lib, String function, FunctionDescriptor fd, Object... args) throws Throwable {
         return linker.downcallHandle(lib.findOrThrow(function), fd).invokeWithArguments(args);
-    }
-
-    /**
-     * One line on jgan's kernels in this jar, from the build's ptxas report: how many, for which
-     * architectures, the register range and the spills (the build refuses any), and whether the
-     * host emulation library is there; or that they were not built.
-     */
-    public static String kernelsSummary() {
-        boolean emulation = CudaProbe.class.getResource(EmulatedLauncher.LIBRARY_RESOURCE) != null;
-        String emu = emulation ? "host emulation built in" : "no host emulation (built when g++ and CMake are present)";
-        List<KernelImages.KernelReport> report = KernelImages.report();
-        if (CudaProbe.class.getResource(KERNELS_RESOURCE) == null || report.isEmpty())
-            return "absent (not built: needs nvcc and CMake at build time); " + emu;
-        java.util.Set<String> kernels = new java.util.TreeSet<>(), archs = new java.util.TreeSet<>();
-        int min = Integer.MAX_VALUE, max = 0, spills = 0;
-        for (KernelImages.KernelReport r : report) {
-            kernels.add(r.kernel());
-            archs.add(r.arch());
-            min = Math.min(min, r.registers());
-            max = Math.max(max, r.registers());
-            spills += r.spillStores() + r.spillLoads();
-        }
-        return kernels.size() + " kernels built into the jar (" + String.join(", ", archs) + ", compute_90 PTX), "
-                + min + "-" + max + " registers, " + (spills == 0 ? "no spills" : spills + " bytes spilled")
-                + " (per kernel: " + KernelImages.REPORT_RESOURCE + "); " + emu;
     }
 
     /** Whether the dynamic linker finds {@code name} (e.g. "libcudnn.so.8"). */

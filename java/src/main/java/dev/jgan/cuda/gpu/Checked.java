@@ -1,4 +1,4 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
 import jcuda.CudaException;
 import jcuda.driver.CUresult;

@@ -1,4 +1,4 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.emulated;
 
 import java.lang.foreign.MemorySegment;
 

@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.emulated;
 
+import dev.jgan.cuda.Blas;
 import java.lang.foreign.MemorySegment;
 
 /**

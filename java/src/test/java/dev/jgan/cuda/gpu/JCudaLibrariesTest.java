@@ -1,4 +1,4 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
 import jcuda.JCudaVersion;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.Backends;
+import dev.jgan.selection.Backends;
 import dev.jgan.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 

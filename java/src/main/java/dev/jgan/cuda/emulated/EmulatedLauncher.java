@@ -1,5 +1,9 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.emulated;
 
+import dev.jgan.cuda.Dim3;
+import dev.jgan.cuda.KernelArgs;
+import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.KernelLauncher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -37,7 +41,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 public final class EmulatedLauncher implements KernelLauncher {
     /** Where the build puts the emulation library inside the jar. */
-    public static final String LIBRARY_RESOURCE = "/dev/jgan/native/linux-x86_64/libjgan_emu.so";
+    public static final String LIBRARY_RESOURCE = KernelImages.EMULATION_RESOURCE;
 
     /** Order in which a block's threads run between two synchronisation points. */
     public enum Schedule { ASCENDING, DESCENDING }

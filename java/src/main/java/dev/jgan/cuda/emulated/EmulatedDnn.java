@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.emulated;
 
+import dev.jgan.cuda.Dnn;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
+import dev.jgan.cuda.Blas;
 import jcuda.Pointer;
 import jcuda.driver.CUstream;
 import jcuda.jcublas.JCublas2;

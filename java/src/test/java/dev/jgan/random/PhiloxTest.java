@@ -1,5 +1,6 @@
 package dev.jgan.backend;
 
+import dev.jgan.random.Philox;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,5 +1,9 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
+import dev.jgan.cuda.Dim3;
+import dev.jgan.cuda.KernelArgs;
+import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.KernelLauncher;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -80,7 +84,7 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public String describe() {
-        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels from " + CudaProbe.KERNELS_RESOURCE;
+        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels from " + KernelImages.FATBIN_RESOURCE;
     }
 
     @Override public int multiprocessors() { return multiprocessors; }

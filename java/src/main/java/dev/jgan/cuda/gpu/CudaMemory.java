@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
+import dev.jgan.cuda.DeviceMemory;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;

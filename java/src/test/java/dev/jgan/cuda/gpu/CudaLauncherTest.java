@@ -1,5 +1,8 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
+import dev.jgan.cuda.Emulation;
+import dev.jgan.cuda.KernelArgs;
+import dev.jgan.cuda.Kernels;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

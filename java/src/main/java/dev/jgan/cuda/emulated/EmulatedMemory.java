@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.emulated;
 
+import dev.jgan.cuda.DeviceMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

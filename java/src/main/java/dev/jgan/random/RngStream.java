@@ -1,4 +1,4 @@
-package dev.jgan.backend;
+package dev.jgan.random;
 
 /**
  * A seed and a running Philox block offset: each draw reserves the blocks it consumes, so that

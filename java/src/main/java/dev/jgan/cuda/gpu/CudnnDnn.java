@@ -1,5 +1,6 @@
-package dev.jgan.cuda;
+package dev.jgan.cuda.gpu;
 
+import dev.jgan.cuda.Dnn;
 import jcuda.Pointer;
 import jcuda.driver.CUstream;
 import jcuda.jcudnn.JCudnn;
@@ -25,7 +26,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.jgan.cuda.CudaMemory.at;
+import static dev.jgan.cuda.gpu.CudaMemory.at;
 
 /**
  * {@link Dnn} on a GPU: cuDNN 8.9 (libcudnn.so.8) through JCudnn. Only a GPU runs this.

@@ -1,0 +1,17 @@
+package dev.jgan.cuda.emulated;
+
+import dev.jgan.cuda.CudaBackend;
+
+/**
+ * Builds the CUDA backend over the emulated adapters: host memory with per-allocation bounds, the
+ * kernels' host build (native/), and host BLAS and DNN with cuBLAS's and cuDNN's contracts.
+ */
+public final class EmulatedDevice {
+    private EmulatedDevice() {}
+
+    /** The CUDA backend on the emulated device. */
+    public static CudaBackend open(long workspaceLimit) {
+        EmulatedMemory memory = new EmulatedMemory();
+        return new CudaBackend(memory, EmulatedLauncher.load(), new EmulatedBlas(memory), new EmulatedDnn(memory), workspaceLimit);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.jgan.architecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+/**
+ * The architecture of DESIGN.md as rules over the main classes (tests may reach anywhere): data
+ * flows data -> gan -> nn -> backend -> cpu | cuda, only the selector knows both backends, and
+ * only the GPU adapters touch the NVIDIA bindings.
+ */
+class ArchitectureTest {
+    private static JavaClasses main;
+
+    @BeforeAll
+    static void importMain() {
+        main = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.jgan");
+    }
+
+    /** Every package (and sub-package, e.g. cuda.gpu apart from cuda) is a slice; none may reach back. */
+    @Test
+    void noPackageCycles() {
+        check(slices().matching("dev.jgan.(**)").should().beFreeOfCycles());
+    }
+
+    @Test
+    void layersAndModelsNeverSeeABackendImplementation() {
+        check(noClasses().that().resideInAnyPackage("dev.jgan.nn..", "dev.jgan.optim..", "dev.jgan.gan..",
+                        "dev.jgan.eval..", "dev.jgan.data..", "dev.jgan.io..", "dev.jgan.tensor..", "dev.jgan.backend..",
+                        "dev.jgan.random..", "dev.jgan.cli..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cpu..", "dev.jgan.cuda.."));
+    }
+
+    @Test
+    void onlyTheSelectorKnowsBothBackends() {
+        check(noClasses().that().resideInAPackage("dev.jgan.cpu..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda..", "dev.jgan.selection.."));
+        check(noClasses().that().resideInAPackage("dev.jgan.cuda..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cpu..", "dev.jgan.selection.."));
+    }
+
+    /** CudaBackend sees only its ports: the adapters are built by the factories of their sub-packages. */
+    @Test
+    void theCudaOrchestrationSeesOnlyItsPorts() {
+        check(noClasses().that().resideInAPackage("dev.jgan.cuda")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda.gpu..", "dev.jgan.cuda.emulated.."));
+        check(noClasses().that().resideInAPackage("dev.jgan.cuda.emulated..")
+                .should().dependOnClassesThat().resideInAPackage("dev.jgan.cuda.gpu.."));
+    }
+
+    @Test
+    void nvidiaBindingsOnlyInTheGpuAdapters() {
+        check(noClasses().that().resideOutsideOfPackage("dev.jgan.cuda.gpu..")
+                .should().dependOnClassesThat().resideInAPackage("jcuda.."));
+    }
+
+    @Test
+    void nothingImportsTheCli() {
+        check(noClasses().that().resideOutsideOfPackage("dev.jgan.cli..")
+                .should().dependOnClassesThat().resideInAPackage("dev.jgan.cli.."));
+    }
+
+    private static void check(ArchRule rule) { rule.check(main); }
+}
