@@ -87,6 +87,31 @@ public final class OpChecks {
         optimizerLists("sgdStep", params, SGD_LISTS, new List[] {grads, velocity});
     }
 
+    /** dropoutBackward: dy, mask and dx of one size. */
+    public static void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
+        sameSize("dropoutBackward", "dy", dy, "mask", mask);
+        sameSize("dropoutBackward", "dy", dy, "dx", dx);
+    }
+
+    /** bceWithLogits: targets (when given) and dLogits as large as logits, three stats floats at the slot. */
+    public static void bce(Tensor logits, Tensor targets, Tensor dLogits, Tensor stats, int slot) {
+        if (targets != null) sameSize("bceWithLogits", "logits", logits, "targets", targets);
+        sameSize("bceWithLogits", "logits", logits, "dLogits", dLogits);
+        statsSlot("bceWithLogits", stats, slot, 3);
+    }
+
+    /** softmax: x is (N, K) rows, y its size. */
+    public static void softmax(Tensor x, Tensor y) {
+        rows("softmax", "x", x);
+        sameSize("softmax", "x", x, "y", y);
+    }
+
+    /** maxPool2x2Forward: y is x pooled 2x2 and apart from it. */
+    public static void maxPoolForward(Tensor x, Tensor y) {
+        pooled("maxPool2x2Forward", x, "y", y);
+        distinct("maxPool2x2Forward", "y", y, "x", x, "x", x);
+    }
+
     /** Row-major C (m, n) = op(A) op(B): positive sizes, operand sizes, C apart from A and B. */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, Tensor b, Tensor c) {
         if (m <= 0 || n <= 0 || k <= 0)

@@ -15,8 +15,6 @@ import java.util.List;
 import static dev.jgan.cpu.Vec.F;
 import static dev.jgan.backend.OpChecks.channels;
 import static dev.jgan.backend.OpChecks.distinct;
-import static dev.jgan.backend.OpChecks.pooled;
-import static dev.jgan.backend.OpChecks.rows;
 import static dev.jgan.backend.OpChecks.sameSize;
 import static dev.jgan.cpu.Vec.FL;
 
@@ -226,8 +224,7 @@ public final class CpuBackend implements Backend {
     @Override public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
         String op = "dropoutBackward";
         MemorySegment sdy = seg(op, "dy", dy), sm = seg(op, "mask", mask), sdx = seg(op, "dx", dx);
-        sameSize(op, "dy", dy, "mask", mask);
-        sameSize(op, "dy", dy, "dx", dx);
+        OpChecks.dropoutBackward(dy, mask, dx);
         Dropout.backward(sdy, sm, sdx, dy.size());
     }
 
@@ -332,17 +329,14 @@ public final class CpuBackend implements Backend {
         MemorySegment st = null;
         if (targets != null) {
             st = seg(op, "targets", targets);
-            sameSize(op, "logits", logits, "targets", targets);
         }
-        sameSize(op, "logits", logits, "dLogits", dLogits);
-        OpChecks.statsSlot(op, stats, slot, 3);
+        OpChecks.bce(logits, targets, dLogits, stats, slot);
         Bce.withLogits(sl, st, target, gradScale, sd, logits.size(), ss, slot);
     }
 
     @Override public void softmax(Tensor x, Tensor y) {
         MemorySegment sx = seg("softmax", "x", x), sy = seg("softmax", "y", y);
-        rows("softmax", "x", x);
-        sameSize("softmax", "x", x, "y", y);
+        OpChecks.softmax(x, y);
         Softmax.forward(sx, sy, x.shape().dim(0), x.shape().dim(1));
     }
 
@@ -359,8 +353,7 @@ public final class CpuBackend implements Backend {
     @Override public void maxPool2x2Forward(Tensor x, Tensor y) {
         String op = "maxPool2x2Forward";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
-        pooled(op, x, "y", y);
-        distinct(op, "y", y, "x", x, "x", x);
+        OpChecks.maxPoolForward(x, y);
         Shape s = x.shape();
         Pooling.forward(sx, sy, (long) s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
     }

@@ -14,8 +14,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static dev.jgan.backend.OpChecks.channels;
 import static dev.jgan.backend.OpChecks.distinct;
-import static dev.jgan.backend.OpChecks.pooled;
-import static dev.jgan.backend.OpChecks.rows;
 import static dev.jgan.backend.OpChecks.sameSize;
 
 /**
@@ -264,8 +262,7 @@ public final class CudaBackend implements Backend {
     @Override public void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
         String op = "dropoutBackward";
         long pdy = ptr(op, "dy", dy), pm = ptr(op, "mask", mask), pdx = ptr(op, "dx", dx);
-        sameSize(op, "dy", dy, "mask", mask);
-        sameSize(op, "dy", dy, "dx", dx);
+        OpChecks.dropoutBackward(dy, mask, dx);
         kernels.dropoutBackward(pdy, pm, pdx, dy.size());
     }
 
@@ -370,10 +367,8 @@ public final class CudaBackend implements Backend {
         long pt = 0;
         if (targets != null) {
             pt = ptr(op, "targets", targets);
-            sameSize(op, "logits", logits, "targets", targets);
         }
-        sameSize(op, "logits", logits, "dLogits", dLogits);
-        OpChecks.statsSlot(op, stats, slot, 3);
+        OpChecks.bce(logits, targets, dLogits, stats, slot);
         kernels.bceWithLogits(pl, pt, target, gradScale, pd, ps, slot, logits.size());
     }
 
@@ -400,8 +395,7 @@ public final class CudaBackend implements Backend {
 
     @Override public void softmax(Tensor x, Tensor y) {
         long px = ptr("softmax", "x", x), py = ptr("softmax", "y", y);
-        rows("softmax", "x", x);
-        sameSize("softmax", "x", x, "y", y);
+        OpChecks.softmax(x, y);
         kernels.softmax(px, py, x.shape().dim(0), x.shape().dim(1));
     }
 
@@ -430,8 +424,7 @@ public final class CudaBackend implements Backend {
     @Override public void maxPool2x2Forward(Tensor x, Tensor y) {
         String op = "maxPool2x2Forward";
         long px = ptr(op, "x", x), py = ptr(op, "y", y);
-        pooled(op, x, "y", y);
-        distinct(op, "y", y, "x", x, "x", x);
+        OpChecks.maxPoolForward(x, y);
         Shape s = x.shape();
         kernels.maxPool2x2Forward(px, py, s.dim(0) * s.dim(1), s.dim(2), s.dim(3));
     }
