@@ -189,6 +189,26 @@ public interface Backend extends TensorOwner, AutoCloseable {
     void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                            Tensor dx, Tensor dGamma, Tensor dBeta, boolean accumulate);
 
+    /**
+     * {@link #batchNormTrain} fused with a LeakyReLU of {@code slope} >= 0 (ReLU is slope 0):
+     * z = gamma_c * (x - mean_c) * invStd_c + beta_c, y = z > 0 ? z : slope * z. Statistics,
+     * running-stat momentum and saved mean_c and invStd_c are exactly {@link #batchNormTrain}'s.
+     * y may alias x.
+     */
+    void batchNormLeakyReluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                 float momentum, float eps, float slope, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /**
+     * Backward of {@link #batchNormLeakyReluTrain} given dy of its output y:
+     * dz = z > 0 ? dy : slope * dy, then {@link #batchNormBackward} of dz (dBeta, dGamma (=|+=),
+     * dx (=)). {@code y} is that forward's output: z > 0 exactly where y > 0, so a backend may
+     * read the mask from y or recompute z from x, beta and the saved statistics (CUDA does, with the
+     * forward's float operations). dx may alias dy.
+     */
+    void batchNormLeakyReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor beta, float slope,
+                                    Tensor saveMean, Tensor saveInvStd, Tensor dx, Tensor dGamma, Tensor dBeta,
+                                    boolean accumulate);
+
     // ---- loss -----------------------------------------------------------------------------
 
     /**

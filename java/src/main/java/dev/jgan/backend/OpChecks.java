@@ -173,6 +173,11 @@ public final class OpChecks {
             throw new IllegalArgumentException(op + ": mask " + mask.shape() + " must not share memory with x or y");
     }
 
+    /** A LeakyReLU slope is >= 0 (0 is ReLU): the backward reads the sign of the input from the output. */
+    public static void slope(String op, float slope) {
+        if (!(slope >= 0f)) throw new IllegalArgumentException(op + ": LeakyReLU slope must be >= 0, got " + slope);
+    }
+
     /** An elementwise backward: dy and dx have y's size. */
     public static void backward(String op, Tensor y, Tensor dy, Tensor dx) {
         sameSize(op, "y", y, "dy", dy);

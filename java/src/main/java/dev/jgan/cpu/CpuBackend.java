@@ -320,6 +320,45 @@ public final class CpuBackend implements Backend {
         BatchNorm.backward(sx, sdy, s.dim(0), s.dim(1), s.spatial(), sg, sm, si, sdx, dg, db, accumulate);
     }
 
+    // For now the fused op is the two existing passes (one fast pass is later work); slope 0 runs
+    // relu/reluBackward so that a fused ReLU gives the same bits as BatchNorm then ReLU.
+
+    @Override public void batchNormLeakyReluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                  float momentum, float eps, float slope, Tensor y, Tensor saveMean,
+                                                  Tensor saveInvStd) {
+        String op = "batchNormLeakyReluTrain";
+        MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
+        sameSize(op, "x", x, "y", y);
+        MemorySegment sg = perChannel(op, x, "gamma", gamma), sb = perChannel(op, x, "beta", beta),
+                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
+                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
+        OpChecks.slope(op, slope);
+        Shape s = x.shape();
+        BatchNorm.train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
+        if (slope == 0f) Activations.relu(sy, sy, y.size());
+        else Activations.leakyRelu(sy, sy, y.size(), slope);
+    }
+
+    @Override public void batchNormLeakyReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor beta, float slope,
+                                                     Tensor saveMean, Tensor saveInvStd, Tensor dx, Tensor dGamma,
+                                                     Tensor dBeta, boolean accumulate) {
+        String op = "batchNormLeakyReluBackward";
+        MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y), sdy = seg(op, "dy", dy), sdx = seg(op, "dx", dx);
+        sameSize(op, "x", x, "y", y);
+        sameSize(op, "x", x, "dy", dy);
+        sameSize(op, "x", x, "dx", dx);
+        MemorySegment sg = perChannel(op, x, "gamma", gamma), sm = perChannel(op, x, "saveMean", saveMean),
+                si = perChannel(op, x, "saveInvStd", saveInvStd), dg = perChannel(op, x, "dGamma", dGamma),
+                db = perChannel(op, x, "dBeta", dBeta);
+        perChannel(op, x, "beta", beta);
+        OpChecks.slope(op, slope);
+        Shape s = x.shape();
+        // dz goes into dx, which the batch-norm backward may then read as its dy
+        if (slope == 0f) Activations.reluBackward(sy, sdy, sdx, y.size());
+        else Activations.leakyReluBackward(sy, sdy, sdx, y.size(), slope);
+        BatchNorm.backward(sx, sdx, s.dim(0), s.dim(1), s.spatial(), sg, sm, si, sdx, dg, db, accumulate);
+    }
+
     // ---- loss -----------------------------------------------------------------------------
 
     @Override public void bceWithLogits(Tensor logits, Tensor targets, float target, float gradScale,

@@ -358,6 +358,46 @@ public final class CudaBackend implements Backend {
         kernels.batchNormBackward(px, pdy, pg, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1), s.spatial());
     }
 
+    // The fused kernels; Kernels picks the (N, C) tile or the per-channel variant as for batchNormTrain.
+    // Slope 0 runs the ReLU kernels (y = max(z, 0), as the relu op). The backward recomputes z
+    // from x and does not read y.
+
+    @Override public void batchNormLeakyReluTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                  float momentum, float eps, float slope, Tensor y, Tensor saveMean,
+                                                  Tensor saveInvStd) {
+        String op = "batchNormLeakyReluTrain";
+        long px = ptr(op, "x", x), py = ptr(op, "y", y);
+        sameSize(op, "x", x, "y", y);
+        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
+                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
+                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
+        OpChecks.slope(op, slope);
+        Shape s = x.shape();
+        if (slope == 0f) kernels.batchNormReluForward(px, pg, pb, rm, rv, momentum, eps, py, sm, si, s.dim(0), s.dim(1), s.spatial());
+        else kernels.batchNormLeakyReluForward(px, pg, pb, rm, rv, momentum, eps, slope, py, sm, si, s.dim(0), s.dim(1),
+                s.spatial());
+    }
+
+    @Override public void batchNormLeakyReluBackward(Tensor x, Tensor y, Tensor dy, Tensor gamma, Tensor beta, float slope,
+                                                     Tensor saveMean, Tensor saveInvStd, Tensor dx, Tensor dGamma,
+                                                     Tensor dBeta, boolean accumulate) {
+        String op = "batchNormLeakyReluBackward";
+        long px = ptr(op, "x", x), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
+        ptr(op, "y", y);
+        sameSize(op, "x", x, "y", y);
+        sameSize(op, "x", x, "dy", dy);
+        sameSize(op, "x", x, "dx", dx);
+        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
+                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd),
+                dg = perChannel(op, x, "dGamma", dGamma), db = perChannel(op, x, "dBeta", dBeta);
+        OpChecks.slope(op, slope);
+        Shape s = x.shape();
+        if (slope == 0f) kernels.batchNormReluBackward(px, pdy, pg, pb, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1),
+                s.spatial());
+        else kernels.batchNormLeakyReluBackward(px, pdy, pg, pb, slope, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1),
+                s.spatial());
+    }
+
     // ---- loss -----------------------------------------------------------------------------
 
     @Override public void bceWithLogits(Tensor logits, Tensor targets, float target, float gradScale,

@@ -6,29 +6,49 @@ import dev.jgan.tensor.Tensor;
 
 /**
  * An elementwise activation: y = f(x) with any shape; the backward reads the saved output y, so
- * the input need not be kept.
+ * the input need not be kept. A ReLU or LeakyReLU right after a {@link BatchNorm} in a
+ * {@link Sequential} is fused into it (see {@link Sequential#build}): it then passes x and dy
+ * through unchanged and allocates nothing.
  */
 public abstract sealed class Activation extends Layer
         permits Activation.LeakyReLU, Activation.ReLU, Activation.Tanh, Activation.Sigmoid {
     protected Tensor y, dx;
+    /** Set by {@link Sequential} when the preceding BatchNorm applies this activation. */
+    private boolean fusedIntoBatchNorm;
 
     @Override public Shape outputShape(Shape in) { return in; }
 
     @Override protected void allocate(Init init, RngStream rng) {
+        if (fusedIntoBatchNorm) return;
         y = backend.allocate(inShape);
         dx = backend.allocate(inShape);
     }
 
     @Override public final Tensor forward(Tensor x, boolean training) {
+        if (fusedIntoBatchNorm) return x;
         apply(x);
         return y;
     }
 
     @Override public final Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         if (!needDx) return null;
+        if (fusedIntoBatchNorm) return dy;
         applyBackward(dy);
         return dx;
     }
+
+    /** The LeakyReLU slope a BatchNorm can apply in its own pass (ReLU: 0), or -1 if it cannot. */
+    float batchNormFusableSlope() {
+        return switch (this) {
+            case LeakyReLU l -> l.slope;
+            case ReLU r -> 0f;
+            case Tanh t -> -1f;
+            case Sigmoid s -> -1f;
+        };
+    }
+
+    /** From now on (call before {@link #build}) the preceding BatchNorm applies this activation. */
+    void fuseIntoBatchNorm() { fusedIntoBatchNorm = true; }
 
     protected abstract void apply(Tensor x);
 

@@ -13,6 +13,11 @@ import java.util.Map;
  * for (N, C), BatchNorm2d for (N, C, H, W). Momentum is PyTorch's:
  * {@code running = (1 - momentum) * running + momentum * batch}, so Keras' momentum 0.8 is 0.2 here.
  * Training uses batch statistics; inference the running ones.
+ *
+ * <p>{@link Sequential} may fuse a following ReLU or LeakyReLU into this layer
+ * ({@link #fuseLeakyRelu}); the output is then the activation's, computed by
+ * {@link dev.jgan.backend.Backend#batchNormLeakyReluTrain} in training. Parameters and buffers
+ * keep their names.
  */
 public final class BatchNorm extends Layer {
     private final int channels;
@@ -20,6 +25,8 @@ public final class BatchNorm extends Layer {
     private Tensor gamma, beta, dGamma, dBeta, runningMean, runningVar, saveMean, saveInvStd, y, dx, x;
     /** While >= 0, the momentum of training forwards instead of {@link #momentum} (see {@link #averageBatches}). */
     private float momentumOverride = -1f;
+    /** The slope of a fused LeakyReLU (ReLU: 0), or -1 when no activation is fused. */
+    private float fusedSlope = -1f;
 
     public BatchNorm(int channels, float momentum, float eps) {
         require(momentum >= 0 && momentum <= 1, "BatchNorm momentum must be in [0, 1], got " + momentum);
@@ -51,21 +58,40 @@ public final class BatchNorm extends Layer {
         dx = backend.allocate(inShape);
     }
 
+    /**
+     * Applies y = z > 0 ? z : slope * z (slope >= 0; ReLU is 0) to this layer's output from now on;
+     * {@link Sequential} calls it before {@link #build} for a BatchNorm followed by that activation.
+     */
+    void fuseLeakyRelu(float slope) {
+        require(slope >= 0, "fused LeakyReLU slope must be >= 0, got " + slope);
+        fusedSlope = slope;
+    }
+
     @Override public Tensor forward(Tensor x, boolean training) {
+        float m = momentumOverride >= 0 ? momentumOverride : momentum;
         if (training) {
             this.x = x;
-            backend.batchNormTrain(x, gamma, beta, runningMean, runningVar, momentumOverride >= 0 ? momentumOverride : momentum,
-                    eps, y, saveMean, saveInvStd);
+            if (fusedSlope >= 0)
+                backend.batchNormLeakyReluTrain(x, gamma, beta, runningMean, runningVar, m, eps, fusedSlope, y, saveMean,
+                        saveInvStd);
+            else backend.batchNormTrain(x, gamma, beta, runningMean, runningVar, m, eps, y, saveMean, saveInvStd);
         } else {
             backend.batchNormInfer(x, gamma, beta, runningMean, runningVar, eps, y);
+            // no fused inference kernel: the activation's own op, in place, as the unfused layers ran it
+            if (fusedSlope == 0) backend.relu(y, y);
+            else if (fusedSlope > 0) backend.leakyRelu(y, y, fusedSlope);
         }
         return y;
     }
 
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         // One pass yields dx and the parameter gradients together; under SKIP the latter are
-        // overwritten but no optimizer step reads them before the next WRITE.
-        backend.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, mode.accumulate());
+        // overwritten but no optimizer step reads them before the next WRITE. Fused, y is the
+        // activation's output of the last training forward, which the backward may read.
+        if (fusedSlope >= 0)
+            backend.batchNormLeakyReluBackward(x, y, dy, gamma, beta, fusedSlope, saveMean, saveInvStd, dx, dGamma, dBeta,
+                    mode.accumulate());
+        else backend.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, mode.accumulate());
         return needDx ? dx : null;
     }
 

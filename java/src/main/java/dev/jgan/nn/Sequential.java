@@ -27,8 +27,22 @@ public final class Sequential {
         this.layers = List.copyOf(layers);
     }
 
-    /** Builds every layer for input {@code in} (batch first), initialising parameters from {@code rng}. */
+    /**
+     * Builds every layer for input {@code in} (batch first), initialising parameters from {@code rng}.
+     * A BatchNorm directly followed by a ReLU or LeakyReLU is fused first: the BatchNorm applies the
+     * activation in its own op and the activation passes through, keeping both indices (and so
+     * every parameter and buffer name).
+     */
     public Sequential build(Backend b, Shape in, Init init, RngStream rng) {
+        for (int i = 0; i + 1 < layers.size(); i++) {
+            if (layers.get(i) instanceof BatchNorm bn && layers.get(i + 1) instanceof Activation a) {
+                float slope = a.batchNormFusableSlope();
+                if (slope >= 0) {
+                    bn.fuseLeakyRelu(slope);
+                    a.fuseIntoBatchNorm();
+                }
+            }
+        }
         inShape = in;
         Shape s = in;
         for (Layer l : layers) s = l.build(b, s, init, rng);

@@ -89,6 +89,88 @@ class BackwardFiniteDifferenceTest {
         }
     }
 
+    /**
+     * L = sum w * LeakyReLU(BN(x)) (slope 0: ReLU) with batch statistics, differentiated in x,
+     * gamma and beta. The inputs are moved first so that no z is within {@link #KINK_MARGIN} of
+     * the kink, where a step of H would cross it and the difference would mix the two slopes.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.testing.TestBackends#all")
+    void batchNormLeakyRelu(Backend be) {
+        for (float slope : new float[] {0f, 0.2f})
+            for (Shape shape : new Shape[] {Shape.of(6, 19), Shape.of(3, 2, 2, 3)}) {
+                int n = shape.intSize(), c = shape.dim(1);
+                Shape cs = Shape.of(c);
+                float eps = 1e-3f;
+                float[] x = TestData.normal(7, n, 0.3, 1.5), w = TestData.uniform(8, n, -1f, 1f);
+                float[] gamma = TestData.uniform(9, c, 0.5f, 2f), beta = TestData.uniform(10, c, -1f, 1f);
+
+                double[] xd = new double[n], gd = new double[c], bd = new double[c];
+                for (int i = 0; i < c; i++) { gd[i] = gamma[i]; bd[i] = beta[i]; }
+                awayFromKink(x, xd, shape, gd, bd, eps);
+                Tensor tx = be.fromHost(x, shape), tg = be.fromHost(gamma, cs), tb = be.fromHost(beta, cs);
+                Tensor ty = be.allocate(shape), tsm = be.allocate(cs), tsi = be.allocate(cs);
+                be.batchNormLeakyReluTrain(tx, tg, tb, be.allocate(cs), be.allocate(cs), 0.1f, eps, slope, ty, tsm, tsi);
+                Tensor tdx = be.allocate(shape), tdg = be.allocate(cs), tdb = be.allocate(cs);
+                be.batchNormLeakyReluBackward(tx, ty, be.fromHost(w, shape), tg, tb, slope, tsm, tsi, tdx, tdg, tdb, false);
+
+                float[] fdx = new float[n], fdg = new float[c], fdb = new float[c];
+                for (int j = 0; j < n; j++) fdx[j] = (float) central(xd, j, () -> leakyLoss(xd, shape, gd, bd, eps, slope, w));
+                for (int j = 0; j < c; j++) {
+                    fdg[j] = (float) central(gd, j, () -> leakyLoss(xd, shape, gd, bd, eps, slope, w));
+                    fdb[j] = (float) central(bd, j, () -> leakyLoss(xd, shape, gd, bd, eps, slope, w));
+                }
+                String what = " " + shape + " slope " + slope;
+                assertClose("BN+LeakyReLU dx" + what, fdx, tdx.toHost(), ATOL, RTOL);
+                assertClose("BN+LeakyReLU dGamma" + what, fdg, tdg.toHost(), ATOL, RTOL);
+                assertClose("BN+LeakyReLU dBeta" + what, fdb, tdb.toHost(), ATOL, RTOL);
+            }
+    }
+
+    /**
+     * A step of H moves a z by at most about gamma * invStd * H (x), H * |xhat| (gamma) or H (beta),
+     * all below 3e-4 here (gamma <= 2, std ~ 1.5, |xhat| <= 3); from 1e-3 on, no step crosses the kink.
+     */
+    static final double KINK_MARGIN = 1e-3;
+
+    /** Moves each x whose z is within KINK_MARGIN of 0 by 0.05 until none is; xd gets the result. */
+    static void awayFromKink(float[] x, double[] xd, Shape shape, double[] gamma, double[] beta, double eps) {
+        for (boolean moved = true; moved; ) {
+            for (int i = 0; i < x.length; i++) xd[i] = x[i];
+            double[] z = normalised(xd, shape, gamma, beta, eps);
+            moved = false;
+            for (int i = 0; i < x.length; i++)
+                if (Math.abs(z[i]) < KINK_MARGIN) { x[i] += 0.05f; moved = true; }
+        }
+    }
+
+    /** z = gamma (x - mean) / sqrt(var + eps) + beta per element, all in double. */
+    static double[] normalised(double[] x, Shape shape, double[] gamma, double[] beta, double eps) {
+        int n = shape.dim(0), c = shape.dim(1), s = shape.spatial();
+        double[] z = new double[x.length];
+        for (int ch = 0; ch < c; ch++) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < n; i++) for (int j = 0; j < s; j++) mean += x[(i * c + ch) * s + j];
+            mean /= n * s;
+            for (int i = 0; i < n; i++) for (int j = 0; j < s; j++) { double d = x[(i * c + ch) * s + j] - mean; var += d * d; }
+            var /= n * s;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < s; j++) {
+                    int at = (i * c + ch) * s + j;
+                    z[at] = gamma[ch] * (x[at] - mean) / Math.sqrt(var + eps) + beta[ch];
+                }
+        }
+        return z;
+    }
+
+    /** sum w * (z > 0 ? z : slope z), all in double. */
+    static double leakyLoss(double[] x, Shape shape, double[] gamma, double[] beta, double eps, double slope, float[] w) {
+        double[] z = normalised(x, shape, gamma, beta, eps);
+        double total = 0;
+        for (int i = 0; i < z.length; i++) total += w[i] * (z[i] > 0 ? z[i] : slope * z[i]);
+        return total;
+    }
+
     static double central(double[] v, int j, java.util.function.DoubleSupplier loss) {
         return FiniteDifference.central(v, j, H, loss);
     }

@@ -294,6 +294,25 @@ public final class Reference {
         }
     }
 
+    /** {@link #batchNormTrain}, then y = y > 0 ? y : slope * y (ReLU, max(y, 0), when slope is 0). */
+    public static void batchNormLeakyReluTrain(float[] x, Shape xShape, float[] gamma, float[] beta,
+                                               float[] runningMean, float[] runningVar, float momentum, float eps,
+                                               float slope, float[] y, float[] saveMean, float[] saveInvStd) {
+        batchNormTrain(x, xShape, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+        if (slope == 0f) relu(y, y);
+        else leakyRelu(y, y, slope);
+    }
+
+    /** dz = y > 0 ? dy : slope * dy from the forward's output y, then {@link #batchNormBackward} of dz. */
+    public static void batchNormLeakyReluBackward(float[] x, Shape xShape, float[] y, float[] dy, float[] gamma,
+                                                  float[] beta, float slope, float[] saveMean, float[] saveInvStd,
+                                                  float[] dx, float[] dGamma, float[] dBeta, boolean accumulate) {
+        float[] dz = new float[dy.length];
+        if (slope == 0f) reluBackward(y, dy, dz);
+        else leakyReluBackward(y, dy, dz, slope);
+        batchNormBackward(x, xShape, dz, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, accumulate);
+    }
+
     // ---- loss -----------------------------------------------------------------------------
 
     /** Mean BCE over the logits; targets may be null (then every target is {@code target}). */
