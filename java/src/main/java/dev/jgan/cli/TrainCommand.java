@@ -133,13 +133,19 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs != null && epochs <= 0) throw new UserError("--epochs must be positive, got " + epochs);
         if (lr != null && (lrG != null || lrD != null)) throw new UserError("give --lr or --lr-g/--lr-d, not both");
         String ds = dataset != null ? dataset : d.dataset();
-        if (p.isToy() && dataset != null && !dataset.equals("ring"))
+        if (p.kind().makesOwnData() && dataset != null && !dataset.equals(p.defaultDataset()))
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
-        return new TrainConfig(p.name(), ds, data == null ? null : data.toString(), seed,
-                batch != null ? batch : d.batch(), steps != null ? steps : d.steps(),
-                lrG != null ? lrG : lr != null ? lr : d.lrG(), lrD != null ? lrD : lr != null ? lr : d.lrD(),
-                beta1 != null ? beta1 : d.beta1(), d.beta2(), loss, realLabel, labelNoise, dSteps, logEvery,
-                sampleEvery != null ? sampleEvery : d.sampleEvery(), checkpointEvery, gEma, evalEvery, evalN).validate();
+        TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
+                .loss(loss).realLabel(realLabel).labelNoise(labelNoise).dSteps(dSteps).logEvery(logEvery)
+                .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN);
+        if (batch != null) c.batch(batch);
+        if (steps != null) c.steps(steps);
+        if (lr != null) c.lr(lr);
+        if (lrG != null) c.lrG(lrG);
+        if (lrD != null) c.lrD(lrD);
+        if (beta1 != null) c.beta1(beta1);
+        if (sampleEvery != null) c.sampleEvery(sampleEvery);
+        return c.build().validate();
     }
 
     /** The progress bar on stderr, with the latest losses as its message. */

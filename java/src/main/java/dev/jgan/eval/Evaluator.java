@@ -5,6 +5,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.data.Dataset;
 import dev.jgan.data.Datasets;
 import dev.jgan.data.Resize;
+import dev.jgan.data.RingOfGaussians;
 import dev.jgan.io.Safetensors;
 import dev.jgan.io.Safetensors.TensorData;
 import dev.jgan.tensor.Tensor;
@@ -88,7 +89,7 @@ public final class Evaluator {
     public record Splits(String name, Dataset train, Dataset test, String testSource) {}
 
     static Splits splits(String dataset, Path dataDir) {
-        if (dataset.equals("ring")) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
+        if (dataset.equals(RingOfGaussians.NAME)) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
         Dataset train = Datasets.load(dataset, Datasets.Split.TRAIN, dataDir);
         Dataset test;
         String source = "test split";

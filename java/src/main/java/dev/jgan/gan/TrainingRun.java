@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.RngStream;
-import dev.jgan.data.ModeCoverage;
-import dev.jgan.data.RingOfGaussians;
+
 import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.MetricsLog;
@@ -165,14 +164,7 @@ public final class TrainingRun {
         m.put("d_x", s.dReal());
         m.put("d_g_z", s.dFake());
         m.put("img_per_s", Math.round(imagesPerSecond));
-        if (t.model().preset().isToy()) {
-            // the toy's quality is measurable: modes holding >= 1% of G's points, and the share near a mode
-            RingOfGaussians ring = new RingOfGaussians();
-            Tensor xy = samples.generate();
-            ModeCoverage.Result c = ModeCoverage.measure(xy.toHost(), xy.shape().dim(0), ring.modes(), ring.std());
-            m.put("modes_covered", c.modesCovered());
-            m.put("high_quality", Math.round(1000 * c.highQualityFraction()) / 1000.0);
-        }
+        t.model().preset().kind().addQuality(m, samples::generate);
         return m;
     }
 
@@ -273,7 +265,7 @@ public final class TrainingRun {
 
         Samples(GanModel model, long seed) {
             this.model = model;
-            int batches = model.preset().isToy() ? 1 : (GRID + model.batch() - 1) / model.batch();
+            int batches = model.preset().kind().sampleBatches(GRID, model.batch());
             this.zs = new Tensor[batches];
             long key = GanModel.key(seed, GanModel.Stream.FIXED_NOISE);
             for (int i = 0; i < batches; i++) {

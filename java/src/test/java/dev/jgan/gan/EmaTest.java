@@ -31,9 +31,8 @@ class EmaTest {
     @AfterAll static void close() { backend.close(); }
 
     static TrainConfig config(Path data, long steps, float ema) {
-        TrainConfig d = TrainConfig.defaults(Presets.get("mlp-gan"));
-        return new TrainConfig("mlp-gan", "fashion-mnist", data.toString(), 5, 16, steps, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 1f, 0f, 1, 2, 4, 4, ema, 0, TrainConfig.EVAL_N);
+        return TrainConfig.builder(Presets.get("mlp-gan")).dataset("fashion-mnist").dataDir(data.toString()).seed(5)
+                .batch(16).steps(steps).logEvery(2).sampleEvery(4).checkpointEvery(4).gEma(ema).build();
     }
 
     /**

@@ -31,9 +31,9 @@ class TrainingRunTest {
     private static TrainConfig config(Path data, long steps) { return config("mlp-gan", data, steps, 16, 4, 6); }
 
     private static TrainConfig config(String preset, Path data, long steps, int batch, int logEvery, int checkpointEvery) {
-        TrainConfig d = TrainConfig.defaults(Presets.get(preset));
-        return new TrainConfig(preset, "fashion-mnist", data.toString(), 5, batch, steps, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 0.9f, 0.05f, 1, logEvery, checkpointEvery, checkpointEvery, 0f, 0, TrainConfig.EVAL_N);
+        return TrainConfig.builder(Presets.get(preset)).dataset("fashion-mnist").dataDir(data.toString()).seed(5)
+                .batch(batch).steps(steps).realLabel(0.9f).labelNoise(0.05f).logEvery(logEvery)
+                .sampleEvery(checkpointEvery).checkpointEvery(checkpointEvery).build();
     }
 
     @Test

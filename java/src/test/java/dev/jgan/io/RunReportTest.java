@@ -40,9 +40,8 @@ class RunReportTest {
     static void shortRun() {
         backend = new CpuBackend(2);
         Path data = TinyData.write(tmp.resolve("data"), 100);
-        TrainConfig d = TrainConfig.defaults(Presets.get("mlp-gan"));
-        TrainConfig c = new TrainConfig("mlp-gan", "fashion-mnist", data.toString(), 5, 16, 12, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 1f, 0f, 1, 2, 3, 12, 0.9f, 0, TrainConfig.EVAL_N);
+        TrainConfig c = TrainConfig.builder(Presets.get("mlp-gan")).dataset("fashion-mnist").dataDir(data.toString())
+                .seed(5).batch(16).steps(12).logEvery(2).sampleEvery(3).checkpointEvery(12).gEma(0.9f).build();
         run = tmp.resolve("run");
         new TrainingRun(backend, run, s -> {}).start(c, 0, TrainingRun.Progress.NONE);
     }
