@@ -59,38 +59,38 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--beta1", description = "Adam beta1 (default: the preset's, 0.5)")
     Float beta1;
 
-    @Option(names = "--seed", defaultValue = "1", description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--loss", defaultValue = "nonsaturating", description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
+    @Option(names = "--loss", defaultValue = TrainConfig.LOSS, description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
     String loss;
 
-    @Option(names = "--real-label", defaultValue = "1.0", description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
+    @Option(names = "--real-label", defaultValue = "" + TrainConfig.REAL_LABEL, description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
     float realLabel;
 
-    @Option(names = "--label-noise", defaultValue = "0", description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
+    @Option(names = "--label-noise", defaultValue = "" + TrainConfig.LABEL_NOISE, description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
     float labelNoise;
 
-    @Option(names = "--d-steps", defaultValue = "1", description = "D updates per G update (default: ${DEFAULT-VALUE})")
+    @Option(names = "--d-steps", defaultValue = "" + TrainConfig.D_STEPS, description = "D updates per G update (default: ${DEFAULT-VALUE})")
     int dSteps;
 
-    @Option(names = "--log-every", defaultValue = "100", description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
+    @Option(names = "--log-every", defaultValue = "" + TrainConfig.LOG_EVERY, description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
     int logEvery;
 
     @Option(names = "--sample-every", description = "steps between sample grids (default: the preset's, 500)")
     Integer sampleEvery;
 
-    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
+    @Option(names = "--checkpoint-every", defaultValue = "" + TrainConfig.CHECKPOINT_EVERY, description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
     int checkpointEvery;
 
-    @Option(names = "--g-ema", defaultValue = "0", description = "keep an exponential moving average of G's weights and batch-norm statistics "
+    @Option(names = "--g-ema", defaultValue = "" + TrainConfig.G_EMA, description = "keep an exponential moving average of G's weights and batch-norm statistics "
             + "with this decay (e.g. 0.999), saved in checkpoints and used by sample/eval; 0 = off (default: ${DEFAULT-VALUE})")
     float gEma;
 
-    @Option(names = "--eval-every", defaultValue = "0", description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-every", defaultValue = "" + TrainConfig.EVAL_EVERY, description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
     int evalEvery;
 
-    @Option(names = "--eval-n", defaultValue = "2000", description = "generated images per --eval-every measurement (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-n", defaultValue = "" + TrainConfig.EVAL_N, description = "generated images per --eval-every measurement (default: ${DEFAULT-VALUE})")
     int evalN;
 
     @Option(names = "--out", description = "run directory (default: runs/PRESET-DATE-TIME)")

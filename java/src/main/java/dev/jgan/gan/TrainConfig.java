@@ -21,6 +21,12 @@ public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN) {
+    // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
+    // --sample-every); the Builder starts from them and the CLI's option defaults name them.
+    public static final long SEED = 1;
+    public static final String LOSS = "nonsaturating";
+    public static final float REAL_LABEL = 1f, LABEL_NOISE = 0f, G_EMA = 0f;
+    public static final int D_STEPS = 1, LOG_EVERY = 100, CHECKPOINT_EVERY = 1000, EVAL_EVERY = 0;
     /** Images generated for each --eval-every measurement unless --eval-n says otherwise. */
     public static final int EVAL_N = 2000;
 
@@ -55,13 +61,14 @@ public record TrainConfig(
         return b;
     }
 
-    /** Builds a TrainConfig by name. The initial values here are the defaults of every run; the preset sets the rest. */
+    /** Builds a TrainConfig by name. It starts from the run defaults above and the preset's recipe. */
     public static final class Builder {
         private String preset, dataset, dataDir;
-        private long seed = 1, steps;
-        private int batch, dSteps = 1, logEvery = 100, sampleEvery, checkpointEvery = 1000, evalEvery = 0, evalN = EVAL_N;
-        private float lrG, lrD, beta1, beta2, realLabel = 1f, labelNoise = 0f, gEma = 0f;
-        private String loss = Loss.NONSATURATING.flag();
+        private long seed = SEED, steps;
+        private int batch, dSteps = D_STEPS, logEvery = LOG_EVERY, sampleEvery, checkpointEvery = CHECKPOINT_EVERY,
+                evalEvery = EVAL_EVERY, evalN = EVAL_N;
+        private float lrG, lrD, beta1, beta2, realLabel = REAL_LABEL, labelNoise = LABEL_NOISE, gEma = G_EMA;
+        private String loss = LOSS;
 
         private Builder() {}
 
