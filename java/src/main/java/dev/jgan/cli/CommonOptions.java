@@ -4,6 +4,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.selection.Backends;
 import picocli.CommandLine.Option;
 
+import dev.jgan.UserError;
 import java.io.PrintWriter;
 
 /** Options every command that computes takes. */
@@ -24,7 +25,7 @@ final class CommonOptions {
     int threads() { return threads != null ? threads : Backends.defaultThreads(); }
 
     Backend backend(PrintWriter log) {
-        if (workspaceMb < 0) throw new dev.jgan.UserError("--workspace-mb must be >= 0, got " + workspaceMb);
+        if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         return Backends.select(device, threads(), workspaceMb << 20, log::println);
     }
 }

@@ -10,13 +10,14 @@ import dev.jgan.gan.Presets;
 import dev.jgan.io.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -55,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
         if (n < 2) throw new UserError("--n must be at least 2 (FID needs a covariance), got " + n);
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
         Preset p = Presets.get(ck.preset());
-        if (p.isToy()) throw new UserError("the ring toy makes 2-D points, not images: its quality is the modes_covered of metrics.jsonl");
+        if (!p.kind().images()) throw new UserError("the ring toy makes 2-D points, not images: its quality is the modes_covered of metrics.jsonl");
         String ds = dataset != null ? dataset : ck.config().dataset();
         Path dir = data != null ? data : dataset == null && ck.config().dataDir() != null ? Path.of(ck.config().dataDir()) : null;
         boolean ema = ck.hasEma() && !noEma;
@@ -74,7 +75,7 @@ final class EvalCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "coverage: %d of 10 classes hold >= 2%%, KL from uniform %.4f, mean max-softmax confidence %.4f%n",
                     r.coverage().classesCovered(), r.coverage().klFromUniform(), r.coverage().meanConfidence());
             o.println("histogram: " + Arrays.stream(r.coverage().histogram()).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
-            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            Map<String, Object> m = new LinkedHashMap<>();
             m.put("checkpoint", checkpoint.toString());
             m.put("preset", ck.preset());
             m.put("step", ck.step());

@@ -5,8 +5,8 @@ import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.selection.Backends;
 import jdk.incubator.vector.FloatVector;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -3,9 +3,9 @@ package dev.jgan.cli;
 import dev.jgan.UserError;
 import dev.jgan.io.RunReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

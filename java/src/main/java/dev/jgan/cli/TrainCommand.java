@@ -13,12 +13,14 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.Console;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
@@ -59,38 +61,38 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--beta1", description = "Adam beta1 (default: the preset's, 0.5)")
     Float beta1;
 
-    @Option(names = "--seed", defaultValue = "1", description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--loss", defaultValue = "nonsaturating", description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
+    @Option(names = "--loss", defaultValue = TrainConfig.LOSS, description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
     String loss;
 
-    @Option(names = "--real-label", defaultValue = "1.0", description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
+    @Option(names = "--real-label", defaultValue = "" + TrainConfig.REAL_LABEL, description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
     float realLabel;
 
-    @Option(names = "--label-noise", defaultValue = "0", description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
+    @Option(names = "--label-noise", defaultValue = "" + TrainConfig.LABEL_NOISE, description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
     float labelNoise;
 
-    @Option(names = "--d-steps", defaultValue = "1", description = "D updates per G update (default: ${DEFAULT-VALUE})")
+    @Option(names = "--d-steps", defaultValue = "" + TrainConfig.D_STEPS, description = "D updates per G update (default: ${DEFAULT-VALUE})")
     int dSteps;
 
-    @Option(names = "--log-every", defaultValue = "100", description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
+    @Option(names = "--log-every", defaultValue = "" + TrainConfig.LOG_EVERY, description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
     int logEvery;
 
     @Option(names = "--sample-every", description = "steps between sample grids (default: the preset's, 500)")
     Integer sampleEvery;
 
-    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
+    @Option(names = "--checkpoint-every", defaultValue = "" + TrainConfig.CHECKPOINT_EVERY, description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
     int checkpointEvery;
 
-    @Option(names = "--g-ema", defaultValue = "0", description = "keep an exponential moving average of G's weights and batch-norm statistics "
+    @Option(names = "--g-ema", defaultValue = "" + TrainConfig.G_EMA, description = "keep an exponential moving average of G's weights and batch-norm statistics "
             + "with this decay (e.g. 0.999), saved in checkpoints and used by sample/eval; 0 = off (default: ${DEFAULT-VALUE})")
     float gEma;
 
-    @Option(names = "--eval-every", defaultValue = "0", description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-every", defaultValue = "" + TrainConfig.EVAL_EVERY, description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
     int evalEvery;
 
-    @Option(names = "--eval-n", defaultValue = "2000", description = "generated images per --eval-every measurement (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-n", defaultValue = "" + TrainConfig.EVAL_N, description = "generated images per --eval-every measurement (default: ${DEFAULT-VALUE})")
     int evalN;
 
     @Option(names = "--out", description = "run directory (default: runs/PRESET-DATE-TIME)")
@@ -133,13 +135,19 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs != null && epochs <= 0) throw new UserError("--epochs must be positive, got " + epochs);
         if (lr != null && (lrG != null || lrD != null)) throw new UserError("give --lr or --lr-g/--lr-d, not both");
         String ds = dataset != null ? dataset : d.dataset();
-        if (p.isToy() && dataset != null && !dataset.equals("ring"))
+        if (p.kind().makesOwnData() && dataset != null && !dataset.equals(p.defaultDataset()))
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
-        return new TrainConfig(p.name(), ds, data == null ? null : data.toString(), seed,
-                batch != null ? batch : d.batch(), steps != null ? steps : d.steps(),
-                lrG != null ? lrG : lr != null ? lr : d.lrG(), lrD != null ? lrD : lr != null ? lr : d.lrD(),
-                beta1 != null ? beta1 : d.beta1(), d.beta2(), loss, realLabel, labelNoise, dSteps, logEvery,
-                sampleEvery != null ? sampleEvery : d.sampleEvery(), checkpointEvery, gEma, evalEvery, evalN).validate();
+        TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
+                .loss(loss).realLabel(realLabel).labelNoise(labelNoise).dSteps(dSteps).logEvery(logEvery)
+                .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN);
+        if (batch != null) c.batch(batch);
+        if (steps != null) c.steps(steps);
+        if (lr != null) c.lr(lr);
+        if (lrG != null) c.lrG(lrG);
+        if (lrD != null) c.lrD(lrD);
+        if (beta1 != null) c.beta1(beta1);
+        if (sampleEvery != null) c.sampleEvery(sampleEvery);
+        return c.build().validate();
     }
 
     /** The progress bar on stderr, with the latest losses as its message. */
@@ -149,14 +157,14 @@ final class TrainCommand implements Callable<Integer> {
 
         /** Only on a terminal: redirected output gets the final summary, not a stream of redraws. */
         Bar(boolean enabled) {
-            java.io.Console console = System.console();
+            Console console = System.console();
             this.enabled = enabled && console != null && console.isTerminal();
         }
 
         @Override public void update(long step, long total, StepStats last) {
             if (!enabled) return;
             if (bar == null) {
-                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(step - 1, java.time.Duration.ZERO)
+                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(step - 1, Duration.ZERO)
                         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                         .setConsumer(new ConsoleProgressBarConsumer(System.err)).setMaxRenderedLength(100).build();
             }

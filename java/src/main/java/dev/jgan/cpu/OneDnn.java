@@ -22,8 +22,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.lang.ref.Reference;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 import static dev.jgan.cpu.Vec.F;
 import static dev.jgan.cpu.Vec.FL;
@@ -222,9 +224,9 @@ final class OneDnn implements AutoCloseable {
         } else {
             run(entry(key), x.pointer(), w.pointer(), y.pointer());
         }
-        java.lang.ref.Reference.reachabilityFence(x);
-        java.lang.ref.Reference.reachabilityFence(w);
-        java.lang.ref.Reference.reachabilityFence(y);
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(w);
+        Reference.reachabilityFence(y);
     }
 
     // dx = dL/dx (written)
@@ -235,9 +237,9 @@ final class OneDnn implements AutoCloseable {
         } else {
             run(entry(key), dx.pointer(), w.pointer(), dy.pointer());
         }
-        java.lang.ref.Reference.reachabilityFence(dy);
-        java.lang.ref.Reference.reachabilityFence(w);
-        java.lang.ref.Reference.reachabilityFence(dx);
+        Reference.reachabilityFence(dy);
+        Reference.reachabilityFence(w);
+        Reference.reachabilityFence(dx);
     }
 
     // dw (=|+=) dL/dw
@@ -245,7 +247,7 @@ final class OneDnn implements AutoCloseable {
         if (key.dense()) { // dw (K, CRS) (=|+=) dy^T x; BLAS does not read dw when beta is 0
             int crs = key.c() * key.r() * key.s();
             sgemm(true, false, key.k(), crs, key.n(), 1f, dy, key.k(), x, crs, accumulate ? 1f : 0f, dw, crs);
-            java.lang.ref.Reference.reachabilityFence(dw);
+            Reference.reachabilityFence(dw);
             return;
         }
         Entry e = entry(key);
@@ -257,9 +259,9 @@ final class OneDnn implements AutoCloseable {
             run(e, x.pointer(), e.scratch.pointer(), dy.pointer());
             addInto(dw.segment(), e.scratch.segment(), n);
         }
-        java.lang.ref.Reference.reachabilityFence(x);
-        java.lang.ref.Reference.reachabilityFence(dy);
-        java.lang.ref.Reference.reachabilityFence(dw);
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(dy);
+        Reference.reachabilityFence(dw);
     }
 
     /** Row-major C (m, n) = alpha op(A) op(B) + beta C through oneDNN's sgemm, on this object's OpenMP threads. */
@@ -269,9 +271,9 @@ final class OneDnn implements AutoCloseable {
         int status = dnnl_sgemm((byte) (transA ? 'T' : 'N'), (byte) (transB ? 'T' : 'N'), m, n, k, alpha,
                 a.pointer(), lda, b.pointer(), ldb, beta, c.pointer(), ldc);
         if (status != dnnl_success) check(status, "dnnl_sgemm", "gemm (m, n, k) = (" + m + ", " + n + ", " + k + ")");
-        java.lang.ref.Reference.reachabilityFence(a);
-        java.lang.ref.Reference.reachabilityFence(b);
-        java.lang.ref.Reference.reachabilityFence(c);
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(c);
     }
 
     // dst[i] += src[i]
@@ -482,7 +484,7 @@ final class OneDnn implements AutoCloseable {
 
     /** The implementation of each cached primitive, keyed by what it computes (for tests and diagnostics). */
     synchronized Map<String, String> implementations() {
-        Map<String, String> out = new java.util.TreeMap<>();
+        Map<String, String> out = new TreeMap<>();
         for (Entry e : cache.values()) out.put(e.key.describe(), e.implementation);
         return out;
     }

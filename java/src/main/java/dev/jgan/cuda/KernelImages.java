@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * What the build packed into the jar from kernels/: the fatbin ({@link #FATBIN_RESOURCE})
@@ -66,7 +68,7 @@ public final class KernelImages {
         List<KernelReport> report = report();
         if (KernelImages.class.getResource(FATBIN_RESOURCE) == null || report.isEmpty())
             return "absent (not built: needs nvcc and CMake at build time); " + emu;
-        java.util.Set<String> kernels = new java.util.TreeSet<>(), archs = new java.util.TreeSet<>();
+        Set<String> kernels = new TreeSet<>(), archs = new TreeSet<>();
         int min = Integer.MAX_VALUE, max = 0, spills = 0;
         for (KernelReport r : report) {
             kernels.add(r.kernel());

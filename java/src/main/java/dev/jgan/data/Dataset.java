@@ -1,5 +1,7 @@
 package dev.jgan.data;
 
+import java.util.Arrays;
+
 /**
  * A dataset held on the host: {@code images} (N, C, H, W) row-major with pixels in [-1, 1], and
  * {@code labels} (N) or null when the source has none.
@@ -41,8 +43,8 @@ public record Dataset(String name, float[] images, int[] labels, int n, int c, i
     /** The first {@code count} items (a quick run, a smoke test); shares nothing with this one. */
     public Dataset head(int count) {
         if (count < 1 || count > n) throw new IllegalArgumentException("head(" + count + ") of a dataset of " + n);
-        float[] im = java.util.Arrays.copyOf(images, count * itemSize());
-        int[] lb = labels == null ? null : java.util.Arrays.copyOf(labels, count);
+        float[] im = Arrays.copyOf(images, count * itemSize());
+        int[] lb = labels == null ? null : Arrays.copyOf(labels, count);
         return new Dataset(name, im, lb, count, c, h, w);
     }
 

@@ -15,6 +15,8 @@ import dev.jgan.random.Philox;
  * so these blocks never coincide with the backends' fills under the same seed.
  */
 public final class RingOfGaussians {
+    /** The dataset name of the toy's data in a run's config. */
+    public static final String NAME = "ring";
     /** Counter word 3 of every ring draw ("ring"). */
     public static final int RING_STREAM = 0x72696E67;
     public static final int DEFAULT_MODES = 8;

@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Predicate;
 
 /**
  * The smallest tar reader that unpacks an npm package: ustar headers (name, prefix, size,
@@ -23,7 +24,7 @@ final class Tar {
     }
 
     /** Reads every entry of an (uncompressed) tar stream, calling {@code handler} for files {@code wanted} by name. */
-    static void read(InputStream in, java.util.function.Predicate<String> wanted, FileHandler handler) throws IOException {
+    static void read(InputStream in, Predicate<String> wanted, FileHandler handler) throws IOException {
         byte[] header = new byte[BLOCK];
         String longName = null;
         while (true) {

@@ -1,7 +1,6 @@
 package dev.jgan.eval;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.random.RngStream;
 import dev.jgan.data.Batches;
 import dev.jgan.data.Dataset;
 import dev.jgan.nn.Activation.ReLU;
@@ -15,13 +14,16 @@ import dev.jgan.nn.MaxPool2d;
 import dev.jgan.nn.Parameter;
 import dev.jgan.nn.Sequential;
 import dev.jgan.optim.Adam;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * The evaluation classifier: a LeNet-style network for 28x28 one-channel images with 10 classes,
@@ -137,7 +139,7 @@ public final class Classifier {
         float[] fChunk = new float[BATCH * FEATURES], pChunk = new float[BATCH * CLASSES];
         for (int done = 0; done < n; done += BATCH) {
             int m = Math.min(BATCH, n - done);
-            java.util.Arrays.fill(xHost, 0f);
+            Arrays.fill(xHost, 0f);
             System.arraycopy(images, done * item, xHost, 0, m * item);
             b.copyFromHost(xHost, x);
             Tensor feat = features.forward(x, false);
@@ -168,7 +170,7 @@ public final class Classifier {
     }
 
     private List<Parameter> parameters() {
-        return java.util.stream.Stream.concat(features.parameters().stream(), head.parameters().stream()).toList();
+        return Stream.concat(features.parameters().stream(), head.parameters().stream()).toList();
     }
 
     public Backend backend() { return b; }

@@ -5,10 +5,12 @@ import dev.jgan.backend.Backend;
 import dev.jgan.data.Dataset;
 import dev.jgan.data.Datasets;
 import dev.jgan.data.Resize;
+import dev.jgan.data.RingOfGaussians;
 import dev.jgan.io.Safetensors;
 import dev.jgan.io.Safetensors.TensorData;
 import dev.jgan.tensor.Tensor;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -100,7 +102,7 @@ public final class Evaluator {
     public record Splits(String name, Dataset train, Dataset test, String testSource) {}
 
     static Splits splits(String dataset, Path dataDir) {
-        if (dataset.equals("ring")) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
+        if (dataset.equals(RingOfGaussians.NAME)) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
         Dataset train = Datasets.load(dataset, Datasets.Split.TRAIN, dataDir);
         Dataset test;
         String source = "test split";
@@ -132,7 +134,7 @@ public final class Evaluator {
 
         /** First 12 hex digits of SHA-256 over the record's text (every field, by name). */
         String key() {
-            return sha256Hex(toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 12);
+            return sha256Hex(toString().getBytes(StandardCharsets.UTF_8)).substring(0, 12);
         }
     }
 
@@ -254,7 +256,7 @@ public final class Evaluator {
             md.update(chunk, 0, m);
         }
         if (d.labels() != null) for (int l : d.labels()) md.update((byte) l);
-        md.update((d.n() + "x" + d.c() + "x" + d.h() + "x" + d.w()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        md.update((d.n() + "x" + d.c() + "x" + d.h() + "x" + d.w()).getBytes(StandardCharsets.UTF_8));
         return hex(md.digest()).substring(0, 12);
     }
 

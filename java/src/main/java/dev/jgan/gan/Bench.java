@@ -35,9 +35,8 @@ public final class Bench {
 
     /** A trainer set up as the benchmark runs it (also used by the JMH step benchmarks). */
     public static GanTrainer trainer(Backend b, Preset p, int batch) {
-        TrainConfig d = TrainConfig.defaults(p);
-        TrainConfig c = new TrainConfig(p.name(), d.dataset(), null, 0, batch, Long.MAX_VALUE, d.lrG(), d.lrD(),
-                d.beta1(), d.beta2(), d.loss(), 0.9f, 0f, 1, 100, 100, 1000, 0f, 0, TrainConfig.EVAL_N);
+        TrainConfig c = TrainConfig.builder(p).seed(0).batch(batch).steps(Long.MAX_VALUE).realLabel(0.9f)
+                .sampleEvery(100).build();
         return new GanTrainer(new GanModel(b, p, batch, 0), c, fixedBatch(p.item(), batch));
     }
 

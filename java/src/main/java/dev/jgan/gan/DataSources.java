@@ -3,12 +3,9 @@ package dev.jgan.gan;
 import dev.jgan.UserError;
 import dev.jgan.data.Batches;
 import dev.jgan.data.Dataset;
-import dev.jgan.data.Datasets;
-import dev.jgan.data.RingOfGaussians;
 import dev.jgan.data.Resize;
+import dev.jgan.data.RingOfGaussians;
 import dev.jgan.tensor.Shape;
-
-import java.nio.file.Path;
 
 /** Opens the real data a run trains on, as the deterministic batch sequence the trainer draws from. */
 final class DataSources {
@@ -16,10 +13,7 @@ final class DataSources {
 
     static RealBatches open(TrainConfig c, Preset p) {
         long key = GanModel.key(c.seed(), GanModel.Stream.DATA);
-        if (p.isToy()) return ring(c.batch(), key);
-        if (c.dataset().equals("ring")) throw new UserError("dataset ring is the toy's; use --preset ring");
-        Dataset ds = Datasets.load(c.dataset(), c.dataDir() == null ? null : Path.of(c.dataDir()));
-        return images(ds, p, c.batch(), key);
+        return p.kind().open(c, p, key);
     }
 
     static RealBatches images(Dataset ds, Preset p, int batch, long key) {

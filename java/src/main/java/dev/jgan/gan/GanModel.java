@@ -1,10 +1,10 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.random.RngStream;
 import dev.jgan.nn.BatchNorm;
 import dev.jgan.nn.Parameter;
 import dev.jgan.nn.Sequential;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 

@@ -1,10 +1,10 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.random.RngStream;
 import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Sequential;
 import dev.jgan.optim.Adam;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 

@@ -2,12 +2,10 @@ package dev.jgan.gan;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.random.RngStream;
 import dev.jgan.data.Idx;
-import dev.jgan.io.ImageGrid;
 import dev.jgan.io.Npy;
-import dev.jgan.io.ScatterPlot;
-import dev.jgan.data.RingOfGaussians;
+import dev.jgan.random.RngStream;
+
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -68,12 +66,11 @@ public final class Generation {
     public static void write(Backend b, Checkpoints.Loaded ck, int n, long seed, boolean ema, Format format, Path out) {
         Preset p = Presets.get(ck.preset());
         Shape item = p.item();
-        if (p.isToy() && format == Format.IDX) throw new UserError("the 2-D toy makes points, not images: use --format npy or png");
+        if (!p.kind().images() && format == Format.IDX) throw new UserError("the 2-D toy makes points, not images: use --format npy or png");
         float[] x = generate(b, ck, n, seed, ema);
         switch (format) {
             case PNG -> {
-                if (p.isToy()) ScatterPlot.writePng(out, x, n, new RingOfGaussians().modes());
-                else ImageGrid.writePng(out, x, n, item.dim(0), item.dim(1), item.dim(2), (int) Math.ceil(Math.sqrt(n)), 1);
+                p.kind().writePng(out, x, item.batched(n), n, 1);
             }
             case NPY -> Npy.write(out, x, item.dim(0) == 1 && item.rank() == 3
                     ? new int[] {n, item.dim(1), item.dim(2)} : item.batched(n).dims());

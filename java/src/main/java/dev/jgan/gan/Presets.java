@@ -52,28 +52,30 @@ public final class Presets {
      */
     static Preset mlpGan() {
         float slope = 0.2f, momentum = 0.2f, eps = 1e-3f;
-        return new Preset("mlp-gan", "Keras-GAN vanilla MLP GAN with batch norm (28x28x1)",
-                Shape.of(1, 28, 28), 100,
-                () -> List.<Layer>of(
+        return Preset.builder("mlp-gan").description("Keras-GAN vanilla MLP GAN with batch norm (28x28x1)")
+                .item(Shape.of(1, 28, 28)).zDim(100)
+                .generator(() -> List.<Layer>of(
                         new Dense(100, 256), new LeakyReLU(slope), new BatchNorm(256, momentum, eps),
                         new Dense(256, 512), new LeakyReLU(slope), new BatchNorm(512, momentum, eps),
                         new Dense(512, 1024), new LeakyReLU(slope), new BatchNorm(1024, momentum, eps),
-                        new Dense(1024, 784), new Tanh(), new Reshape(1, 28, 28)),
-                () -> List.<Layer>of(
+                        new Dense(1024, 784), new Tanh(), new Reshape(1, 28, 28)))
+                .discriminator(() -> List.<Layer>of(
                         new Flatten(), new Dense(784, 512), new LeakyReLU(slope),
-                        new Dense(512, 256), new LeakyReLU(slope), new Dense(256, 1)),
-                Init.GLOROT_UNIFORM, 2e-4f, 2e-4f, 0.5f, 0.999f, 64, 3000, 500, "fashion-mnist");
+                        new Dense(512, 256), new LeakyReLU(slope), new Dense(256, 1)))
+                .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(3000).sampleEvery(500)
+                .dataset("fashion-mnist").build();
     }
 
     /** The smallest classic GAN: G 100 -> 128 -> 784 (LeakyReLU 0.01, tanh), D 784 -> 128 -> 1 (LeakyReLU 0.01). */
     static Preset mlpGanSmall() {
         float slope = 0.01f;
-        return new Preset("mlp-gan-small", "one-hidden-layer MLP GAN (28x28x1)",
-                Shape.of(1, 28, 28), 100,
-                () -> List.<Layer>of(new Dense(100, 128), new LeakyReLU(slope), new Dense(128, 784), new Tanh(),
-                        new Reshape(1, 28, 28)),
-                () -> List.<Layer>of(new Flatten(), new Dense(784, 128), new LeakyReLU(slope), new Dense(128, 1)),
-                Init.GLOROT_UNIFORM, 2e-4f, 2e-4f, 0.5f, 0.999f, 64, 3000, 500, "fashion-mnist");
+        return Preset.builder("mlp-gan-small").description("one-hidden-layer MLP GAN (28x28x1)")
+                .item(Shape.of(1, 28, 28)).zDim(100)
+                .generator(() -> List.<Layer>of(new Dense(100, 128), new LeakyReLU(slope), new Dense(128, 784), new Tanh(),
+                        new Reshape(1, 28, 28)))
+                .discriminator(() -> List.<Layer>of(new Flatten(), new Dense(784, 128), new LeakyReLU(slope), new Dense(128, 1)))
+                .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(3000).sampleEvery(500)
+                .dataset("fashion-mnist").build();
     }
 
     /**
@@ -91,18 +93,20 @@ public final class Presets {
      */
     static Preset dcgan28() {
         float slope = 0.3f, momentum = 0.01f, eps = 1e-3f;
-        return new Preset("dcgan-28", "TensorFlow tutorial DCGAN (28x28x1)", Shape.of(1, 28, 28), 100,
-                () -> List.<Layer>of(
+        return Preset.builder("dcgan-28").description("TensorFlow tutorial DCGAN (28x28x1)")
+                .item(Shape.of(1, 28, 28)).zDim(100)
+                .generator(() -> List.<Layer>of(
                         new Dense(100, 7 * 7 * 256, false), new BatchNorm(7 * 7 * 256, momentum, eps), new LeakyReLU(slope),
                         new Reshape(256, 7, 7),
                         new ConvTranspose2d(256, 128, 5, 1, 2, 0, false), new BatchNorm(128, momentum, eps), new LeakyReLU(slope),
                         new ConvTranspose2d(128, 64, 5, 2, 2, 1, false), new BatchNorm(64, momentum, eps), new LeakyReLU(slope),
-                        new ConvTranspose2d(64, 1, 5, 2, 2, 1, false), new Tanh()),
-                () -> List.<Layer>of(
+                        new ConvTranspose2d(64, 1, 5, 2, 2, 1, false), new Tanh()))
+                .discriminator(() -> List.<Layer>of(
                         new Conv2d(1, 64, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
                         new Conv2d(64, 128, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
-                        new Flatten(), new Dense(128 * 7 * 7, 1)),
-                Init.GLOROT_UNIFORM, 2e-4f, 2e-4f, 0.5f, 0.999f, 16, 3750, 500, "fashion-mnist");
+                        new Flatten(), new Dense(128 * 7 * 7, 1)))
+                .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(16).steps(3750).sampleEvery(500)
+                .dataset("fashion-mnist").build();
     }
 
     /**
@@ -116,21 +120,23 @@ public final class Presets {
     static Preset dcgan64() {
         float slope = 0.2f, momentum = 0.1f, eps = 1e-5f;
         int g = 64, d = 64;
-        return new Preset("dcgan-64", "Radford et al. DCGAN, pytorch/examples (64x64x1)", Shape.of(1, 64, 64), 100,
-                () -> List.<Layer>of(
+        return Preset.builder("dcgan-64").description("Radford et al. DCGAN, pytorch/examples (64x64x1)")
+                .item(Shape.of(1, 64, 64)).zDim(100)
+                .generator(() -> List.<Layer>of(
                         new Reshape(100, 1, 1),
                         new ConvTranspose2d(100, g * 8, 4, 1, 0, 0, false), new BatchNorm(g * 8, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 8, g * 4, 4, 2, 1, 0, false), new BatchNorm(g * 4, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 4, g * 2, 4, 2, 1, 0, false), new BatchNorm(g * 2, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 2, g, 4, 2, 1, 0, false), new BatchNorm(g, momentum, eps), new ReLU(),
-                        new ConvTranspose2d(g, 1, 4, 2, 1, 0, false), new Tanh()),
-                () -> List.<Layer>of(
+                        new ConvTranspose2d(g, 1, 4, 2, 1, 0, false), new Tanh()))
+                .discriminator(() -> List.<Layer>of(
                         new Conv2d(1, d, 4, 2, 1, false), new LeakyReLU(slope),
                         new Conv2d(d, d * 2, 4, 2, 1, false), new BatchNorm(d * 2, momentum, eps), new LeakyReLU(slope),
                         new Conv2d(d * 2, d * 4, 4, 2, 1, false), new BatchNorm(d * 4, momentum, eps), new LeakyReLU(slope),
                         new Conv2d(d * 4, d * 8, 4, 2, 1, false), new BatchNorm(d * 8, momentum, eps), new LeakyReLU(slope),
-                        new Conv2d(d * 8, 1, 4, 1, 0, false), new Flatten()),
-                Init.DCGAN_NORMAL, 2e-4f, 2e-4f, 0.5f, 0.999f, 64, 500, 50, "fashion-mnist");
+                        new Conv2d(d * 8, 1, 4, 1, 0, false), new Flatten()))
+                .init(Init.DCGAN_NORMAL).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(500).sampleEvery(50)
+                .dataset("fashion-mnist").build();
     }
 
     /**
@@ -141,12 +147,13 @@ public final class Presets {
     static Preset ring() {
         float slope = 0.2f;
         int z = 2, w = 128;
-        return new Preset("ring", "2-D toy: ring of 8 Gaussians (radius 2, std 0.05)",
-                Shape.of(2), z,
-                () -> List.<Layer>of(new Dense(z, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
-                        new Dense(w, 2)),
-                () -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
-                        new Dense(w, 1)),
-                Init.GLOROT_UNIFORM, 3e-4f, 3e-4f, 0.5f, 0.999f, 256, 4000, 500, null);
+        return Preset.builder("ring").description("2-D toy: ring of 8 Gaussians (radius 2, std 0.05)")
+                .points().item(Shape.of(2)).zDim(z)
+                .generator(() -> List.<Layer>of(new Dense(z, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                        new Dense(w, 2)))
+                .discriminator(() -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                        new Dense(w, 1)))
+                .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(4000).sampleEvery(500)
+                .build();
     }
 }

@@ -19,11 +19,8 @@ final class SamplePictures {
     static Path write(GanModel model, Tensor samples, Path file, int max) {
         Shape s = samples.shape();
         float[] host = samples.toHost();
-        if (model.preset().isToy()) {
-            ScatterPlot.writePng(file, host, s.dim(0), new RingOfGaussians().modes());
-            return file;
-        }
-        return writeImages(host, s, file, max);
+        model.preset().kind().writePng(file, host, s, max, s.rank() == 4 && s.dim(2) < 64 ? 2 : 1);
+        return file;
     }
 
     /** Writes up to {@code max} of the images {@code host} (shape (n, c, h, w)) as a square grid; returns the file. */

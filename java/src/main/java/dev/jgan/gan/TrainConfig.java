@@ -6,7 +6,7 @@ import dev.jgan.UserError;
  * Everything that defines a training run besides the preset's architecture. Saved as config.json
  * and in every checkpoint's metadata, so a run can be resumed and reproduced.
  *
- * @param dataset    "fashion-mnist", "mnist", or "ring" for the toy
+ * @param dataset    "fashion-mnist", "mnist", or "ring" for the toy (its preset's default)
  * @param dataDir    directory with IDX files that overrides dataset discovery, or null
  * @param steps      generator updates in total
  * @param realLabel  D's target for real samples (0.9 = one-sided label smoothing)
@@ -21,14 +21,84 @@ public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN) {
+    // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
+    // --sample-every); the Builder starts from them and the CLI's option defaults name them.
+    public static final long SEED = 1;
+    public static final String LOSS = "nonsaturating";
+    public static final float REAL_LABEL = 1f, LABEL_NOISE = 0f, G_EMA = 0f;
+    public static final int D_STEPS = 1, LOG_EVERY = 100, CHECKPOINT_EVERY = 1000, EVAL_EVERY = 0;
     /** Images generated for each --eval-every measurement unless --eval-n says otherwise. */
     public static final int EVAL_N = 2000;
 
-    /** The preset's own recipe, for {@code steps} steps (its default length when 0). */
-    public static TrainConfig defaults(Preset p) {
-        return new TrainConfig(p.name(), p.isToy() ? "ring" : p.defaultDataset(), null, 1, p.batch(),
-                p.defaultSteps(), p.lrG(), p.lrD(), p.beta1(), p.beta2(), Loss.NONSATURATING.flag(), 1f, 0f,
-                1, 100, p.sampleEvery(), 1000, 0f, 0, EVAL_N);
+    /** The preset's own recipe with every other value at its default. */
+    public static TrainConfig defaults(Preset p) { return builder(p).build(); }
+
+    /**
+     * A builder holding the preset's recipe (dataset, batch, steps, Adam settings, sample interval)
+     * and the defaults of everything else; set values by name, e.g. {@code .lr(1e-4f).steps(500)}.
+     */
+    public static Builder builder(Preset p) {
+        Builder b = new Builder();
+        b.preset = p.name();
+        b.dataset = p.defaultDataset();
+        b.batch = p.batch();
+        b.steps = p.defaultSteps();
+        b.lrG = p.lrG();
+        b.lrD = p.lrD();
+        b.beta1 = p.beta1();
+        b.beta2 = p.beta2();
+        b.sampleEvery = p.sampleEvery();
+        return b;
+    }
+
+    /** A builder holding this config's values, to change a few by name. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.preset = preset; b.dataset = dataset; b.dataDir = dataDir; b.seed = seed; b.batch = batch; b.steps = steps;
+        b.lrG = lrG; b.lrD = lrD; b.beta1 = beta1; b.beta2 = beta2; b.loss = loss; b.realLabel = realLabel;
+        b.labelNoise = labelNoise; b.dSteps = dSteps; b.logEvery = logEvery; b.sampleEvery = sampleEvery;
+        b.checkpointEvery = checkpointEvery; b.gEma = gEma; b.evalEvery = evalEvery; b.evalN = evalN;
+        return b;
+    }
+
+    /** Builds a TrainConfig by name. It starts from the run defaults above and the preset's recipe. */
+    public static final class Builder {
+        private String preset, dataset, dataDir;
+        private long seed = SEED, steps;
+        private int batch, dSteps = D_STEPS, logEvery = LOG_EVERY, sampleEvery, checkpointEvery = CHECKPOINT_EVERY,
+                evalEvery = EVAL_EVERY, evalN = EVAL_N;
+        private float lrG, lrD, beta1, beta2, realLabel = REAL_LABEL, labelNoise = LABEL_NOISE, gEma = G_EMA;
+        private String loss = LOSS;
+
+        private Builder() {}
+
+        public Builder preset(String v) { preset = v; return this; }
+        public Builder dataset(String v) { dataset = v; return this; }
+        public Builder dataDir(String v) { dataDir = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder batch(int v) { batch = v; return this; }
+        public Builder steps(long v) { steps = v; return this; }
+        /** The same learning rate for G and D. */
+        public Builder lr(float v) { lrG = v; lrD = v; return this; }
+        public Builder lrG(float v) { lrG = v; return this; }
+        public Builder lrD(float v) { lrD = v; return this; }
+        public Builder beta1(float v) { beta1 = v; return this; }
+        public Builder beta2(float v) { beta2 = v; return this; }
+        public Builder loss(String v) { loss = v; return this; }
+        public Builder realLabel(float v) { realLabel = v; return this; }
+        public Builder labelNoise(float v) { labelNoise = v; return this; }
+        public Builder dSteps(int v) { dSteps = v; return this; }
+        public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder sampleEvery(int v) { sampleEvery = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder gEma(float v) { gEma = v; return this; }
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder evalN(int v) { evalN = v; return this; }
+
+        public TrainConfig build() {
+            return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, lrG, lrD, beta1, beta2, loss, realLabel,
+                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN);
+        }
     }
 
     /** Rejects values no run can use, with one line naming the flag. */
@@ -44,17 +114,14 @@ public record TrainConfig(
         check(gEma >= 0 && gEma < 1, "--g-ema must be in [0, 1) (0.999 is typical; 0 is off), got " + gEma);
         check(evalEvery >= 0, "--eval-every must be >= 0, got " + evalEvery);
         check(evalEvery == 0 || evalN >= 2, "--eval-n must be at least 2, got " + evalN);
-        check(evalEvery == 0 || !"ring".equals(dataset), "--eval-every measures images; the ring toy logs its modes instead");
+        check(evalEvery == 0 || Presets.get(preset).kind().images(), "--eval-every measures images; the ring toy logs its modes instead");
         Loss.of(loss);
         return this;
     }
 
     public Loss lossKind() { return Loss.of(loss); }
 
-    public TrainConfig withSteps(long s) {
-        return new TrainConfig(preset, dataset, dataDir, seed, batch, s, lrG, lrD, beta1, beta2, loss, realLabel,
-                labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN);
-    }
+    public TrainConfig withSteps(long s) { return toBuilder().steps(s).build(); }
 
     private static void check(boolean ok, String message) {
         if (!ok) throw new UserError(message);

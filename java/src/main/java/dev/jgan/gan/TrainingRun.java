@@ -4,13 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.random.RngStream;
-import dev.jgan.data.ModeCoverage;
-import dev.jgan.data.RingOfGaussians;
 import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.io.RunReport;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -18,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -165,14 +164,7 @@ public final class TrainingRun {
         m.put("d_x", s.dReal());
         m.put("d_g_z", s.dFake());
         m.put("img_per_s", Math.round(imagesPerSecond));
-        if (t.model().preset().isToy()) {
-            // the toy's quality is measurable: modes holding >= 1% of G's points, and the share near a mode
-            RingOfGaussians ring = new RingOfGaussians();
-            Tensor xy = samples.generate();
-            ModeCoverage.Result c = ModeCoverage.measure(xy.toHost(), xy.shape().dim(0), ring.modes(), ring.std());
-            m.put("modes_covered", c.modesCovered());
-            m.put("high_quality", Math.round(1000 * c.highQualityFraction()) / 1000.0);
-        }
+        t.model().preset().kind().addQuality(m, samples::generate);
         return m;
     }
 
@@ -228,7 +220,7 @@ public final class TrainingRun {
             m.put("eval_n", n);
             m.put("floor_fid", Math.round(evaluator.floor() * 1000) / 1000.0);
             if (r.coverage().classesCovered() < MIN_CLASSES)
-                log.accept(String.format(java.util.Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of 10 classes "
+                log.accept(String.format(Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of 10 classes "
                         + "(FID %.1f, KL from uniform %.2f)", step, r.coverage().classesCovered(), r.fid(), r.coverage().klFromUniform()));
             return m;
         }
@@ -257,7 +249,7 @@ public final class TrainingRun {
             if (since < 0) since = s.step();
             if (!warned && s.step() - since >= STRETCH) {
                 warned = true;
-                log.accept(String.format(java.util.Locale.ROOT, "warning: step %d: D(G(z)) has stayed below %.2f since step %d: D rejects "
+                log.accept(String.format(Locale.ROOT, "warning: step %d: D(G(z)) has stayed below %.2f since step %d: D rejects "
                         + "nearly every fake; G may have collapsed or stopped learning (look at samples/)", s.step(), LOW, since));
             }
         }
@@ -273,7 +265,7 @@ public final class TrainingRun {
 
         Samples(GanModel model, long seed) {
             this.model = model;
-            int batches = model.preset().isToy() ? 1 : (GRID + model.batch() - 1) / model.batch();
+            int batches = model.preset().kind().sampleBatches(GRID, model.batch());
             this.zs = new Tensor[batches];
             long key = GanModel.key(seed, GanModel.Stream.FIXED_NOISE);
             for (int i = 0; i < batches; i++) {

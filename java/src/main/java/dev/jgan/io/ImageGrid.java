@@ -1,16 +1,17 @@
 package dev.jgan.io;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.awt.image.DataBufferInt;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * A PNG grid of images, as the GAN tutorials save every few epochs (5x5, 8x8, ...).
@@ -57,7 +58,7 @@ public final class ImageGrid {
         if (c == 1) {
             BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
             byte[] px = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
-            java.util.Arrays.fill(px, (byte) SEPARATOR_GREY);
+            Arrays.fill(px, (byte) SEPARATOR_GREY);
             for (int i = 0; i < n; i++) {
                 int x0 = SEPARATOR + (i % gridCols) * (cellW + SEPARATOR);
                 int y0 = SEPARATOR + (i / gridCols) * (cellH + SEPARATOR);
@@ -71,7 +72,7 @@ public final class ImageGrid {
         }
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         int[] px = ((DataBufferInt) img.getRaster().getDataBuffer()).getData();
-        java.util.Arrays.fill(px, SEPARATOR_GREY * 0x010101);
+        Arrays.fill(px, SEPARATOR_GREY * 0x010101);
         for (int i = 0; i < n; i++) {
             int x0 = SEPARATOR + (i % gridCols) * (cellW + SEPARATOR);
             int y0 = SEPARATOR + (i / gridCols) * (cellH + SEPARATOR);

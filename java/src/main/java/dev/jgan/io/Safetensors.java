@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jgan.UserError;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -247,7 +248,7 @@ public final class Safetensors {
         long pos = position;
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);
-            if (n < 0) throw new java.io.EOFException();
+            if (n < 0) throw new EOFException();
             pos += n;
         }
         buf.flip();

@@ -3,6 +3,7 @@ package dev.jgan.io;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * A line chart as a standalone SVG document, written by hand (no charting dependency, no fonts
@@ -48,8 +49,8 @@ public final class SvgChart {
         yMax = Math.max(yMax, yt[yt.length - 1]);
         double pw = WIDTH - LEFT - RIGHT, ph = HEIGHT - TOP - BOTTOM;
         final double x0 = xMin, x1 = xMax, y0 = yMin, y1 = yMax;
-        java.util.function.DoubleUnaryOperator px = v -> LEFT + (v - x0) / (x1 - x0) * pw;
-        java.util.function.DoubleUnaryOperator py = v -> TOP + (1 - (v - y0) / (y1 - y0)) * ph;
+        DoubleUnaryOperator px = v -> LEFT + (v - x0) / (x1 - x0) * pw;
+        DoubleUnaryOperator py = v -> TOP + (1 - (v - y0) / (y1 - y0)) * ph;
         for (double t : yt) {
             double y = py.applyAsDouble(t);
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", LEFT, y, LEFT + pw, y));

@@ -6,6 +6,7 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +56,7 @@ public final class Sequential {
             for (var e : layers.get(i).buffers().entrySet()) bs.put(base + e.getKey(), e.getValue());
         }
         parameters = List.copyOf(ps);
-        buffers = java.util.Collections.unmodifiableMap(bs);
+        buffers = Collections.unmodifiableMap(bs);
         return this;
     }
 

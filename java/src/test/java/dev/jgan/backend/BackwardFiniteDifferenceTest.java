@@ -1,12 +1,13 @@
 package dev.jgan.backend;
 
-import dev.jgan.testing.FiniteDifference;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
+import dev.jgan.testing.FiniteDifference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.function.DoubleSupplier;
 import java.util.function.DoubleUnaryOperator;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -171,7 +172,7 @@ class BackwardFiniteDifferenceTest {
         return total;
     }
 
-    static double central(double[] v, int j, java.util.function.DoubleSupplier loss) {
+    static double central(double[] v, int j, DoubleSupplier loss) {
         return FiniteDifference.central(v, j, H, loss);
     }
 

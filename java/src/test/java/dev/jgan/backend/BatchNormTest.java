@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.stream.Stream;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -153,7 +154,7 @@ class BatchNormTest {
         int n = shape.intSize(), c = shape.dim(1);
         Shape cs = Shape.of(c);
         float[] x = TestData.normal(99, n, 1e4, 1), ones = new float[c];
-        java.util.Arrays.fill(ones, 1f);
+        Arrays.fill(ones, 1f);
         float[] y = new float[n], sm = new float[c], si = new float[c], rm = new float[c], rv = ones.clone();
         Reference.batchNormTrain(x, shape, ones, new float[c], rm, rv, 1f, 0f, y, sm, si);
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.stream.Stream;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -63,7 +64,7 @@ class BiasTest {
         // 65536 values of 1000.5 + tiny: a float running sum would lose the .5s; double does not
         int n = 65536;
         float[] dy = new float[n];
-        java.util.Arrays.fill(dy, 1000.5f);
+        Arrays.fill(dy, 1000.5f);
         Tensor tdb = be.allocate(Shape.of(1));
         be.biasGrad(be.fromHost(dy, Shape.of(n, 1)), tdb, false);
         assertClose("sum", 1000.5f * n, tdb.toHost()[0], 0, 1e-7);

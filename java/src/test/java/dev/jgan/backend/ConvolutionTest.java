@@ -1,10 +1,10 @@
 package dev.jgan.backend;
 
-import dev.jgan.testing.FiniteDifference;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.ConvCases;
 import dev.jgan.testing.ConvCases.Conv;
+import dev.jgan.testing.FiniteDifference;
 import dev.jgan.testing.Reference;
 import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Arrays;
+import java.util.function.DoubleSupplier;
 import java.util.stream.Stream;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -238,7 +239,7 @@ class ConvolutionTest {
         return d;
     }
 
-    static double central(double[] v, int j, java.util.function.DoubleSupplier loss) {
+    static double central(double[] v, int j, DoubleSupplier loss) {
         return FiniteDifference.central(v, j, H, loss);
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -72,7 +73,7 @@ class DropoutTest {
         be.dropoutForward(tx, mask, y, 0f, 7L, 0L);
         assertSameBits("y = x", x, y.toHost());
         float[] ones = new float[n];
-        java.util.Arrays.fill(ones, 1f);
+        Arrays.fill(ones, 1f);
         assertSameBits("mask = 1", ones, mask.toHost());
     }
 
@@ -145,7 +146,7 @@ class DropoutTest {
 
         Tensor other = be.allocate(Shape.of(n));
         be.dropoutForward(be.fromHost(x, Shape.of(n)), other, be.allocate(Shape.of(n)), 0.25f, 1L, 2L + Philox.blocks(n));
-        assertTrue(!java.util.Arrays.equals(mask.toHost(), other.toHost()), "the next offset draws a new mask");
+        assertTrue(!Arrays.equals(mask.toHost(), other.toHost()), "the next offset draws a new mask");
     }
 
     @ParameterizedTest(name = "{0}")

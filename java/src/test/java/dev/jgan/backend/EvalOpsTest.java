@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -217,7 +218,7 @@ class EvalOpsTest {
 
     private static float[] labels(int n, int k, long seed) {
         float[] l = new float[n];
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        SplittableRandom r = new SplittableRandom(seed);
         for (int i = 0; i < n; i++) l[i] = r.nextInt(k);
         return l;
     }

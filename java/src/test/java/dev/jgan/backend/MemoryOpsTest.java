@@ -3,6 +3,7 @@ package dev.jgan.backend;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestData;
+import java.util.Arrays;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -24,8 +25,8 @@ class MemoryOpsTest {
         be.copyFromHost(data, t);
         float[] back = new float[n + 3];
         be.toHost(t, back);
-        assertSameBits("round trip", data, java.util.Arrays.copyOf(back, n));
-        assertSameBits("toHost writes only src.size() floats", new float[3], java.util.Arrays.copyOfRange(back, n, n + 3));
+        assertSameBits("round trip", data, Arrays.copyOf(back, n));
+        assertSameBits("toHost writes only src.size() floats", new float[3], Arrays.copyOfRange(back, n, n + 3));
     }
 
     @ParameterizedTest(name = "{0} n={1}")
@@ -38,7 +39,7 @@ class MemoryOpsTest {
         assertSameBits("copy", data, dst.toHost());
         be.fill(dst, -0.375f);
         float[] expected = new float[n];
-        java.util.Arrays.fill(expected, -0.375f);
+        Arrays.fill(expected, -0.375f);
         assertSameBits("fill", expected, dst.toHost());
         assertSameBits("copy leaves src alone", data, src.toHost());
     }

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -40,7 +41,7 @@ class OptimizerTest {
         List<float[]> out = new ArrayList<>();
         for (int k = 0; k < perTensor.length; k++) {
             float[] a = new float[SIZES[k]];
-            java.util.Arrays.fill(a, perTensor[k]);
+            Arrays.fill(a, perTensor[k]);
             out.add(a);
         }
         return out;

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -74,8 +75,8 @@ class RandomFillTest {
         be.fillNormal(first, 0f, 1f, 5L, 100L);
         be.fillNormal(rest, 0f, 1f, 5L, 100L + Philox.blocks(12));
         float[] w = whole.toHost(), a = first.toHost(), b = rest.toHost();
-        assertSameBits("first part", java.util.Arrays.copyOfRange(w, 0, 12), a);
-        assertSameBits("second part", java.util.Arrays.copyOfRange(w, 12, 40), b);
+        assertSameBits("first part", Arrays.copyOfRange(w, 0, 12), a);
+        assertSameBits("second part", Arrays.copyOfRange(w, 12, 40), b);
     }
 
     /**

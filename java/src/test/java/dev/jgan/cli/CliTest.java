@@ -4,11 +4,13 @@ import dev.jgan.gan.TinyData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.jgan.cuda.gpu.CudaProbe;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -91,7 +93,7 @@ class CliTest {
      */
     @Test
     void withoutAGpuCudaSaysWhatIsMissing(@TempDir Path tmp) throws Exception {
-        assumeFalse(dev.jgan.cuda.gpu.CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
+        assumeFalse(CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
         failsWith(2, "--device cuda is not usable here: no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver",
                 train(data, tmp.resolve("run"), "--device", "cuda", "--preset", "mlp-gan", "--steps", "1"));
@@ -102,7 +104,7 @@ class CliTest {
         assertTrue(info.out().contains("cuda:      not usable: no NVIDIA driver"), info.out());
         assertTrue(info.out().contains("driver:    not found (libcuda.so.1)"), info.out());
         for (String lib : List.of("libcublas.so.12", "libcudnn.so.8"))
-            if (!dev.jgan.cuda.gpu.CudaProbe.libraryPresent(lib))
+            if (!CudaProbe.libraryPresent(lib))
                 assertTrue(info.out().contains("not found (" + lib + ")"), info.out());
     }
 
@@ -119,7 +121,7 @@ class CliTest {
         TinyData.write(truncated, 20);
         Path t = truncated.resolve("train-images-idx3-ubyte.gz");
         byte[] all = Files.readAllBytes(t);
-        Files.write(t, java.util.Arrays.copyOf(all, all.length / 2));
+        Files.write(t, Arrays.copyOf(all, all.length / 2));
         failsWith(2, "train-images-idx3-ubyte.gz", train(truncated, tmp.resolve("r2"), "--steps", "2"));
     }
 
@@ -140,7 +142,7 @@ class CliTest {
         Path ck = run.resolve("checkpoints/step-0000004.safetensors");
         byte[] bytes = Files.readAllBytes(ck);
         Path cut = tmp.resolve("cut.safetensors");
-        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        Files.write(cut, Arrays.copyOf(bytes, bytes.length - 100));
         failsWith(2, "corrupt", "sample", "--device", "cpu", "--checkpoint", cut.toString(), "--out", tmp.resolve("x.png").toString());
         failsWith(2, "not found", "sample", "--device", "cpu", "--checkpoint", tmp.resolve("none.safetensors").toString(),
                 "--out", tmp.resolve("x.png").toString());

@@ -7,7 +7,11 @@ import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestBackends;
 import org.junit.jupiter.api.Test;
 
+import dev.jgan.testing.TestData;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.reflect.Proxy;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -44,13 +48,13 @@ class CpuBackendTest {
             int[][] mnk = {{1, 1, 1}, {13, 7, 207}, {64, 784, 1024}, {207, 13, 64}};
             for (int[] s : mnk) for (int ta = 0; ta < 2; ta++) for (int tb = 0; tb < 2; tb++) for (float beta : new float[] {0f, 0.5f}) {
                 int m = s[0], n = s[1], k = s[2];
-                float[] a = dev.jgan.testing.TestData.uniform(1, m * k, -1f, 1f), b = dev.jgan.testing.TestData.uniform(2, k * n, -1f, 1f);
-                float[] c0 = beta == 0f ? nan(m * n) : dev.jgan.testing.TestData.uniform(3, m * n, -1f, 1f);
+                float[] a = TestData.uniform(1, m * k, -1f, 1f), b = TestData.uniform(2, k * n, -1f, 1f);
+                float[] c0 = beta == 0f ? nan(m * n) : TestData.uniform(3, m * n, -1f, 1f);
                 float[][] out = new float[2][];
                 CpuBackend[] both = {cpu, blas};
                 for (int l = 0; l < 2; l++) {
-                    dev.jgan.tensor.Tensor ta_ = both[l].fromHost(a, dev.jgan.tensor.Shape.of(m * k)), tb_ = both[l].fromHost(b, dev.jgan.tensor.Shape.of(k * n)),
-                            tc = both[l].fromHost(c0, dev.jgan.tensor.Shape.of(m * n));
+                    Tensor ta_ = both[l].fromHost(a, Shape.of(m * k)), tb_ = both[l].fromHost(b, Shape.of(k * n)),
+                            tc = both[l].fromHost(c0, Shape.of(m * n));
                     both[l].gemm(ta == 1, tb == 1, m, n, k, 0.75f, ta_, tb_, beta, tc);
                     out[l] = tc.toHost();
                 }
@@ -64,7 +68,7 @@ class CpuBackendTest {
 
     private static float[] nan(int n) {
         float[] x = new float[n];
-        java.util.Arrays.fill(x, Float.NaN);
+        Arrays.fill(x, Float.NaN);
         return x;
     }
 
@@ -77,7 +81,7 @@ class CpuBackendTest {
             assertEquals(n, s.floats());
             assertEquals(seg.address(), s.pointer().address());
             assertEquals(n, s.pointer().capacity());
-            for (int i = 0; i < n; i++) assertEquals(0f, seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i));
+            for (int i = 0; i < n; i++) assertEquals(0f, seg.getAtIndex(ValueLayout.JAVA_FLOAT, i));
         }
         assertThrows(IllegalArgumentException.class, () -> new HostStorage(0));
     }
@@ -85,7 +89,7 @@ class CpuBackendTest {
     @Test
     void rejectsBadThreadCountsAndForeignTensors() {
         assertThrows(IllegalArgumentException.class, () -> new CpuBackend(0));
-        Backend other = java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+        Backend other = Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> method.getName().equals("name") ? "cuda" : null) instanceof Backend b ? b : null;
         Storage foreignStorage = () -> 8;
         Tensor foreign = new Tensor(other, Shape.of(8), foreignStorage);

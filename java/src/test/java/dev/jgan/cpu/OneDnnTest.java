@@ -9,6 +9,8 @@ import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -129,7 +131,7 @@ class OneDnnTest {
                             default -> both[m].backwardFilter(x, dy, outs[m] = new HostStorage(cv.weights().size()), key, false);
                         }
                     }
-                    float[] a = outs[0].segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), b = outs[1].segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                    float[] a = outs[0].segment().toArray(ValueLayout.JAVA_FLOAT), b = outs[1].segment().toArray(ValueLayout.JAVA_FLOAT);
                     int terms = op == 0 ? cv.forwardTerms() : op == 1 ? cv.dataTerms() : cv.filterTerms();
                     for (int i = 0; i < a.length; i++)
                         assertTrue(Math.abs(a[i] - b[i]) <= 1e-6 * terms + 1e-5 * Math.abs(b[i]), key.describe() + " [" + i + "]: blocked " + a[i] + ", plain " + b[i]);
@@ -142,7 +144,7 @@ class OneDnnTest {
     private static HostStorage storage(long seed, Shape s) {
         HostStorage h = new HostStorage(s.size());
         float[] v = TestData.uniform(seed, s.intSize(), -1f, 1f);
-        java.lang.foreign.MemorySegment.copy(v, 0, h.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, v.length);
+        MemorySegment.copy(v, 0, h.segment(), ValueLayout.JAVA_FLOAT, 0, v.length);
         return h;
     }
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
 import java.util.stream.Stream;
 
 import static dev.jgan.testing.Approx.assertClose;
@@ -121,7 +122,7 @@ class EmulatedBatchNormTest {
         for (boolean leaky : new boolean[] {false, true}) {
             String what = leaky ? "BN + LeakyReLU" : "BN + ReLU";
             float[] rm = new float[c], rv = new float[c], z = new float[size], sm = new float[c], si = new float[c];
-            java.util.Arrays.fill(rv, 1f);
+            Arrays.fill(rv, 1f);
             Emulation.Buffer bx = Emulation.Buffer.of(x), bg = Emulation.Buffer.of(gamma), bb = Emulation.Buffer.of(beta);
             Emulation.Buffer brm = Emulation.Buffer.of(rm), brv = Emulation.Buffer.of(rv), by = new Emulation.Buffer(size);
             Emulation.Buffer bsm = new Emulation.Buffer(c), bsi = new Emulation.Buffer(c);

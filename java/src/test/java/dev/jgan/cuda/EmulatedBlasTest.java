@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -115,7 +116,7 @@ class EmulatedBlasTest {
     /** The matrix (rows x cols, column-major, packed) in a column-major array with leading dimension ld, SENTINEL between. */
     private static float[] padded(float[] packed, int rows, int cols, int ld) {
         float[] out = new float[(cols - 1) * ld + rows + (ld - rows)];
-        java.util.Arrays.fill(out, SENTINEL);
+        Arrays.fill(out, SENTINEL);
         for (int j = 0; j < cols; j++)
             for (int i = 0; i < rows; i++) out[i + j * ld] = packed[i + j * rows];
         return out;
@@ -123,7 +124,7 @@ class EmulatedBlasTest {
 
     private static float[] nans(int n) {
         float[] out = new float[n];
-        java.util.Arrays.fill(out, Float.NaN);
+        Arrays.fill(out, Float.NaN);
         return out;
     }
 

@@ -1,9 +1,9 @@
 package dev.jgan.cuda;
 
 import dev.jgan.cuda.emulated.EmulatedLauncher;
+import dev.jgan.tensor.Shape;
 import dev.jgan.testing.Reference;
 import dev.jgan.testing.TestData;
-import dev.jgan.tensor.Shape;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

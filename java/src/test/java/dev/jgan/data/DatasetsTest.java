@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -119,7 +120,7 @@ class DatasetsTest {
         StringBuilder b = new StringBuilder("{ \"data\": [");
         for (int i = 0; i < count * 784; i++) {
             int u = (d * 7 + i) % 256;
-            b.append(i == 0 ? "" : ",").append(u == 0 ? "0" : u == 255 ? "1" : String.format(java.util.Locale.ROOT, "%.3f", u / 255.0).replaceAll("0+$", ""));
+            b.append(i == 0 ? "" : ",").append(u == 0 ? "0" : u == 255 ? "1" : String.format(Locale.ROOT, "%.3f", u / 255.0).replaceAll("0+$", ""));
         }
         return b.append("] }").toString();
     }

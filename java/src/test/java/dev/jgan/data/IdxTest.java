@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.function.Executable;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -138,7 +139,7 @@ class IdxTest {
         assertEquals("IDX file " + f + " not found", assertThrows(UserError.class, () -> Idx.readImages(f)).getMessage());
     }
 
-    private static void assertBad(Path f, org.junit.jupiter.api.function.Executable read, String reason) {
+    private static void assertBad(Path f, Executable read, String reason) {
         UserError e = assertThrows(UserError.class, read);
         String prefix = "IDX file " + f + " is invalid: ";
         assertTrue(e.getMessage().startsWith(prefix) && e.getMessage().contains(reason), e.getMessage());

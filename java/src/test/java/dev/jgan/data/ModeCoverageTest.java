@@ -1,5 +1,6 @@
 package dev.jgan.data;
 
+import dev.jgan.random.Philox;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -37,7 +38,7 @@ class ModeCoverageTest {
     @Test void uniformNoiseIsLowQuality() {
         int n = 10_000;
         float[] xy = new float[2 * n];
-        for (int i = 0; i < 2 * n; i++) xy[i] = -3f + 6f * dev.jgan.random.Philox.uniformAt(9, 0, i);
+        for (int i = 0; i < 2 * n; i++) xy[i] = -3f + 6f * Philox.uniformAt(9, 0, i);
         ModeCoverage.Result r = ModeCoverage.measure(xy, n, ring.modes(), ring.std());
         // 8 disks of radius 0.15 cover 1.6% of the 6 x 6 box
         assertTrue(r.highQualityFraction() < 0.03, "quality " + r.highQualityFraction());

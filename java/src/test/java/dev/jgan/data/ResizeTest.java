@@ -1,5 +1,6 @@
 package dev.jgan.data;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -45,7 +46,7 @@ class ResizeTest {
         int n = 3;
         float[] px = new float[n * 2 * 28 * 28];
         for (int i = 0; i < px.length; i++) px[i] = (i % 7 == 0) ? 1f : (i < 784 ? -1f : (float) Math.cos(i));
-        java.util.Arrays.fill(px, 0, 784, 0.25f);  // image 0, channel 0 constant
+        Arrays.fill(px, 0, 784, 0.25f);  // image 0, channel 0 constant
         Dataset d = new Dataset("mnist", px, new int[] {4, 5, 6}, n, 2, 28, 28);
         Dataset out = Resize.bilinear(d, 64, 64);
         assertEquals(64, out.h());

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +42,7 @@ class TarTest {
         tar[3] ^= 1;
         IOException e = assertThrows(IOException.class, () -> readAll(new ByteArrayInputStream(tar)));
         assertEquals("tar header checksum mismatch", e.getMessage());
-        byte[] cut = java.util.Arrays.copyOf(tar, 600);
+        byte[] cut = Arrays.copyOf(tar, 600);
         cut[3] ^= 1;
         assertThrows(IOException.class, () -> readAll(new ByteArrayInputStream(cut)));
     }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.jgan.data.Resize;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,7 +86,7 @@ class EvaluatorTest {
     @Test
     void largerImagesAreResized() {
         Dataset test = Datasets.load("fashion-mnist", Datasets.Split.TEST, data);
-        Dataset big = dev.jgan.data.Resize.bilinear(test, 64, 64);
+        Dataset big = Resize.bilinear(test, 64, 64);
         Evaluator.Result r = evaluator.evaluate(big.images(), big.n(), 1, 64, 64);
         assertEquals(10, r.coverage().classesCovered());
     }

@@ -2,15 +2,19 @@ package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
-import dev.jgan.io.Safetensors;
 import dev.jgan.io.MetricsLog;
+import dev.jgan.io.Safetensors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.jgan.random.RngStream;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -31,9 +35,8 @@ class EmaTest {
     @AfterAll static void close() { backend.close(); }
 
     static TrainConfig config(Path data, long steps, float ema) {
-        TrainConfig d = TrainConfig.defaults(Presets.get("mlp-gan"));
-        return new TrainConfig("mlp-gan", "fashion-mnist", data.toString(), 5, 16, steps, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 1f, 0f, 1, 2, 4, 4, ema, 0, TrainConfig.EVAL_N);
+        return TrainConfig.builder(Presets.get("mlp-gan")).dataset("fashion-mnist").dataDir(data.toString()).seed(5)
+                .batch(16).steps(steps).logEvery(2).sampleEvery(4).checkpointEvery(4).gEma(ema).build();
     }
 
     /**
@@ -48,7 +51,7 @@ class EmaTest {
         TrainConfig c = config(data, 1, decay);
         GanModel m = new GanModel(backend, Presets.get("mlp-gan"), 16, c.seed(), true);
         GanTrainer t = new GanTrainer(m, c, DataSources.open(c, m.preset()));
-        Map<String, dev.jgan.tensor.Tensor> state = m.state();
+        Map<String, Tensor> state = m.state();
         for (String k : List.of("g.0.weight", "g.0.bias"))
             assertArrayEquals(state.get(k).toHost(), state.get("g_ema." + k.substring(2)).toHost(), 0f, k + ": the EMA starts as G");
         float[] w0 = state.get("g.0.weight").toHost();
@@ -56,14 +59,14 @@ class EmaTest {
         float[] w1 = state.get("g.0.weight").toHost(), ew = state.get("g_ema.0.weight").toHost();
         for (int i = 0; i < w0.length; i += 97)
             assertEquals(0.75f * w0[i] + 0.25f * w1[i], ew[i], 0f, "weight " + i + ": two products and a sum in float");
-        assertFalse(java.util.Arrays.equals(w0, w1), "the step moved G");
+        assertFalse(Arrays.equals(w0, w1), "the step moved G");
 
         m.refreshEmaStatistics();
         float[] w = ew, bias = state.get("g_ema.0.bias").toHost(), runningMean = state.get("g_ema.2.running_mean").toHost();
         int zDim = 100, width = 256, batches = GanModel.EMA_BN_IMAGES / 16;
         double[] mean = new double[width];
-        dev.jgan.random.RngStream noise = new dev.jgan.random.RngStream(GanModel.key(c.seed(), GanModel.Stream.EMA), 1L << 40);
-        dev.jgan.tensor.Tensor z = backend.allocate(dev.jgan.tensor.Shape.of(16, zDim));
+        RngStream noise = new RngStream(GanModel.key(c.seed(), GanModel.Stream.EMA), 1L << 40);
+        Tensor z = backend.allocate(Shape.of(16, zDim));
         for (int k = 0; k < batches; k++) {
             backend.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
             float[] zh = z.toHost();
@@ -96,7 +99,7 @@ class EmaTest {
         float[] plainSamples = Generation.generate(backend, a, 20, 7);
         assertArrayEquals(plainSamples, Generation.generate(backend, a, 20, 7, false), 0f, "no EMA saved: --no-ema changes nothing");
         assertArrayEquals(plainSamples, Generation.generate(backend, b, 20, 7, false), 0f, "EMA does not change training");
-        assertFalse(java.util.Arrays.equals(plainSamples, Generation.generate(backend, b, 20, 7, true)), "the EMA G differs");
+        assertFalse(Arrays.equals(plainSamples, Generation.generate(backend, b, 20, 7, true)), "the EMA G differs");
 
         new TrainingRun(backend, split, s -> {}).start(config(data, 4, 0.9f), 0, TrainingRun.Progress.NONE);
         new TrainingRun(backend, split, s -> {}).resume(null, 8, TrainingRun.Progress.NONE);

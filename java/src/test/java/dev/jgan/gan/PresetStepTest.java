@@ -33,9 +33,8 @@ class PresetStepTest {
     void oneStepReachesEveryParameter(Backend b, String name) {
         Preset p = Presets.get(name);
         GanModel m = new GanModel(b, p, BATCH, 3);
-        TrainConfig d = TrainConfig.defaults(p);
-        TrainConfig c = new TrainConfig(name, d.dataset(), null, 3, BATCH, 10, d.lrG(), d.lrD(), d.beta1(), d.beta2(),
-                d.loss(), 0.9f, 0f, 1, 1, 1, 1, 0f, 0, TrainConfig.EVAL_N);
+        TrainConfig c = TrainConfig.builder(p).seed(3).batch(BATCH).steps(10).realLabel(0.9f)
+                .logEvery(1).sampleEvery(1).checkpointEvery(1).build();
         GanTrainer t = new GanTrainer(m, c, Bench.fixedBatch(p.item(), BATCH));
         t.step();
         StepStats s = t.readStats();

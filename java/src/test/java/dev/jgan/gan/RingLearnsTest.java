@@ -43,11 +43,8 @@ class RingLearnsTest {
 
     @Test
     void theSameCheckFailsWhenTheGeneratorCannotLearn() {
-        TrainConfig d = TrainConfig.defaults(Presets.get("ring"));
         // G's steps are scaled to nothing: its gradient has no effect, as if it were zeroed.
-        TrainConfig broken = new TrainConfig(d.preset(), d.dataset(), null, d.seed(), d.batch(), d.steps(), 1e-20f,
-                d.lrD(), d.beta1(), d.beta2(), d.loss(), d.realLabel(), d.labelNoise(), d.dSteps(), d.logEvery(),
-                d.sampleEvery(), d.checkpointEvery(), 0f, 0, TrainConfig.EVAL_N);
+        TrainConfig broken = TrainConfig.builder(Presets.get("ring")).lrG(1e-20f).build();
         ModeCoverage.Result r = train(broken);
         assertFalse(r.modesCovered() >= MIN_MODES && r.highQualityFraction() >= MIN_QUALITY,
                 "an untrained generator passed the coverage check: " + r.modesCovered() + " modes, " + r.highQualityFraction());

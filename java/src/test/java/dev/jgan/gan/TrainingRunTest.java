@@ -11,10 +11,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import dev.jgan.io.ImageGrid;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,9 +34,9 @@ class TrainingRunTest {
     private static TrainConfig config(Path data, long steps) { return config("mlp-gan", data, steps, 16, 4, 6); }
 
     private static TrainConfig config(String preset, Path data, long steps, int batch, int logEvery, int checkpointEvery) {
-        TrainConfig d = TrainConfig.defaults(Presets.get(preset));
-        return new TrainConfig(preset, "fashion-mnist", data.toString(), 5, batch, steps, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 0.9f, 0.05f, 1, logEvery, checkpointEvery, checkpointEvery, 0f, 0, TrainConfig.EVAL_N);
+        return TrainConfig.builder(Presets.get(preset)).dataset("fashion-mnist").dataDir(data.toString()).seed(5)
+                .batch(batch).steps(steps).realLabel(0.9f).labelNoise(0.05f).logEvery(logEvery)
+                .sampleEvery(checkpointEvery).checkpointEvery(checkpointEvery).build();
     }
 
     @Test
@@ -51,8 +54,8 @@ class TrainingRunTest {
                 "sample grids at every interval and at the end");
         // batch 16 < 25: the grid is still 5x5, drawn from two batches of fixed noise
         Path grid25 = tmp.resolve("grid25.png");
-        dev.jgan.io.ImageGrid.writePng(grid25, new float[25 * 784], 25, 1, 28, 28, 5, 2);
-        java.awt.image.BufferedImage want = javax.imageio.ImageIO.read(grid25.toFile()), got = javax.imageio.ImageIO.read(run.resolve("samples/step-0000012.png").toFile());
+        ImageGrid.writePng(grid25, new float[25 * 784], 25, 1, 28, 28, 5, 2);
+        BufferedImage want = ImageIO.read(grid25.toFile()), got = ImageIO.read(run.resolve("samples/step-0000012.png").toFile());
         assertEquals(want.getWidth() + "x" + want.getHeight(), got.getWidth() + "x" + got.getHeight(), "a 5x5 grid at batch 16");
         assertEquals(run.resolve("checkpoints/step-0000012.safetensors"), r.checkpoint());
         Safetensors.Contents ck = Safetensors.read(r.checkpoint());

@@ -14,10 +14,14 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -40,9 +44,8 @@ class RunReportTest {
     static void shortRun() {
         backend = new CpuBackend(2);
         Path data = TinyData.write(tmp.resolve("data"), 100);
-        TrainConfig d = TrainConfig.defaults(Presets.get("mlp-gan"));
-        TrainConfig c = new TrainConfig("mlp-gan", "fashion-mnist", data.toString(), 5, 16, 12, d.lrG(), d.lrD(), d.beta1(),
-                d.beta2(), "nonsaturating", 1f, 0f, 1, 2, 3, 12, 0.9f, 0, TrainConfig.EVAL_N);
+        TrainConfig c = TrainConfig.builder(Presets.get("mlp-gan")).dataset("fashion-mnist").dataDir(data.toString())
+                .seed(5).batch(16).steps(12).logEvery(2).sampleEvery(3).checkpointEvery(12).gEma(0.9f).build();
         run = tmp.resolve("run");
         new TrainingRun(backend, run, s -> {}).start(c, 0, TrainingRun.Progress.NONE);
     }
@@ -69,9 +72,9 @@ class RunReportTest {
         Files.writeString(dir.resolve("config.json"), "{\"config\":{\"preset\":\"dcgan-28\",\"dataset\":\"fashion-mnist\",\"steps\":20},"
                 + "\"backend\":\"cpu\",\"machine\":{\"cpu\":\"test\"},\"model\":\"m\"}");
         try (MetricsLog m = MetricsLog.open(dir.resolve("metrics.jsonl"))) {
-            m.append(java.util.Map.of("step", 10, "d_loss", 1.2, "g_loss", 0.8, "d_x", 0.6, "d_g_z", 0.4));
-            m.append(java.util.Map.of("step", 15, "fid", 80.5, "classes_covered", 7, "kl_uniform", 0.3, "mean_confidence", 0.7, "eval_n", 100));
-            m.append(java.util.Map.of("step", 20, "d_loss", 1.1, "g_loss", 0.9, "d_x", 0.6, "d_g_z", 0.4, "fid", 60.25,
+            m.append(Map.of("step", 10, "d_loss", 1.2, "g_loss", 0.8, "d_x", 0.6, "d_g_z", 0.4));
+            m.append(Map.of("step", 15, "fid", 80.5, "classes_covered", 7, "kl_uniform", 0.3, "mean_confidence", 0.7, "eval_n", 100));
+            m.append(Map.of("step", 20, "d_loss", 1.1, "g_loss", 0.9, "d_x", 0.6, "d_g_z", 0.4, "fid", 60.25,
                     "classes_covered", 9, "kl_uniform", 0.1, "mean_confidence", 0.8, "eval_n", 100));
         }
         String html = Files.readString(RunReport.write(dir));
@@ -102,7 +105,7 @@ class RunReportTest {
         Files.deleteIfExists(shot);
         runChromium(chromium, "--screenshot=" + shot, "--window-size=1280,1600", run.resolve(RunReport.FILE).toUri().toString());
         assertTrue(Files.size(shot) > 10_000, "a screenshot of the page: " + shot);
-        var img = javax.imageio.ImageIO.read(shot.toFile());
+        var img = ImageIO.read(shot.toFile());
         assertEquals(1280, img.getWidth());
     }
 
@@ -119,7 +122,7 @@ class RunReportTest {
     /** Headless Chromium, no sandbox (CI runs as root), no GPU, its own throwaway profile; returns stdout. */
     static String runChromium(Path chromium, String... args) throws Exception {
         Path profile = Files.createTempDirectory(tmp, "chromium-profile");
-        List<String> cmd = new java.util.ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+        List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars", "--user-data-dir=" + profile,
                 "--virtual-time-budget=5000"));
         cmd.addAll(List.of(args));
@@ -142,7 +145,7 @@ class RunReportTest {
     static String decodedSvgs(String html) {
         StringBuilder b = new StringBuilder();
         Matcher m = Pattern.compile("data:image/svg\\+xml;base64,([A-Za-z0-9+/=]+)").matcher(html);
-        while (m.find()) b.append(new String(java.util.Base64.getDecoder().decode(m.group(1)), StandardCharsets.UTF_8));
+        while (m.find()) b.append(new String(Base64.getDecoder().decode(m.group(1)), StandardCharsets.UTF_8));
         return b.toString();
     }
 }

@@ -15,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,7 +108,7 @@ class SafetensorsTest {
 
     @Test void trailingBytes() throws IOException {
         Path f = written();
-        Files.write(f, new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+        Files.write(f, new byte[] {1, 2, 3}, StandardOpenOption.APPEND);
         assertCorrupt(f, "data section has 3 bytes beyond the last tensor");
     }
 

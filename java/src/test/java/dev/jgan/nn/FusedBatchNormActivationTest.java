@@ -1,10 +1,10 @@
 package dev.jgan.nn;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.backend.RngStream;
 import dev.jgan.nn.Activation.LeakyReLU;
 import dev.jgan.nn.Activation.ReLU;
 import dev.jgan.nn.Activation.Tanh;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestBackends;
@@ -12,6 +12,7 @@ import dev.jgan.testing.TestData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.jgan.cpu.CpuBackend;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -58,7 +59,7 @@ class FusedBatchNormActivationTest {
     }
 
     static void compare(Backend be, String what, float[] expected, float[] actual) {
-        if (be instanceof dev.jgan.cpu.CpuBackend) assertSameBits(what, expected, actual);
+        if (be instanceof CpuBackend) assertSameBits(what, expected, actual);
         else assertClose(what, expected, actual, ATOL, RTOL);
     }
 

@@ -1,12 +1,12 @@
 package dev.jgan.nn;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.random.Philox;
-import dev.jgan.random.RngStream;
 import dev.jgan.nn.Activation.LeakyReLU;
 import dev.jgan.nn.Activation.ReLU;
 import dev.jgan.nn.Activation.Sigmoid;
 import dev.jgan.nn.Activation.Tanh;
+import dev.jgan.random.Philox;
+import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestBackends;
@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.DoubleUnaryOperator;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -142,7 +143,7 @@ class LayerGradientTest {
      * function is not smooth there, so no difference quotient is valid): the probe is skipped and
      * counted instead.
      */
-    private static void check(String what, float analytic, int[] kinks, java.util.function.DoubleUnaryOperator fdAt) {
+    private static void check(String what, float analytic, int[] kinks, DoubleUnaryOperator fdAt) {
         kinks[1]++;
         double fd = fdAt.applyAsDouble(H), fine = fdAt.applyAsDouble(H / 4);
         if (Math.abs(fd - fine) > ATOL + RTOL * Math.abs(fine)) {

@@ -1,5 +1,6 @@
 package dev.jgan.testing;
 
+import java.util.Random;
 import java.util.SplittableRandom;
 
 /** Deterministic test inputs. */
@@ -19,7 +20,7 @@ public final class TestData {
 
     /** n values mean + std * N(0, 1). */
     public static float[] normal(long seed, int n, double mean, double std) {
-        java.util.Random r = new java.util.Random(seed);
+        Random r = new Random(seed);
         float[] out = new float[n];
         for (int i = 0; i < n; i++) out[i] = (float) (mean + std * r.nextGaussian());
         return out;

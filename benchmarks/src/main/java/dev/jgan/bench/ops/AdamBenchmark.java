@@ -1,12 +1,12 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
-import dev.jgan.random.Philox;
 import dev.jgan.gan.GanModel;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
 import dev.jgan.nn.Parameter;
 import dev.jgan.optim.Adam;
+import dev.jgan.random.Philox;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,8 +21,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.concurrent.TimeUnit;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One Adam step ({@code Backend.adamStep}, every parameter of one network in one call, through

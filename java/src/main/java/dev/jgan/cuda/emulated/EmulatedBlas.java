@@ -2,6 +2,7 @@ package dev.jgan.cuda.emulated;
 
 import dev.jgan.cuda.Blas;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * cublasSgemm's contract ({@link Blas}) on the emulated device: a plain-Java column-major sgemm
@@ -46,8 +47,8 @@ public final class EmulatedBlas implements Blas {
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) {
                 long at = i + (long) j * ldc;
-                c.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at,
-                        beta == 0f ? 0f : beta * c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at));
+                c.setAtIndex(ValueLayout.JAVA_FLOAT, at,
+                        beta == 0f ? 0f : beta * c.getAtIndex(ValueLayout.JAVA_FLOAT, at));
             }
     }
 

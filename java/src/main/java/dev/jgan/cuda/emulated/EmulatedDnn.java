@@ -3,6 +3,7 @@ package dev.jgan.cuda.emulated;
 import dev.jgan.cuda.Dnn;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -114,7 +115,7 @@ public final class EmulatedDnn implements Dnn {
         if (algo == DIRECT) {
             double[] acc = new double[Math.toIntExact(image)];
             for (int n = 0; n < g.n; n++) {
-                java.util.Arrays.fill(acc, 0);
+                Arrays.fill(acc, 0);
                 for (int k = 0; k < g.k; k++)
                     for (int oh = 0; oh < g.p; oh++)
                         for (int ow = 0; ow < g.q; ow++) {

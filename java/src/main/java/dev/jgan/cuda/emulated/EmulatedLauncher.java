@@ -17,6 +17,7 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -172,7 +173,7 @@ public final class EmulatedLauncher implements KernelLauncher {
             } catch (Throwable t) {
                 throw new IllegalStateException("cannot list the kernels of " + path + ": " + t, t);
             }
-            return new Library(path, launch, configure, java.util.Collections.unmodifiableMap(kernels));
+            return new Library(path, launch, configure, Collections.unmodifiableMap(kernels));
         }
     }
 }

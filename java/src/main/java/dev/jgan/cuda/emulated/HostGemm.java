@@ -1,6 +1,7 @@
 package dev.jgan.cuda.emulated;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
@@ -24,7 +25,7 @@ final class HostGemm {
         float[] pa = pack(transA, m, k, a, lda), pb = pack(transB, k, n, b, ldb);
         float[] acc = new float[m];
         for (int j = 0; j < n; j++) {
-            java.util.Arrays.fill(acc, 0f);
+            Arrays.fill(acc, 0f);
             if (alpha != 0f) {
                 for (int p = 0; p < k; p++) {
                     float bpj = pb[p + j * k];

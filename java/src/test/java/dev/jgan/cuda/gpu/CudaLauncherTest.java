@@ -3,6 +3,11 @@ package dev.jgan.cuda.gpu;
 import dev.jgan.cuda.Emulation;
 import dev.jgan.cuda.KernelArgs;
 import dev.jgan.cuda.Kernels;
+import dev.jgan.testing.Approx;
+import dev.jgan.testing.Reference;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -40,7 +45,7 @@ class CudaLauncherTest {
     }
 
     /** A CUdeviceptr whose address Kernels can take (JCuda keeps it protected). */
-    static final class DevicePointer extends jcuda.driver.CUdeviceptr {
+    static final class DevicePointer extends CUdeviceptr {
         long address() { return getNativePointer(); }
     }
 
@@ -51,17 +56,17 @@ class CudaLauncherTest {
         try (CudaLauncher l = CudaLauncher.open(0)) {
             assertTrue(l.describe().startsWith("cuda: "), l.describe());
             DevicePointer p = new DevicePointer();
-            jcuda.driver.JCudaDriver.cuMemAlloc(p, 4 * 1000);
+            JCudaDriver.cuMemAlloc(p, 4 * 1000);
             try {
                 long address = p.address();
                 new Kernels(l).fillUniform(address, 1000, 0f, 1f, 1, 0);
                 float[] got = new float[1000];
-                jcuda.driver.JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(got), p, 4 * 1000);
+                JCudaDriver.cuMemcpyDtoH(Pointer.to(got), p, 4 * 1000);
                 float[] expected = new float[1000];
-                dev.jgan.testing.Reference.fillUniform(expected, 0f, 1f, 1, 0);
-                dev.jgan.testing.Approx.assertSameBits("fillUniform on the GPU", expected, got);
+                Reference.fillUniform(expected, 0f, 1f, 1, 0);
+                Approx.assertSameBits("fillUniform on the GPU", expected, got);
             } finally {
-                jcuda.driver.JCudaDriver.cuMemFree(p);
+                JCudaDriver.cuMemFree(p);
             }
         }
     }

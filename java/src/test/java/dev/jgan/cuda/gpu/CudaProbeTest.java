@@ -2,8 +2,8 @@ package dev.jgan.cuda.gpu;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.selection.Backends;
 import dev.jgan.cpu.CpuBackend;
+import dev.jgan.selection.Backends;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

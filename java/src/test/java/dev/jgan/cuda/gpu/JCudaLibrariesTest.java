@@ -1,6 +1,8 @@
 package dev.jgan.cuda.gpu;
 
 import jcuda.JCudaVersion;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcudnn.JCudnn;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -25,7 +27,7 @@ class JCudaLibrariesTest {
     @Test
     void withoutCudnnLoadingFailsOnLibcudnnItself() {
         assumeFalse(CudaProbe.libraryPresent(CudaProbe.CUDNN), "cuDNN is installed here");
-        Throwable e = assertThrows(Throwable.class, jcuda.jcudnn.JCudnn::initialize);
+        Throwable e = assertThrows(Throwable.class, JCudnn::initialize);
         String all = messages(e);
         assertTrue(all.contains("libcudnn.so.8"), all);
     }
@@ -33,7 +35,7 @@ class JCudaLibrariesTest {
     @Test
     void withoutCublasLoadingFailsOnLibcublasItself() {
         assumeFalse(CudaProbe.libraryPresent(CudaProbe.CUBLAS), "cuBLAS is installed here");
-        Throwable e = assertThrows(Throwable.class, jcuda.jcublas.JCublas2::initialize);
+        Throwable e = assertThrows(Throwable.class, JCublas2::initialize);
         String all = messages(e);
         assertTrue(all.contains("libcublas.so.12"), all);
     }
