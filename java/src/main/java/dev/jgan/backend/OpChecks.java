@@ -112,6 +112,57 @@ public final class OpChecks {
         distinct("maxPool2x2Forward", "y", y, "x", x, "x", x);
     }
 
+    /** batchNormTrain (and its fused form, named by op): y as large as x, each statistics tensor one float per channel. */
+    public static void batchNormTrain(String op, Tensor x, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+                                      Tensor runningVar, Tensor saveMean, Tensor saveInvStd) {
+        sameSize(op, "x", x, "y", y);
+        channels(op, "x", x, "gamma", gamma);
+        channels(op, "x", x, "beta", beta);
+        channels(op, "x", x, "runningMean", runningMean);
+        channels(op, "x", x, "runningVar", runningVar);
+        channels(op, "x", x, "saveMean", saveMean);
+        channels(op, "x", x, "saveInvStd", saveInvStd);
+    }
+
+    /** batchNormInfer: y as large as x, gamma, beta and the running statistics one float per channel. */
+    public static void batchNormInfer(Tensor x, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar) {
+        String op = "batchNormInfer";
+        sameSize(op, "x", x, "y", y);
+        channels(op, "x", x, "gamma", gamma);
+        channels(op, "x", x, "beta", beta);
+        channels(op, "x", x, "runningMean", runningMean);
+        channels(op, "x", x, "runningVar", runningVar);
+    }
+
+    /** batchNormBackward (and the fused backward's part, named by op): dy and dx as large as x, the rest per channel. */
+    public static void batchNormBackward(String op, Tensor x, Tensor dy, Tensor dx, Tensor gamma, Tensor saveMean,
+                                         Tensor saveInvStd, Tensor dGamma, Tensor dBeta) {
+        sameSize(op, "x", x, "dy", dy);
+        sameSize(op, "x", x, "dx", dx);
+        channels(op, "x", x, "gamma", gamma);
+        channels(op, "x", x, "saveMean", saveMean);
+        channels(op, "x", x, "saveInvStd", saveInvStd);
+        channels(op, "x", x, "dGamma", dGamma);
+        channels(op, "x", x, "dBeta", dBeta);
+    }
+
+    /** batchNormLeakyReluTrain: as batchNormTrain, and a slope >= 0. */
+    public static void batchNormLeakyReluTrain(Tensor x, Tensor y, Tensor gamma, Tensor beta, Tensor runningMean,
+                                               Tensor runningVar, Tensor saveMean, Tensor saveInvStd, float slope) {
+        batchNormTrain("batchNormLeakyReluTrain", x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
+        slope("batchNormLeakyReluTrain", slope);
+    }
+
+    /** batchNormLeakyReluBackward: y, dy and dx as large as x, gamma, beta and the rest per channel, a slope >= 0. */
+    public static void batchNormLeakyReluBackward(Tensor x, Tensor y, Tensor dy, Tensor dx, Tensor gamma, Tensor beta,
+                                                  Tensor saveMean, Tensor saveInvStd, Tensor dGamma, Tensor dBeta, float slope) {
+        String op = "batchNormLeakyReluBackward";
+        sameSize(op, "x", x, "y", y);
+        batchNormBackward(op, x, dy, dx, gamma, saveMean, saveInvStd, dGamma, dBeta);
+        channels(op, "x", x, "beta", beta);
+        slope(op, slope);
+    }
+
     /** Row-major C (m, n) = op(A) op(B): positive sizes, operand sizes, C apart from A and B. */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, Tensor a, Tensor b, Tensor c) {
         if (m <= 0 || n <= 0 || k <= 0)

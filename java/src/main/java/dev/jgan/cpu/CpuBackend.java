@@ -288,10 +288,10 @@ public final class CpuBackend implements Backend {
                                          float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         String op = "batchNormTrain";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        MemorySegment sg = perChannel(op, x, "gamma", gamma), sb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
-                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
+        MemorySegment sg = seg(op, "gamma", gamma), sb = seg(op, "beta", beta),
+                rm = seg(op, "runningMean", runningMean), rv = seg(op, "runningVar", runningVar),
+                sm = seg(op, "saveMean", saveMean), si = seg(op, "saveInvStd", saveInvStd);
+        OpChecks.batchNormTrain(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         Shape s = x.shape();
         BatchNorm.train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
     }
@@ -300,9 +300,9 @@ public final class CpuBackend implements Backend {
                                          float eps, Tensor y) {
         String op = "batchNormInfer";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        MemorySegment sg = perChannel(op, x, "gamma", gamma), sb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar);
+        MemorySegment sg = seg(op, "gamma", gamma), sb = seg(op, "beta", beta),
+                rm = seg(op, "runningMean", runningMean), rv = seg(op, "runningVar", runningVar);
+        OpChecks.batchNormInfer(x, y, gamma, beta, runningMean, runningVar);
         Shape s = x.shape();
         BatchNorm.infer(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, eps, sy);
     }
@@ -311,11 +311,10 @@ public final class CpuBackend implements Backend {
                                             Tensor dx, Tensor dGamma, Tensor dBeta, boolean accumulate) {
         String op = "batchNormBackward";
         MemorySegment sx = seg(op, "x", x), sdy = seg(op, "dy", dy), sdx = seg(op, "dx", dx);
-        sameSize(op, "x", x, "dy", dy);
-        sameSize(op, "x", x, "dx", dx);
-        MemorySegment sg = perChannel(op, x, "gamma", gamma), sm = perChannel(op, x, "saveMean", saveMean),
-                si = perChannel(op, x, "saveInvStd", saveInvStd), dg = perChannel(op, x, "dGamma", dGamma),
-                db = perChannel(op, x, "dBeta", dBeta);
+        MemorySegment sg = seg(op, "gamma", gamma), sm = seg(op, "saveMean", saveMean),
+                si = seg(op, "saveInvStd", saveInvStd), dg = seg(op, "dGamma", dGamma),
+                db = seg(op, "dBeta", dBeta);
+        OpChecks.batchNormBackward(op, x, dy, dx, gamma, saveMean, saveInvStd, dGamma, dBeta);
         Shape s = x.shape();
         BatchNorm.backward(sx, sdy, s.dim(0), s.dim(1), s.spatial(), sg, sm, si, sdx, dg, db, accumulate);
     }
@@ -328,11 +327,10 @@ public final class CpuBackend implements Backend {
                                                   Tensor saveInvStd) {
         String op = "batchNormLeakyReluTrain";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        MemorySegment sg = perChannel(op, x, "gamma", gamma), sb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
-                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
-        OpChecks.slope(op, slope);
+        MemorySegment sg = seg(op, "gamma", gamma), sb = seg(op, "beta", beta),
+                rm = seg(op, "runningMean", runningMean), rv = seg(op, "runningVar", runningVar),
+                sm = seg(op, "saveMean", saveMean), si = seg(op, "saveInvStd", saveInvStd);
+        OpChecks.batchNormLeakyReluTrain(x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, slope);
         Shape s = x.shape();
         BatchNorm.train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
         if (slope == 0f) Activations.relu(sy, sy, y.size());
@@ -344,14 +342,11 @@ public final class CpuBackend implements Backend {
                                                      Tensor dBeta, boolean accumulate) {
         String op = "batchNormLeakyReluBackward";
         MemorySegment sx = seg(op, "x", x), sy = seg(op, "y", y), sdy = seg(op, "dy", dy), sdx = seg(op, "dx", dx);
-        sameSize(op, "x", x, "y", y);
-        sameSize(op, "x", x, "dy", dy);
-        sameSize(op, "x", x, "dx", dx);
-        MemorySegment sg = perChannel(op, x, "gamma", gamma), sm = perChannel(op, x, "saveMean", saveMean),
-                si = perChannel(op, x, "saveInvStd", saveInvStd), dg = perChannel(op, x, "dGamma", dGamma),
-                db = perChannel(op, x, "dBeta", dBeta);
-        perChannel(op, x, "beta", beta);
-        OpChecks.slope(op, slope);
+        MemorySegment sg = seg(op, "gamma", gamma), sm = seg(op, "saveMean", saveMean),
+                si = seg(op, "saveInvStd", saveInvStd), dg = seg(op, "dGamma", dGamma),
+                db = seg(op, "dBeta", dBeta);
+        seg(op, "beta", beta);
+        OpChecks.batchNormLeakyReluBackward(x, y, dy, dx, gamma, beta, saveMean, saveInvStd, dGamma, dBeta, slope);
         Shape s = x.shape();
         // dz goes into dx, which the batch-norm backward may then read as its dy
         if (slope == 0f) Activations.reluBackward(sy, sdy, sdx, y.size());
@@ -477,11 +472,6 @@ public final class CpuBackend implements Backend {
         return host(op, name, t).segment();
     }
 
-    private static MemorySegment perChannel(String op, Tensor x, String name, Tensor t) {
-        MemorySegment s = seg(op, name, t);
-        channels(op, "x", x, name, t);
-        return s;
-    }
 
     /** The convolution's shapes, checked ({@link OpChecks#conv}), as the key of its oneDNN primitive. */
     private static OneDnn.Key convShapes(int kind, String op, String imageName, Tensor image, Tensor weights,

@@ -326,10 +326,10 @@ public final class CudaBackend implements Backend {
                                          float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         String op = "batchNormTrain";
         long px = ptr(op, "x", x), py = ptr(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
-                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
+        long pg = ptr(op, "gamma", gamma), pb = ptr(op, "beta", beta),
+                rm = ptr(op, "runningMean", runningMean), rv = ptr(op, "runningVar", runningVar),
+                sm = ptr(op, "saveMean", saveMean), si = ptr(op, "saveInvStd", saveInvStd);
+        OpChecks.batchNormTrain(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         Shape s = x.shape();
         kernels.batchNormForward(px, pg, pb, rm, rv, momentum, eps, py, sm, si, s.dim(0), s.dim(1), s.spatial());
     }
@@ -338,9 +338,9 @@ public final class CudaBackend implements Backend {
                                          float eps, Tensor y) {
         String op = "batchNormInfer";
         long px = ptr(op, "x", x), py = ptr(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar);
+        long pg = ptr(op, "gamma", gamma), pb = ptr(op, "beta", beta),
+                rm = ptr(op, "runningMean", runningMean), rv = ptr(op, "runningVar", runningVar);
+        OpChecks.batchNormInfer(x, y, gamma, beta, runningMean, runningVar);
         Shape s = x.shape();
         kernels.batchNormInfer(px, pg, pb, rm, rv, eps, py, s.dim(0), s.dim(1), s.spatial());
     }
@@ -349,11 +349,10 @@ public final class CudaBackend implements Backend {
                                             Tensor dx, Tensor dGamma, Tensor dBeta, boolean accumulate) {
         String op = "batchNormBackward";
         long px = ptr(op, "x", x), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
-        sameSize(op, "x", x, "dy", dy);
-        sameSize(op, "x", x, "dx", dx);
-        long pg = perChannel(op, x, "gamma", gamma), sm = perChannel(op, x, "saveMean", saveMean),
-                si = perChannel(op, x, "saveInvStd", saveInvStd), dg = perChannel(op, x, "dGamma", dGamma),
-                db = perChannel(op, x, "dBeta", dBeta);
+        long pg = ptr(op, "gamma", gamma), sm = ptr(op, "saveMean", saveMean),
+                si = ptr(op, "saveInvStd", saveInvStd), dg = ptr(op, "dGamma", dGamma),
+                db = ptr(op, "dBeta", dBeta);
+        OpChecks.batchNormBackward(op, x, dy, dx, gamma, saveMean, saveInvStd, dGamma, dBeta);
         Shape s = x.shape();
         kernels.batchNormBackward(px, pdy, pg, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1), s.spatial());
     }
@@ -367,11 +366,10 @@ public final class CudaBackend implements Backend {
                                                   Tensor saveInvStd) {
         String op = "batchNormLeakyReluTrain";
         long px = ptr(op, "x", x), py = ptr(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
-                rm = perChannel(op, x, "runningMean", runningMean), rv = perChannel(op, x, "runningVar", runningVar),
-                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd);
-        OpChecks.slope(op, slope);
+        long pg = ptr(op, "gamma", gamma), pb = ptr(op, "beta", beta),
+                rm = ptr(op, "runningMean", runningMean), rv = ptr(op, "runningVar", runningVar),
+                sm = ptr(op, "saveMean", saveMean), si = ptr(op, "saveInvStd", saveInvStd);
+        OpChecks.batchNormLeakyReluTrain(x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, slope);
         Shape s = x.shape();
         if (slope == 0f) kernels.batchNormReluForward(px, pg, pb, rm, rv, momentum, eps, py, sm, si, s.dim(0), s.dim(1), s.spatial());
         else kernels.batchNormLeakyReluForward(px, pg, pb, rm, rv, momentum, eps, slope, py, sm, si, s.dim(0), s.dim(1),
@@ -384,13 +382,10 @@ public final class CudaBackend implements Backend {
         String op = "batchNormLeakyReluBackward";
         long px = ptr(op, "x", x), pdy = ptr(op, "dy", dy), pdx = ptr(op, "dx", dx);
         ptr(op, "y", y);
-        sameSize(op, "x", x, "y", y);
-        sameSize(op, "x", x, "dy", dy);
-        sameSize(op, "x", x, "dx", dx);
-        long pg = perChannel(op, x, "gamma", gamma), pb = perChannel(op, x, "beta", beta),
-                sm = perChannel(op, x, "saveMean", saveMean), si = perChannel(op, x, "saveInvStd", saveInvStd),
-                dg = perChannel(op, x, "dGamma", dGamma), db = perChannel(op, x, "dBeta", dBeta);
-        OpChecks.slope(op, slope);
+        long pg = ptr(op, "gamma", gamma), pb = ptr(op, "beta", beta),
+                sm = ptr(op, "saveMean", saveMean), si = ptr(op, "saveInvStd", saveInvStd),
+                dg = ptr(op, "dGamma", dGamma), db = ptr(op, "dBeta", dBeta);
+        OpChecks.batchNormLeakyReluBackward(x, y, dy, dx, gamma, beta, saveMean, saveInvStd, dGamma, dBeta, slope);
         Shape s = x.shape();
         if (slope == 0f) kernels.batchNormReluBackward(px, pdy, pg, pb, sm, si, pdx, dg, db, accumulate, s.dim(0), s.dim(1),
                 s.spatial());
@@ -530,11 +525,6 @@ public final class CudaBackend implements Backend {
         return d.address();
     }
 
-    private long perChannel(String op, Tensor x, String name, Tensor t) {
-        long p = ptr(op, name, t);
-        channels(op, "x", x, name, t);
-        return p;
-    }
 
     /** The convolution's shapes, checked as on every backend ({@link OpChecks#conv}), as cuDNN's descriptors. */
     private static Dnn.Problem convShapes(Dnn.Direction direction, String op, String imageName, Tensor image, Tensor weights,
