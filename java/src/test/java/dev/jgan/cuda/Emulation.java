@@ -28,7 +28,7 @@ public final class Emulation {
 
     static synchronized EmulatedLauncher launcher() {
         if (launcher == null) {
-            if (EmulatedLauncher.class.getResource(EmulatedLauncher.LIBRARY_RESOURCE) == null)
+            if (EmulatedLauncher.class.getResource(KernelImages.EMULATION_RESOURCE) == null)
                 unavailable("the CUDA host emulation library was not built (" + missingTools("cmake", "g++") + ")");
             launcher = EmulatedLauncher.load();
         }

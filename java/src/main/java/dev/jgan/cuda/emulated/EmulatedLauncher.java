@@ -36,14 +36,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * threads as fibers with a real {@code __syncthreads} barrier among them (see
  * native/cuda_emulation.h).
  *
- * <p>The library is found as the class-path resource {@link #LIBRARY_RESOURCE} (packed into the
- * jar by the Maven build when g++ and CMake are present) or given as a path. A library stays
+ * <p>The library is found as the class-path resource {@link KernelImages#EMULATION_RESOURCE} (packed
+ * into the jar by the Maven build when g++ and CMake are present) or given as a path. A library stays
  * loaded for the life of the JVM: its worker threads cannot be unloaded safely.
  */
 public final class EmulatedLauncher implements KernelLauncher {
-    /** Where the build puts the emulation library inside the jar. */
-    public static final String LIBRARY_RESOURCE = KernelImages.EMULATION_RESOURCE;
-
     /** Order in which a block's threads run between two synchronisation points. */
     public enum Schedule { ASCENDING, DESCENDING }
 
@@ -59,7 +56,7 @@ public final class EmulatedLauncher implements KernelLauncher {
     /** The emulation library built into the class path; fails with the reason when it is absent. */
     public static EmulatedLauncher load() {
         return load(bundledLibrary().orElseThrow(() -> new IllegalStateException(
-                "the CUDA host emulation library is not built into this jar (" + LIBRARY_RESOURCE
+                "the CUDA host emulation library is not built into this jar (" + KernelImages.EMULATION_RESOURCE
                         + "): build with g++ and CMake installed")));
     }
 
@@ -71,7 +68,7 @@ public final class EmulatedLauncher implements KernelLauncher {
 
     /** The library resource as a file: itself when the class path is a directory, else extracted to a temporary file. */
     public static Optional<Path> bundledLibrary() {
-        URL url = EmulatedLauncher.class.getResource(LIBRARY_RESOURCE);
+        URL url = EmulatedLauncher.class.getResource(KernelImages.EMULATION_RESOURCE);
         if (url == null) return Optional.empty();
         try {
             if ("file".equals(url.getProtocol())) return Optional.of(Path.of(url.toURI()));
@@ -82,7 +79,7 @@ public final class EmulatedLauncher implements KernelLauncher {
             }
             return Optional.of(tmp);
         } catch (IOException | URISyntaxException e) {
-            throw new IllegalStateException("cannot extract " + LIBRARY_RESOURCE + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot extract " + KernelImages.EMULATION_RESOURCE + ": " + e.getMessage(), e);
         }
     }
 
