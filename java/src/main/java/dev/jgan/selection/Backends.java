@@ -7,6 +7,7 @@ import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.KernelImages;
 import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.cuda.gpu.GpuDevice;
+import dev.jgan.cuda.gpu.VirtualGpu;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,10 @@ import java.util.function.Consumer;
  * Chooses the backend for {@code --device}: {@code cpu}, {@code cuda}, or {@code auto} (CUDA when
  * it is usable, else the CPU, saying in one line why CUDA was not chosen). The one package that
  * knows both backends: everything above it sees only {@link Backend}.
+ *
+ * <p>With {@code JGAN_VIRTUAL_GPU=1} the virtual GPU (native/vgpu: host stand-ins for the NVIDIA
+ * libraries) is loaded before anything touches JCuda, and {@code --device cuda} runs the real GPU
+ * adapters on it. {@code --device auto} never picks it: it computes on the host, slowly.
  */
 public final class Backends {
     private Backends() {}
@@ -34,6 +39,7 @@ public final class Backends {
      */
     public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
+        boolean virtual = installVirtualGpuIfRequested();
         return switch (device) {
             case "cpu" -> new CpuBackend(threads);
             case "cuda" -> {
@@ -42,6 +48,10 @@ public final class Backends {
                 yield openCuda(workspaceLimit);
             }
             case "auto" -> {
+                if (virtual) {
+                    log.accept("device auto: using the CPU (the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda)");
+                    yield new CpuBackend(threads);
+                }
                 CudaProbe.Status s = CudaProbe.probe(env);
                 String why = s.reason();
                 if (s.usable()) {
@@ -56,6 +66,17 @@ public final class Backends {
             }
             default -> throw new UserError("unknown device '" + device + "'; use auto, cpu or cuda");
         };
+    }
+
+    /** Loads the virtual GPU when JGAN_VIRTUAL_GPU asks for it; whether it is loaded. A failure is one line. */
+    private static boolean installVirtualGpuIfRequested() {
+        if (!VirtualGpu.requested()) return false;
+        try {
+            VirtualGpu.install();
+            return true;
+        } catch (RuntimeException | LinkageError e) {
+            throw new UserError("JGAN_VIRTUAL_GPU: " + e.getMessage(), e);
+        }
     }
 
     /** GPU 0; a failure to open it (a library that does not load, a driver too old) is one line. */
@@ -75,9 +96,11 @@ public final class Backends {
     /** What {@code gan info} says about the backends: GEMM libraries, CUDA status and libraries, kernels, oneDNN. */
     public static List<String> report() {
         List<String> lines = new ArrayList<>();
+        boolean virtual = installVirtualGpuIfRequested();
         lines.add("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
         CudaProbe.Status s = CudaProbe.probe();
-        lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason()));
+        lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason())
+                + (virtual ? "; the virtual GPU of JGAN_VIRTUAL_GPU (host stand-ins, --device cuda only)" : ""));
         lines.addAll(CudaProbe.details());
         lines.add("kernels:   " + KernelImages.summary());
         lines.add("oneDNN:    " + CpuBackend.oneDnnVersion());

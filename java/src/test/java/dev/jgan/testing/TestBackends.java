@@ -5,6 +5,8 @@ import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.emulated.EmulatedDevice;
 import dev.jgan.cuda.emulated.EmulatedLauncher;
+import dev.jgan.cuda.gpu.GpuDevice;
+import dev.jgan.cuda.gpu.VirtualGpu;
 
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.provider.Arguments;
@@ -24,6 +26,12 @@ import java.util.stream.Stream;
  * BLAS and DNN with cuBLAS's and cuDNN's contracts): every line of its orchestration runs in CI.
  * It is absent only where the emulation library was not built (no CMake or g++), which fails
  * under CI=true instead.
+ *
+ * <p>In the virtual-GPU test JVM (surefire's execution {@code virtual-gpu}, where
+ * {@link VirtualGpu#requested()}), {@link #all()} is instead the CUDA backend over the real GPU
+ * adapters (JCuda, JCublas, JCudnn and their JNI libraries) on the virtual GPU of native/vgpu: the
+ * same op suite then runs the third backend. The CPU backend stays the reference ({@link #cpu()}),
+ * but is not in {@link #all()} there: the default JVM tests it already.
  */
 public final class TestBackends {
     /** Two threads: enough to exercise OpenBLAS's threading on the 2-core CI machines. */
@@ -34,6 +42,7 @@ public final class TestBackends {
 
     private static List<Backend> present;
     private static List<String> absent;
+    private static CpuBackend cpu;
 
     private TestBackends() {}
 
@@ -61,14 +70,28 @@ public final class TestBackends {
     /** The CPU backend, present everywhere. */
     public static CpuBackend cpu() {
         init();
-        return (CpuBackend) present.get(0);
+        return cpu;
     }
 
     private static synchronized void init() {
         if (present != null) return;
         List<Backend> p = new ArrayList<>();
         List<String> a = new ArrayList<>();
-        p.add(new CpuBackend(CPU_THREADS));
+        cpu = new CpuBackend(CPU_THREADS);
+        if (VirtualGpu.requested()) {
+            if (VirtualGpu.directory().isPresent()) {
+                VirtualGpu.install();
+                p.add(GpuDevice.open(0, CUDA_WORKSPACE_LIMIT));
+            } else if ("true".equals(System.getenv("CI"))) {
+                throw new IllegalStateException("cuda (virtual GPU): the stand-ins of native/vgpu were not built; CI=true requires them");
+            } else {
+                a.add("cuda (virtual GPU): the stand-ins of native/vgpu were not built (needs CMake and g++)");
+            }
+            present = List.copyOf(p);
+            absent = List.copyOf(a);
+            return;
+        }
+        p.add(cpu);
         if (EmulatedLauncher.bundledLibrary().isPresent()) p.add(EmulatedDevice.open(CUDA_WORKSPACE_LIMIT));
         else if ("true".equals(System.getenv("CI"))) throw new IllegalStateException("cuda: the host emulation library was not built; CI=true requires it");
         else a.add("cuda: the CUDA host emulation library was not built (needs CMake and g++)");
