@@ -882,6 +882,13 @@ void jgan_vgpu_set_schedule(int schedule) {
     st().progress.notify_all();
 }
 
+int jgan_vgpu_set_strict(int strict) {
+    std::lock_guard<std::mutex> l(st().mu);
+    int previous = st().strict ? 1 : 0;
+    st().strict = strict != 0;
+    return previous;
+}
+
 int jgan_vgpu_set_faults(const char* spec) {
     std::map<std::string, int64_t> plan;
     if (!parse_faults(spec, &plan)) return 1;

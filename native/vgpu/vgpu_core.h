@@ -134,6 +134,9 @@ extern "C" {
 // host waits for it: every race between the host and a stream goes the harmful way).
 // JGAN_VGPU_SCHEDULE=eager|lazy sets it at load.
 void jgan_vgpu_set_schedule(int schedule);
+// 1: any use of the NULL stream is refused (JGAN_VGPU_STRICT=1 sets it at load), 0: counted only.
+// Returns the previous setting.
+int jgan_vgpu_set_strict(int strict);
 // Replaces the fault plan ("" for none) and restarts the counts; returns 0, or 1 if spec is malformed.
 int jgan_vgpu_set_faults(const char* spec);
 // Copies the last error message (sticky error, bad call) into out; returns its length.

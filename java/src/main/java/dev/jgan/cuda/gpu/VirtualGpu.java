@@ -36,7 +36,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * <p><b>Install before any JCuda class initialises</b> (JCudaDriver, JCublas2, JCudnn): a JNI
  * library that loaded against nothing stays failed for the JVM's life.
  *
- * <p>The test hooks of native/vgpu/vgpu_core.h (schedule, fault plan, last error, counters) are
+ * <p>The test hooks of native/vgpu/vgpu_core.h (schedule, strictness, fault plan, last error, counters) are
  * FFM downcalls into the core; they need {@link #install()} first.
  */
 public final class VirtualGpu {
@@ -145,6 +145,17 @@ public final class VirtualGpu {
         hooks().call(hooks().setSchedule, schedule.ordinal());
     }
 
+    /** Whether any use of the NULL stream is refused (JGAN_VGPU_STRICT=1 at load); returns the previous setting. */
+    public static boolean setStrict(boolean strict) {
+        try {
+            return (int) hooks().setStrict.invokeExact(strict ? 1 : 0) != 0;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     /** The fault plan, "kind:N[,kind:N...]" (kinds alloc, launch, cublas, cudnn; "" for none); restarts the counts. */
     public static void setFaults(String spec) {
         try (Arena arena = Arena.ofConfined()) {
@@ -200,12 +211,13 @@ public final class VirtualGpu {
 
     /** Downcall handles on the core's jgan_vgpu_* functions. */
     private static final class Hooks {
-        final MethodHandle setSchedule, setFaults, lastError, clearError, counter;
+        final MethodHandle setSchedule, setStrict, setFaults, lastError, clearError, counter;
 
         Hooks(Path core) {
             Linker linker = Linker.nativeLinker();
             SymbolLookup lib = SymbolLookup.libraryLookup(core, Arena.global());
             setSchedule = linker.downcallHandle(lib.findOrThrow("jgan_vgpu_set_schedule"), FunctionDescriptor.ofVoid(JAVA_INT));
+            setStrict = linker.downcallHandle(lib.findOrThrow("jgan_vgpu_set_strict"), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
             setFaults = linker.downcallHandle(lib.findOrThrow("jgan_vgpu_set_faults"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
             lastError = linker.downcallHandle(lib.findOrThrow("jgan_vgpu_last_error"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
             clearError = linker.downcallHandle(lib.findOrThrow("jgan_vgpu_clear_error"), FunctionDescriptor.ofVoid());

@@ -173,22 +173,40 @@ class VirtualDriverStreamsTest {
         }
     }
 
-    /** A blocking stream (flags 0) waits for the NULL stream's earlier work; run lazily, in order. */
+    /**
+     * Not strict: a blocking stream (flags 0) waits for the NULL stream's earlier work, and the NULL
+     * stream for a blocking stream's; a non-blocking stream waits for neither. Run lazily, so only
+     * these orders make the work run at all before the host reads.
+     */
     @Test
-    void aNonStrictNullStreamOrdersBlockingStreams() {
-        assumeTrue(!"1".equals(System.getenv("JGAN_VGPU_STRICT")), "strict: the NULL stream is refused");
-        CUstream blocking = new CUstream();
+    void theLegacyNullStreamOrdersBlockingStreamsOnly() {
+        boolean wasStrict = VirtualGpu.setStrict(false);
+        CUstream blocking = new CUstream(), nonBlocking = new CUstream(), nullStream = new CUstream();
         JCudaDriver.cuStreamCreate(blocking, 0);
-        long x = memory().allocate(256);
+        JCudaDriver.cuStreamCreate(nonBlocking, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING);
+        long x = memory().allocate(256), y = memory().allocate(256);
         try {
             VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
-            JCudaDriver.cuMemsetD32Async(CudaMemory.at(x), Float.floatToRawIntBits(1f), 64, new CUstream());
             float[] got = new float[64];
+            // NULL stream, then a blocking stream's copy: the memset has run when the copy returns
+            JCudaDriver.cuMemsetD32Async(CudaMemory.at(x), Float.floatToRawIntBits(1f), 64, nullStream);
             JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(got), CudaMemory.at(x), 256, blocking);
             assertEquals(1f, got[63]);
+            // a blocking stream's memset, then the NULL stream's copy: it waits for the memset
+            JCudaDriver.cuMemsetD32Async(CudaMemory.at(x), Float.floatToRawIntBits(2f), 64, blocking);
+            JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(got), CudaMemory.at(x), 256, nullStream);
+            assertEquals(2f, got[63]);
+            // the NULL stream, then a non-blocking stream: unordered, so (lazily) the memset has not run
+            JCudaDriver.cuMemsetD32Async(CudaMemory.at(y), Float.floatToRawIntBits(3f), 64, nullStream);
+            JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(got), CudaMemory.at(y), 256, nonBlocking);
+            assertTrue(Float.isNaN(got[63]), "a non-blocking stream does not wait for the NULL stream: " + got[63]);
+            JCudaDriver.cuStreamSynchronize(nullStream);
         } finally {
+            VirtualGpu.setStrict(wasStrict);
             JCudaDriver.cuStreamDestroy(blocking);
+            JCudaDriver.cuStreamDestroy(nonBlocking);
             memory().free(x);
+            memory().free(y);
         }
     }
 
