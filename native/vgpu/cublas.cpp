@@ -171,7 +171,7 @@ __attribute__((visibility("default"))) int cublasGetProperty(int type, int* valu
 // INVALID_VALUE when m, n or k < 0, transa/transb is not N, T or C, lda < max(1, m) for op N
 // (max(1, k) otherwise), ldb < max(1, k) for op N (max(1, n) otherwise), ldc < max(1, m), or
 // alpha/beta is NULL; EXECUTION_FAILED when the work cannot be launched (an injected "cublas"
-// fault, an invalid stream). m == 0 or n == 0 returns at once. Pointer mode host: *alpha and
+// fault, an invalid stream, the NULL stream under JGAN_VGPU_STRICT=1). m == 0 or n == 0 returns at once. Pointer mode host: *alpha and
 // *beta are read here. When the work runs, the stored extents of A, B and C ((cols - 1) * ld +
 // rows floats) must lie inside device allocations, else the context gets a sticky
 // CUDA_ERROR_ILLEGAL_ADDRESS; A and B are not read when k == 0 or alpha == 0, C not when beta == 0.
@@ -190,6 +190,7 @@ __attribute__((visibility("default"))) int cublasSgemm_v2(cublasHandle_t handle,
     if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
     void* stream = stream_of(handle);
     if (!jgan_vgpu::valid_stream(stream)) return CUBLAS_STATUS_EXECUTION_FAILED;
+    if (jgan_vgpu::refuse_null_stream(stream, "cublasSgemm_v2")) return CUBLAS_STATUS_EXECUTION_FAILED; // JGAN_VGPU_STRICT
     const float a_ = *alpha, b_ = *beta;
     jgan_vgpu::enqueue(stream, "cublasSgemm_v2", [=]() -> std::string {
         std::string why = check("C", C, extent(m, n, ldc));

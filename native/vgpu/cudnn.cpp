@@ -201,7 +201,8 @@ void execute(Direction d, int algo, const Geometry& g, const float* in0, const f
 // cudnnConvolution{Forward,BackwardData,BackwardFilter}: BAD_PARAM for a bad handle, NULL alpha or
 // beta, inconsistent shapes, an algorithm id outside the enum, or a workspace smaller than the
 // algorithm needs (or NULL while it needs one); NOT_SUPPORTED for an algorithm not implemented;
-// EXECUTION_FAILED when the work cannot be launched (an injected "cudnn" fault, a dead stream).
+// EXECUTION_FAILED when the work cannot be launched (an injected "cudnn" fault, a dead stream,
+// the NULL stream under JGAN_VGPU_STRICT=1).
 int convolution(Direction d, const char* call, cudnnHandle_t handle, const void* alpha, cudnnTensorDescriptor_t x,
                 cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv, cudnnTensorDescriptor_t y, int algo,
                 void* workspace, size_t workspace_bytes, const void* beta, const void* in0, const void* in1, void* out) {
@@ -214,7 +215,7 @@ int convolution(Direction d, const char* call, cudnnHandle_t handle, const void*
     if (info.workspace > 0 && (workspace == nullptr || workspace_bytes < info.workspace)) return CUDNN_STATUS_BAD_PARAM;
     if (jgan_vgpu::inject("cudnn", call)) return CUDNN_STATUS_EXECUTION_FAILED;
     void* stream = stream_of(handle);
-    if (!jgan_vgpu::valid_stream(stream)) return CUDNN_STATUS_EXECUTION_FAILED;
+    if (!jgan_vgpu::valid_stream(stream) || jgan_vgpu::refuse_null_stream(stream, call)) return CUDNN_STATUS_EXECUTION_FAILED;
     const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
     const uint64_t used = info.workspace;
     jgan_vgpu::enqueue(stream, call, [=]() -> std::string {
@@ -234,7 +235,7 @@ int convolution(Direction d, const char* call, cudnnHandle_t handle, const void*
 // memory it would need; CUDNN_STATUS_NOT_SUPPORTED: not implemented here, time -1). The output
 // operand is overwritten (it holds the last algorithm's result). BAD_PARAM for a bad handle,
 // inconsistent shapes, requestedAlgoCount < 1 or NULL returnedAlgoCount/perfResults;
-// EXECUTION_FAILED for an injected "cudnn" fault or a failure while running (the context's
+// EXECUTION_FAILED for an injected "cudnn" fault, the NULL stream under JGAN_VGPU_STRICT=1, or a failure while running (the context's
 // sticky error says which range was bad). On failure *returnedAlgoCount is 0.
 int find(Direction d, const char* call, cudnnHandle_t handle, cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w,
          cudnnConvolutionDescriptor_t conv, cudnnTensorDescriptor_t y, const void* in0, const void* in1, void* out,
@@ -245,7 +246,7 @@ int find(Direction d, const char* call, cudnnHandle_t handle, cudnnTensorDescrip
     if (int rc = geometry(x, w, conv, y, &g)) return rc;
     if (jgan_vgpu::inject("cudnn", call)) return CUDNN_STATUS_EXECUTION_FAILED;
     void* stream = stream_of(handle);
-    if (!jgan_vgpu::valid_stream(stream)) return CUDNN_STATUS_EXECUTION_FAILED;
+    if (!jgan_vgpu::valid_stream(stream) || jgan_vgpu::refuse_null_stream(stream, call)) return CUDNN_STATUS_EXECUTION_FAILED;
     const uint64_t available = workspace == nullptr ? 0 : workspace_bytes;
     const int math = conv->math;
     const int count = jgan_cudnn::algo_count(d);
