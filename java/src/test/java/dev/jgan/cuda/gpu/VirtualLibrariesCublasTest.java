@@ -154,7 +154,7 @@ class VirtualLibrariesCublasTest extends VirtualLibrariesTest {
         CUdeviceptr a = alloc(4), b = alloc(4), c = alloc(4);
         // B is 2 x 2 with ldb 3: it spans (2 - 1) * 3 + 2 = 5 floats of a 4-float allocation
         assertEquals(cublasStatus.CUBLAS_STATUS_SUCCESS, sgemm(OP_N, OP_N, 2, 2, 2, 1f, a, 2, b, 3, 0f, c, 2));
-        assertEquals(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, JCudaDriver.cuStreamSynchronize(stream));
+        assertEquals(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, status(() -> JCudaDriver.cuStreamSynchronize(stream)));
         assertTrue(VirtualGpu.lastError().contains("cublasSgemm"), VirtualGpu.lastError());
     }
 

@@ -2,6 +2,7 @@ package dev.jgan.cuda.gpu;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import jcuda.jcudnn.JCudnn;
 import jcuda.jcudnn.cudnnConvolutionBwdDataAlgoPerf;
@@ -519,7 +520,7 @@ class VirtualLibrariesCudnnTest extends VirtualLibrariesTest {
         Buffers b = buffers(Direction.FORWARD, g, 9);
         CUdeviceptr shortOut = alloc(g.ySize() - 1);
         assertEquals(cudnnStatus.CUDNN_STATUS_SUCCESS, ds.run(Direction.FORWARD, 0, 1f, b.dIn0, b.dIn1, null, 0, 0f, shortOut));
-        assertEquals(jcuda.driver.CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, JCudaDriver.cuStreamSynchronize(stream));
+        assertEquals(CUresult.CUDA_ERROR_ILLEGAL_ADDRESS, status(() -> JCudaDriver.cuStreamSynchronize(stream)));
         assertTrue(VirtualGpu.lastError().contains("cudnnConvolutionForward"), VirtualGpu.lastError());
     }
 }
