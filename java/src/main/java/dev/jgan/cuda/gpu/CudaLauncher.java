@@ -12,6 +12,7 @@ import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
@@ -22,7 +23,8 @@ import java.util.Map;
 /**
  * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the fatbin packed in the jar
  * is loaded with cuModuleLoadData, each kernel found by name once, and launched with
- * cuLaunchKernel on the launcher's stream. kernelParams points at each argument inside one buffer
+ * cuLaunchKernel on the launcher's stream (CU_STREAM_NON_BLOCKING; jgan never uses the NULL
+ * stream). kernelParams points at each argument inside one buffer
  * of {@link KernelArgs}' packed bytes: the same bytes and offsets the emulation library unpacks.
  *
  * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a GPU, the
@@ -67,7 +69,13 @@ public final class CudaLauncher implements KernelLauncher {
             CUmodule module = new CUmodule();
             JCudaDriver.cuModuleLoadData(module, image);
             CUstream stream = new CUstream();
-            JCudaDriver.cuStreamCreate(stream, 0);
+            // CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy NULL stream
+            // (flags 0 would order it with every NULL-stream operation of the process, which hides
+            // any jgan work that strays onto the NULL stream and serialises us with an embedding
+            // application's). Nothing of jgan's runs on the NULL stream: every copy, memset, event
+            // record and launch names this stream, and cuBLAS and cuDNN are bound to it
+            // (cublasSetStream, cudnnSetStream) right after their handles are created, before any work.
+            JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
             int[] sms = new int[1];
             JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
             byte[] name = new byte[256];
