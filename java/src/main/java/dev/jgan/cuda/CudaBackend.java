@@ -43,8 +43,8 @@ import static dev.jgan.backend.OpChecks.sameSize;
  * <p>Ordering: everything is queued on the one stream of the ports (on the emulated device every
  * call is synchronous); only {@link #toHost} and {@link #synchronize} wait. The only other waits
  * are the first convolution of each new problem (find runs the algorithms) and a workspace that
- * grows (cuMemFree synchronises). Use the backend from the thread that opened it (the CUDA
- * context is current there).
+ * grows (cuMemFree synchronises). Any thread may call the backend, one at a time (it is not
+ * thread-safe): the GPU adapters make the CUDA context current on the calling thread first.
  *
  * <p>Memory: a tensor's device memory is freed after the garbage collector drops the tensor, at
  * the next allocation or {@link #close} ({@link DeviceStorage}).

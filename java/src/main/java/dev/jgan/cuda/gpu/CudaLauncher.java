@@ -32,7 +32,7 @@ import java.util.Map;
  */
 public final class CudaLauncher implements KernelLauncher {
     private final CUdevice device;
-    private final CUcontext context;
+    private final CudaContext context;
     private final CUmodule module;
     private final CUstream stream;
     private final String deviceName;
@@ -41,7 +41,7 @@ public final class CudaLauncher implements KernelLauncher {
 
     private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors) {
         this.device = device;
-        this.context = context;
+        this.context = new CudaContext(context);
         this.module = module;
         this.stream = stream;
         this.deviceName = deviceName;
@@ -100,6 +100,9 @@ public final class CudaLauncher implements KernelLauncher {
     /** The stream every kernel is launched on: the CUDA backend's one stream, shared by its memory, cuBLAS and cuDNN. */
     CUstream stream() { return stream; }
 
+    /** The backend's context: every adapter makes it current on the calling thread before a call that needs it. */
+    CudaContext context() { return context; }
+
     /** The GPU this launcher opened. */
     CUdevice device() { return device; }
 
@@ -107,6 +110,7 @@ public final class CudaLauncher implements KernelLauncher {
     String deviceName() { return deviceName; }
 
     @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        context.makeCurrent();
         try {
             CUfunction f = functions.get(kernel);
             if (f == null) {
@@ -122,10 +126,12 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public void synchronize() {
+        context.makeCurrent();
         JCudaDriver.cuStreamSynchronize(stream);
     }
 
     @Override public void close() {
+        context.makeCurrent();
         JCudaDriver.cuStreamSynchronize(stream);
         JCudaDriver.cuStreamDestroy(stream);
         JCudaDriver.cuModuleUnload(module);

@@ -13,11 +13,12 @@ import java.nio.ByteOrder;
 
 /**
  * Device memory on a GPU through the CUDA driver API (JCuda), on the launcher's stream and in its
- * context (current on the thread that opened it). Host copies go through one pinned staging
+ * context (made current on the calling thread first, {@link CudaContext}). Host copies go through one pinned staging
  * buffer, so that they are true asynchronous DMA transfers on the stream. Only a GPU runs this.
  */
 final class CudaMemory implements DeviceMemory {
     private final CUstream stream;
+    private final CudaContext context;
     private final String device;
     private Pointer staging;         // pinned host memory (cuMemHostAlloc), reused by every host copy
     private ByteBuffer stagingBuffer;
@@ -26,6 +27,8 @@ final class CudaMemory implements DeviceMemory {
 
     CudaMemory(CudaLauncher launcher) {
         this.stream = launcher.stream();
+        this.context = launcher.context();
+        context.makeCurrent();
         long[] free = new long[1], total = new long[1];
         Checked.driver("cuMemGetInfo", () -> JCudaDriver.cuMemGetInfo(free, total));
         this.device = launcher.deviceName() + ", " + (total[0] >> 20) + " MiB (" + (free[0] >> 20) + " MiB free)";
@@ -36,6 +39,7 @@ final class CudaMemory implements DeviceMemory {
     @Override public String describe() { return "cuda memory: " + device; }
 
     @Override public long allocate(long bytes) {
+        context.makeCurrent();
         Address p = new Address();
         // cuMemAlloc: at least 256-byte aligned, contents undefined; not stream-ordered
         Checked.driver("cuMemAlloc(" + bytes + " bytes)", () -> JCudaDriver.cuMemAlloc(p, bytes));
@@ -43,11 +47,13 @@ final class CudaMemory implements DeviceMemory {
     }
 
     @Override public void free(long address) {
+        context.makeCurrent();
         // cuMemFree waits for work queued on the memory (an implicit synchronisation)
         Checked.driver("cuMemFree(0x" + Long.toHexString(address) + ")", () -> JCudaDriver.cuMemFree(at(address)));
     }
 
     @Override public void copyToDevice(float[] src, int srcIndex, long dst, long floats) {
+        context.makeCurrent();
         long bytes = floats * Float.BYTES;
         staging(bytes);
         // the staging buffer may still feed the previous asynchronous copy: wait for that copy only
@@ -61,6 +67,7 @@ final class CudaMemory implements DeviceMemory {
     }
 
     @Override public void copyToHost(long src, float[] dst, int dstIndex, long floats) {
+        context.makeCurrent();
         long bytes = floats * Float.BYTES;
         staging(bytes);
         // queued after everything before it, including a pending upload from the staging buffer
@@ -71,28 +78,34 @@ final class CudaMemory implements DeviceMemory {
     }
 
     @Override public void copy(long src, long dst, long bytes) {
+        context.makeCurrent();
         Checked.driver("cuMemcpyDtoDAsync(" + bytes + " bytes)", () -> JCudaDriver.cuMemcpyDtoDAsync(at(dst), at(src), bytes, stream));
     }
 
     @Override public void fill32(long dst, int value, long count) {
+        context.makeCurrent();
         Checked.driver("cuMemsetD32Async(" + count + " words)", () -> JCudaDriver.cuMemsetD32Async(at(dst), value, count, stream));
     }
 
     @Override public void synchronize() {
+        context.makeCurrent();
         Checked.driver("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(stream));
     }
 
     @Override public DeviceTimer timer() {
+        context.makeCurrent();
         CUevent start = new CUevent(), stop = new CUevent();
         Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(start, CUevent_flags.CU_EVENT_DEFAULT));
         Checked.driver("cuEventCreate", () -> JCudaDriver.cuEventCreate(stop, CUevent_flags.CU_EVENT_DEFAULT));
         return new DeviceTimer() {
             @Override public void start() {
+                context.makeCurrent();
                 // an event completes when the work queued on the stream before it has
                 Checked.driver("cuEventRecord(start)", () -> JCudaDriver.cuEventRecord(start, stream));
             }
 
             @Override public double stopMillis() {
+                context.makeCurrent();
                 Checked.driver("cuEventRecord(stop)", () -> JCudaDriver.cuEventRecord(stop, stream));
                 Checked.driver("cuEventSynchronize(stop)", () -> JCudaDriver.cuEventSynchronize(stop));
                 float[] ms = new float[1];
@@ -103,6 +116,7 @@ final class CudaMemory implements DeviceMemory {
     }
 
     @Override public void close() {
+        context.makeCurrent();
         if (staging != null) {
             synchronize();
             Checked.driver("cuMemFreeHost", () -> JCudaDriver.cuMemFreeHost(staging));

@@ -45,8 +45,12 @@ final class CudnnDnn implements Dnn {
     private final Map<TensorDesc, cudnnTensorDescriptor> tensors = new HashMap<>();
     private final Map<FilterDesc, cudnnFilterDescriptor> filters = new HashMap<>();
     private final Map<ConvDesc, cudnnConvolutionDescriptor> convs = new HashMap<>();
+    private final CudaContext context;
 
-    CudnnDnn(CUstream stream) {
+    CudnnDnn(CudaLauncher launcher) {
+        this.context = launcher.context();
+        CUstream stream = launcher.stream();
+        context.makeCurrent();
         Checked.cudnn("cudnnCreate", () -> JCudnn.cudnnCreate(handle));
         Checked.cudnn("cudnnSetStream", () -> JCudnn.cudnnSetStream(handle, new cudaStream_t(stream)));
     }
@@ -66,6 +70,7 @@ final class CudnnDnn implements Dnn {
 
     @Override public long workspaceSize(Problem p, int algo) {
         Dnn.checkProblem("cudnnGetConvolutionWorkspaceSize", p);
+        context.makeCurrent();
         long[] bytes = new long[1];
         cudnnTensorDescriptor x = tensor(p.x()), y = tensor(p.y());
         cudnnFilterDescriptor w = filter(p.w());
@@ -82,6 +87,7 @@ final class CudnnDnn implements Dnn {
 
     @Override public List<Algo> find(Problem p, long x, long w, long y, long workspace, long workspaceBytes) {
         Dnn.checkProblem("cudnnFindConvolutionAlgorithmEx", p);
+        context.makeCurrent();
         String call = "cudnnFindConvolution" + switch (p.direction()) {
             case FORWARD -> "Forward";
             case BACKWARD_DATA -> "BackwardData";
@@ -129,6 +135,7 @@ final class CudnnDnn implements Dnn {
                                   long workspace, long workspaceBytes, float beta, TensorDesc yDesc, long y) {
         Problem p = new Problem(Direction.FORWARD, xDesc, wDesc, conv, yDesc);
         Dnn.checkProblem("cudnnConvolutionForward", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionForward(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionForward(handle,
                 Pointer.to(new float[] {alpha}), tensor(xDesc), at(x), filter(wDesc), at(w), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), tensor(yDesc), at(y)));
@@ -138,6 +145,7 @@ final class CudnnDnn implements Dnn {
                                        long workspace, long workspaceBytes, float beta, TensorDesc dxDesc, long dx) {
         Problem p = new Problem(Direction.BACKWARD_DATA, dxDesc, wDesc, conv, dyDesc);
         Dnn.checkProblem("cudnnConvolutionBackwardData", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionBackwardData(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionBackwardData(handle,
                 Pointer.to(new float[] {alpha}), filter(wDesc), at(w), tensor(dyDesc), at(dy), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), tensor(dxDesc), at(dx)));
@@ -147,6 +155,7 @@ final class CudnnDnn implements Dnn {
                                          long workspace, long workspaceBytes, float beta, FilterDesc dwDesc, long dw) {
         Problem p = new Problem(Direction.BACKWARD_FILTER, xDesc, dwDesc, conv, dyDesc);
         Dnn.checkProblem("cudnnConvolutionBackwardFilter", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionBackwardFilter(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionBackwardFilter(handle,
                 Pointer.to(new float[] {alpha}), tensor(xDesc), at(x), tensor(dyDesc), at(dy), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), filter(dwDesc), at(dw)));
@@ -188,6 +197,7 @@ final class CudnnDnn implements Dnn {
     }
 
     @Override public void close() {
+        context.makeCurrent();
         for (cudnnTensorDescriptor t : tensors.values()) Checked.cudnn("cudnnDestroyTensorDescriptor", () -> JCudnn.cudnnDestroyTensorDescriptor(t));
         for (cudnnFilterDescriptor f : filters.values()) Checked.cudnn("cudnnDestroyFilterDescriptor", () -> JCudnn.cudnnDestroyFilterDescriptor(f));
         for (cudnnConvolutionDescriptor c : convs.values())

@@ -13,8 +13,8 @@ public final class GpuDevice {
     public static CudaBackend open(int ordinal, long workspaceLimit) {
         CudaLauncher launcher = CudaLauncher.open(ordinal);
         try {
-            return new CudaBackend(new CudaMemory(launcher), launcher, new CublasBlas(launcher.stream()),
-                    new CudnnDnn(launcher.stream()), workspaceLimit);
+            return new CudaBackend(new CudaMemory(launcher), launcher, new CublasBlas(launcher),
+                    new CudnnDnn(launcher), workspaceLimit);
         } catch (RuntimeException | LinkageError e) {
             launcher.close();
             throw e;
