@@ -76,13 +76,16 @@ public interface Backend extends TensorOwner, AutoCloseable {
         };
     }
 
-    /** Times queued work (see {@link Backend#timer}). */
-    interface Timer {
+    /** Times queued work (see {@link Backend#timer}), as often as wanted; {@link #close} releases it (CUDA events). */
+    interface Timer extends AutoCloseable {
         /** Marks the start, after the work queued so far. */
         void start();
 
         /** Marks the end, waits for the work queued before it, and returns the milliseconds since {@link #start}. */
         double stopMillis();
+
+        /** Releases what the timer holds (a GPU's events); it is unusable afterwards. */
+        @Override default void close() {}
     }
 
     default Tensor fromHost(float[] data, Shape shape) {

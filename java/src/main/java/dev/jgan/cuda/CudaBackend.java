@@ -42,8 +42,9 @@ import static dev.jgan.backend.OpChecks.sameSize;
  *
  * <p>Ordering: everything is queued on the one stream of the ports (on the emulated device every
  * call is synchronous); only {@link #toHost} and {@link #synchronize} wait. The only other waits
- * are the first convolution of each new problem (find runs the algorithms) and a workspace that
- * grows (cuMemFree synchronises). Any thread may call the backend, one at a time (it is not
+ * are the first convolution of each new problem (find runs the algorithms) and an allocation the
+ * device cannot serve (the GPU adapter then synchronises and empties its cache of freed blocks;
+ * freeing itself never waits, {@link CachingAllocator}). Any thread may call the backend, one at a time (it is not
  * thread-safe): the GPU adapters make the CUDA context current on the calling thread first.
  *
  * <p>Memory: a tensor's device memory is freed after the garbage collector drops the tensor, at
@@ -138,6 +139,8 @@ public final class CudaBackend implements Backend {
             @Override public void start() { t.start(); }
 
             @Override public double stopMillis() { return t.stopMillis(); }
+
+            @Override public void close() { t.close(); }
         };
     }
 
