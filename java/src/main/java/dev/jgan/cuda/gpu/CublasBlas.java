@@ -29,9 +29,15 @@ final class CublasBlas implements Blas {
         CUstream stream = launcher.stream();
         context.makeCurrent();
         Checked.cublas("cublasCreate", () -> JCublas2.cublasCreate(handle));
-        Checked.cublas("cublasSetStream", () -> JCublas2.cublasSetStream(handle, new cudaStream_t(stream)));
         int[] v = new int[1];
-        Checked.cublas("cublasGetVersion", () -> JCublas2.cublasGetVersion(handle, v));
+        try {
+            // bound before any work, so that nothing runs on the NULL stream
+            Checked.cublas("cublasSetStream", () -> JCublas2.cublasSetStream(handle, new cudaStream_t(stream)));
+            Checked.cublas("cublasGetVersion", () -> JCublas2.cublasGetVersion(handle, v));
+        } catch (RuntimeException e) {
+            JCublas2.cublasDestroy(handle);
+            throw e;
+        }
         version = v[0];
     }
 

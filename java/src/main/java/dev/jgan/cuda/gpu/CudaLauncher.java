@@ -65,24 +65,40 @@ public final class CudaLauncher implements KernelLauncher {
             JCudaDriver.cuDeviceGet(device, ordinal);
             CUcontext context = new CUcontext();
             JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
-            JCudaDriver.cuCtxSetCurrent(context);
-            CUmodule module = new CUmodule();
-            JCudaDriver.cuModuleLoadData(module, image);
-            CUstream stream = new CUstream();
-            // CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy NULL stream
-            // (flags 0 would order it with every NULL-stream operation of the process, which hides
-            // any jgan work that strays onto the NULL stream and serialises us with an embedding
-            // application's). Nothing of jgan's runs on the NULL stream: every copy, memset, event
-            // record and launch names this stream, and cuBLAS and cuDNN are bound to it
-            // (cublasSetStream, cudnnSetStream) right after their handles are created, before any work.
-            JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-            int[] sms = new int[1];
-            JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
-            byte[] name = new byte[256];
-            JCudaDriver.cuDeviceGetName(name, name.length, device);
-            int end = 0;
-            while (end < name.length && name[end] != 0) end++;
-            return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+            CUmodule module = null;
+            CUstream stream = null;
+            try {
+                JCudaDriver.cuCtxSetCurrent(context);
+                CUmodule m = new CUmodule();
+                JCudaDriver.cuModuleLoadData(m, image);
+                module = m;
+                CUstream st = new CUstream();
+                // CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy NULL stream
+                // (flags 0 would order it with every NULL-stream operation of the process, which hides
+                // any jgan work that strays onto the NULL stream and serialises us with an embedding
+                // application's). Nothing of jgan's runs on the NULL stream: every copy, memset, event
+                // record and launch names this stream, and cuBLAS and cuDNN are bound to it
+                // (cublasSetStream, cudnnSetStream) right after their handles are created, before any work.
+                JCudaDriver.cuStreamCreate(st, CUstream_flags.CU_STREAM_NON_BLOCKING);
+                stream = st;
+                int[] sms = new int[1];
+                JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+                byte[] name = new byte[256];
+                JCudaDriver.cuDeviceGetName(name, name.length, device);
+                int end = 0;
+                while (end < name.length && name[end] != 0) end++;
+                return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+            } catch (RuntimeException e) {
+                // release what this open acquired, so a failed open leaves the device as it was
+                try {
+                    if (stream != null) JCudaDriver.cuStreamDestroy(stream);
+                    if (module != null) JCudaDriver.cuModuleUnload(module);
+                    JCudaDriver.cuDevicePrimaryCtxRelease(device);
+                } catch (RuntimeException second) {
+                    e.addSuppressed(second);
+                }
+                throw e;
+            }
         } catch (CudaException e) {
             throw new IllegalStateException("CUDA launcher: " + e.getMessage(), e);
         } catch (UnsatisfiedLinkError | ExceptionInInitializerError | NoClassDefFoundError e) {

@@ -13,6 +13,7 @@ import jcuda.jcudnn.cudnnConvolutionFwdAlgo;
 import jcuda.jcudnn.cudnnConvolutionFwdAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionMode;
 import jcuda.jcudnn.cudnnDataType;
+import jcuda.jcudnn.cudnnDeterminism;
 import jcuda.jcudnn.cudnnFilterDescriptor;
 import jcuda.jcudnn.cudnnHandle;
 import jcuda.jcudnn.cudnnMathType;
@@ -52,7 +53,13 @@ final class CudnnDnn implements Dnn {
         CUstream stream = launcher.stream();
         context.makeCurrent();
         Checked.cudnn("cudnnCreate", () -> JCudnn.cudnnCreate(handle));
-        Checked.cudnn("cudnnSetStream", () -> JCudnn.cudnnSetStream(handle, new cudaStream_t(stream)));
+        try {
+            // bound before any work, so that nothing runs on the NULL stream
+            Checked.cudnn("cudnnSetStream", () -> JCudnn.cudnnSetStream(handle, new cudaStream_t(stream)));
+        } catch (RuntimeException e) {
+            JCudnn.cudnnDestroy(handle);
+            throw e;
+        }
     }
 
     @Override public String describe() {
@@ -94,40 +101,57 @@ final class CudnnDnn implements Dnn {
             case BACKWARD_FILTER -> "BackwardFilter";
         } + "AlgorithmEx(" + p + ", workspace " + workspaceBytes + " bytes)";
         int count = algorithmCount(p.direction());
-        int[] returned = new int[1];
+        // JCudnn copies returnedAlgoCount back even when cuDNN fails, and cuDNN does not write it
+        // then: the count is initialised, read only after the status says success, and bounded by
+        // the array (cuDNN documents it as at most requestedAlgoCount)
+        int[] returned = {0};
         Pointer ws = workspaceBytes > 0 ? at(workspace) : null;
         List<Algo> out = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
         // find runs each algorithm that fits the workspace on these buffers, returns them fastest
-        // first, and overwrites the output operand (y, dx or dw)
+        // first (perf[i].status per algorithm, perf[i].determinism CUDNN_DETERMINISTIC or
+        // CUDNN_NON_DETERMINISTIC), and overwrites the output operand (y, dx or dw)
         switch (p.direction()) {
             case FORWARD -> {
                 cudnnConvolutionFwdAlgoPerf[] perf = new cudnnConvolutionFwdAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionFwdAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionForwardAlgorithmEx(handle, tensor(p.x()), at(x), filter(p.w()),
-                        at(w), conv(p.conv()), tensor(p.y()), at(y), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionFwdAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionForwardAlgorithmEx(handle, tensor(p.x()), at(x), filter(p.w()),
+                        at(w), conv(p.conv()), tensor(p.y()), at(y), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionFwdAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
             case BACKWARD_DATA -> {
                 cudnnConvolutionBwdDataAlgoPerf[] perf = new cudnnConvolutionBwdDataAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionBwdDataAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx(handle, filter(p.w()), at(w), tensor(p.y()),
-                        at(y), conv(p.conv()), tensor(p.x()), at(x), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionBwdDataAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx(handle, filter(p.w()), at(w), tensor(p.y()),
+                        at(y), conv(p.conv()), tensor(p.x()), at(x), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionBwdDataAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
             case BACKWARD_FILTER -> {
                 cudnnConvolutionBwdFilterAlgoPerf[] perf = new cudnnConvolutionBwdFilterAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionBwdFilterAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, tensor(p.x()), at(x), tensor(p.y()),
-                        at(y), conv(p.conv()), filter(p.w()), at(w), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionBwdFilterAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, tensor(p.x()), at(x), tensor(p.y()),
+                        at(y), conv(p.conv()), filter(p.w()), at(w), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionBwdFilterAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
         }
+        if (out.isEmpty())
+            throw new IllegalStateException(call + ": no algorithm ran (" + (failed.isEmpty() ? "cuDNN returned none"
+                    : String.join(", ", failed)) + ")");
         return out;
     }
 
@@ -159,6 +183,11 @@ final class CudnnDnn implements Dnn {
         Checked.cudnn("cudnnConvolutionBackwardFilter(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionBackwardFilter(handle,
                 Pointer.to(new float[] {alpha}), tensor(xDesc), at(x), tensor(dyDesc), at(dy), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), filter(dwDesc), at(dw)));
+    }
+
+    /** perf.determinism: CUDNN_DETERMINISTIC (1) or CUDNN_NON_DETERMINISTIC (0) (cudnnDeterminism_t). */
+    static boolean deterministic(int determinism) {
+        return determinism == cudnnDeterminism.CUDNN_DETERMINISTIC;
     }
 
     private cudnnTensorDescriptor tensor(TensorDesc d) {
