@@ -15,13 +15,21 @@ public final class GpuDevice {
      * module and primary context), so a failed open leaks nothing on the device.
      */
     public static CudaBackend open(int ordinal, long workspaceLimit) {
+        return open(ordinal, workspaceLimit, false);
+    }
+
+    /**
+     * As {@link #open(int, long)}; with {@code nondeterministicAllowed}, convolutions may use the
+     * algorithms cuDNN reports as non-deterministic (see {@link CudaBackend}).
+     */
+    public static CudaBackend open(int ordinal, long workspaceLimit, boolean nondeterministicAllowed) {
         CudaLauncher launcher = CudaLauncher.open(ordinal);
         CudaMemory memory = null;
         CublasBlas blas = null;
         try {
             memory = new CudaMemory(launcher);
             blas = new CublasBlas(launcher);
-            return new CudaBackend(memory, launcher, blas, new CudnnDnn(launcher), workspaceLimit);
+            return new CudaBackend(memory, launcher, blas, new CudnnDnn(launcher), workspaceLimit, nondeterministicAllowed);
         } catch (RuntimeException | LinkageError e) {
             if (blas != null) closeQuietly(blas, e);
             if (memory != null) closeQuietly(memory, e);
