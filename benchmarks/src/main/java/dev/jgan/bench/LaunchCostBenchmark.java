@@ -35,27 +35,30 @@ import java.util.concurrent.TimeUnit;
 /**
  * The host cost of one kernel launch, on the virtual GPU (native/vgpu: host stand-ins for
  * libcuda.so.1, libcublas.so.12 and libcudnn.so.8, loaded by {@code dev.jgan.cuda.gpu.VirtualGpu.install()}
- * before JCuda's classes). Two benchmarks over the same kernel ({@code relu_forward}) on a tiny
- * tensor, each {@value #BURST} launches then a stream synchronisation (so the stream's queue stays
- * short), reported per launch:
+ * before JCuda's classes). Two benchmarks over the same kernel ({@code relu_forward}, one block of
+ * 256 threads) on a tiny tensor, each {@value #BURST} launches, reported per launch:
  * <ul>
  *   <li>{@code jgan}: {@link Backend#relu} through CudaBackend, Kernels (argument checks, packing)
  *       and CudaLauncher (kernelParams, cuLaunchKernel);</li>
  *   <li>{@code raw}: cuLaunchKernel of the same kernel with kernelParams built once: the stand-in's
- *       own cost (queueing, the worker thread running the emulated kernel, the synchronisation).</li>
+ *       own cost of taking a launch (JNI, copying the parameters, queueing).</li>
  * </ul>
- * {@code jgan - raw} is jgan's host cost per launch. The virtual GPU runs kernels on the host, so
- * neither number is a GPU's; only the difference means something.
+ * {@code jgan - raw} is jgan's host cost per launch. The virtual GPU runs the kernels themselves on
+ * the host (tens of microseconds for 256 emulated threads), which would hide the host path behind
+ * the stream's worker, so it runs with the lazy schedule (queued work runs only when the host
+ * waits) and the stream is synchronised after every burst in an untimed {@code Level.Invocation}
+ * teardown: the time is the host's alone, and the queue stays {@value #BURST} launches short.
  *
  * <p>Without the virtual GPU built (no native/vgpu libraries on the class path, or no
  * VirtualGpu class) the setup fails with one line saying so, and JMH skips the benchmark.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar LaunchCost -rf json -rff launch.json}
+ * (add {@code -prof gc} for the bytes allocated per launch).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-// 5 x 1 s warm-up: a burst is tens of microseconds, so C2 has compiled the launch path after a few thousand.
+// 5 x 1 s warm-up: a burst is some tens of microseconds, so C2 has compiled the launch path after a few thousand.
 @Warmup(iterations = 5, time = 1)
 // 5 x 1 s measured: tens of thousands of launches per iteration.
 @Measurement(iterations = 5, time = 1)
@@ -82,6 +85,7 @@ public class LaunchCostBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         installVirtualGpu();
+        lazySchedule();
         b = GpuDevice.open(0, CudaBackend.DEFAULT_WORKSPACE_LIMIT);
         Shape s = Shape.of(elements);
         float[] hx = new float[elements];
@@ -89,6 +93,7 @@ public class LaunchCostBenchmark {
         x = b.fromHost(hx, s);
         y = b.allocate(s);
         jgan();
+        b.synchronize();
         float[] hy = new float[elements];
         b.toHost(y, hy);
         for (int i = 0; i < elements; i++) check("jgan relu y[" + i + "]", hy[i], Math.max(hx[i], 0f));
@@ -110,6 +115,7 @@ public class LaunchCostBenchmark {
         // relu_forward(const float* x, float* y, int64_t n)
         rawParams = Pointer.to(Pointer.to(rawX), Pointer.to(rawY), Pointer.to(new long[] {elements}));
         raw();
+        drain();
         ByteBuffer out = ByteBuffer.allocateDirect(4 * elements).order(ByteOrder.nativeOrder());
         JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(out), rawY, 4L * elements, stream);
         JCudaDriver.cuStreamSynchronize(stream);
@@ -121,7 +127,6 @@ public class LaunchCostBenchmark {
     @OperationsPerInvocation(BURST)
     public void jgan() {
         for (int i = 0; i < BURST; i++) b.relu(x, y);
-        b.synchronize();
     }
 
     /** The stand-in's own cost: cuLaunchKernel with kernelParams built once. */
@@ -130,6 +135,12 @@ public class LaunchCostBenchmark {
     public void raw() {
         for (int i = 0; i < BURST; i++)
             JCudaDriver.cuLaunchKernel(function, 1, 1, 1, 256, 1, 1, 0, stream, rawParams, null);
+    }
+
+    /** Runs the burst just queued (untimed), so the next burst starts with empty queues. */
+    @TearDown(Level.Invocation)
+    public void drain() {
+        b.synchronize();
         JCudaDriver.cuStreamSynchronize(stream);
     }
 
@@ -158,6 +169,17 @@ public class LaunchCostBenchmark {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new IllegalStateException("launch-cost benchmark skipped: the virtual GPU is not built or does not load ("
                     + cause.getMessage() + "); build native/vgpu with CMake", cause);
+        }
+    }
+
+    /** VirtualGpu.setSchedule(LAZY): queued work runs when the host waits for it, not on the worker meanwhile. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void lazySchedule() {
+        try {
+            Class<? extends Enum> schedule = (Class<? extends Enum>) Class.forName("dev.jgan.cuda.gpu.VirtualGpu$Schedule");
+            Class.forName("dev.jgan.cuda.gpu.VirtualGpu").getMethod("setSchedule", schedule).invoke(null, Enum.valueOf(schedule, "LAZY"));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("launch-cost benchmark: cannot set the virtual GPU's schedule: " + e, e);
         }
     }
 
