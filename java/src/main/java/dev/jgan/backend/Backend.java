@@ -76,13 +76,30 @@ public interface Backend extends TensorOwner, AutoCloseable {
         };
     }
 
-    /** Times queued work (see {@link Backend#timer}). */
-    interface Timer {
+    /**
+     * The algorithms this backend chose at run time for problems met so far (and those handed to
+     * {@link #useAlgorithmChoices} not yet met), in a stable order. Empty for a backend that makes
+     * no such choice (the CPU backend's results do not depend on one).
+     */
+    default List<AlgorithmChoice> algorithmChoices() { return List.of(); }
+
+    /**
+     * Makes the backend use {@code choices} (a previous run's {@link #algorithmChoices}) for their
+     * problems instead of choosing again; call before the first op. A choice that cannot be used
+     * here fails when its problem is met, naming it. A backend without choices ignores them.
+     */
+    default void useAlgorithmChoices(List<AlgorithmChoice> choices) {}
+
+    /** Times queued work (see {@link Backend#timer}), as often as wanted; {@link #close} releases it (CUDA events). */
+    interface Timer extends AutoCloseable {
         /** Marks the start, after the work queued so far. */
         void start();
 
         /** Marks the end, waits for the work queued before it, and returns the milliseconds since {@link #start}. */
         double stopMillis();
+
+        /** Releases what the timer holds (a GPU's events); it is unusable afterwards. */
+        @Override default void close() {}
     }
 
     default Tensor fromHost(float[] data, Shape shape) {

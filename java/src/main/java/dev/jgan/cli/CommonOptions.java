@@ -19,6 +19,11 @@ final class CommonOptions {
             description = "CUDA: the most cuDNN workspace one convolution may use, in MiB (default: ${DEFAULT-VALUE})")
     long workspaceMb;
 
+    @Option(names = "--cudnn-nondeterministic",
+            description = "CUDA: let cuDNN's non-deterministic convolution algorithms be chosen (often faster backward passes; "
+                    + "runs then differ in the last bits, and --resume no longer reproduces the uninterrupted run)")
+    boolean cudnnNondeterministic;
+
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
@@ -26,6 +31,6 @@ final class CommonOptions {
 
     Backend backend(PrintWriter log) {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
-        return Backends.select(device, threads(), workspaceMb << 20, log::println);
+        return Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, log::println);
     }
 }

@@ -139,7 +139,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
                 .loss(loss).realLabel(realLabel).labelNoise(labelNoise).dSteps(dSteps).logEvery(logEvery)
-                .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN);
+                .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
+                .cudnnNondeterministic(common.cudnnNondeterministic);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);
         if (lr != null) c.lr(lr);

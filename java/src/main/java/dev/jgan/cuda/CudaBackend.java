@@ -1,5 +1,6 @@
 package dev.jgan.cuda;
 
+import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.OpChecks;
@@ -9,6 +10,7 @@ import dev.jgan.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -31,7 +33,13 @@ import static dev.jgan.backend.OpChecks.sameSize;
  *   <li>{@link Dnn}: convolutions with cuDNN's descriptors. The algorithm of each distinct
  *       problem (direction, shapes, geometry) is found once, on first use, with
  *       cudnnFind...AlgorithmEx within the workspace limit, and cached; one workspace, grown to
- *       the largest algorithm chosen, serves every convolution. A transposed convolution is the
+ *       the largest algorithm chosen, serves every convolution. Only deterministic algorithms
+ *       are chosen unless the backend was opened with nondeterministic ones allowed (the fastest
+ *       backward algorithms often sum with atomics, so a resumed run could not reproduce the
+ *       uninterrupted one); the choices can be exported and handed back to a later backend
+ *       ({@link #algorithmChoices}, {@link #useAlgorithmChoices}), so a resumed run uses the same
+ *       algorithms without find. This logic is here, not in an adapter, so that every adapter
+ *       of the DNN port shares it. A transposed convolution is the
  *       same three calls swapped (its layer calls conv2dBackwardData for its forward), so it
  *       needs nothing here.</li>
  * </ul>
@@ -42,9 +50,10 @@ import static dev.jgan.backend.OpChecks.sameSize;
  *
  * <p>Ordering: everything is queued on the one stream of the ports (on the emulated device every
  * call is synchronous); only {@link #toHost} and {@link #synchronize} wait. The only other waits
- * are the first convolution of each new problem (find runs the algorithms) and a workspace that
- * grows (cuMemFree synchronises). Use the backend from the thread that opened it (the CUDA
- * context is current there).
+ * are the first convolution of each new problem (find runs the algorithms) and an allocation the
+ * device cannot serve (the GPU adapter then synchronises and empties its cache of freed blocks;
+ * freeing itself never waits, {@link CachingAllocator}). Any thread may call the backend, one at a time (it is not
+ * thread-safe): the GPU adapters make the CUDA context current on the calling thread first.
  *
  * <p>Memory: a tensor's device memory is freed after the garbage collector drops the tensor, at
  * the next allocation or {@link #close} ({@link DeviceStorage}).
@@ -58,8 +67,11 @@ public final class CudaBackend implements Backend {
     private final Blas blas;
     private final Dnn dnn;
     private final long workspaceLimit;
+    private final boolean nondeterministicAllowed;
     private final Queue<Long> releases = new ConcurrentLinkedQueue<>();
     private final Map<Dnn.Problem, Dnn.Algo> algorithms = new HashMap<>();
+    /** Choices handed in by {@link #useAlgorithmChoices}, by problem name, used instead of find when the problem is met. */
+    private final Map<String, AlgorithmChoice> given = new HashMap<>();
     private long workspace, workspaceBytes;
 
     /**
@@ -67,12 +79,24 @@ public final class CudaBackend implements Backend {
      *                       algorithms without a workspace)
      */
     public CudaBackend(DeviceMemory memory, KernelLauncher launcher, Blas blas, Dnn dnn, long workspaceLimit) {
+        this(memory, launcher, blas, dnn, workspaceLimit, false);
+    }
+
+    /**
+     * @param workspaceLimit          the most bytes of cuDNN workspace one convolution may use (0:
+     *                                only algorithms without a workspace)
+     * @param nondeterministicAllowed whether convolutions may use algorithms that cuDNN reports as
+     *                                non-deterministic (faster, but runs differ in the last bits)
+     */
+    public CudaBackend(DeviceMemory memory, KernelLauncher launcher, Blas blas, Dnn dnn, long workspaceLimit,
+                       boolean nondeterministicAllowed) {
         if (workspaceLimit < 0) throw new IllegalArgumentException("CudaBackend: the workspace limit must be >= 0, got " + workspaceLimit);
         this.memory = memory;
         this.kernels = new Kernels(launcher);
         this.blas = blas;
         this.dnn = dnn;
         this.workspaceLimit = workspaceLimit;
+        this.nondeterministicAllowed = nondeterministicAllowed;
     }
 
     /** The kernels' launch settings (for tests and reports). */
@@ -89,7 +113,8 @@ public final class CudaBackend implements Backend {
     @Override public String describe() {
         // the launcher says "cuda: <GPU> ..." or "emulated: <library> ..."
         return "cuda: " + kernels.launcher().describe().replaceFirst("^cuda: ", "") + "; " + memory.describe() + "; "
-                + blas.describe() + "; " + dnn.describe() + "; workspace limit " + (workspaceLimit >> 20) + " MiB";
+                + blas.describe() + "; " + dnn.describe() + "; workspace limit " + (workspaceLimit >> 20) + " MiB"
+                + (nondeterministicAllowed ? ", non-deterministic algorithms allowed" : "");
     }
 
     // ---- memory -------------------------------------------------------------------------
@@ -138,6 +163,8 @@ public final class CudaBackend implements Backend {
             @Override public void start() { t.start(); }
 
             @Override public double stopMillis() { return t.stopMillis(); }
+
+            @Override public void close() { t.close(); }
         };
     }
 
@@ -203,15 +230,22 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The cached algorithm of {@code p}, found on its first use: find runs the candidate
-     * algorithms on x, w and y but overwrites the operand the direction writes, which may hold
-     * gradients to accumulate into, so it gets a scratch copy of that operand's size instead; and
-     * a scratch workspace of the largest size any candidate asks for, capped at the limit. The
-     * fastest algorithm found is kept, and the shared workspace grows to its size.
+     * The algorithm of {@code p}: the cached one; else the one handed in for it
+     * ({@link #useAlgorithmChoices}), checked against this device; else found. Find runs the
+     * candidate algorithms on x, w and y but overwrites the operand the direction writes, which may
+     * hold gradients to accumulate into, so it gets a scratch copy of that operand's size instead;
+     * and a scratch workspace of the largest size any candidate asks for, capped at the limit.
+     * The fastest algorithm found within the limit that is deterministic (or any, when
+     * non-deterministic ones are allowed) is kept, and the shared workspace grows to its size.
      */
     private Dnn.Algo algorithm(Dnn.Problem p, long x, long w, long y) {
         Dnn.Algo cached = algorithms.get(p);
         if (cached != null) return cached;
+        AlgorithmChoice handed = given.get(problemName(p));
+        return use(p, handed != null ? given(p, handed) : find(p, x, w, y));
+    }
+
+    private Dnn.Algo find(Dnn.Problem p, long x, long w, long y) {
         long findBytes = 0;
         for (int a = 0; a < dnn.algorithmCount(p.direction()); a++) {
             long need = dnn.workspaceSize(p, a);
@@ -234,20 +268,81 @@ public final class CudaBackend implements Backend {
             memory.free(scratch);
             if (findWorkspace != 0) memory.free(findWorkspace);
         }
-        Dnn.Algo best = null;
-        for (Dnn.Algo a : found) if (a.workspaceBytes() <= workspaceLimit) { best = a; break; }
-        if (best == null)
-            throw new IllegalStateException("cuDNN found no algorithm for " + p + " within the workspace limit of "
-                    + workspaceLimit + " bytes (raise --workspace-mb)");
-        if (best.workspaceBytes() > workspaceBytes) {
+        return choose(p, found, workspaceLimit, nondeterministicAllowed);
+    }
+
+    /**
+     * The first (fastest) of {@code found} within {@code workspaceLimit} that is deterministic, or
+     * any when {@code nondeterministicAllowed}; one line saying what to change when none is.
+     */
+    static Dnn.Algo choose(Dnn.Problem p, List<Dnn.Algo> found, long workspaceLimit, boolean nondeterministicAllowed) {
+        boolean fits = false;
+        for (Dnn.Algo a : found) {
+            if (a.workspaceBytes() > workspaceLimit) continue;
+            fits = true;
+            if (a.deterministic() || nondeterministicAllowed) return a;
+        }
+        if (fits)
+            throw new IllegalStateException("cuDNN found no deterministic algorithm for " + p + " within the workspace limit of "
+                    + workspaceLimit + " bytes (raise --workspace-mb, or allow --cudnn-nondeterministic)");
+        throw new IllegalStateException("cuDNN found no algorithm for " + p + " within the workspace limit of "
+                + workspaceLimit + " bytes (raise --workspace-mb)");
+    }
+
+    /** A handed-in choice as this device's algorithm: it must exist here, fit the limit and, unless allowed, be deterministic. */
+    private Dnn.Algo given(Dnn.Problem p, AlgorithmChoice c) {
+        String what = "the saved algorithm choice " + c.name() + " (" + c.id() + ") for " + p;
+        if (c.id() < 0 || c.id() >= dnn.algorithmCount(p.direction()))
+            throw new IllegalStateException(what + " is not an algorithm of " + dnn.describe());
+        if (!c.deterministic() && !nondeterministicAllowed)
+            throw new IllegalStateException(what + " is non-deterministic; pass --cudnn-nondeterministic as the run was started");
+        long need = dnn.workspaceSize(p, c.id());
+        if (need < 0) throw new IllegalStateException(what + " does not support this problem on " + dnn.describe());
+        if (need > workspaceLimit)
+            throw new IllegalStateException(what + " needs " + need + " bytes of workspace, over the limit of " + workspaceLimit
+                    + " bytes (raise --workspace-mb)");
+        return new Dnn.Algo(c.id(), c.name(), need, 0f, c.deterministic());
+    }
+
+    /** Caches {@code a} as p's algorithm and grows the shared workspace to its size. */
+    private Dnn.Algo use(Dnn.Problem p, Dnn.Algo a) {
+        if (a.workspaceBytes() > workspaceBytes) {
             if (workspace != 0) memory.free(workspace);
             workspace = 0;
             workspaceBytes = 0;
-            workspace = memory.allocate(best.workspaceBytes());
-            workspaceBytes = best.workspaceBytes();
+            workspace = memory.allocate(a.workspaceBytes());
+            workspaceBytes = a.workspaceBytes();
         }
-        algorithms.put(p, best);
-        return best;
+        algorithms.put(p, a);
+        given.remove(problemName(p));
+        return a;
+    }
+
+    /** A problem's name in {@link AlgorithmChoice#problem}: its record's text (direction, shapes, geometry). */
+    static String problemName(Dnn.Problem p) { return p.toString(); }
+
+    /** Every algorithm chosen so far and every handed-in choice not yet met, by problem name. */
+    @Override public List<AlgorithmChoice> algorithmChoices() {
+        Map<String, AlgorithmChoice> all = new TreeMap<>(given);
+        for (Map.Entry<Dnn.Problem, Dnn.Algo> e : algorithms.entrySet()) {
+            Dnn.Algo a = e.getValue();
+            String name = problemName(e.getKey());
+            all.put(name, new AlgorithmChoice(name, a.id(), a.name(), a.workspaceBytes(), a.deterministic()));
+        }
+        return List.copyOf(all.values());
+    }
+
+    /**
+     * Uses {@code choices} for their problems from now on instead of find (checked when each
+     * problem is met: the algorithm must exist on this device, fit the workspace limit and, unless
+     * non-deterministic ones are allowed, be deterministic). A problem already met keeps its algorithm.
+     */
+    @Override public void useAlgorithmChoices(List<AlgorithmChoice> choices) {
+        for (AlgorithmChoice c : choices) {
+            if (c == null || c.problem() == null) throw new IllegalArgumentException("an algorithm choice without a problem: " + c);
+            given.put(c.problem(), c);
+        }
+        for (Dnn.Problem p : algorithms.keySet()) given.remove(problemName(p));
     }
 
     // ---- dropout ----------------------------------------------------------------------------
@@ -495,7 +590,7 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Frees the workspace, the algorithm cache and the memory of collected tensors. The backend
+     * Frees the workspace, the algorithm cache (and the handed-in choices) and the memory of collected tensors. The backend
      * stays usable (the next convolution finds its algorithm again): JUnit closes every
      * AutoCloseable argument of a parameterized test, and the tests share one backend. The
      * device, its context and stream live until the JVM exits.
@@ -506,6 +601,7 @@ public final class CudaBackend implements Backend {
         workspace = 0;
         workspaceBytes = 0;
         algorithms.clear();
+        given.clear();
         releaseCollected();
     }
 

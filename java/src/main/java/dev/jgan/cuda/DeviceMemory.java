@@ -20,7 +20,12 @@ public interface DeviceMemory extends AutoCloseable {
     /** A new allocation of {@code bytes} (> 0), contents undefined. */
     long allocate(long bytes);
 
-    /** Frees an address {@link #allocate} returned. Waits for work queued on it (as cuMemFree). */
+    /**
+     * Frees an address {@link #allocate} returned. Work already queued on it may still be pending:
+     * the adapter orders any reuse of the memory after that work (the GPU adapter caches the block
+     * for reuse on the same stream, {@link CachingAllocator}), so this does not wait. Any thread may
+     * call it.
+     */
     void free(long address);
 
     /** Copies {@code floats} floats of {@code src} from {@code srcIndex} to device address {@code dst}. */
@@ -41,13 +46,19 @@ public interface DeviceMemory extends AutoCloseable {
     /** A timer over the stream: CUDA events on a GPU, the wall clock where the device is synchronous. */
     DeviceTimer timer();
 
-    /** Times work queued on the stream between {@link #start} and {@link #stopMillis}. */
-    interface DeviceTimer {
+    /**
+     * Times work queued on the stream between {@link #start} and {@link #stopMillis}, as often as
+     * wanted; {@link #close} releases it (the GPU adapter's two CUDA events).
+     */
+    interface DeviceTimer extends AutoCloseable {
         /** Marks the start (records an event after the work queued so far). */
         void start();
 
         /** Marks the end, waits for it, and returns the milliseconds since {@link #start}. */
         double stopMillis();
+
+        /** Releases the timer; it is unusable afterwards. */
+        @Override default void close() {}
     }
 
     @Override

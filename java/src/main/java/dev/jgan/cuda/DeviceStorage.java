@@ -9,7 +9,7 @@ import java.util.Queue;
  * Device memory behind a CUDA tensor: an address from the backend's {@link DeviceMemory} and its
  * capacity. When the garbage collector finds the storage unreachable, its address goes onto the
  * backend's release queue, and the backend frees it on its own thread at the next allocation or
- * {@code close} (cuMemFree needs the backend's context, which the cleaner's thread does not have).
+ * {@code close}, so the cleaner's thread never calls into a memory adapter.
  */
 final class DeviceStorage implements Storage {
     private static final Cleaner CLEANER = Cleaner.create();

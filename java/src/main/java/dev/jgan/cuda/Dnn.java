@@ -60,8 +60,13 @@ public interface Dnn extends AutoCloseable {
         }
     }
 
-    /** An algorithm of a direction (cuDNN's enum value), its workspace and the time find measured. */
-    record Algo(int id, String name, long workspaceBytes, float millis) {}
+    /**
+     * An algorithm of a direction (cuDNN's enum value), its workspace, the time find measured, and
+     * whether it is deterministic (cuDNN's perf.determinism == CUDNN_DETERMINISTIC: the same inputs
+     * give the same bits on every run; the others, often the fastest backward algorithms, sum with
+     * atomics in whatever order the threads arrive).
+     */
+    record Algo(int id, String name, long workspaceBytes, float millis, boolean deterministic) {}
 
     /** One line: which adapter and library version. */
     String describe();

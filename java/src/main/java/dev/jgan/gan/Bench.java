@@ -46,11 +46,12 @@ public final class Bench {
         for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) t.step();
         b.synchronize();
         double[] ms = new double[steps];
-        Backend.Timer timer = b.timer(); // CUDA events on a GPU, the wall clock on the CPU
-        for (int i = 0; i < steps; i++) {
-            timer.start();
-            t.step();
-            ms[i] = timer.stopMillis();
+        try (Backend.Timer timer = b.timer()) { // CUDA events on a GPU, the wall clock on the CPU
+            for (int i = 0; i < steps; i++) {
+                timer.start();
+                t.step();
+                ms[i] = timer.stopMillis();
+            }
         }
         if (!t.readStats().finite()) throw new IllegalStateException("bench of " + p.name() + " produced non-finite losses");
         Arrays.sort(ms);

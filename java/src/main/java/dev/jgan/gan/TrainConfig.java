@@ -16,11 +16,15 @@ import dev.jgan.UserError;
  *                   statistics (0.999 typical), or 0 for none
  * @param evalEvery  steps between FID and class-coverage measurements logged to metrics.jsonl, or 0
  * @param evalN      generated images per such measurement
+ * @param cudnnNondeterministic whether the run let its CUDA backend choose cuDNN's non-deterministic
+ *                   convolution algorithms (--cudnn-nondeterministic; the backend gets the flag, this
+ *                   records it); the algorithms chosen are saved in the run's algorithms.json
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
-        int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN) {
+        int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
+        boolean cudnnNondeterministic) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -58,6 +62,7 @@ public record TrainConfig(
         b.lrG = lrG; b.lrD = lrD; b.beta1 = beta1; b.beta2 = beta2; b.loss = loss; b.realLabel = realLabel;
         b.labelNoise = labelNoise; b.dSteps = dSteps; b.logEvery = logEvery; b.sampleEvery = sampleEvery;
         b.checkpointEvery = checkpointEvery; b.gEma = gEma; b.evalEvery = evalEvery; b.evalN = evalN;
+        b.cudnnNondeterministic = cudnnNondeterministic;
         return b;
     }
 
@@ -69,6 +74,7 @@ public record TrainConfig(
                 evalEvery = EVAL_EVERY, evalN = EVAL_N;
         private float lrG, lrD, beta1, beta2, realLabel = REAL_LABEL, labelNoise = LABEL_NOISE, gEma = G_EMA;
         private String loss = LOSS;
+        private boolean cudnnNondeterministic;
 
         private Builder() {}
 
@@ -94,10 +100,11 @@ public record TrainConfig(
         public Builder gEma(float v) { gEma = v; return this; }
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder evalN(int v) { evalN = v; return this; }
+        public Builder cudnnNondeterministic(boolean v) { cudnnNondeterministic = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, lrG, lrD, beta1, beta2, loss, realLabel,
-                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN);
+                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic);
         }
     }
 

@@ -1,11 +1,15 @@
 package dev.jgan.gan;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
+import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
+import dev.jgan.io.Json;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.io.RunReport;
 import dev.jgan.random.RngStream;
@@ -16,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -27,10 +32,16 @@ import java.util.function.Consumer;
  * that diverges stops with its last good checkpoint intact. {@code report.html} ({@link RunReport})
  * is rebuilt at every sample interval and at the end. With {@code evalEvery > 0}, FID and class
  * coverage of {@code evalN} generated images join metrics.jsonl; the log warns of mode collapse.
+ * {@code algorithms.json} holds the backend's algorithm choices (cuDNN's convolution algorithms on
+ * CUDA; none on the CPU, which writes no such file), written before each checkpoint whenever they
+ * changed and handed back to the backend by {@link #resume} before the first step, so a resumed
+ * run computes with the same algorithms as the uninterrupted one.
  */
 public final class TrainingRun {
     /** Exit code of a run that stopped because a loss became NaN or infinite. */
     public static final int DIVERGED = 3;
+    /** The run's algorithm choices ({@link Backend#algorithmChoices}), beside config.json and checkpoints/. */
+    public static final String ALGORITHMS = "algorithms.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** Receives progress: the step just done and the stats of the last log point. */
@@ -45,6 +56,8 @@ public final class TrainingRun {
     private final Backend backend;
     private final Path out;
     private final Consumer<String> log;
+    /** What algorithms.json holds now (written by this run or read on resume). */
+    private List<AlgorithmChoice> savedChoices = List.of();
 
     public TrainingRun(Backend backend, Path out, Consumer<String> log) {
         this.backend = backend;
@@ -81,6 +94,7 @@ public final class TrainingRun {
         TrainConfig config = ck.config();
         if (steps > 0) config = config.withSteps(steps);
         config.validate();
+        loadAlgorithms();
         Preset p = Presets.get(config.preset());
         RealBatches data = DataSources.open(config, p);
         GanTrainer trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed(), config.gEma() > 0), config, data);
@@ -132,6 +146,7 @@ public final class TrainingRun {
                 }
                 if (s % c.checkpointEvery() == 0 || end) {
                     if (!logged) last = checked(t, checkpoint);   // losses of this step were just checked if logged
+                    saveAlgorithms();   // first, so that every checkpoint's algorithms are on disk
                     checkpoint = Checkpoints.save(out, t);
                 }
                 progress.update(s, c.steps(), last);
@@ -178,6 +193,36 @@ public final class TrainingRun {
         } catch (IOException e) {
             throw new UserError("cannot write to " + out + ": " + e.getMessage());
         }
+    }
+
+    /** Writes algorithms.json (atomically) when the backend's choices differ from what it holds. */
+    private void saveAlgorithms() {
+        List<AlgorithmChoice> now = backend.algorithmChoices();
+        if (now.isEmpty() || now.equals(savedChoices)) return;
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("backend", backend.name());
+        doc.put("algorithms", now);
+        Json.writePretty(out.resolve(ALGORITHMS), doc);
+        savedChoices = now;
+    }
+
+    /** Hands algorithms.json's choices, when the run has the file, to the backend. */
+    private void loadAlgorithms() {
+        Path file = out.resolve(ALGORITHMS);
+        if (!Files.exists(file)) return;
+        JsonNode list = Json.readTree(file).get("algorithms");
+        AlgorithmChoice[] choices;
+        try {
+            choices = list == null ? null : Json.MAPPER.treeToValue(list, AlgorithmChoice[].class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new UserError(file + " is not a list of algorithm choices: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (choices == null) throw new UserError(file + " has no \"algorithms\" list");
+        for (AlgorithmChoice c : choices)
+            if (c == null || c.problem() == null || c.name() == null)
+                throw new UserError(file + ": an algorithm choice without its problem or name: " + c);
+        savedChoices = List.of(choices);
+        backend.useAlgorithmChoices(savedChoices);
     }
 
     private void writeConfig(TrainConfig config, GanTrainer t) {

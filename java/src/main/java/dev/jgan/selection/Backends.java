@@ -30,14 +30,21 @@ public final class Backends {
         return select(device, threads, CudaBackend.DEFAULT_WORKSPACE_LIMIT, log, CudaProbe.SYSTEM);
     }
 
-    /**
-     * @param device         "auto", "cpu" or "cuda"
-     * @param threads        CPU threads (OpenBLAS and our kernels)
-     * @param workspaceLimit the most bytes of cuDNN workspace one convolution may use
-     * @param log            receives the one-line reason when auto falls back to the CPU
-     * @param env            what the CUDA probe looks at (tests replace this machine)
-     */
+    /** {@link #select(String, int, long, boolean, Consumer, CudaProbe.Environment)} with deterministic cuDNN algorithms only. */
     public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log, CudaProbe.Environment env) {
+        return select(device, threads, workspaceLimit, false, log, env);
+    }
+
+    /**
+     * @param device                  "auto", "cpu" or "cuda"
+     * @param threads                 CPU threads (OpenBLAS and our kernels)
+     * @param workspaceLimit          the most bytes of cuDNN workspace one convolution may use
+     * @param nondeterministicAllowed CUDA: whether cuDNN's non-deterministic algorithms may be chosen
+     * @param log                     receives the one-line reason when auto falls back to the CPU
+     * @param env                     what the CUDA probe looks at (tests replace this machine)
+     */
+    public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
+                                 Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
         boolean virtual = installVirtualGpuIfRequested();
         return switch (device) {
@@ -45,7 +52,7 @@ public final class Backends {
             case "cuda" -> {
                 CudaProbe.Status s = CudaProbe.probe(env);
                 if (!s.usable()) throw new UserError("--device cuda is not usable here: " + s.reason() + "; use --device cpu");
-                yield openCuda(workspaceLimit);
+                yield openCuda(workspaceLimit, nondeterministicAllowed);
             }
             case "auto" -> {
                 if (virtual) {
@@ -56,7 +63,7 @@ public final class Backends {
                 String why = s.reason();
                 if (s.usable()) {
                     try {
-                        yield openCuda(workspaceLimit);
+                        yield openCuda(workspaceLimit, nondeterministicAllowed);
                     } catch (UserError e) { // the probe passed but the GPU does not open: still the CPU, with the reason
                         why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
                     }
@@ -80,9 +87,9 @@ public final class Backends {
     }
 
     /** GPU 0; a failure to open it (a library that does not load, a driver too old) is one line. */
-    private static Backend openCuda(long workspaceLimit) {
+    private static Backend openCuda(long workspaceLimit, boolean nondeterministicAllowed) {
         try {
-            return GpuDevice.open(0, workspaceLimit);
+            return GpuDevice.open(0, workspaceLimit, nondeterministicAllowed);
         } catch (RuntimeException | LinkageError e) {
             throw new UserError("--device cuda: cannot open GPU 0: " + e.getMessage() + "; use --device cpu", e);
         }
@@ -90,7 +97,12 @@ public final class Backends {
 
     /** {@link #select(String, int, Consumer)} with the machine's own CUDA probe and the given workspace limit. */
     public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log) {
-        return select(device, threads, workspaceLimit, log, CudaProbe.SYSTEM);
+        return select(device, threads, workspaceLimit, false, log, CudaProbe.SYSTEM);
+    }
+
+    /** {@link #select(String, int, long, boolean, Consumer, CudaProbe.Environment)} with the machine's own CUDA probe. */
+    public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed, Consumer<String> log) {
+        return select(device, threads, workspaceLimit, nondeterministicAllowed, log, CudaProbe.SYSTEM);
     }
 
     /** What {@code gan info} says about the backends: GEMM libraries, CUDA status and libraries, kernels, oneDNN. */

@@ -70,6 +70,23 @@ class CliTest {
         assertTrue(Files.size(tmp.resolve("s.png")) > 0);
     }
 
+    /** The flag reaches the run's config (config.json); on the CPU there are no cuDNN algorithms, so no algorithms.json. */
+    @Test
+    void cudnnNondeterministicIsRecordedInTheConfig(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Path run = tmp.resolve("run"), plain = tmp.resolve("plain");
+        Run r = gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "2", "--cudnn-nondeterministic"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(run.resolve("config.json")).contains("\"cudnnNondeterministic\" : true"),
+                Files.readString(run.resolve("config.json")));
+        assertFalse(Files.exists(run.resolve("algorithms.json")));
+        r = gan(train(data, plain, "--preset", "mlp-gan-small", "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(plain.resolve("config.json")).contains("\"cudnnNondeterministic\" : false"));
+        Run help = gan("bench", "--help");
+        assertTrue(help.out().contains("--cudnn-nondeterministic"), help.out());
+    }
+
     @Test
     void badInputGetsOneLineAndANonZeroExit(@TempDir Path tmp) throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);

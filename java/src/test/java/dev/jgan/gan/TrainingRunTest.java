@@ -1,7 +1,13 @@
 package dev.jgan.gan;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
+import dev.jgan.cuda.CudaBackend;
+import dev.jgan.cuda.emulated.EmulatedDevice;
+import dev.jgan.cuda.emulated.EmulatedLauncher;
+import dev.jgan.io.Json;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.io.Safetensors;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +27,9 @@ import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** A short mlp-gan run on tiny IDX data: every output is written, and resuming equals not stopping. */
 class TrainingRunTest {
@@ -65,6 +73,48 @@ class TrainingRunTest {
         assertEquals("12", ck.metadata().get("step"));
         assertEquals("mlp-gan", ck.metadata().get("preset"));
         assertTrue(ck.metadata().get("config").contains("\"batch\":16"), "config in the metadata");
+    }
+
+    /**
+     * On the CUDA backend (emulated device) a run saves its convolution algorithms in
+     * algorithms.json, and a resumed run hands them to its fresh backend before the first step:
+     * the file is edited here to the other (slower) algorithm, which find would never choose, so
+     * the resumed backend computing with it shows the file was used and find was not. The CPU
+     * backend has no choices and writes no file.
+     */
+    @Test
+    void savesTheAlgorithmChoicesAndAResumedRunUsesThem(@TempDir Path tmp) throws Exception {
+        assumeTrue(EmulatedLauncher.bundledLibrary().isPresent(), "the CUDA host emulation library is not built");
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 100);
+        Path run = tmp.resolve("run");
+        TrainConfig c = config("dcgan-28", data, 2, 4, 1, 1);
+        try (CudaBackend cuda = EmulatedDevice.open(64L << 20)) {
+            new TrainingRun(cuda, run, s -> {}).start(c, 0, TrainingRun.Progress.NONE);
+        }
+        Path file = run.resolve(TrainingRun.ALGORITHMS);
+        JsonNode doc = Json.readTree(file);
+        assertEquals("cuda", doc.get("backend").asText());
+        AlgorithmChoice[] saved = Json.MAPPER.treeToValue(doc.get("algorithms"), AlgorithmChoice[].class);
+        assertTrue(saved.length >= 3, "forward, backward data and backward filter of dcgan-28's convolutions: " + saved.length);
+        for (AlgorithmChoice a : saved) {
+            assertEquals("im2col+gemm", a.name(), "find's choice on the emulated device: " + a);
+            assertTrue(a.deterministic());
+        }
+
+        String direct = Files.readString(file).replace("\"id\" : 1", "\"id\" : 0").replace("im2col+gemm", "direct")
+                .replaceAll("\"workspaceBytes\" : \\d+", "\"workspaceBytes\" : 0");
+        Files.writeString(file, direct);
+        try (CudaBackend cuda = EmulatedDevice.open(64L << 20)) {
+            new TrainingRun(cuda, run, s -> {}).resume(null, 3, TrainingRun.Progress.NONE);
+            List<AlgorithmChoice> used = cuda.algorithmChoices();
+            assertEquals(saved.length, used.size());
+            for (AlgorithmChoice a : used) assertEquals("direct", a.name(), "the resumed run took the file's algorithm: " + a);
+            assertEquals(0, cuda.workspaceBytes(), "direct needs no workspace; find's choice would");
+        }
+
+        Path cpuRun = tmp.resolve("cpu");
+        new TrainingRun(backend, cpuRun, s -> {}).start(config("dcgan-28", data, 1, 4, 1, 1), 0, TrainingRun.Progress.NONE);
+        assertFalse(Files.exists(cpuRun.resolve(TrainingRun.ALGORITHMS)), "the CPU backend makes no choices");
     }
 
     /** Label noise and (in dcgan-28) dropout draw random numbers too: the resumed run must draw the same. */

@@ -9,9 +9,15 @@ import dev.jgan.cuda.CudaBackend;
 public final class EmulatedDevice {
     private EmulatedDevice() {}
 
-    /** The CUDA backend on the emulated device. */
+    /** The CUDA backend on the emulated device (deterministic algorithms only). */
     public static CudaBackend open(long workspaceLimit) {
+        return open(workspaceLimit, false);
+    }
+
+    /** The CUDA backend on the emulated device; see {@link CudaBackend}'s constructor for the parameters. */
+    public static CudaBackend open(long workspaceLimit, boolean nondeterministicAllowed) {
         EmulatedMemory memory = new EmulatedMemory();
-        return new CudaBackend(memory, EmulatedLauncher.load(), new EmulatedBlas(memory), new EmulatedDnn(memory), workspaceLimit);
+        return new CudaBackend(memory, EmulatedLauncher.load(), new EmulatedBlas(memory), new EmulatedDnn(memory), workspaceLimit,
+                nondeterministicAllowed);
     }
 }

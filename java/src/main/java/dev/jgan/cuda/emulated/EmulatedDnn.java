@@ -23,7 +23,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * Every call checks what cuDNN checks ({@link Dnn#checkProblem}), that the workspace it is given
  * is at least what {@link #workspaceSize} said (cuDNN: CUDNN_STATUS_BAD_PARAM), and that every
  * operand lies inside its allocation. alpha and beta blend as cuDNN's: out = alpha result + beta out,
- * out not read when beta is 0. {@link #find} does not time: it lists the algorithms that fit the
+ * out not read when beta is 0. Both algorithms are deterministic (each sum runs in a fixed order on
+ * one thread), as find reports. {@link #find} does not time: it lists the algorithms that fit the
  * workspace, im2col+gemm first (faster), and writes NaN into the output operand, which cuDNN's
  * find leaves undefined.
  */
@@ -58,7 +59,7 @@ public final class EmulatedDnn implements Dnn {
         List<Algo> out = new ArrayList<>();
         for (int algo : new int[] {IM2COL, DIRECT}) {
             long need = workspaceSize(p, algo);
-            if (need <= workspaceBytes) out.add(new Algo(algo, NAMES[algo], need, 0f));
+            if (need <= workspaceBytes) out.add(new Algo(algo, NAMES[algo], need, 0f, true)); // both sum in a fixed order
         }
         if (workspaceBytes > 0) memory.segment(workspace, workspaceBytes, call + " workspace");
         MemorySegment written = switch (p.direction()) {

@@ -21,13 +21,23 @@ import jcuda.runtime.cudaStream_t;
  */
 final class CublasBlas implements Blas {
     private final cublasHandle handle = new cublasHandle();
+    private final CudaContext context;
     private final int version;
 
-    CublasBlas(CUstream stream) {
+    CublasBlas(CudaLauncher launcher) {
+        this.context = launcher.context();
+        CUstream stream = launcher.stream();
+        context.makeCurrent();
         Checked.cublas("cublasCreate", () -> JCublas2.cublasCreate(handle));
-        Checked.cublas("cublasSetStream", () -> JCublas2.cublasSetStream(handle, new cudaStream_t(stream)));
         int[] v = new int[1];
-        Checked.cublas("cublasGetVersion", () -> JCublas2.cublasGetVersion(handle, v));
+        try {
+            // bound before any work, so that nothing runs on the NULL stream
+            Checked.cublas("cublasSetStream", () -> JCublas2.cublasSetStream(handle, new cudaStream_t(stream)));
+            Checked.cublas("cublasGetVersion", () -> JCublas2.cublasGetVersion(handle, v));
+        } catch (RuntimeException e) {
+            JCublas2.cublasDestroy(handle);
+            throw e;
+        }
         version = v[0];
     }
 
@@ -39,6 +49,7 @@ final class CublasBlas implements Blas {
     @Override public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
                                 long b, int ldb, float beta, long c, int ldc) {
         Blas.checkArguments(transA, transB, m, n, k, lda, ldb, ldc);
+        context.makeCurrent();
         // column-major C = alpha op(A) op(B) + beta C; beta == 0 does not read C
         Checked.cublas("cublasSgemm(" + Blas.describeCall(transA, transB, m, n, k, lda, ldb, ldc) + ")",
                 () -> JCublas2.cublasSgemm(handle, op(transA), op(transB), m, n, k, Pointer.to(new float[] {alpha}),
@@ -50,6 +61,7 @@ final class CublasBlas implements Blas {
     }
 
     @Override public void close() {
+        context.makeCurrent();
         Checked.cublas("cublasDestroy", () -> JCublas2.cublasDestroy(handle));
     }
 }

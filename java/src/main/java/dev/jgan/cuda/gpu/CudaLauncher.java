@@ -12,6 +12,7 @@ import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
@@ -22,7 +23,8 @@ import java.util.Map;
 /**
  * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the fatbin packed in the jar
  * is loaded with cuModuleLoadData, each kernel found by name once, and launched with
- * cuLaunchKernel on the launcher's stream. kernelParams points at each argument inside one buffer
+ * cuLaunchKernel on the launcher's stream (CU_STREAM_NON_BLOCKING; jgan never uses the NULL
+ * stream). kernelParams points at each argument inside one buffer
  * of {@link KernelArgs}' packed bytes: the same bytes and offsets the emulation library unpacks.
  *
  * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a GPU, the
@@ -30,7 +32,7 @@ import java.util.Map;
  */
 public final class CudaLauncher implements KernelLauncher {
     private final CUdevice device;
-    private final CUcontext context;
+    private final CudaContext context;
     private final CUmodule module;
     private final CUstream stream;
     private final String deviceName;
@@ -39,7 +41,7 @@ public final class CudaLauncher implements KernelLauncher {
 
     private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors) {
         this.device = device;
-        this.context = context;
+        this.context = new CudaContext(context);
         this.module = module;
         this.stream = stream;
         this.deviceName = deviceName;
@@ -63,18 +65,40 @@ public final class CudaLauncher implements KernelLauncher {
             JCudaDriver.cuDeviceGet(device, ordinal);
             CUcontext context = new CUcontext();
             JCudaDriver.cuDevicePrimaryCtxRetain(context, device);
-            JCudaDriver.cuCtxSetCurrent(context);
-            CUmodule module = new CUmodule();
-            JCudaDriver.cuModuleLoadData(module, image);
-            CUstream stream = new CUstream();
-            JCudaDriver.cuStreamCreate(stream, 0);
-            int[] sms = new int[1];
-            JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
-            byte[] name = new byte[256];
-            JCudaDriver.cuDeviceGetName(name, name.length, device);
-            int end = 0;
-            while (end < name.length && name[end] != 0) end++;
-            return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+            CUmodule module = null;
+            CUstream stream = null;
+            try {
+                JCudaDriver.cuCtxSetCurrent(context);
+                CUmodule m = new CUmodule();
+                JCudaDriver.cuModuleLoadData(m, image);
+                module = m;
+                CUstream st = new CUstream();
+                // CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy NULL stream
+                // (flags 0 would order it with every NULL-stream operation of the process, which hides
+                // any jgan work that strays onto the NULL stream and serialises us with an embedding
+                // application's). Nothing of jgan's runs on the NULL stream: every copy, memset, event
+                // record and launch names this stream, and cuBLAS and cuDNN are bound to it
+                // (cublasSetStream, cudnnSetStream) right after their handles are created, before any work.
+                JCudaDriver.cuStreamCreate(st, CUstream_flags.CU_STREAM_NON_BLOCKING);
+                stream = st;
+                int[] sms = new int[1];
+                JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device);
+                byte[] name = new byte[256];
+                JCudaDriver.cuDeviceGetName(name, name.length, device);
+                int end = 0;
+                while (end < name.length && name[end] != 0) end++;
+                return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+            } catch (RuntimeException e) {
+                // release what this open acquired, so a failed open leaves the device as it was
+                try {
+                    if (stream != null) JCudaDriver.cuStreamDestroy(stream);
+                    if (module != null) JCudaDriver.cuModuleUnload(module);
+                    JCudaDriver.cuDevicePrimaryCtxRelease(device);
+                } catch (RuntimeException second) {
+                    e.addSuppressed(second);
+                }
+                throw e;
+            }
         } catch (CudaException e) {
             throw new IllegalStateException("CUDA launcher: " + e.getMessage(), e);
         } catch (UnsatisfiedLinkError | ExceptionInInitializerError | NoClassDefFoundError e) {
@@ -92,6 +116,9 @@ public final class CudaLauncher implements KernelLauncher {
     /** The stream every kernel is launched on: the CUDA backend's one stream, shared by its memory, cuBLAS and cuDNN. */
     CUstream stream() { return stream; }
 
+    /** The backend's context: every adapter makes it current on the calling thread before a call that needs it. */
+    CudaContext context() { return context; }
+
     /** The GPU this launcher opened. */
     CUdevice device() { return device; }
 
@@ -99,6 +126,7 @@ public final class CudaLauncher implements KernelLauncher {
     String deviceName() { return deviceName; }
 
     @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        context.makeCurrent();
         try {
             CUfunction f = functions.get(kernel);
             if (f == null) {
@@ -114,10 +142,12 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public void synchronize() {
+        context.makeCurrent();
         JCudaDriver.cuStreamSynchronize(stream);
     }
 
     @Override public void close() {
+        context.makeCurrent();
         JCudaDriver.cuStreamSynchronize(stream);
         JCudaDriver.cuStreamDestroy(stream);
         JCudaDriver.cuModuleUnload(module);

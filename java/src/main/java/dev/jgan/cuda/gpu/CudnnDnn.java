@@ -13,6 +13,7 @@ import jcuda.jcudnn.cudnnConvolutionFwdAlgo;
 import jcuda.jcudnn.cudnnConvolutionFwdAlgoPerf;
 import jcuda.jcudnn.cudnnConvolutionMode;
 import jcuda.jcudnn.cudnnDataType;
+import jcuda.jcudnn.cudnnDeterminism;
 import jcuda.jcudnn.cudnnFilterDescriptor;
 import jcuda.jcudnn.cudnnHandle;
 import jcuda.jcudnn.cudnnMathType;
@@ -45,10 +46,20 @@ final class CudnnDnn implements Dnn {
     private final Map<TensorDesc, cudnnTensorDescriptor> tensors = new HashMap<>();
     private final Map<FilterDesc, cudnnFilterDescriptor> filters = new HashMap<>();
     private final Map<ConvDesc, cudnnConvolutionDescriptor> convs = new HashMap<>();
+    private final CudaContext context;
 
-    CudnnDnn(CUstream stream) {
+    CudnnDnn(CudaLauncher launcher) {
+        this.context = launcher.context();
+        CUstream stream = launcher.stream();
+        context.makeCurrent();
         Checked.cudnn("cudnnCreate", () -> JCudnn.cudnnCreate(handle));
-        Checked.cudnn("cudnnSetStream", () -> JCudnn.cudnnSetStream(handle, new cudaStream_t(stream)));
+        try {
+            // bound before any work, so that nothing runs on the NULL stream
+            Checked.cudnn("cudnnSetStream", () -> JCudnn.cudnnSetStream(handle, new cudaStream_t(stream)));
+        } catch (RuntimeException e) {
+            JCudnn.cudnnDestroy(handle);
+            throw e;
+        }
     }
 
     @Override public String describe() {
@@ -66,6 +77,7 @@ final class CudnnDnn implements Dnn {
 
     @Override public long workspaceSize(Problem p, int algo) {
         Dnn.checkProblem("cudnnGetConvolutionWorkspaceSize", p);
+        context.makeCurrent();
         long[] bytes = new long[1];
         cudnnTensorDescriptor x = tensor(p.x()), y = tensor(p.y());
         cudnnFilterDescriptor w = filter(p.w());
@@ -82,46 +94,64 @@ final class CudnnDnn implements Dnn {
 
     @Override public List<Algo> find(Problem p, long x, long w, long y, long workspace, long workspaceBytes) {
         Dnn.checkProblem("cudnnFindConvolutionAlgorithmEx", p);
+        context.makeCurrent();
         String call = "cudnnFindConvolution" + switch (p.direction()) {
             case FORWARD -> "Forward";
             case BACKWARD_DATA -> "BackwardData";
             case BACKWARD_FILTER -> "BackwardFilter";
         } + "AlgorithmEx(" + p + ", workspace " + workspaceBytes + " bytes)";
         int count = algorithmCount(p.direction());
-        int[] returned = new int[1];
+        // JCudnn copies returnedAlgoCount back even when cuDNN fails, and cuDNN does not write it
+        // then: the count is initialised, read only after the status says success, and bounded by
+        // the array (cuDNN documents it as at most requestedAlgoCount)
+        int[] returned = {0};
         Pointer ws = workspaceBytes > 0 ? at(workspace) : null;
         List<Algo> out = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
         // find runs each algorithm that fits the workspace on these buffers, returns them fastest
-        // first, and overwrites the output operand (y, dx or dw)
+        // first (perf[i].status per algorithm, perf[i].determinism CUDNN_DETERMINISTIC or
+        // CUDNN_NON_DETERMINISTIC), and overwrites the output operand (y, dx or dw)
         switch (p.direction()) {
             case FORWARD -> {
                 cudnnConvolutionFwdAlgoPerf[] perf = new cudnnConvolutionFwdAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionFwdAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionForwardAlgorithmEx(handle, tensor(p.x()), at(x), filter(p.w()),
-                        at(w), conv(p.conv()), tensor(p.y()), at(y), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionFwdAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionForwardAlgorithmEx(handle, tensor(p.x()), at(x), filter(p.w()),
+                        at(w), conv(p.conv()), tensor(p.y()), at(y), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionFwdAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
             case BACKWARD_DATA -> {
                 cudnnConvolutionBwdDataAlgoPerf[] perf = new cudnnConvolutionBwdDataAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionBwdDataAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx(handle, filter(p.w()), at(w), tensor(p.y()),
-                        at(y), conv(p.conv()), tensor(p.x()), at(x), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionBwdDataAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionBackwardDataAlgorithmEx(handle, filter(p.w()), at(w), tensor(p.y()),
+                        at(y), conv(p.conv()), tensor(p.x()), at(x), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionBwdDataAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
             case BACKWARD_FILTER -> {
                 cudnnConvolutionBwdFilterAlgoPerf[] perf = new cudnnConvolutionBwdFilterAlgoPerf[count];
                 for (int i = 0; i < count; i++) perf[i] = new cudnnConvolutionBwdFilterAlgoPerf();
-                Checked.cudnn(call, () -> JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, tensor(p.x()), at(x), tensor(p.y()),
-                        at(y), conv(p.conv()), filter(p.w()), at(w), count, returned, perf, ws, workspaceBytes));
-                for (int i = 0; i < returned[0]; i++)
-                    if (perf[i].status == cudnnStatus.CUDNN_STATUS_SUCCESS)
-                        out.add(new Algo(perf[i].algo, cudnnConvolutionBwdFilterAlgo.stringFor(perf[i].algo), perf[i].memory, perf[i].time));
+                int rc = JCudnn.cudnnFindConvolutionBackwardFilterAlgorithmEx(handle, tensor(p.x()), at(x), tensor(p.y()),
+                        at(y), conv(p.conv()), filter(p.w()), at(w), count, returned, perf, ws, workspaceBytes);
+                Checked.cudnn(call, () -> rc);
+                for (int i = 0; i < Math.min(returned[0], count); i++) {
+                    String name = cudnnConvolutionBwdFilterAlgo.stringFor(perf[i].algo);
+                    if (perf[i].status != cudnnStatus.CUDNN_STATUS_SUCCESS) failed.add(name + " " + cudnnStatus.stringFor(perf[i].status));
+                    else out.add(new Algo(perf[i].algo, name, perf[i].memory, perf[i].time, deterministic(perf[i].determinism)));
+                }
             }
         }
+        if (out.isEmpty())
+            throw new IllegalStateException(call + ": no algorithm ran (" + (failed.isEmpty() ? "cuDNN returned none"
+                    : String.join(", ", failed)) + ")");
         return out;
     }
 
@@ -129,6 +159,7 @@ final class CudnnDnn implements Dnn {
                                   long workspace, long workspaceBytes, float beta, TensorDesc yDesc, long y) {
         Problem p = new Problem(Direction.FORWARD, xDesc, wDesc, conv, yDesc);
         Dnn.checkProblem("cudnnConvolutionForward", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionForward(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionForward(handle,
                 Pointer.to(new float[] {alpha}), tensor(xDesc), at(x), filter(wDesc), at(w), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), tensor(yDesc), at(y)));
@@ -138,6 +169,7 @@ final class CudnnDnn implements Dnn {
                                        long workspace, long workspaceBytes, float beta, TensorDesc dxDesc, long dx) {
         Problem p = new Problem(Direction.BACKWARD_DATA, dxDesc, wDesc, conv, dyDesc);
         Dnn.checkProblem("cudnnConvolutionBackwardData", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionBackwardData(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionBackwardData(handle,
                 Pointer.to(new float[] {alpha}), filter(wDesc), at(w), tensor(dyDesc), at(dy), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), tensor(dxDesc), at(dx)));
@@ -147,9 +179,15 @@ final class CudnnDnn implements Dnn {
                                          long workspace, long workspaceBytes, float beta, FilterDesc dwDesc, long dw) {
         Problem p = new Problem(Direction.BACKWARD_FILTER, xDesc, dwDesc, conv, dyDesc);
         Dnn.checkProblem("cudnnConvolutionBackwardFilter", p);
+        context.makeCurrent();
         Checked.cudnn("cudnnConvolutionBackwardFilter(" + p + ", algo " + algo + ")", () -> JCudnn.cudnnConvolutionBackwardFilter(handle,
                 Pointer.to(new float[] {alpha}), tensor(xDesc), at(x), tensor(dyDesc), at(dy), conv(conv), algo,
                 workspaceBytes > 0 ? at(workspace) : null, workspaceBytes, Pointer.to(new float[] {beta}), filter(dwDesc), at(dw)));
+    }
+
+    /** perf.determinism: CUDNN_DETERMINISTIC (1) or CUDNN_NON_DETERMINISTIC (0) (cudnnDeterminism_t). */
+    static boolean deterministic(int determinism) {
+        return determinism == cudnnDeterminism.CUDNN_DETERMINISTIC;
     }
 
     private cudnnTensorDescriptor tensor(TensorDesc d) {
@@ -188,6 +226,7 @@ final class CudnnDnn implements Dnn {
     }
 
     @Override public void close() {
+        context.makeCurrent();
         for (cudnnTensorDescriptor t : tensors.values()) Checked.cudnn("cudnnDestroyTensorDescriptor", () -> JCudnn.cudnnDestroyTensorDescriptor(t));
         for (cudnnFilterDescriptor f : filters.values()) Checked.cudnn("cudnnDestroyFilterDescriptor", () -> JCudnn.cudnnDestroyFilterDescriptor(f));
         for (cudnnConvolutionDescriptor c : convs.values())

@@ -9,15 +9,41 @@ import dev.jgan.cuda.CudaBackend;
 public final class GpuDevice {
     private GpuDevice() {}
 
-    /** The CUDA backend on GPU {@code ordinal}; what was opened is closed again when a later port fails. */
+    /**
+     * The CUDA backend on GPU {@code ordinal}; when a later port fails to open, what was opened
+     * before it is closed again (cuBLAS's handle, the memory adapter's staging event, the stream,
+     * module and primary context), so a failed open leaks nothing on the device.
+     */
     public static CudaBackend open(int ordinal, long workspaceLimit) {
+        return open(ordinal, workspaceLimit, false);
+    }
+
+    /**
+     * As {@link #open(int, long)}; with {@code nondeterministicAllowed}, convolutions may use the
+     * algorithms cuDNN reports as non-deterministic (see {@link CudaBackend}).
+     */
+    public static CudaBackend open(int ordinal, long workspaceLimit, boolean nondeterministicAllowed) {
         CudaLauncher launcher = CudaLauncher.open(ordinal);
+        CudaMemory memory = null;
+        CublasBlas blas = null;
         try {
-            return new CudaBackend(new CudaMemory(launcher), launcher, new CublasBlas(launcher.stream()),
-                    new CudnnDnn(launcher.stream()), workspaceLimit);
+            memory = new CudaMemory(launcher);
+            blas = new CublasBlas(launcher);
+            return new CudaBackend(memory, launcher, blas, new CudnnDnn(launcher), workspaceLimit, nondeterministicAllowed);
         } catch (RuntimeException | LinkageError e) {
-            launcher.close();
+            if (blas != null) closeQuietly(blas, e);
+            if (memory != null) closeQuietly(memory, e);
+            closeQuietly(launcher, e);
             throw e;
+        }
+    }
+
+    /** Closes {@code c} after {@code failure}; a second failure is added to the first, not thrown instead of it. */
+    private static void closeQuietly(AutoCloseable c, Throwable failure) {
+        try {
+            c.close();
+        } catch (Exception | LinkageError e) {
+            failure.addSuppressed(e);
         }
     }
 }

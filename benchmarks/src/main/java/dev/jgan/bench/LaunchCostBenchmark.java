@@ -1,0 +1,191 @@
+package dev.jgan.bench;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.cuda.CudaBackend;
+import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.gpu.GpuDevice;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The host cost of one kernel launch, on the virtual GPU (native/vgpu: host stand-ins for
+ * libcuda.so.1, libcublas.so.12 and libcudnn.so.8, loaded by {@code dev.jgan.cuda.gpu.VirtualGpu.install()}
+ * before JCuda's classes). Two benchmarks over the same kernel ({@code relu_forward}, one block of
+ * 256 threads) on a tiny tensor, each {@value #BURST} launches, reported per launch:
+ * <ul>
+ *   <li>{@code jgan}: {@link Backend#relu} through CudaBackend, Kernels (argument checks, packing)
+ *       and CudaLauncher (kernelParams, cuLaunchKernel);</li>
+ *   <li>{@code raw}: cuLaunchKernel of the same kernel with kernelParams built once: the stand-in's
+ *       own cost of taking a launch (JNI, copying the parameters, queueing).</li>
+ * </ul>
+ * {@code jgan - raw} is jgan's host cost per launch. The virtual GPU runs the kernels themselves on
+ * the host (tens of microseconds for 256 emulated threads), which would hide the host path behind
+ * the stream's worker, so it runs with the lazy schedule (queued work runs only when the host
+ * waits) and the stream is synchronised after every burst in an untimed {@code Level.Invocation}
+ * teardown: the time is the host's alone, and the queue stays {@value #BURST} launches short.
+ *
+ * <p>Without the virtual GPU built (no native/vgpu libraries on the class path, or no
+ * VirtualGpu class) the setup fails with one line saying so, and JMH skips the benchmark.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar LaunchCost -rf json -rff launch.json}
+ * (add {@code -prof gc} for the bytes allocated per launch).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+// 5 x 1 s warm-up: a burst is some tens of microseconds, so C2 has compiled the launch path after a few thousand.
+@Warmup(iterations = 5, time = 1)
+// 5 x 1 s measured: tens of thousands of launches per iteration.
+@Measurement(iterations = 5, time = 1)
+// One fork, as the launcher runs the JVM; the virtual GPU's worker thread shares the 2 cores.
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+public class LaunchCostBenchmark {
+    /** Launches between two stream synchronisations. */
+    static final int BURST = 64;
+    private static final String KERNEL = "relu_forward";
+
+    /** Elements of the tensor: one block of 256 threads, so the kernel itself is as cheap as it gets. */
+    @Param({"256"})
+    public int elements;
+
+    private Backend b;
+    private Tensor x, y;
+
+    private CUmodule module;
+    private CUfunction function;
+    private CUstream stream;
+    private CUdeviceptr rawX, rawY;
+    private Pointer rawParams;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        installVirtualGpu();
+        lazySchedule();
+        b = GpuDevice.open(0, CudaBackend.DEFAULT_WORKSPACE_LIMIT);
+        Shape s = Shape.of(elements);
+        float[] hx = new float[elements];
+        for (int i = 0; i < elements; i++) hx[i] = i % 2 == 0 ? i : -i;
+        x = b.fromHost(hx, s);
+        y = b.allocate(s);
+        jgan();
+        b.synchronize();
+        float[] hy = new float[elements];
+        b.toHost(y, hy);
+        for (int i = 0; i < elements; i++) check("jgan relu y[" + i + "]", hy[i], Math.max(hx[i], 0f));
+
+        // the same kernel with everything built once: module, function, stream, buffers, kernelParams
+        byte[] image = KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
+                "launch-cost benchmark: jgan's kernels are not built into this jar (needs nvcc at build time)"));
+        module = new CUmodule();
+        JCudaDriver.cuModuleLoadData(module, image);
+        function = new CUfunction();
+        JCudaDriver.cuModuleGetFunction(function, module, KERNEL);
+        stream = new CUstream();
+        JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        rawX = new CUdeviceptr();
+        rawY = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(rawX, 4L * elements);
+        JCudaDriver.cuMemAlloc(rawY, 4L * elements);
+        JCudaDriver.cuMemsetD32Async(rawX, Float.floatToRawIntBits(2f), elements, stream);
+        // relu_forward(const float* x, float* y, int64_t n)
+        rawParams = Pointer.to(Pointer.to(rawX), Pointer.to(rawY), Pointer.to(new long[] {elements}));
+        raw();
+        drain();
+        ByteBuffer out = ByteBuffer.allocateDirect(4 * elements).order(ByteOrder.nativeOrder());
+        JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(out), rawY, 4L * elements, stream);
+        JCudaDriver.cuStreamSynchronize(stream);
+        for (int i = 0; i < elements; i++) check("raw relu y[" + i + "]", out.getFloat(4 * i), 2f);
+    }
+
+    /** jgan's whole host path: CudaBackend.relu, Kernels, CudaLauncher, cuLaunchKernel. */
+    @Benchmark
+    @OperationsPerInvocation(BURST)
+    public void jgan() {
+        for (int i = 0; i < BURST; i++) b.relu(x, y);
+    }
+
+    /** The stand-in's own cost: cuLaunchKernel with kernelParams built once. */
+    @Benchmark
+    @OperationsPerInvocation(BURST)
+    public void raw() {
+        for (int i = 0; i < BURST; i++)
+            JCudaDriver.cuLaunchKernel(function, 1, 1, 1, 256, 1, 1, 0, stream, rawParams, null);
+    }
+
+    /** Runs the burst just queued (untimed), so the next burst starts with empty queues. */
+    @TearDown(Level.Invocation)
+    public void drain() {
+        b.synchronize();
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (stream != null) {
+            JCudaDriver.cuStreamSynchronize(stream);
+            JCudaDriver.cuMemFree(rawX);
+            JCudaDriver.cuMemFree(rawY);
+            JCudaDriver.cuStreamDestroy(stream);
+            JCudaDriver.cuModuleUnload(module);
+        }
+        if (b != null) b.close();
+    }
+
+    /**
+     * dev.jgan.cuda.gpu.VirtualGpu.install(), found by name: the stand-ins must be loaded before
+     * any JCuda class, and the benchmark must still build where the virtual GPU is not.
+     */
+    private static void installVirtualGpu() {
+        try {
+            Class.forName("dev.jgan.cuda.gpu.VirtualGpu").getMethod("install").invoke(null);
+        } catch (ClassNotFoundException | NoSuchMethodException e) {
+            throw new IllegalStateException("launch-cost benchmark skipped: this jar has no virtual GPU (dev.jgan.cuda.gpu.VirtualGpu)");
+        } catch (ReflectiveOperationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("launch-cost benchmark skipped: the virtual GPU is not built or does not load ("
+                    + cause.getMessage() + "); build native/vgpu with CMake", cause);
+        }
+    }
+
+    /** VirtualGpu.setSchedule(LAZY): queued work runs when the host waits for it, not on the worker meanwhile. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void lazySchedule() {
+        try {
+            Class<? extends Enum> schedule = (Class<? extends Enum>) Class.forName("dev.jgan.cuda.gpu.VirtualGpu$Schedule");
+            Class.forName("dev.jgan.cuda.gpu.VirtualGpu").getMethod("setSchedule", schedule).invoke(null, Enum.valueOf(schedule, "LAZY"));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("launch-cost benchmark: cannot set the virtual GPU's schedule: " + e, e);
+        }
+    }
+
+    private static void check(String what, float got, float ref) {
+        if (got != ref)
+            throw new IllegalStateException("benchmark self-check failed, not timing a wrong result: " + what + " = " + got
+                    + ", expected " + ref);
+    }
+}
