@@ -7,7 +7,7 @@ import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -33,8 +33,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class VirtualDriverStreamsTest {
     private static final int FLOATS = 64;
 
-    @BeforeAll
-    static void open() { launcher(); }
+    /** Per test, so that without the virtual GPU each test is reported skipped (or, under CI=true, failed). */
+    @BeforeEach
+    void open() { launcher(); }
 
     @AfterEach
     void restoreDefaults() { VirtualDriverTest.restore(); }
