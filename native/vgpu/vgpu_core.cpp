@@ -91,7 +91,7 @@ struct State {
     bool initialized = false;
     int sticky = 0;
     std::string last_message;
-    int64_t counters[8] = {};
+    int64_t counters[12] = {};
 
     Stream legacy;  // the NULL stream
     std::set<Stream*> streams;
@@ -107,6 +107,7 @@ struct State {
     std::set<Function*> functions;
 
     int primary_refs = 0;
+    // kind -> the Nth call that fails; a negative value -N: the Nth and every later one ("kind:N+")
     std::map<std::string, int64_t> fault_plan, fault_seen;
 };
 
@@ -254,7 +255,7 @@ std::string where_locked(uint64_t address, uint64_t bytes, bool pointer) {
     return hex(address) + " is outside any device allocation";
 }
 
-// Parses "kind:N[,kind:N...]"; false when malformed.
+// Parses "kind:N[+][,kind:N[+]...]" (N+: the Nth and every later call); false when malformed.
 bool parse_faults(const char* spec, std::map<std::string, int64_t>* plan) {
     plan->clear();
     std::string s = spec ? spec : "";
@@ -266,11 +267,13 @@ bool parse_faults(const char* spec, std::map<std::string, int64_t>* plan) {
         size_t colon = item.find(':');
         if (colon == std::string::npos) return false;
         std::string kind = item.substr(0, colon), n = item.substr(colon + 1);
+        bool later = !n.empty() && n.back() == '+';
+        if (later) n.pop_back();
         if (kind != "alloc" && kind != "launch" && kind != "cublas" && kind != "cudnn") return false;
         if (n.empty() || n.size() > 12 || n.find_first_not_of("0123456789") != std::string::npos) return false;
         int64_t v = std::stoll(n);
         if (v < 1) return false;
-        (*plan)[kind] = v;
+        (*plan)[kind] = later ? -v : v;
     }
     return true;
 }
@@ -898,8 +901,12 @@ bool inject(const char* kind, const char* call) {
     State& g = st();
     std::lock_guard<std::mutex> l(g.mu);
     int64_t n = ++g.fault_seen[kind];
+    // calls of each kind since load, never reset (counters 8-11: alloc, launch, cublas, cudnn)
+    static const char* kinds[] = {"alloc", "launch", "cublas", "cudnn"};
+    for (int i = 0; i < 4; i++)
+        if (std::strcmp(kind, kinds[i]) == 0) g.counters[8 + i]++;
     auto it = g.fault_plan.find(kind);
-    if (it == g.fault_plan.end() || it->second != n) return false;
+    if (it == g.fault_plan.end() || (it->second > 0 ? it->second != n : n < -it->second)) return false;
     g.last_message = std::string("injected fault: ") + call;
     std::fprintf(stderr, "jgan virtual GPU: injected fault: %s\n", call);
     std::fflush(stderr);
@@ -953,7 +960,7 @@ void jgan_vgpu_clear_error() {
 
 int64_t jgan_vgpu_counter(int which) {
     std::lock_guard<std::mutex> l(st().mu);
-    return which >= 0 && which < 8 ? st().counters[which] : -1;
+    return which >= 0 && which < 12 ? st().counters[which] : -1;
 }
 
 }  // extern "C"

@@ -144,6 +144,7 @@ int jgan_vgpu_last_error(char* out, int capacity);
 // Clears the sticky error and the last message (so one test's provoked fault does not end the JVM's device).
 void jgan_vgpu_clear_error();
 // Counters: 0 operations queued on the NULL stream, 1 live device allocations, 2 live device bytes,
-// 3 cuMemAlloc calls, 4 cuMemFree calls, 5 kernel launches, 6 live pinned host allocations.
+// 3 cuMemAlloc calls, 4 cuMemFree calls, 5 kernel launches, 6 live pinned host allocations;
+// 8-11 the calls that fault injection counts, per kind (alloc, launch, cublas, cudnn), since load.
 int64_t jgan_vgpu_counter(int which);
 }

@@ -56,7 +56,9 @@ public final class VirtualGpu {
 
     /** The core's counters (jgan_vgpu_counter). */
     public enum Counter {
-        NULL_STREAM_USES(0), LIVE_ALLOCATIONS(1), LIVE_BYTES(2), ALLOCATIONS(3), FREES(4), LAUNCHES(5), LIVE_PINNED_ALLOCATIONS(6);
+        NULL_STREAM_USES(0), LIVE_ALLOCATIONS(1), LIVE_BYTES(2), ALLOCATIONS(3), FREES(4), LAUNCHES(5), LIVE_PINNED_ALLOCATIONS(6),
+        /** The calls fault injection counts, per kind, since load (never reset). */
+        ALLOC_CALLS(8), LAUNCH_CALLS(9), CUBLAS_CALLS(10), CUDNN_CALLS(11);
 
         final int index;
 
@@ -156,7 +158,7 @@ public final class VirtualGpu {
         }
     }
 
-    /** The fault plan, "kind:N[,kind:N...]" (kinds alloc, launch, cublas, cudnn; "" for none); restarts the counts. */
+    /** The fault plan, "kind:N[,kind:N...]" (kinds alloc, launch, cublas, cudnn; N+ for the Nth and every later call; "" for none); restarts the counts. */
     public static void setFaults(String spec) {
         try (Arena arena = Arena.ofConfined()) {
             int rc = (int) hooks().setFaults.invokeExact(arena.allocateFrom(spec));

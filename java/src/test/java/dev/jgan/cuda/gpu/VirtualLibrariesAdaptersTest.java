@@ -44,8 +44,8 @@ class VirtualLibrariesAdaptersTest {
         VirtualGpu.install(); // the stand-ins before any JCublas2 or JCudnn class
         if (memory != null) return;
         memory = VirtualDriverTest.memory();
-        blas = new CublasBlas(VirtualDriverTest.launcher().stream());
-        dnn = new CudnnDnn(VirtualDriverTest.launcher().stream());
+        blas = new CublasBlas(VirtualDriverTest.launcher());
+        dnn = new CudnnDnn(VirtualDriverTest.launcher());
     }
 
     @AfterEach
