@@ -12,6 +12,7 @@
 #include "emu_runtime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -376,6 +377,11 @@ int parse_single(const unsigned char* d, Module* m, std::string* why) {
         m->names_known = true;
         return kSuccess;
     }
+    for (int i = 0; i < 4; i++)
+        if (!(std::isprint(d[i]) || std::isspace(d[i]))) {
+            *why = "the image is neither a fatbin (magic 0xba55ed50), a cubin nor PTX text";
+            return kInvalidImage;
+        }
     std::string text(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), 64u << 20));
     size_t target = text.find(".target");
     if (text.find(".version") == std::string::npos || target == std::string::npos) {

@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
+import static dev.jgan.cuda.gpu.VirtualDriverTest.alloc;
 import static dev.jgan.cuda.gpu.VirtualDriverTest.launcher;
 import static dev.jgan.cuda.gpu.VirtualDriverTest.memory;
+import static dev.jgan.cuda.gpu.VirtualDriverTest.release;
 import static dev.jgan.cuda.gpu.VirtualDriverTest.result;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,10 +61,10 @@ class VirtualDriverStreamsTest {
      */
     @Test
     void aStagingBufferReusedBeforeItsCopyRanGivesWrongData() {
-        CudaMemory m = memory();
+        launcher();
         CUstream stream = launcher().stream();
         long bytes = 4L * FLOATS;
-        long d1 = m.allocate(bytes), d2 = m.allocate(bytes);
+        long d1 = alloc(bytes), d2 = alloc(bytes);
         Pointer pinned = new Pointer();
         JCudaDriver.cuMemHostAlloc(pinned, bytes, 0);
         CUevent copied = new CUevent();
@@ -95,8 +97,8 @@ class VirtualDriverStreamsTest {
         } finally {
             JCudaDriver.cuEventDestroy(copied);
             JCudaDriver.cuMemFreeHost(pinned);
-            m.free(d1);
-            m.free(d2);
+            release(d1);
+            release(d2);
         }
     }
 
@@ -104,7 +106,7 @@ class VirtualDriverStreamsTest {
     @Test
     void cudaMemoryUploadsAreRightWhenStreamsRunLazily() {
         CudaMemory m = memory();
-        long d1 = m.allocate(4L * FLOATS), d2 = m.allocate(4L * FLOATS);
+        long d1 = alloc(4L * FLOATS), d2 = alloc(4L * FLOATS);
         try {
             VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
             m.copyToDevice(filled(5f), 0, d1, FLOATS);
@@ -112,15 +114,15 @@ class VirtualDriverStreamsTest {
             assertArrayEquals(filled(5f), download(d1));
             assertArrayEquals(filled(6f), download(d2));
         } finally {
-            m.free(d1);
-            m.free(d2);
+            release(d1);
+            release(d2);
         }
     }
 
     @Test
     void eventsTimeTheWorkBetweenThem() {
         DeviceMemory.DeviceTimer timer = memory().timer();
-        long x = memory().allocate(4L * 4096);
+        long x = alloc(4L * 4096);
         try {
             timer.start();
             VirtualDriverTest.kernels().fillUniform(x, 4096, 0f, 1f, 1, 0);
@@ -152,14 +154,14 @@ class VirtualDriverStreamsTest {
             }
             assertEquals("CUDA_ERROR_INVALID_HANDLE", result(() -> JCudaDriver.cuEventElapsedTime(elapsed, a, b)), "destroyed");
         } finally {
-            memory().free(x);
+            release(x);
         }
     }
 
     /** Work on the legacy NULL stream is counted, and refused under JGAN_VGPU_STRICT=1 (the virtual-gpu JVM's setting). */
     @Test
     void theNullStreamIsCountedAndUnderStrictRefused() {
-        long x = memory().allocate(256);
+        long x = alloc(256);
         try {
             long before = VirtualGpu.counter(VirtualGpu.Counter.NULL_STREAM_USES);
             String rc = result(() -> JCudaDriver.cuMemsetD32Async(CudaMemory.at(x), 0, 64, new CUstream()));
@@ -170,7 +172,7 @@ class VirtualDriverStreamsTest {
             assertEquals("CUDA_ERROR_INVALID_HANDLE", result(() -> JCudaDriver.cuStreamSynchronize(new CUstream())));
             assertEquals(before + 2, VirtualGpu.counter(VirtualGpu.Counter.NULL_STREAM_USES));
         } finally {
-            memory().free(x);
+            release(x);
         }
     }
 
@@ -185,7 +187,7 @@ class VirtualDriverStreamsTest {
         CUstream blocking = new CUstream(), nonBlocking = new CUstream(), nullStream = new CUstream();
         JCudaDriver.cuStreamCreate(blocking, 0);
         JCudaDriver.cuStreamCreate(nonBlocking, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING);
-        long x = memory().allocate(256), y = memory().allocate(256);
+        long x = alloc(256), y = alloc(256);
         try {
             VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
             float[] got = new float[64];
@@ -206,29 +208,28 @@ class VirtualDriverStreamsTest {
             VirtualGpu.setStrict(wasStrict);
             JCudaDriver.cuStreamDestroy(blocking);
             JCudaDriver.cuStreamDestroy(nonBlocking);
-            memory().free(x);
-            memory().free(y);
+            release(x);
+            release(y);
         }
     }
 
     @Test
     void anInjectedAllocationFaultHitsTheNthCall() {
-        CudaMemory m = memory();
+        launcher();
         VirtualGpu.setFaults("alloc:2");
-        long a = m.allocate(256);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.allocate(512));
-        assertTrue(e.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"), e.getMessage());
+        long a = alloc(256);
+        assertEquals("CUDA_ERROR_OUT_OF_MEMORY", result(() -> JCudaDriver.cuMemAlloc(new jcuda.driver.CUdeviceptr(), 512)));
         assertEquals("injected fault: cuMemAlloc(512 bytes)", VirtualGpu.lastError());
-        long c = m.allocate(256);
-        m.free(a);
-        m.free(c);
+        long c = alloc(256);
+        release(a);
+        release(c);
         assertThrows(IllegalArgumentException.class, () -> VirtualGpu.setFaults("alloc"));
         assertThrows(IllegalArgumentException.class, () -> VirtualGpu.setFaults("disk:1"));
     }
 
     @Test
     void anInjectedLaunchFaultHitsTheNthLaunch() {
-        long x = memory().allocate(4L * FLOATS);
+        long x = alloc(4L * FLOATS);
         try {
             VirtualGpu.setFaults("launch:2");
             VirtualDriverTest.kernels().reluForward(x, x, FLOATS);
@@ -238,7 +239,7 @@ class VirtualDriverStreamsTest {
             assertEquals("CUDA_ERROR_LAUNCH_FAILED", result(() -> JCudaDriver.cuStreamSynchronize(launcher().stream())), "sticky");
         } finally {
             VirtualGpu.clearError();
-            memory().free(x);
+            release(x);
         }
     }
 
@@ -299,7 +300,7 @@ class VirtualDriverStreamsTest {
     @Test
     void aStreamOrderedFreeTakesEffectWhenTheStreamGetsThere() {
         CUstream stream = launcher().stream();
-        long x = memory().allocate(1024);
+        long x = alloc(1024);
         VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
         long frees = VirtualGpu.counter(VirtualGpu.Counter.FREES);
         assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuMemFreeAsync(CudaMemory.at(x), stream)));

@@ -73,6 +73,27 @@ class VirtualDriverTest {
         return kernels;
     }
 
+    /**
+     * Device memory straight from cuMemAlloc (not CudaMemory's, which may cache and round up): its
+     * bounds are exactly {@code bytes}, and {@link #release} really frees it.
+     */
+    static long alloc(long bytes) {
+        launcher();
+        Address p = new Address();
+        JCudaDriver.cuMemAlloc(p, bytes);
+        return p.value();
+    }
+
+    /** cuMemFree of an {@link #alloc} address. */
+    static void release(long address) {
+        JCudaDriver.cuMemFree(CudaMemory.at(address));
+    }
+
+    /** A CUdeviceptr that cuMemAlloc fills, and its numeric address. */
+    private static final class Address extends jcuda.driver.CUdeviceptr {
+        long value() { return getNativePointer() + getByteOffset(); }
+    }
+
     /** Skipped with the reason, or failed under CI=true (as the emulation's tests). */
     static void unavailable(String reason) {
         if ("true".equals(System.getenv("CI"))) fail(reason + "; CI=true requires it");
@@ -130,7 +151,7 @@ class VirtualDriverTest {
     @Test
     void kernelsRunThroughCudaLauncherAndEqualPlainJava() {
         CudaMemory m = memory();
-        long x = m.allocate(4L * N), y = m.allocate(4L * N);
+        long x = alloc(4L * N), y = alloc(4L * N);
         try {
             float[] in = ramp(N, 0.01f);
             m.copyToDevice(in, 0, x, N);
@@ -157,15 +178,15 @@ class VirtualDriverTest {
             Approx.assertSameBits("fill_uniform", expected, got);
             assertTrue(VirtualGpu.counter(VirtualGpu.Counter.LAUNCHES) >= 4);
         } finally {
-            m.free(x);
-            m.free(y);
+            release(x);
+            release(y);
         }
     }
 
     @Test
     void copiesGoBothWaysAndWithinTheDevice() {
         CudaMemory m = memory();
-        long a = m.allocate(4L * N), b = m.allocate(4L * N);
+        long a = alloc(4L * N), b = alloc(4L * N);
         try {
             float[] in = ramp(N, 0.5f), got = new float[N];
             m.copyToDevice(in, 0, a, N);
@@ -181,13 +202,13 @@ class VirtualDriverTest {
             assertEquals(in[1], got[1]);
             for (int i = 2; i < N; i++) assertEquals(2.5f, got[i]);
             // fresh memory is NaN until written (contents undefined)
-            long c = m.allocate(64);
+            long c = alloc(64);
             m.copyToHost(c, got, 0, 16);
             assertTrue(Float.isNaN(got[0]) && Float.isNaN(got[15]));
-            m.free(c);
+            release(c);
         } finally {
-            m.free(a);
-            m.free(b);
+            release(a);
+            release(b);
         }
     }
 
@@ -195,7 +216,7 @@ class VirtualDriverTest {
     void aCopyPastTheEndOfAnAllocationIsInvalidValue() {
         CudaMemory m = memory();
         CUstream stream = launcher().stream();
-        long a = m.allocate(1000);
+        long a = alloc(1000);
         try {
             float[] host = new float[251]; // 1004 bytes
             assertEquals("CUDA_ERROR_INVALID_VALUE",
@@ -211,19 +232,19 @@ class VirtualDriverTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.copyToDevice(host, 0, a, 251));
             assertTrue(e.getMessage().startsWith("cuMemcpyHtoDAsync(1004 bytes) failed: CUDA_ERROR_INVALID_VALUE"), e.getMessage());
         } finally {
-            m.free(a);
+            release(a);
         }
     }
 
     @Test
     void allocationAndFreeCheckTheirArguments() {
-        CudaMemory m = memory();
+        launcher();
         long live = VirtualGpu.counter(VirtualGpu.Counter.LIVE_ALLOCATIONS);
-        long a = m.allocate(1000);
+        long a = alloc(1000);
         assertEquals(0, a % 256, "cuMemAlloc's alignment");
         assertEquals(live + 1, VirtualGpu.counter(VirtualGpu.Counter.LIVE_ALLOCATIONS));
         assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemFree(CudaMemory.at(a + 256))));
-        m.free(a);
+        release(a);
         assertEquals(live, VirtualGpu.counter(VirtualGpu.Counter.LIVE_ALLOCATIONS));
         assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemFree(CudaMemory.at(a))), "a second free");
         assertTrue(VirtualGpu.lastError().contains("freed memory"), VirtualGpu.lastError());
@@ -235,9 +256,9 @@ class VirtualDriverTest {
 
     @Test
     void aKernelGivenFreedMemoryFailsItsLaunchNamingTheKernel() {
-        CudaMemory m = memory();
-        long x = m.allocate(4L * N), y = m.allocate(4L * N);
-        m.free(x);
+        launcher();
+        long x = alloc(4L * N), y = alloc(4L * N);
+        release(x);
         try {
             kernels().reluForward(x, y, N); // queued: the failure is asynchronous
             assertEquals("CUDA_ERROR_ILLEGAL_ADDRESS", result(() -> JCudaDriver.cuStreamSynchronize(launcher().stream())));
@@ -247,7 +268,7 @@ class VirtualDriverTest {
             assertEquals("CUDA_ERROR_ILLEGAL_ADDRESS", result(() -> JCudaDriver.cuStreamSynchronize(launcher().stream())));
         } finally {
             VirtualGpu.clearError();
-            m.free(y);
+            release(y);
         }
     }
 
@@ -261,7 +282,7 @@ class VirtualDriverTest {
         assertEquals("CUDA_ERROR_NOT_FOUND", result(() -> JCudaDriver.cuModuleGetFunction(new CUfunction(), module, "no_such_kernel")));
 
         // cuLaunchKernel's own checks: block size, extra, the function handle
-        long x = memory().allocate(64);
+        long x = alloc(64);
         try {
             Pointer params = Pointer.to(Pointer.to(new long[] {x}), Pointer.to(new long[] {x}), Pointer.to(new long[] {16}));
             CUstream s = launcher().stream();
@@ -271,7 +292,7 @@ class VirtualDriverTest {
             assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, s, params, null)));
             assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuStreamSynchronize(s)));
         } finally {
-            memory().free(x);
+            release(x);
         }
         assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleUnload(module)));
 
@@ -350,7 +371,7 @@ class VirtualDriverTest {
     void kernelParametersAreReadAtTheCall() {
         // the launcher's argument buffer may be reused at once: the values are copied by cuLaunchKernel
         CudaMemory m = memory();
-        long x = m.allocate(4L * N), y = m.allocate(4L * N);
+        long x = alloc(4L * N), y = alloc(4L * N);
         try {
             VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
             float[] in = ramp(N, 1f), got = new float[N];
@@ -362,8 +383,8 @@ class VirtualDriverTest {
             Reference.relu(in, expected);
             Approx.assertSameBits("relu_forward, lazily run", expected, got);
         } finally {
-            m.free(x);
-            m.free(y);
+            release(x);
+            release(y);
         }
     }
 }
