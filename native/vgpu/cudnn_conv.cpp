@@ -12,6 +12,9 @@
 //             ALGO_1         direct loops, no workspace, deterministic
 //             ALGO_3         im2col + GEMM per image, deterministic
 // Every sum runs in float, one rounding per multiply and per add (built with -ffp-contract=off).
+// The deterministic algorithms of a direction add the same terms in the same order (the GEMMs
+// add the padding's zeros too), so they agree bit for bit up to the sign of zero: whichever one
+// find ranks first, a run's results do not depend on the timing.
 #include "cudnn_conv.h"
 
 #include <algorithm>

@@ -27,6 +27,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -268,6 +269,29 @@ class VirtualLibrariesCudnnTest extends VirtualLibrariesTest {
         assertTrue(implemented >= 2, d + ": " + implemented + " algorithms");
         assertTrue(sizes.stream().distinct().count() >= 2, d + ": workspace sizes differ per algorithm: " + sizes);
         check("cuStreamSynchronize", JCudaDriver.cuStreamSynchronize(stream));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("directionsAndConvs")
+    void theDeterministicAlgorithmsOfADirectionAgreeBitForBit(Direction d, Conv g) {
+        // so that whichever of them find ranks first, a run's results do not depend on the timing
+        Descs ds = new Descs(g);
+        Buffers b = buffers(d, g, 29);
+        float[] first = null;
+        int compared = 0;
+        for (int algo = 0; algo < count(d); algo++) {
+            long[] bytes = {-1};
+            if (ds.workspace(d, algo, bytes) != cudnnStatus.CUDNN_STATUS_SUCCESS) continue;
+            if (d != Direction.FORWARD && algo == 0) continue; // the backward ALGO_0s are the non-deterministic ones
+            CUdeviceptr ws = bytes[0] > 0 ? alloc(bytes[0] / 4 + 1) : null, out = alloc(b.out.length);
+            assertEquals(cudnnStatus.CUDNN_STATUS_SUCCESS, ds.run(d, algo, 1f, b.dIn0, b.dIn1, ws, bytes[0], 0f, out));
+            float[] got = download(out, b.out.length);
+            for (int i = 0; i < got.length; i++) got[i] += 0f; // -0 and +0 alike
+            if (first == null) first = got;
+            else assertArrayEquals(first, got, d + " algo " + algo);
+            compared++;
+        }
+        assertTrue(compared >= 1);
     }
 
     @Test
