@@ -3,15 +3,18 @@
 // Implemented, per direction (the rest answer CUDNN_STATUS_NOT_SUPPORTED):
 //   forward   IMPLICIT_GEMM  direct loops, no workspace, deterministic
 //             GEMM           im2col of one image into the workspace, then a GEMM, deterministic
-//   bwd data  ALGO_0         partial sums over chunks of the output channels K in the workspace,
-//                            added in an order rotated by a call counter: NON-deterministic (as
-//                            cuDNN documents ALGO_0), correct to rounding
-//             ALGO_1         direct loops, no workspace, deterministic
+//   bwd data  ALGO_0         direct loops, partial sums over chunks of the output channels K
+//                            (host scratch, no workspace) added in an order rotated by a call
+//                            counter: NON-deterministic (as cuDNN documents ALGO_0), correct to rounding
+//             ALGO_1         GEMM of the filter and dy into the workspace, then col2im, deterministic
 //   bwd filter ALGO_0        partial sums over chunks of the (image, output row) reduction in the
 //                            workspace, added in a rotated order: NON-deterministic
 //             ALGO_1         direct loops, no workspace, deterministic
 //             ALGO_3         im2col + GEMM per image, deterministic
 // Every sum runs in float, one rounding per multiply and per add (built with -ffp-contract=off).
+// The deterministic algorithms of a direction add the same terms in the same order (the GEMMs
+// add the padding's zeros too), so they agree bit for bit up to the sign of zero: whichever one
+// find ranks first, a run's results do not depend on the timing.
 #include "cudnn_conv.h"
 
 #include <algorithm>
@@ -27,6 +30,34 @@ int64_t yi(const Geometry& g, int n, int k, int p, int q) { return ((int64_t(n) 
 
 int64_t crs(const Geometry& g) { return int64_t(g.c) * g.r * g.s; }
 int64_t pq(const Geometry& g) { return int64_t(g.p) * g.q; }
+
+// For filter column s: the output columns q0 <= q < q1 whose input column
+// iw = q stride - pad + s dil = q stride + offset lies inside x (the others meet zero padding).
+struct Span {
+    int q0, q1, offset;
+};
+Span columns(const Geometry& g, int s) {
+    const int offset = s * g.dil_w - g.pad_w, limit = g.w - offset; // iw < W  <=>  q stride < limit
+    const int q0 = offset >= 0 ? 0 : (-offset + g.stride_w - 1) / g.stride_w;
+    const int q1 = limit <= 0 ? 0 : std::min(g.q, (limit + g.stride_w - 1) / g.stride_w);
+    return {q0, std::max(q0, q1), offset};
+}
+
+// y[i] += a * x[i] for 0 <= i < n: per element one multiply and one add, in the order the caller
+// gives (four lanes at a time with GCC's vector extension; the build's -O2 does not vectorize).
+typedef float Lanes __attribute__((vector_size(16)));
+void axpy(float* y, const float* x, float a, int64_t n) {
+    int64_t i = 0;
+    const Lanes av = {a, a, a, a};
+    for (; i + 4 <= n; i += 4) {
+        Lanes xv, yv;
+        std::memcpy(&xv, x + i, sizeof xv);
+        std::memcpy(&yv, y + i, sizeof yv);
+        yv += xv * av;
+        std::memcpy(y + i, &yv, sizeof yv);
+    }
+    for (; i < n; i++) y[i] += x[i] * a;
+}
 
 // The filter with its taps reversed in both spatial dimensions (CUDNN_CONVOLUTION's kernel).
 std::vector<float> flipped(const Geometry& g, const float* w) {
@@ -64,16 +95,16 @@ void forward_direct(const Geometry& g, const float* x, const float* w, float* y)
             for (int c = 0; c < g.c; c++)
                 for (int r = 0; r < g.r; r++)
                     for (int s = 0; s < g.s; s++) {
-                        float wv = w[wi(g, k, c, r, s)];
+                        const float wv = w[wi(g, k, c, r, s)];
+                        const Span cols = columns(g, s);
                         for (int p = 0; p < g.p; p++) {
                             int ih = p * g.stride_h - g.pad_h + r * g.dil_h;
                             if (ih < 0 || ih >= g.h) continue;
-                            const float* xrow = x + xi(g, n, c, ih, 0);
+                            const float* xrow = x + xi(g, n, c, ih, 0) + cols.offset;
                             float* arow = acc.data() + int64_t(p) * g.q;
-                            for (int q = 0; q < g.q; q++) {
-                                int iw = q * g.stride_w - g.pad_w + s * g.dil_w;
-                                if (iw >= 0 && iw < g.w) arow[q] += xrow[iw] * wv;
-                            }
+                            if (g.stride_w == 1) axpy(arow + cols.q0, xrow + cols.q0, wv, cols.q1 - cols.q0);
+                            else
+                                for (int q = cols.q0; q < cols.q1; q++) arow[q] += xrow[int64_t(q) * g.stride_w] * wv;
                         }
                     }
             std::copy(acc.begin(), acc.end(), y + yi(g, n, k, 0, 0));
@@ -90,7 +121,7 @@ void forward_gemm(const Geometry& g, const float* x, const float* w, float* col,
             for (int64_t j = 0; j < rows; j++) { // (c, r, s) in order, as the direct loops
                 float wv = w[int64_t(k) * rows + j];
                 const float* crow = col + j * cols;
-                for (int64_t i = 0; i < cols; i++) acc[i] += crow[i] * wv;
+                axpy(acc, crow, wv, cols);
             }
         }
     }
@@ -106,42 +137,64 @@ void backward_data_range(const Geometry& g, const float* w, const float* dy, int
         for (int k = k0; k < k1; k++)
             for (int r = 0; r < g.r; r++)
                 for (int s = 0; s < g.s; s++) {
-                    float wv = w[wi(g, k, c, r, s)];
+                    const float wv = w[wi(g, k, c, r, s)];
+                    const Span cols = columns(g, s);
                     for (int p = 0; p < g.p; p++) {
                         int ih = p * g.stride_h - g.pad_h + r * g.dil_h;
                         if (ih < 0 || ih >= g.h) continue;
                         const float* dyrow = dy + yi(g, n, k, p, 0);
-                        float* prow = plane + int64_t(ih) * g.w;
-                        for (int q = 0; q < g.q; q++) {
-                            int iw = q * g.stride_w - g.pad_w + s * g.dil_w;
-                            if (iw >= 0 && iw < g.w) prow[iw] += dyrow[q] * wv;
-                        }
+                        float* prow = plane + int64_t(ih) * g.w + cols.offset;
+                        if (g.stride_w == 1) axpy(prow + cols.q0, dyrow + cols.q0, wv, cols.q1 - cols.q0);
+                        else
+                            for (int q = cols.q0; q < cols.q1; q++) prow[int64_t(q) * g.stride_w] += dyrow[q] * wv;
                     }
                 }
     }
 }
 
-void backward_data_direct(const Geometry& g, const float* w, const float* dy, float* dx) {
-    const int64_t image = int64_t(g.c) * g.h * g.w;
+// col[(c R + r) S + s][p Q + q] = sum over k of w[k][c][r][s] dy[n][k][p][q] (k in order), then
+// col2im: each dx element adds its col entries in (c, r, s) order.
+void backward_data_gemm(const Geometry& g, const float* w, const float* dy, float* col, float* dx) {
+    const int64_t rows = crs(g), cols = pq(g), image = int64_t(g.c) * g.h * g.w;
     std::fill(dx, dx + g.x_size(), 0.0f);
-    for (int n = 0; n < g.n; n++) backward_data_range(g, w, dy, n, 0, g.k, dx + n * image);
+    for (int n = 0; n < g.n; n++) {
+        std::fill(col, col + rows * cols, 0.0f);
+        for (int64_t j = 0; j < rows; j++)
+            for (int k = 0; k < g.k; k++) axpy(col + j * cols, dy + yi(g, n, k, 0, 0), w[int64_t(k) * rows + j], cols);
+        float* out = dx + n * image;
+        for (int c = 0; c < g.c; c++)
+            for (int r = 0; r < g.r; r++)
+                for (int s = 0; s < g.s; s++) {
+                    const float* crow = col + ((int64_t(c) * g.r + r) * g.s + s) * cols;
+                    const Span span = columns(g, s);
+                    for (int p = 0; p < g.p; p++) {
+                        int ih = p * g.stride_h - g.pad_h + r * g.dil_h;
+                        if (ih < 0 || ih >= g.h) continue;
+                        float* prow = out + (int64_t(c) * g.h + ih) * g.w + span.offset;
+                        for (int q = span.q0; q < span.q1; q++) prow[int64_t(q) * g.stride_w] += crow[int64_t(p) * g.q + q];
+                    }
+                }
+    }
 }
 
 int data_chunks(const Geometry& g) { return std::min(g.k, 4); }
 
-void backward_data_chunked(const Geometry& g, const float* w, const float* dy, float* partials, float* dx, uint64_t call) {
+// Partial sums over chunks of the output channels (host scratch, no workspace), added into dx in
+// an order rotated by the call counter.
+void backward_data_chunked(const Geometry& g, const float* w, const float* dy, float* dx, uint64_t call) {
     const int chunks = data_chunks(g);
     const int64_t image = int64_t(g.c) * g.h * g.w;
     const int first = int(call % uint64_t(chunks));
+    std::vector<float> partials(chunks * image);
     for (int n = 0; n < g.n; n++) {
-        std::fill(partials, partials + chunks * image, 0.0f);
+        std::fill(partials.begin(), partials.end(), 0.0f);
         for (int j = 0; j < chunks; j++)
             backward_data_range(g, w, dy, n, int(int64_t(g.k) * j / chunks), int(int64_t(g.k) * (j + 1) / chunks),
-                                partials + j * image);
+                                partials.data() + j * image);
         float* out = dx + n * image;
-        std::copy(partials + first * image, partials + (first + 1) * image, out);
+        std::copy(partials.data() + first * image, partials.data() + (first + 1) * image, out);
         for (int t = 1; t < chunks; t++) {
-            const float* part = partials + ((first + t) % chunks) * image;
+            const float* part = partials.data() + ((first + t) % chunks) * image;
             for (int64_t i = 0; i < image; i++) out[i] += part[i];
         }
     }
@@ -155,17 +208,15 @@ void backward_filter_rows(const Geometry& g, const float* x, const float* dy, in
         for (int c = 0; c < g.c; c++)
             for (int r = 0; r < g.r; r++)
                 for (int s = 0; s < g.s; s++) {
+                    const Span cols = columns(g, s);
                     float sum = acc[wi(g, k, c, r, s)];
                     for (int64_t row = row0; row < row1; row++) {
                         int n = int(row / g.p), p = int(row % g.p);
                         int ih = p * g.stride_h - g.pad_h + r * g.dil_h;
                         if (ih < 0 || ih >= g.h) continue;
                         const float* dyrow = dy + yi(g, n, k, p, 0);
-                        const float* xrow = x + xi(g, n, c, ih, 0);
-                        for (int q = 0; q < g.q; q++) {
-                            int iw = q * g.stride_w - g.pad_w + s * g.dil_w;
-                            if (iw >= 0 && iw < g.w) sum += dyrow[q] * xrow[iw];
-                        }
+                        const float* xrow = x + xi(g, n, c, ih, 0) + cols.offset;
+                        for (int q = cols.q0; q < cols.q1; q++) sum += dyrow[q] * xrow[int64_t(q) * g.stride_w];
                     }
                     acc[wi(g, k, c, r, s)] = sum;
                 }
@@ -191,18 +242,38 @@ void backward_filter_chunked(const Geometry& g, const float* x, const float* dy,
     }
 }
 
-void backward_filter_gemm(const Geometry& g, const float* x, const float* dy, float* col, float* dw) {
+// The im2col matrix transposed, one row per output position: colT[p Q + q][(c R + r) S + s].
+void im2col_transposed(const Geometry& g, const float* x, int n, float* colT) {
+    const int64_t rows = crs(g);
+    for (int c = 0; c < g.c; c++)
+        for (int r = 0; r < g.r; r++)
+            for (int s = 0; s < g.s; s++) {
+                const int64_t j = (int64_t(c) * g.r + r) * g.s + s;
+                for (int p = 0; p < g.p; p++) {
+                    int ih = p * g.stride_h - g.pad_h + r * g.dil_h;
+                    for (int q = 0; q < g.q; q++) {
+                        int iw = q * g.stride_w - g.pad_w + s * g.dil_w;
+                        colT[(int64_t(p) * g.q + q) * rows + j] =
+                            ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x[xi(g, n, c, ih, iw)] : 0.0f;
+                    }
+                }
+            }
+}
+
+// dw[k][j] += dy[n][k][pq] colT[pq][j], over (n, p, q) in order: the inner loop runs along j
+// (contiguous), each dw element keeping its own sum in the reduction's natural order.
+void backward_filter_gemm(const Geometry& g, const float* x, const float* dy, float* colT, float* dw) {
     const int64_t rows = crs(g), cols = pq(g);
     std::fill(dw, dw + g.w_size(), 0.0f);
     for (int n = 0; n < g.n; n++) {
-        im2col(g, x, n, col);
+        im2col_transposed(g, x, n, colT);
         for (int k = 0; k < g.k; k++) {
             const float* dyk = dy + yi(g, n, k, 0, 0);
-            for (int64_t j = 0; j < rows; j++) {
-                const float* crow = col + j * cols;
-                float sum = 0.0f;
-                for (int64_t i = 0; i < cols; i++) sum += dyk[i] * crow[i];
-                dw[int64_t(k) * rows + j] += sum;
+            float* dwk = dw + int64_t(k) * rows;
+            for (int64_t i = 0; i < cols; i++) {
+                const float d = dyk[i];
+                const float* crow = colT + i * rows;
+                axpy(dwk, crow, d, rows);
             }
         }
     }
@@ -226,8 +297,8 @@ AlgoInfo algo_info(Direction d, int algo, const Geometry& g) {
             if (algo == FWD_GEMM) return {true, true, col};
             break;
         case Direction::backward_data:
-            if (algo == BWD_DATA_ALGO_0) return {true, false, 4 * uint64_t(data_chunks(g)) * g.c * g.h * g.w};
-            if (algo == BWD_DATA_ALGO_1) return {true, true, 0};
+            if (algo == BWD_DATA_ALGO_0) return {true, false, 0};
+            if (algo == BWD_DATA_ALGO_1) return {true, true, col};
             break;
         case Direction::backward_filter:
             if (algo == BWD_FILTER_ALGO_0) return {true, false, 4 * uint64_t(filter_chunks(g)) * uint64_t(g.w_size())};
@@ -268,8 +339,8 @@ void run(Direction d, int algo, const Geometry& g, const float* in0, const float
         if (algo == FWD_IMPLICIT_GEMM) forward_direct(g, in0, w, out);
         else forward_gemm(g, in0, w, workspace, out);
     } else {
-        if (algo == BWD_DATA_ALGO_0) backward_data_chunked(g, w, in1, workspace, out, call);
-        else backward_data_direct(g, w, in1, out);
+        if (algo == BWD_DATA_ALGO_0) backward_data_chunked(g, w, in1, out, call);
+        else backward_data_gemm(g, w, in1, workspace, out);
     }
 }
 

@@ -81,7 +81,8 @@ class VirtualLibrariesAdaptersTest {
         for (boolean ta : new boolean[] {false, true})
             for (boolean tb : new boolean[] {false, true}) {
                 int m = 9, n = 6, k = 11, lda = ta ? k : m, ldb = tb ? n : k;
-                float[] a = VirtualLibrariesTest.random(r, m * k), b = VirtualLibrariesTest.random(r, k * n), c = VirtualLibrariesTest.random(r, m * n);
+                float[] a = VirtualLibrariesTest.random(r, m * k), b = VirtualLibrariesTest.random(r, k * n);
+                float[] c = VirtualLibrariesTest.random(r, m * n);
                 float[] expected = c.clone();
                 VirtualLibrariesCublasTest.sgemmInOrder(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 1f, expected, m);
                 long dc = upload(c);

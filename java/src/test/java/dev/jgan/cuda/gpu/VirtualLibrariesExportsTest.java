@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VirtualLibrariesExportsTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-            "libcublas.so.12|libcublas.map|JCublas2|cublasCreate_v2 cublasDestroy_v2 cublasSetStream_v2 cublasGetVersion_v2 cublasSgemm_v2 cublasGetProperty",
+            "libcublas.so.12|libcublas.map|JCublas2|cublasCreate_v2 cublasDestroy_v2 cublasSetStream_v2 cublasGetVersion_v2 cublasSgemm_v2"
+                    + " cublasGetProperty",
             "libcudnn.so.8|libcudnn.map|JCudnn|cudnnCreate cudnnSetStream cudnnGetVersion cudnnCreateTensorDescriptor"
                     + " cudnnSetTensor4dDescriptor cudnnCreateFilterDescriptor cudnnSetFilter4dDescriptor cudnnCreateConvolutionDescriptor"
                     + " cudnnSetConvolution2dDescriptor cudnnSetConvolutionMathType cudnnGetConvolutionForwardWorkspaceSize"
