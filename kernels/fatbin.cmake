@@ -5,8 +5,13 @@
 # (registers, spill stores and loads, stack frame, static shared memory, parameter constant
 # bank). Fails when nvcc fails, when a kernel spills, or when a kernel of kernels/*.cu has no line
 # for an architecture.
+# -fmad=false: nvcc would otherwise contract a * b + c into one fused multiply-add (one rounding),
+# while the host emulation is built with -ffp-contract=off (two roundings, as Java): with it the
+# GPU and the emulation round alike. Where a kernel means an FMA it says so with __fmaf_rn, which
+# -fmad=false leaves alone (nvcc's documentation: the flag controls contraction of separate
+# multiplies and adds; the __fmaf_rn intrinsic is always a single FMA).
 execute_process(
-  COMMAND ${NVCC} -fatbin -O3 -std=c++17 -I${INCLUDE}
+  COMMAND ${NVCC} -fatbin -O3 -std=c++17 -fmad=false -I${INCLUDE}
           -gencode arch=compute_80,code=sm_80
           -gencode "arch=compute_90,code=[sm_90,compute_90]"
           -Xptxas -v ${SOURCE} -o ${FATBIN}

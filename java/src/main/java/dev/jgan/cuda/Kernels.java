@@ -1,8 +1,8 @@
 package dev.jgan.cuda;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The launch settings and argument packing of every kernel in kernels/*.cu, in one place: the
@@ -37,6 +37,11 @@ import java.util.List;
  *       grid = min(tiles, {@value #BLOCKS_PER_SM} x SMs).</li>
  * </ul>
  * No kernel uses dynamic shared memory; the reductions' static shared memory is at most 2.1 KiB.
+ *
+ * <p>Argument packing: each kernel has one launch site here, a {@link KernelArgs} laid out by its
+ * first launch and rewritten in place by every later one (the Adam table too); grids come from a
+ * cache and the block shapes are constants, so a launch allocates nothing on the Java heap, and a
+ * launcher can prepare what points into a site once (the CUDA launcher's kernelParams).
  */
 public final class Kernels {
     /** Threads per 1-D block: 8 warps, a multiple of 32 as the block reductions require. */
@@ -73,19 +78,29 @@ public final class Kernels {
     /** One launch as this class configures it. */
     public record Launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {}
 
+    /** 1-D grid extents kept as one Dim3 each (elementwise grids are capped far below; per-channel grids are channel counts). */
+    private static final int GRID_CACHE = 1 << 14;
+    private static final Dim3 BLOCK_1D = Dim3.of(BLOCK), TILE_BLOCK = Dim3.of(TILE_CHANNELS, TILE_ROWS);
+
     private final KernelLauncher launcher;
     private final int gridCap;
-    private Launch last;
+    /** Each kernel's launch site: its arguments, laid out by the first launch and rewritten by every launch. */
+    private final Map<String, KernelArgs> sites = new HashMap<>();
+    private final Dim3[] grids = new Dim3[GRID_CACHE];
+    private String lastKernel;
+    private Dim3 lastGrid, lastBlock;
+    private KernelArgs lastArgs;
 
     public Kernels(KernelLauncher launcher) {
         this.launcher = launcher;
         this.gridCap = Math.max(1, launcher.multiprocessors()) * BLOCKS_PER_SM;
+        for (String k : NAMES) sites.put(k, KernelArgs.site());
     }
 
     public KernelLauncher launcher() { return launcher; }
 
-    /** The most recent launch (for tests and reports). */
-    public Launch lastLaunch() { return last; }
+    /** The most recent launch (for tests and reports); its arguments are the site's, rewritten by the next launch of that kernel. */
+    public Launch lastLaunch() { return lastKernel == null ? null : new Launch(lastKernel, lastGrid, lastBlock, 0, lastArgs); }
 
     // ---- activations: forward y = f(x); backward from the saved output y -----------------------
 
@@ -93,7 +108,7 @@ public final class Kernels {
     public void leakyReluForward(long x, long y, long n, float slope) {
         String op = "leakyReluForward";
         count(op, "n", n);
-        elementwise("leaky_relu_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).f32(slope));
+        elementwise("leaky_relu_forward", n, args("leaky_relu_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).f32(slope));
     }
 
     /** dx = y > 0 ? dy : slope * dy; valid for slope >= 0 (dx may alias dy). */
@@ -101,7 +116,7 @@ public final class Kernels {
         String op = "leakyReluBackward";
         count(op, "n", n);
         slope(op, slope);
-        elementwise("leaky_relu_backward", n, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy))
+        elementwise("leaky_relu_backward", n, args("leaky_relu_backward").pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy))
                 .pointer(ptr(op, "dx", dx)).i64(n).f32(slope));
     }
 
@@ -129,14 +144,15 @@ public final class Kernels {
     public void biasForward(long y, long bias, int n, int c, int s) {
         String op = "biasForward";
         long total = shape(op, n, c, s);
-        elementwise("bias_forward", total, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "bias", bias)).i64(n).i64(c).i64(s));
+        elementwise("bias_forward", total, args("bias_forward").pointer(ptr(op, "y", y)).pointer(ptr(op, "bias", bias)).i64(n).i64(c).i64(s));
     }
 
     /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
     public void biasBackward(long dy, long dBias, int n, int c, int s, boolean accumulate) {
         String op = "biasBackward";
         shape(op, n, c, s);
-        KernelArgs.Builder a = args().pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dBias", dBias)).i32(accumulate ? 1 : 0).i64(n).i64(c);
+        KernelArgs a = args(s == 1 ? "bias_nc_backward" : "bias_backward").pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dBias", dBias))
+                .i32(accumulate ? 1 : 0).i64(n).i64(c);
         if (s == 1) tile("bias_nc_backward", c, a);
         else perChannel("bias_backward", c, a.i64(s));
     }
@@ -151,21 +167,21 @@ public final class Kernels {
      */
     public void batchNormForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum, float eps,
                                  long y, long saveMean, long saveInvStd, int n, int c, int s) {
-        bnForward("batchNormForward", "batch_norm", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
+        bnForward("batchNormForward", "batch_norm_nc_forward", "batch_norm_forward", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
                 saveMean, saveInvStd, n, c, s);
     }
 
     /** {@link #batchNormForward} then y = max(y, 0), in one kernel. */
     public void batchNormReluForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum, float eps,
                                      long y, long saveMean, long saveInvStd, int n, int c, int s) {
-        bnForward("batchNormReluForward", "batch_norm_relu", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
+        bnForward("batchNormReluForward", "batch_norm_relu_nc_forward", "batch_norm_relu_forward", false, 0f, x, gamma, beta, runningMean, runningVar, momentum, eps, y,
                 saveMean, saveInvStd, n, c, s);
     }
 
     /** {@link #batchNormForward} then y = y > 0 ? y : slope * y (slope >= 0), in one kernel. */
     public void batchNormLeakyReluForward(long x, long gamma, long beta, long runningMean, long runningVar, float momentum,
                                           float eps, float slope, long y, long saveMean, long saveInvStd, int n, int c, int s) {
-        bnForward("batchNormLeakyReluForward", "batch_norm_leaky_relu", true, slope, x, gamma, beta, runningMean, runningVar,
+        bnForward("batchNormLeakyReluForward", "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_forward", true, slope, x, gamma, beta, runningMean, runningVar,
                 momentum, eps, y, saveMean, saveInvStd, n, c, s);
     }
 
@@ -175,7 +191,7 @@ public final class Kernels {
         String op = "batchNormInfer";
         long total = shape(op, n, c, s);
         epsilon(op, eps);
-        elementwise("batch_norm_infer_forward", total, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma))
+        elementwise("batch_norm_infer_forward", total, args("batch_norm_infer_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma))
                 .pointer(ptr(op, "beta", beta)).pointer(ptr(op, "runningMean", runningMean))
                 .pointer(ptr(op, "runningVar", runningVar)).f32(eps).pointer(ptr(op, "y", y)).i64(n).i64(c).i64(s));
     }
@@ -187,7 +203,7 @@ public final class Kernels {
      */
     public void batchNormBackward(long x, long dy, long gamma, long saveMean, long saveInvStd, long dx, long dGamma, long dBeta,
                                   boolean accumulate, int n, int c, int s) {
-        bnBackward("batchNormBackward", "batch_norm", 0L, false, 0f, x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta,
+        bnBackward("batchNormBackward", "batch_norm_nc_backward", "batch_norm_backward", 0L, false, 0f, x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta,
                 accumulate, n, c, s);
     }
 
@@ -197,14 +213,14 @@ public final class Kernels {
      */
     public void batchNormReluBackward(long x, long dy, long gamma, long beta, long saveMean, long saveInvStd, long dx,
                                       long dGamma, long dBeta, boolean accumulate, int n, int c, int s) {
-        bnBackward("batchNormReluBackward", "batch_norm_relu", ptr("batchNormReluBackward", "beta", beta), false, 0f, x, dy,
+        bnBackward("batchNormReluBackward", "batch_norm_relu_nc_backward", "batch_norm_relu_backward", ptr("batchNormReluBackward", "beta", beta), false, 0f, x, dy,
                 gamma, saveMean, saveInvStd, dx, dGamma, dBeta, accumulate, n, c, s);
     }
 
     /** As {@link #batchNormReluBackward} with dz = z > 0 ? dy : slope * dy (slope >= 0). */
     public void batchNormLeakyReluBackward(long x, long dy, long gamma, long beta, float slope, long saveMean, long saveInvStd,
                                            long dx, long dGamma, long dBeta, boolean accumulate, int n, int c, int s) {
-        bnBackward("batchNormLeakyReluBackward", "batch_norm_leaky_relu", ptr("batchNormLeakyReluBackward", "beta", beta), true,
+        bnBackward("batchNormLeakyReluBackward", "batch_norm_leaky_relu_nc_backward", "batch_norm_leaky_relu_backward", ptr("batchNormLeakyReluBackward", "beta", beta), true,
                 slope, x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta, accumulate, n, c, s);
     }
 
@@ -221,7 +237,7 @@ public final class Kernels {
         count(op, "n", n);
         if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
         float k = (float) ((double) gradScale / n);
-        run("bce_with_logits_forward", Dim3.of(1), Dim3.of(BLOCK), args().pointer(ptr(op, "logits", logits))
+        run("bce_with_logits_forward", grid(1), BLOCK_1D, args("bce_with_logits_forward").pointer(ptr(op, "logits", logits))
                 .pointer(optional(op, "targets", targets)).f32(target).f32(k).pointer(ptr(op, "dLogits", dLogits))
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
     }
@@ -231,7 +247,7 @@ public final class Kernels {
         String op = "softmax";
         count(op, "n", n);
         count(op, "k", k);
-        elementwise("softmax_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).i64(k));
+        elementwise("softmax_forward", n, args("softmax_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).i64(k));
     }
 
     /**
@@ -245,7 +261,7 @@ public final class Kernels {
         count(op, "k", k);
         if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
         float scale = (float) ((double) gradScale / n);
-        run("softmax_cross_entropy_forward", Dim3.of(1), Dim3.of(BLOCK), args().pointer(ptr(op, "logits", logits))
+        run("softmax_cross_entropy_forward", grid(1), BLOCK_1D, args("softmax_cross_entropy_forward").pointer(ptr(op, "logits", logits))
                 .pointer(ptr(op, "labels", labels)).f32(scale).pointer(ptr(op, "dLogits", dLogits))
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n).i64(k));
     }
@@ -256,7 +272,7 @@ public final class Kernels {
     public void maxPool2x2Forward(long x, long y, int planes, int h, int w) {
         String op = "maxPool2x2Forward";
         long outputs = pooled(op, planes, h, w);
-        elementwise("max_pool_2x2_forward", outputs, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+        elementwise("max_pool_2x2_forward", outputs, args("max_pool_2x2_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
                 .i64(planes).i64(h).i64(w));
     }
 
@@ -264,7 +280,7 @@ public final class Kernels {
     public void maxPool2x2Backward(long x, long y, long dy, long dx, int planes, int h, int w) {
         String op = "maxPool2x2Backward";
         pooled(op, planes, h, w);
-        elementwise("max_pool_2x2_backward", (long) planes * h * w, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+        elementwise("max_pool_2x2_backward", (long) planes * h * w, args("max_pool_2x2_backward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
                 .pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(planes).i64(h).i64(w));
     }
 
@@ -275,7 +291,7 @@ public final class Kernels {
         String op = "ema";
         count(op, "n", n);
         if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException(op + ": decay must be in [0, 1], got " + decay);
-        elementwise("ema_forward", n, args().pointer(ptr(op, "avg", avg)).pointer(ptr(op, "x", x)).i64(n).f32(decay)
+        elementwise("ema_forward", n, args("ema_forward").pointer(ptr(op, "avg", avg)).pointer(ptr(op, "x", x)).i64(n).f32(decay)
                 .f32(1f - decay));
     }
 
@@ -306,23 +322,25 @@ public final class Kernels {
         float invSqrtBc2 = (float) (1.0 / Math.sqrt(1.0 - Math.pow(beta2, t)));
         for (int from = 0; from < count; from += ADAM_MAX_TENSORS) {
             int to = Math.min(count, from + ADAM_MAX_TENSORS);
-            ByteBuffer table = ByteBuffer.allocate(ADAM_TABLE_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            int tileStart = 8, size = tileStart + (ADAM_MAX_TENSORS + 1) * 8, p = size + ADAM_MAX_TENSORS * 8;
+            // the table (JganAdamTable) is written in place in the site's packed arguments
+            KernelArgs a = args("adam_forward");
+            int t0 = a.struct(ADAM_TABLE_BYTES, 8);
+            int tileStart = t0 + 8, size = tileStart + (ADAM_MAX_TENSORS + 1) * 8, p = size + ADAM_MAX_TENSORS * 8;
             int g = p + ADAM_MAX_TENSORS * 8, mm = g + ADAM_MAX_TENSORS * 8, vv = mm + ADAM_MAX_TENSORS * 8;
-            table.putInt(0, to - from);
+            a.putInt(t0, to - from);
             long tiles = 0;
             for (int k = from; k < to; k++) {
                 int i = k - from;
-                table.putLong(tileStart + 8 * i, tiles);
+                a.putLong(tileStart + 8 * i, tiles);
                 tiles += ceilDiv(sizes[k], ADAM_TILE);
-                table.putLong(size + 8 * i, sizes[k]);
-                table.putLong(p + 8 * i, params[k]);
-                table.putLong(g + 8 * i, grads[k]);
-                table.putLong(mm + 8 * i, m[k]);
-                table.putLong(vv + 8 * i, v[k]);
+                a.putLong(size + 8 * i, sizes[k]);
+                a.putLong(p + 8 * i, params[k]);
+                a.putLong(g + 8 * i, grads[k]);
+                a.putLong(mm + 8 * i, m[k]);
+                a.putLong(vv + 8 * i, v[k]);
             }
-            table.putLong(tileStart + 8 * (to - from), tiles);
-            run("adam_forward", Dim3.of((int) Math.min(tiles, gridCap)), Dim3.of(BLOCK), args().struct(table.array(), 8)
+            a.putLong(tileStart + 8 * (to - from), tiles);
+            run("adam_forward", grid((int) Math.min(tiles, gridCap)), BLOCK_1D, a
                     .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(stepSize).f32(invSqrtBc2));
         }
     }
@@ -334,7 +352,7 @@ public final class Kernels {
     public void sgdStep(long p, long grad, long buf, long n, float lr, float momentum, boolean first) {
         String op = "sgdStep";
         count(op, "n", n);
-        elementwise("sgd_forward", n, args().pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
+        elementwise("sgd_forward", n, args("sgd_forward").pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
                 .pointer(ptr(op, "buf", buf)).i64(n).f32(lr).f32(momentum).i32(first ? 1 : 0));
     }
 
@@ -344,21 +362,21 @@ public final class Kernels {
     public void fillUniform(long t, long n, float lo, float hi, long seed, long offset) {
         String op = "fillUniform";
         count(op, "n", n);
-        philox("philox_uniform_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi).i64(seed).i64(offset));
+        philox("philox_uniform_forward", n, args("philox_uniform_forward").pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi).i64(seed).i64(offset));
     }
 
     /** t[i] = mean + std z_i, z_i the Box-Muller normal of element i. */
     public void fillNormal(long t, long n, float mean, float std, long seed, long offset) {
         String op = "fillNormal";
         count(op, "n", n);
-        philox("philox_normal_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(mean).f32(std).i64(seed).i64(offset));
+        philox("philox_normal_forward", n, args("philox_normal_forward").pointer(ptr(op, "t", t)).i64(n).f32(mean).f32(std).i64(seed).i64(offset));
     }
 
     /** t[i] = u_i <= p ? ifTrue : ifFalse. */
     public void fillBernoulli(long t, long n, float p, float ifTrue, float ifFalse, long seed, long offset) {
         String op = "fillBernoulli";
         count(op, "n", n);
-        philox("philox_bernoulli_forward", n, args().pointer(ptr(op, "t", t)).i64(n).f32(p).f32(ifTrue).f32(ifFalse)
+        philox("philox_bernoulli_forward", n, args("philox_bernoulli_forward").pointer(ptr(op, "t", t)).i64(n).f32(p).f32(ifTrue).f32(ifFalse)
                 .i64(seed).i64(offset));
     }
 
@@ -368,7 +386,7 @@ public final class Kernels {
         count(op, "n", n);
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
         float scale = 1f / (1f - p);
-        philox("dropout_forward", n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "mask", mask)).pointer(ptr(op, "y", y))
+        philox("dropout_forward", n, args("dropout_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "mask", mask)).pointer(ptr(op, "y", y))
                 .i64(n).f32(p).f32(scale).i64(seed).i64(offset));
     }
 
@@ -376,7 +394,7 @@ public final class Kernels {
     public void dropoutBackward(long dy, long mask, long dx, long n) {
         String op = "dropoutBackward";
         count(op, "n", n);
-        elementwise("dropout_backward", n, args().pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
+        elementwise("dropout_backward", n, args("dropout_backward").pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
                 .pointer(ptr(op, "dx", dx)).i64(n));
     }
 
@@ -384,66 +402,83 @@ public final class Kernels {
 
     private void unary(String op, String kernel, long x, long y, long n) {
         count(op, "n", n);
-        elementwise(kernel, n, args().pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
+        elementwise(kernel, n, args(kernel).pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
     }
 
     /** An activation backward: (y, dy) -> dx. */
     private void binary(String op, String kernel, long y, long dy, long dx, long n) {
         count(op, "n", n);
-        elementwise(kernel, n, args().pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
+        elementwise(kernel, n, args(kernel).pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
     }
 
-    private void bnForward(String op, String kernel, boolean leaky, float slope, long x, long gamma, long beta, long runningMean,
+    private void bnForward(String op, String ncKernel, String kernel, boolean leaky, float slope, long x, long gamma, long beta, long runningMean,
                            long runningVar, float momentum, float eps, long y, long saveMean, long saveInvStd, int n, int c, int s) {
         shape(op, n, c, s);
         epsilon(op, eps);
         if (!(momentum >= 0f && momentum <= 1f)) throw new IllegalArgumentException(op + ": momentum must be in [0, 1], got " + momentum);
         if (leaky) slope(op, slope);
-        KernelArgs.Builder a = args().pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma)).pointer(ptr(op, "beta", beta))
+        KernelArgs a = args(s == 1 ? ncKernel : kernel).pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma)).pointer(ptr(op, "beta", beta))
                 .pointer(ptr(op, "runningMean", runningMean)).pointer(ptr(op, "runningVar", runningVar)).f32(momentum).f32(eps);
         if (leaky) a.f32(slope);
         a.pointer(ptr(op, "y", y)).pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).i64(n).i64(c);
-        if (s == 1) tile(kernel + "_nc_forward", c, a);
-        else perChannel(kernel + "_forward", c, a.i64(s));
+        if (s == 1) tile(ncKernel, c, a);
+        else perChannel(kernel, c, a.i64(s));
     }
 
-    private void bnBackward(String op, String kernel, long beta, boolean leaky, float slope, long x, long dy, long gamma,
+    private void bnBackward(String op, String ncKernel, String kernel, long beta, boolean leaky, float slope, long x, long dy, long gamma,
                             long saveMean, long saveInvStd, long dx, long dGamma, long dBeta, boolean accumulate,
                             int n, int c, int s) {
         shape(op, n, c, s);
         if (leaky) slope(op, slope);
-        KernelArgs.Builder a = args().pointer(ptr(op, "x", x)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "gamma", gamma));
+        KernelArgs a = args(s == 1 ? ncKernel : kernel).pointer(ptr(op, "x", x)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "gamma", gamma));
         if (beta != 0) a.pointer(beta);
         if (leaky) a.f32(slope);
         a.pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).pointer(ptr(op, "dx", dx))
                 .pointer(ptr(op, "dGamma", dGamma)).pointer(ptr(op, "dBeta", dBeta)).i32(accumulate ? 1 : 0).i64(n).i64(c);
-        if (s == 1) tile(kernel + "_nc_backward", c, a);
-        else perChannel(kernel + "_backward", c, a.i64(s));
+        if (s == 1) tile(ncKernel, c, a);
+        else perChannel(kernel, c, a.i64(s));
     }
 
-    private void elementwise(String kernel, long work, KernelArgs.Builder a) {
-        run(kernel, Dim3.of((int) Math.min(ceilDiv(work, BLOCK), gridCap)), Dim3.of(BLOCK), a);
+    private void elementwise(String kernel, long work, KernelArgs a) {
+        run(kernel, grid((int) Math.min(ceilDiv(work, BLOCK), gridCap)), BLOCK_1D, a);
     }
 
-    private void philox(String kernel, long n, KernelArgs.Builder a) {
+    private void philox(String kernel, long n, KernelArgs a) {
         elementwise(kernel, ceilDiv(n, 4), a);
     }
 
-    private void perChannel(String kernel, int c, KernelArgs.Builder a) {
-        run(kernel, Dim3.of(c), Dim3.of(BLOCK), a);
+    private void perChannel(String kernel, int c, KernelArgs a) {
+        run(kernel, grid(c), BLOCK_1D, a);
     }
 
-    private void tile(String kernel, int c, KernelArgs.Builder a) {
-        run(kernel, Dim3.of((int) ceilDiv(c, TILE_CHANNELS)), Dim3.of(TILE_CHANNELS, TILE_ROWS), a);
+    private void tile(String kernel, int c, KernelArgs a) {
+        run(kernel, grid((int) ceilDiv(c, TILE_CHANNELS)), TILE_BLOCK, a);
     }
 
-    private void run(String kernel, Dim3 grid, Dim3 block, KernelArgs.Builder a) {
-        Launch l = new Launch(kernel, grid, block, 0, a.build());
-        last = l;
-        launcher.launch(l.kernel(), l.grid(), l.block(), l.sharedBytes(), l.args());
+    /** Launches {@code kernel} with its site's arguments as now written; remembers it (without allocating) for {@link #lastLaunch}. */
+    private void run(String kernel, Dim3 grid, Dim3 block, KernelArgs a) {
+        a.build();
+        lastKernel = kernel;
+        lastGrid = grid;
+        lastBlock = block;
+        lastArgs = a;
+        launcher.launch(kernel, grid, block, 0, a);
     }
 
-    private static KernelArgs.Builder args() { return KernelArgs.builder(); }
+    /** The reusable arguments of {@code kernel}'s launch site, ready for this launch's values. */
+    private KernelArgs args(String kernel) {
+        KernelArgs a = sites.get(kernel);
+        if (a == null) throw new IllegalArgumentException("no kernel " + kernel + " in Kernels.NAMES");
+        return a.start();
+    }
+
+    /** A 1-D grid of x blocks: one instance per extent below {@value #GRID_CACHE}, so a launch allocates none. */
+    private Dim3 grid(int x) {
+        if (x >= GRID_CACHE) return Dim3.of(x);
+        Dim3 g = grids[x];
+        if (g == null) grids[x] = g = Dim3.of(x);
+        return g;
+    }
 
     // ---- preconditions ----------------------------------------------------------------------------
 

@@ -18,13 +18,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -48,9 +48,15 @@ public final class EmulatedLauncher implements KernelLauncher {
     private static final Map<Path, Library> LOADED = new ConcurrentHashMap<>();
 
     private final Library library;
+    private final Map<KernelArgs, Site> sites = new IdentityHashMap<>();
+    private final MemorySegment gridDims, blockDims, error;
 
     private EmulatedLauncher(Library library) {
         this.library = library;
+        Arena arena = Arena.ofAuto();
+        gridDims = arena.allocate(JAVA_INT, 3);
+        blockDims = arena.allocate(JAVA_INT, 3);
+        error = arena.allocate(ERROR_CAPACITY);
     }
 
     /** The emulation library built into the class path; fails with the reason when it is absent. */
@@ -109,24 +115,49 @@ public final class EmulatedLauncher implements KernelLauncher {
         return Runtime.getRuntime().availableProcessors();
     }
 
-    @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+    /**
+     * Runs {@code kernel} to completion. A launch site's packed values are passed in place (its
+     * direct buffer as a segment, with the name and signature, made once per site); grid, block
+     * and the error message use this launcher's own buffers, so launches are one at a time.
+     */
+    @Override public synchronized void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+        if (!args.isSite()) {
+            launch(kernel, grid, block, sharedBytes, args, new Site(kernel, args, Arena.ofAuto()));
+            return;
+        }
+        Site site = sites.get(args);
+        if (site == null || !site.kernel.equals(kernel)) sites.put(args, site = new Site(kernel, args, Arena.ofAuto()));
+        launch(kernel, grid, block, sharedBytes, args, site);
+    }
+
+    private void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args, Site site) {
         int rc;
-        String error = null;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment name = arena.allocateFrom(kernel);
-            MemorySegment g = arena.allocateFrom(JAVA_INT, grid.x(), grid.y(), grid.z());
-            MemorySegment b = arena.allocateFrom(JAVA_INT, block.x(), block.y(), block.z());
-            MemorySegment packed = arena.allocate(Math.max(1, args.size()), 16);
-            MemorySegment.copy(args.bytes(), 0, packed, JAVA_BYTE, 0, args.size());
-            MemorySegment signature = arena.allocateFrom(args.signature());
-            MemorySegment err = arena.allocate(ERROR_CAPACITY);
-            rc = (int) library.launch.invokeExact(name, g, b, sharedBytes, packed, (long) args.size(), signature, err,
-                    (long) ERROR_CAPACITY);
-            if (rc != 0) error = err.getString(0);
+        try {
+            gridDims.setAtIndex(JAVA_INT, 0, grid.x());
+            gridDims.setAtIndex(JAVA_INT, 1, grid.y());
+            gridDims.setAtIndex(JAVA_INT, 2, grid.z());
+            blockDims.setAtIndex(JAVA_INT, 0, block.x());
+            blockDims.setAtIndex(JAVA_INT, 1, block.y());
+            blockDims.setAtIndex(JAVA_INT, 2, block.z());
+            rc = (int) library.launch.invokeExact(site.name, gridDims, blockDims, sharedBytes, site.packed, (long) args.size(),
+                    site.signature, error, (long) ERROR_CAPACITY);
         } catch (Throwable t) {
             throw new IllegalStateException("kernel " + kernel + ": emulated launch failed: " + t, t);
         }
-        if (rc != 0) throw new IllegalStateException("kernel " + kernel + " (emulated): " + error);
+        if (rc != 0) throw new IllegalStateException("kernel " + kernel + " (emulated): " + error.getString(0));
+    }
+
+    /** What a launch site passes every time: the kernel's name, the signature, and its packed values in place. */
+    private static final class Site {
+        final String kernel;
+        final MemorySegment name, signature, packed;
+
+        Site(String kernel, KernelArgs args, Arena arena) {
+            this.kernel = kernel;
+            this.name = arena.allocateFrom(kernel);
+            this.signature = arena.allocateFrom(args.signature());
+            this.packed = MemorySegment.ofBuffer(args.values());
+        }
     }
 
     @Override public void synchronize() {}

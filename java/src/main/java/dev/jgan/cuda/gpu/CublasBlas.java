@@ -25,8 +25,16 @@ final class CublasBlas implements Blas {
     private final int version;
 
     CublasBlas(CudaLauncher launcher) {
-        this.context = launcher.context();
-        CUstream stream = launcher.stream();
+        this(launcher.context(), launcher.stream());
+    }
+
+    /** On {@code stream}, in the context current on this thread (the launcher's, when it opened here). */
+    CublasBlas(CUstream stream) {
+        this(CudaContext.current(), stream);
+    }
+
+    private CublasBlas(CudaContext context, CUstream stream) {
+        this.context = context;
         context.makeCurrent();
         Checked.cublas("cublasCreate", () -> JCublas2.cublasCreate(handle));
         int[] v = new int[1];

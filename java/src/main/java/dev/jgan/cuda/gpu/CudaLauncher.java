@@ -17,15 +17,18 @@ import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
  * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the fatbin packed in the jar
  * is loaded with cuModuleLoadData, each kernel found by name once, and launched with
  * cuLaunchKernel on the launcher's stream (CU_STREAM_NON_BLOCKING; jgan never uses the NULL
- * stream). kernelParams points at each argument inside one buffer
- * of {@link KernelArgs}' packed bytes: the same bytes and offsets the emulation library unpacks.
+ * stream). kernelParams points at each argument inside the launch site's direct buffer of
+ * {@link KernelArgs}' packed bytes (the same bytes and offsets the emulation library unpacks),
+ * an array built once per site, so a launch allocates nothing.
  *
  * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a GPU, the
  * kernels in the jar), before any JCuda class that needs the driver is loaded.
@@ -38,6 +41,8 @@ public final class CudaLauncher implements KernelLauncher {
     private final String deviceName;
     private final int multiprocessors;
     private final Map<String, CUfunction> functions = new HashMap<>();
+    /** Each launch site's kernelParams array, built at its first launch. */
+    private final Map<KernelArgs, Pointer> prepared = new IdentityHashMap<>();
 
     private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors) {
         this.device = device;
@@ -125,6 +130,14 @@ public final class CudaLauncher implements KernelLauncher {
     /** The GPU's name as the driver reports it. */
     String deviceName() { return deviceName; }
 
+    /**
+     * Queues {@code kernel} on the stream. kernelParams comes from the site's prepared pointer
+     * array (built at its first launch), so a launch allocates nothing on the Java heap; a one-off
+     * argument list ({@link KernelArgs#builder}) gets a temporary one. cuLaunchKernel copies the
+     * argument values when it is called (the driver API: kernelParams[i] points at "the region of
+     * memory from which the actual kernel parameter will be copied"), so the site may be rewritten
+     * for the next launch as soon as this returns, while the kernel is still queued.
+     */
     @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
         context.makeCurrent();
         try {
@@ -134,8 +147,15 @@ public final class CudaLauncher implements KernelLauncher {
                 JCudaDriver.cuModuleGetFunction(f, module, kernel);
                 functions.put(kernel, f);
             }
+            Pointer params;
+            if (args.isSite()) {
+                params = prepared.get(args);
+                if (params == null) prepared.put(args, params = kernelParams(args));
+            } else {
+                params = kernelParams(args);
+            }
             JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, stream,
-                    kernelParams(args), null);
+                    params, null);
         } catch (CudaException e) {
             throw new IllegalStateException("kernel " + kernel + " grid " + grid + " block " + block + ": " + e.getMessage(), e);
         }
@@ -154,20 +174,33 @@ public final class CudaLauncher implements KernelLauncher {
         JCudaDriver.cuDevicePrimaryCtxRelease(device);
     }
 
-    /** cuLaunchKernel's kernelParams: one pointer per argument, into one direct buffer of the packed bytes. */
+    /**
+     * cuLaunchKernel's kernelParams (void**) for {@code args}: a direct buffer of one 8-byte native
+     * address per argument, each pointing at the argument's offset in the site's own direct buffer
+     * of packed values ({@link KernelArgs#values}, which never moves). JCuda passes a Pointer to a
+     * direct buffer as the buffer's address, so the driver reads this array as the void** it wants.
+     * The array holds addresses, not values: built once per site, it stays valid as the values are
+     * rewritten.
+     */
     static Pointer kernelParams(KernelArgs args) {
-        ByteBuffer packed = ByteBuffer.allocateDirect(Math.max(1, args.size())).order(ByteOrder.LITTLE_ENDIAN);
-        args.copyTo(packed);
-        Pointer base = Pointer.to(packed);
-        Pointer[] each = new Pointer[args.count()];
-        for (int i = 0; i < each.length; i++) each[i] = base.withByteOffset(parameterOffsets(args)[i]);
-        return Pointer.to(each);
+        long base = MemorySegment.ofBuffer(args.values()).address();
+        ByteBuffer array = ByteBuffer.allocateDirect(8 * Math.max(1, args.count())).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < args.count(); i++) array.putLong(8 * i, base + args.offset(i));
+        return Pointer.to(array);
     }
 
     /** Byte offset of each argument in the packed buffer: where kernelParams[i] points. */
     static long[] parameterOffsets(KernelArgs args) {
         long[] out = new long[args.count()];
         for (int i = 0; i < out.length; i++) out[i] = args.offset(i);
+        return out;
+    }
+
+    /** The native addresses kernelParams holds (for tests): base of the packed values plus each offset. */
+    static long[] parameterAddresses(Pointer kernelParams, int count) {
+        ByteBuffer array = kernelParams.getByteBuffer(0, 8L * Math.max(1, count)).order(ByteOrder.nativeOrder());
+        long[] out = new long[count];
+        for (int i = 0; i < count; i++) out[i] = array.getLong(8 * i);
         return out;
     }
 

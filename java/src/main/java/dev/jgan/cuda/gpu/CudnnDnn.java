@@ -49,8 +49,16 @@ final class CudnnDnn implements Dnn {
     private final CudaContext context;
 
     CudnnDnn(CudaLauncher launcher) {
-        this.context = launcher.context();
-        CUstream stream = launcher.stream();
+        this(launcher.context(), launcher.stream());
+    }
+
+    /** On {@code stream}, in the context current on this thread (the launcher's, when it opened here). */
+    CudnnDnn(CUstream stream) {
+        this(CudaContext.current(), stream);
+    }
+
+    private CudnnDnn(CudaContext context, CUstream stream) {
+        this.context = context;
         context.makeCurrent();
         Checked.cudnn("cudnnCreate", () -> JCudnn.cudnnCreate(handle));
         try {

@@ -27,7 +27,11 @@ class CudaLauncherTest {
     void kernelParamsPointAtThePackedOffsets() {
         KernelArgs a = KernelArgs.builder().pointer(1).pointer(2).f32(0.5f).i64(3).i32(4).build();
         assertArrayEquals(new long[] {0, 8, 16, 24, 32}, CudaLauncher.parameterOffsets(a));
-        assertNotNull(CudaLauncher.kernelParams(a));
+        Pointer params = CudaLauncher.kernelParams(a);
+        assertNotNull(params);
+        long base = java.lang.foreign.MemorySegment.ofBuffer(a.values()).address();
+        assertArrayEquals(new long[] {base, base + 8, base + 16, base + 24, base + 32}, CudaLauncher.parameterAddresses(params, 5),
+                "kernelParams[i] is the native address of argument i in the site's own buffer");
     }
 
     @Test
