@@ -1,6 +1,7 @@
 package dev.jgan.cli;
 
 import dev.jgan.UserError;
+import dev.jgan.backend.DeviceException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -42,6 +43,10 @@ public final class Main implements Runnable {
             if (ex instanceof UserError u) {
                 c.getErr().println("gan: " + u.getMessage());
                 return u.exitCode();
+            }
+            if (ex instanceof DeviceException d) {
+                c.getErr().println("gan: device error: " + d.getMessage());
+                return DeviceException.EXIT_CODE;
             }
             c.getErr().println("gan: internal error: " + ex + (debug ? "" : " (rerun with --debug for the stack trace)"));
             return 1;

@@ -1,5 +1,6 @@
 package dev.jgan.cuda.gpu;
 
+import dev.jgan.backend.DeviceException;
 import jcuda.CudaException;
 import jcuda.driver.CUresult;
 import jcuda.jcublas.cublasStatus;
@@ -21,20 +22,20 @@ final class Checked {
         try {
             rc = f.getAsInt();
         } catch (CudaException e) {
-            throw new IllegalStateException(call + " failed: " + e.getMessage(), e);
+            throw new DeviceException(call + " failed: " + e.getMessage(), e);
         }
-        if (rc != CUresult.CUDA_SUCCESS) throw new IllegalStateException(call + " failed: " + CUresult.stringFor(rc));
+        if (rc != CUresult.CUDA_SUCCESS) throw new DeviceException(call + " failed: " + CUresult.stringFor(rc));
     }
 
     /** A cuBLAS call: CUBLAS_STATUS_SUCCESS (0) or an exception naming {@code call}. */
     static void cublas(String call, IntSupplier f) {
         int rc = f.getAsInt();
-        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS) throw new IllegalStateException(call + " failed: " + cublasStatus.stringFor(rc));
+        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS) throw new DeviceException(call + " failed: " + cublasStatus.stringFor(rc));
     }
 
     /** A cuDNN call: CUDNN_STATUS_SUCCESS (0) or an exception naming {@code call}. */
     static void cudnn(String call, IntSupplier f) {
         int rc = f.getAsInt();
-        if (rc != cudnnStatus.CUDNN_STATUS_SUCCESS) throw new IllegalStateException(call + " failed: " + cudnnStatus.stringFor(rc));
+        if (rc != cudnnStatus.CUDNN_STATUS_SUCCESS) throw new DeviceException(call + " failed: " + cudnnStatus.stringFor(rc));
     }
 }

@@ -4,6 +4,7 @@ import dev.jgan.cuda.Dim3;
 import dev.jgan.cuda.KernelArgs;
 import dev.jgan.cuda.KernelImages;
 import dev.jgan.cuda.KernelLauncher;
+import dev.jgan.backend.DeviceException;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -157,21 +158,32 @@ public final class CudaLauncher implements KernelLauncher {
             JCudaDriver.cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, stream,
                     params, null);
         } catch (CudaException e) {
-            throw new IllegalStateException("kernel " + kernel + " grid " + grid + " block " + block + ": " + e.getMessage(), e);
+            throw new DeviceException("cuLaunchKernel(" + kernel + ", grid " + grid + ", block " + block + ") failed: " + e.getMessage(), e);
         }
     }
 
     @Override public void synchronize() {
         context.makeCurrent();
-        JCudaDriver.cuStreamSynchronize(stream);
+        // an asynchronous failure of queued work (a kernel's illegal address) surfaces here
+        Checked.driver("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(stream));
     }
 
+    /** Releases the stream, the module and the primary context, each even when an earlier one fails (a faulted device). */
     @Override public void close() {
         context.makeCurrent();
-        JCudaDriver.cuStreamSynchronize(stream);
-        JCudaDriver.cuStreamDestroy(stream);
-        JCudaDriver.cuModuleUnload(module);
-        JCudaDriver.cuDevicePrimaryCtxRelease(device);
+        DeviceException first = null;
+        for (Runnable r : new Runnable[] {
+                () -> Checked.driver("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(stream)),
+                () -> Checked.driver("cuStreamDestroy", () -> JCudaDriver.cuStreamDestroy(stream)),
+                () -> Checked.driver("cuModuleUnload", () -> JCudaDriver.cuModuleUnload(module)),
+                () -> Checked.driver("cuDevicePrimaryCtxRelease", () -> JCudaDriver.cuDevicePrimaryCtxRelease(device))}) {
+            try {
+                r.run();
+            } catch (DeviceException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.jgan.cuda.gpu;
 
+import dev.jgan.backend.DeviceException;
 import dev.jgan.cuda.CachingAllocator;
 import dev.jgan.cuda.DeviceMemory;
 import jcuda.CudaException;
@@ -50,7 +51,7 @@ final class CudaMemory implements DeviceMemory {
                     rc = JCudaDriver.cuMemAlloc(p, bytes);
                 } catch (CudaException e) {   // JCuda's exceptions are on (the launcher enables them)
                     if (!e.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"))
-                        throw new IllegalStateException("cuMemAlloc(" + bytes + " bytes) failed: " + e.getMessage(), e);
+                        throw new DeviceException("cuMemAlloc(" + bytes + " bytes) failed: " + e.getMessage(), e);
                     rc = CUresult.CUDA_ERROR_OUT_OF_MEMORY;
                 }
                 if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) return 0;

@@ -1,5 +1,6 @@
 package dev.jgan.cuda.gpu;
 
+import dev.jgan.backend.DeviceException;
 import dev.jgan.cuda.Dnn;
 import jcuda.Pointer;
 import jcuda.driver.CUstream;
@@ -158,7 +159,7 @@ final class CudnnDnn implements Dnn {
             }
         }
         if (out.isEmpty())
-            throw new IllegalStateException(call + ": no algorithm ran (" + (failed.isEmpty() ? "cuDNN returned none"
+            throw new DeviceException(call + ": no algorithm ran (" + (failed.isEmpty() ? "cuDNN returned none"
                     : String.join(", ", failed)) + ")");
         return out;
     }
