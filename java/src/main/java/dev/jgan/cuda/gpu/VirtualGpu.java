@@ -51,7 +51,12 @@ public final class VirtualGpu {
         /** Workers run queued work at once (the default). */
         EAGER,
         /** Queued work runs only when the host waits for it: every host/stream race goes the harmful way. */
-        LAZY
+        LAZY;
+
+        /** The schedule the library starts with: JGAN_VGPU_SCHEDULE=lazy, else eager (tests restore this one). */
+        public static Schedule initial() {
+            return "lazy".equals(System.getenv("JGAN_VGPU_SCHEDULE")) ? LAZY : EAGER;
+        }
     }
 
     /** The core's counters (jgan_vgpu_counter). */

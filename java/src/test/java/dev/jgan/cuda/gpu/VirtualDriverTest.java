@@ -113,7 +113,7 @@ class VirtualDriverTest {
     /** Back to the defaults for the next test: the JVM's device is shared. */
     static void restore() {
         if (!VirtualGpu.installed()) return;
-        VirtualGpu.setSchedule(VirtualGpu.Schedule.EAGER);
+        VirtualGpu.setSchedule(VirtualGpu.Schedule.initial());
         VirtualGpu.setFaults("");
         if (launcher != null) result(() -> JCudaDriver.cuStreamSynchronize(launcher.stream()));
         VirtualGpu.clearError();

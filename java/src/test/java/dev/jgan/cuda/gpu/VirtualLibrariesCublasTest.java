@@ -79,7 +79,7 @@ class VirtualLibrariesCublasTest extends VirtualLibrariesTest {
 
     @Test
     void underTheLazyScheduleTheGemmRunsWhenTheHostWaitsInStreamOrder() {
-        VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY); // the fixture restores EAGER
+        VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY); // the fixture restores the initial schedule
         SplittableRandom r = new SplittableRandom(5);
         int m = 6, n = 5, k = 4;
         float[] a = random(r, m * k), b = random(r, k * n), c = random(r, m * n);

@@ -61,7 +61,7 @@ abstract class VirtualLibrariesTest {
             for (CUdeviceptr p : allocations) status(() -> JCudaDriver.cuMemFree(p));
         } finally {
             allocations.clear();
-            VirtualGpu.setSchedule(VirtualGpu.Schedule.EAGER);
+            VirtualGpu.setSchedule(VirtualGpu.Schedule.initial());
             VirtualGpu.setFaults("");
             VirtualGpu.clearError();
         }
