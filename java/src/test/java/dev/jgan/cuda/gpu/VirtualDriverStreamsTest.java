@@ -119,6 +119,33 @@ class VirtualDriverStreamsTest {
         }
     }
 
+    /**
+     * The memory adapter's free is stream-ordered: a block freed (as the GC's cleaner frees a
+     * collected tensor's) while a kernel that reads it is still queued stays valid until the kernel
+     * ran, and a block allocated after the free may take its place only behind that kernel. Lazy,
+     * so the kernel runs only at the download: a free that released the memory at once (not in
+     * stream order) would leave the kernel reading freed memory, and the launch fails.
+     */
+    @Test
+    void aBlockFreedWhileAKernelReadingItIsQueuedStaysValidUntilTheKernelRan() {
+        CudaMemory m = memory();
+        VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
+        long x = m.allocate(4L * FLOATS), y = m.allocate(4L * FLOATS);
+        try {
+            m.copyToDevice(filled(-2f), 0, x, FLOATS);
+            VirtualDriverTest.kernels().reluForward(x, y, FLOATS);
+            m.free(x);
+            long z = m.allocate(4L * FLOATS); // may reuse x's block: ordered behind the kernel on the one stream
+            m.copyToDevice(filled(3f), 0, z, FLOATS);
+            float[] out = new float[FLOATS];
+            m.copyToHost(y, out, 0, FLOATS);
+            assertArrayEquals(filled(0f), out, "relu of -2 read before the block was reused or freed; " + VirtualGpu.lastError());
+            m.free(z);
+        } finally {
+            m.free(y);
+        }
+    }
+
     @Test
     void eventsTimeTheWorkBetweenThem() {
         DeviceMemory.DeviceTimer timer = memory().timer();
