@@ -231,9 +231,10 @@ EXPORT CUresult cuCtxGetCurrent(CUcontext* pctx) {
 
 // ---- modules and launches ----------------------------------------------------------------------
 
-// cuModuleLoadData: loads a module from an image in memory (here: a fatbin). The container is
-// checked (CUDA_ERROR_INVALID_IMAGE when malformed) and must hold code the device can run, sm_90
-// machine code or compute_90 (or older) PTX, else CUDA_ERROR_NO_BINARY_FOR_GPU.
+// cuModuleLoadData: loads a module from an image in memory: a fatbin, a cubin or NUL-terminated
+// PTX text. The container is checked (CUDA_ERROR_INVALID_IMAGE when malformed) and must hold code
+// the device can run, sm_90 machine code or compute_90 (or older) PTX, else
+// CUDA_ERROR_NO_BINARY_FOR_GPU.
 EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image) {
     CHECK(need_context("cuModuleLoadData"));
     if (!module || !image) return refuse(kInvalidValue, "cuModuleLoadData: module or image is NULL");

@@ -12,6 +12,7 @@
 #include "emu_runtime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -351,11 +352,52 @@ void ptx_entries(const unsigned char* p, uint64_t size, std::set<std::string>* n
     }
 }
 
-int parse_fatbin(const unsigned char* d, Module* m, std::string* why) {
-    if (rd<uint32_t>(d) != kFatbinMagic) {
-        *why = "the image is not a fatbin (magic " + hex(rd<uint32_t>(d)) + ", expected 0xba55ed50)";
+// A cubin (an ELF of e_machine EM_CUDA) for sm_90, or a NUL-terminated PTX text for compute_90 or older.
+int parse_single(const unsigned char* d, Module* m, std::string* why) {
+    if (std::memcmp(d, "\x7f" "ELF", 4) == 0) {
+        if (d[4] != 2 || rd<uint16_t>(d + 0x12) != 190) {
+            *why = "the image is an ELF file but not a 64-bit CUDA cubin";
+            return kInvalidImage;
+        }
+        // e_flags: the SM in bits 8-15 (ELF ABI version 7 and later), else in bits 0-7
+        uint32_t flags = rd<uint32_t>(d + 0x30), arch = d[8] >= 7 ? (flags >> 8) & 0xff : flags & 0xff;
+        if (arch != 90) {
+            *why = "the cubin is for sm_" + std::to_string(arch) + ", the device runs sm_90";
+            return kNoBinaryForGpu;
+        }
+        // a cubin's size is in its header: the section headers end it
+        uint64_t size = rd<uint64_t>(d + 0x28) + uint64_t(rd<uint16_t>(d + 0x3C)) * rd<uint16_t>(d + 0x3A);
+        if (!elf_functions(d, size, &m->names)) {
+            *why = "malformed cubin";
+            return kInvalidImage;
+        }
+        m->names_known = true;
+        return kSuccess;
+    }
+    for (int i = 0; i < 4; i++)
+        if (!(std::isprint(d[i]) || std::isspace(d[i]))) {
+            *why = "the image is neither a fatbin (magic 0xba55ed50), a cubin nor PTX text";
+            return kInvalidImage;
+        }
+    std::string text(reinterpret_cast<const char*>(d), strnlen(reinterpret_cast<const char*>(d), 64u << 20));
+    size_t target = text.find(".target");
+    if (text.find(".version") == std::string::npos || target == std::string::npos) {
+        *why = "the image is neither a fatbin (magic 0xba55ed50), a cubin nor PTX text";
         return kInvalidImage;
     }
+    size_t sm = text.find("sm_", target);
+    int arch = sm == std::string::npos ? 0 : std::atoi(text.c_str() + sm + 3);
+    if (arch == 0 || arch > 90) {
+        *why = "the PTX's .target is not compute_90 or older";
+        return kNoBinaryForGpu;
+    }
+    ptx_entries(d, text.size(), &m->names);
+    m->names_known = true;
+    return kSuccess;
+}
+
+int parse_fatbin(const unsigned char* d, Module* m, std::string* why) {
+    if (rd<uint32_t>(d) != kFatbinMagic) return parse_single(d, m, why);
     uint16_t version = rd<uint16_t>(d + 4), header = rd<uint16_t>(d + 6);
     uint64_t total = rd<uint64_t>(d + 8);
     if (version != 1 || header < 16 || total == 0 || total > (4ull << 30)) {

@@ -7,7 +7,7 @@ import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -33,8 +33,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class VirtualDriverStreamsTest {
     private static final int FLOATS = 64;
 
-    @BeforeAll
-    static void open() { launcher(); }
+    /** Per test, so that without the virtual GPU each test is reported skipped (or, under CI=true, failed). */
+    @BeforeEach
+    void open() { launcher(); }
 
     @AfterEach
     void restoreDefaults() { VirtualDriverTest.restore(); }
@@ -239,5 +240,77 @@ class VirtualDriverStreamsTest {
             VirtualGpu.clearError();
             memory().free(x);
         }
+    }
+
+    /**
+     * Several threads, each with the context made current, its own non-blocking stream and its own
+     * memory, at once (eager schedule: each stream's worker runs its queue): every result right.
+     */
+    @Test
+    void threadsWithTheirOwnStreamsRunAtOnceAndRight() throws InterruptedException {
+        launcher();
+        byte[] fatbin = dev.jgan.cuda.KernelImages.fatbin().orElseThrow();
+        jcuda.driver.CUmodule module = new jcuda.driver.CUmodule();
+        JCudaDriver.cuModuleLoadData(module, fatbin);
+        jcuda.driver.CUfunction relu = new jcuda.driver.CUfunction();
+        JCudaDriver.cuModuleGetFunction(relu, module, "relu_forward");
+        int threads = 4, rounds = 15, n = 3000;
+        java.util.List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            workers[t] = new Thread(() -> {
+                jcuda.driver.CUcontext ctx = new jcuda.driver.CUcontext();
+                JCudaDriver.cuDevicePrimaryCtxRetain(ctx, launcher().device());
+                JCudaDriver.cuCtxSetCurrent(ctx);
+                CUstream stream = new CUstream();
+                JCudaDriver.cuStreamCreate(stream, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING);
+                try {
+                    for (int r = 0; r < rounds; r++) {
+                        float[] in = new float[n], out = new float[n];
+                        for (int i = 0; i < n; i++) in[i] = (i % 7 - 3) * (id + 1) + r;
+                        jcuda.driver.CUdeviceptr x = new jcuda.driver.CUdeviceptr(), y = new jcuda.driver.CUdeviceptr();
+                        JCudaDriver.cuMemAlloc(x, 4L * n);
+                        JCudaDriver.cuMemAlloc(y, 4L * n);
+                        JCudaDriver.cuMemcpyHtoDAsync(x, Pointer.to(in), 4L * n, stream);
+                        Pointer params = Pointer.to(Pointer.to(x), Pointer.to(y), Pointer.to(new long[] {n}));
+                        JCudaDriver.cuLaunchKernel(relu, (n + 255) / 256, 1, 1, 256, 1, 1, 0, stream, params, null);
+                        JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(out), y, 4L * n, stream);
+                        for (int i = 0; i < n; i++)
+                            if (out[i] != Math.max(in[i], 0f)) throw new AssertionError("thread " + id + " round " + r + " [" + i + "]: " + out[i]);
+                        JCudaDriver.cuMemFree(x);
+                        JCudaDriver.cuMemFree(y);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                } finally {
+                    JCudaDriver.cuStreamDestroy(stream);
+                    JCudaDriver.cuDevicePrimaryCtxRelease(launcher().device());
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) w.join();
+        JCudaDriver.cuModuleUnload(module);
+        assertEquals(java.util.List.of(), failures);
+    }
+
+    /** cuMemFreeAsync frees in stream order: a second free is refused, and the memory is freed once the stream gets there. */
+    @Test
+    void aStreamOrderedFreeTakesEffectWhenTheStreamGetsThere() {
+        CUstream stream = launcher().stream();
+        long x = memory().allocate(1024);
+        VirtualGpu.setSchedule(VirtualGpu.Schedule.LAZY);
+        long frees = VirtualGpu.counter(VirtualGpu.Counter.FREES);
+        assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuMemFreeAsync(CudaMemory.at(x), stream)));
+        assertEquals(frees, VirtualGpu.counter(VirtualGpu.Counter.FREES), "not yet: the stream has not run");
+        assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemFreeAsync(CudaMemory.at(x), stream)), "freed twice");
+        assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemFree(CudaMemory.at(x))), "freed twice");
+        JCudaDriver.cuStreamSynchronize(stream);
+        assertEquals(frees + 1, VirtualGpu.counter(VirtualGpu.Counter.FREES));
+        float[] host = new float[4];
+        assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(host), CudaMemory.at(x), 16, stream)));
+        assertTrue(VirtualGpu.lastError().contains("freed memory"), VirtualGpu.lastError());
+        assertEquals("CUDA_ERROR_INVALID_VALUE", result(() -> JCudaDriver.cuMemFreeHost(Pointer.to(host))), "not pinned memory");
     }
 }

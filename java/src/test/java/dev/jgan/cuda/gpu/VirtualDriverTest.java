@@ -16,7 +16,7 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -98,8 +98,9 @@ class VirtualDriverTest {
         VirtualGpu.clearError();
     }
 
-    @BeforeAll
-    static void open() { launcher(); }
+    /** Per test, so that without the virtual GPU each test is reported skipped (or, under CI=true, failed). */
+    @BeforeEach
+    void open() { launcher(); }
 
     @AfterEach
     void restoreDefaults() { restore(); }
@@ -282,6 +283,28 @@ class VirtualDriverTest {
         assertEquals("CUDA_ERROR_INVALID_IMAGE", result(() -> JCudaDriver.cuModuleLoadData(new CUmodule(), truncated)));
         assertEquals("CUDA_ERROR_NO_BINARY_FOR_GPU", result(() -> JCudaDriver.cuModuleLoadData(new CUmodule(), withArchitecturesAbove90(fatbin))));
         assertTrue(VirtualGpu.lastError().contains("no sm_90"), VirtualGpu.lastError());
+
+        // a cubin on its own: the fatbin's sm_90 ELF loads, its sm_80 ELF is no binary for this GPU
+        CUmodule cubin = new CUmodule();
+        assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleLoadData(cubin, elf(fatbin, 90))));
+        assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleGetFunction(new CUfunction(), cubin, "relu_forward")));
+        JCudaDriver.cuModuleUnload(cubin);
+        assertEquals("CUDA_ERROR_NO_BINARY_FOR_GPU", result(() -> JCudaDriver.cuModuleLoadData(new CUmodule(), elf(fatbin, 80))));
+    }
+
+    /** The fatbin's ELF entry for sm_{@code arch}. */
+    private static byte[] elf(byte[] fatbin, int arch) {
+        ByteBuffer b = ByteBuffer.wrap(fatbin).order(ByteOrder.LITTLE_ENDIAN);
+        int header = Short.toUnsignedInt(b.getShort(6));
+        long end = header + b.getLong(8);
+        for (long off = header; off < end; ) {
+            int entryHeader = b.getInt((int) off + 4);
+            long size = b.getLong((int) off + 8);
+            if (b.getShort((int) off) == 2 && b.getInt((int) off + 28) == arch)
+                return java.util.Arrays.copyOfRange(fatbin, (int) off + entryHeader, (int) (off + entryHeader + size));
+            off += entryHeader + size;
+        }
+        throw new AssertionError("no sm_" + arch + " ELF in the fatbin");
     }
 
     /** The fatbin with every entry's architecture moved to 100: nothing a 9.0 device runs. */
