@@ -79,8 +79,9 @@ public class LaunchCostBenchmark {
     private CUmodule module;
     private CUfunction function;
     private CUstream stream;
-    private CUdeviceptr rawX, rawY;
+    private Address rawX, rawY;
     private Pointer rawParams;
+    private ByteBuffer rawValues, rawAddresses; // kept reachable: rawParams points into them
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -107,19 +108,33 @@ public class LaunchCostBenchmark {
         JCudaDriver.cuModuleGetFunction(function, module, KERNEL);
         stream = new CUstream();
         JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
-        rawX = new CUdeviceptr();
-        rawY = new CUdeviceptr();
+        rawX = new Address();
+        rawY = new Address();
         JCudaDriver.cuMemAlloc(rawX, 4L * elements);
         JCudaDriver.cuMemAlloc(rawY, 4L * elements);
         JCudaDriver.cuMemsetD32Async(rawX, Float.floatToRawIntBits(2f), elements, stream);
         // relu_forward(const float* x, float* y, int64_t n)
-        rawParams = Pointer.to(Pointer.to(rawX), Pointer.to(rawY), Pointer.to(new long[] {elements}));
+        // as jgan's launcher passes them (a Pointer to a direct buffer of the arguments' native
+        // addresses, which JCuda hands over as void** without converting anything per call):
+        // Pointer.to(Pointer...) instead would make JCuda's JNI convert the nested pointers on
+        // every launch, which is not the stand-in's cost
+        rawValues = ByteBuffer.allocateDirect(24).order(ByteOrder.nativeOrder());
+        rawValues.putLong(0, rawX.value()).putLong(8, rawY.value()).putLong(16, elements);
+        long base = java.lang.foreign.MemorySegment.ofBuffer(rawValues).address();
+        rawAddresses = ByteBuffer.allocateDirect(24).order(ByteOrder.nativeOrder());
+        rawAddresses.putLong(0, base).putLong(8, base + 8).putLong(16, base + 16);
+        rawParams = Pointer.to(rawAddresses);
         raw();
         drain();
         ByteBuffer out = ByteBuffer.allocateDirect(4 * elements).order(ByteOrder.nativeOrder());
         JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(out), rawY, 4L * elements, stream);
         JCudaDriver.cuStreamSynchronize(stream);
         for (int i = 0; i < elements; i++) check("raw relu y[" + i + "]", out.getFloat(4 * i), 2f);
+    }
+
+    /** A CUdeviceptr that cuMemAlloc fills, and its numeric address. */
+    private static final class Address extends CUdeviceptr {
+        long value() { return getNativePointer() + getByteOffset(); }
     }
 
     /** jgan's whole host path: CudaBackend.relu, Kernels, CudaLauncher, cuLaunchKernel. */
