@@ -28,11 +28,6 @@ final class CublasBlas implements Blas {
         this(launcher.context(), launcher.stream());
     }
 
-    /** On {@code stream}, in the context current on this thread (the launcher's, when it opened here). */
-    CublasBlas(CUstream stream) {
-        this(CudaContext.current(), stream);
-    }
-
     private CublasBlas(CudaContext context, CUstream stream) {
         this.context = context;
         context.makeCurrent();

@@ -32,13 +32,6 @@ final class CudaContext {
         bound = Thread.currentThread();
     }
 
-    /** The context current on the calling thread (cuCtxGetCurrent), for an adapter opened on a stream alone. */
-    static CudaContext current() {
-        CUcontext c = new CUcontext();
-        Checked.driver("cuCtxGetCurrent", () -> JCudaDriver.cuCtxGetCurrent(c));
-        return new CudaContext(c);
-    }
-
     /** Makes the context current on the calling thread unless this thread already did. */
     void makeCurrent() {
         Thread t = Thread.currentThread();

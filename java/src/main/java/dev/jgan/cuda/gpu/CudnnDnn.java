@@ -53,11 +53,6 @@ final class CudnnDnn implements Dnn {
         this(launcher.context(), launcher.stream());
     }
 
-    /** On {@code stream}, in the context current on this thread (the launcher's, when it opened here). */
-    CudnnDnn(CUstream stream) {
-        this(CudaContext.current(), stream);
-    }
-
     private CudnnDnn(CudaContext context, CUstream stream) {
         this.context = context;
         context.makeCurrent();
