@@ -122,8 +122,9 @@ uint64_t launch_kernel(void* function, const unsigned grid[3], const unsigned bl
 // from cuInit or from the last jgan_vgpu_set_faults) of that kind fails. Kinds: alloc (cuMemAlloc:
 // CUDA_ERROR_OUT_OF_MEMORY), launch (cuLaunchKernel: CUDA_ERROR_LAUNCH_FAILED), cublas (a
 // cublasSgemm: CUBLAS_STATUS_EXECUTION_FAILED), cudnn (a cuDNN convolution or find:
-// CUDNN_STATUS_EXECUTION_FAILED). Returns true when this call must fail, and prints
-// "jgan virtual GPU: injected fault: <call>" to stderr.
+// CUDNN_STATUS_EXECUTION_FAILED). Returns true when this call must fail, and records
+// "injected fault: <call>" as the last message (jgan_vgpu_last_error); nothing is printed, since
+// the call returns its status at once and the caller names it.
 bool inject(const char* kind, const char* call);
 
 }  // namespace jgan_vgpu

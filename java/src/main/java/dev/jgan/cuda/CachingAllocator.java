@@ -1,5 +1,7 @@
 package dev.jgan.cuda;
 
+import dev.jgan.backend.DeviceException;
+
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -92,7 +94,7 @@ public final class CachingAllocator {
             releaseCached();
             a = device.allocate(size);
             if (a == 0)
-                throw new IllegalStateException("cuMemAlloc(" + size + " bytes) failed: CUDA_ERROR_OUT_OF_MEMORY ("
+                throw new DeviceException("cuMemAlloc(" + size + " bytes) failed: CUDA_ERROR_OUT_OF_MEMORY ("
                         + (liveBytes() >> 20) + " MiB in use by tensors, the cache already released)");
         }
         synchronized (this) {
