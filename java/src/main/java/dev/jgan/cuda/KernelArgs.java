@@ -31,7 +31,8 @@ public final class KernelArgs {
     /** The values buffer's alignment: at least any argument's (a struct's is at most 16). */
     private static final int BUFFER_ALIGN = 16;
 
-    private final boolean site;
+    /** The kernel of a launch site; null for a one-off list. */
+    private final String kernel;
     private boolean fixed;
     private byte[] kinds = new byte[16];
     private int[] offsets = new int[16], structBytes = new int[16], aligns = new int[16];
@@ -40,15 +41,15 @@ public final class KernelArgs {
     /** Little-endian; a heap buffer while the first launch lays the arguments out, then direct. */
     private ByteBuffer values = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
 
-    private KernelArgs(boolean site) {
-        this.site = site;
+    private KernelArgs(String kernel) {
+        this.kernel = kernel;
     }
 
-    /** The reusable arguments of one launch site: laid out by its first launch, rewritten by every launch. */
-    public static KernelArgs site() { return new KernelArgs(true); }
+    /** The reusable arguments of {@code kernel}'s launch site: laid out by its first launch, rewritten by every launch. */
+    public static KernelArgs site(String kernel) { return new KernelArgs(java.util.Objects.requireNonNull(kernel, "kernel")); }
 
     /** A one-off argument list: append the arguments, then {@link #build()}. */
-    public static KernelArgs builder() { return new KernelArgs(false); }
+    public static KernelArgs builder() { return new KernelArgs(null); }
 
     /** Begins a launch's arguments: the next value written is argument 0. Returns this. */
     public KernelArgs start() {
@@ -130,10 +131,7 @@ public final class KernelArgs {
             else sig.append((char) kinds[i]);
         }
         signature = sig.toString();
-        ByteBuffer direct = ByteBuffer.allocateDirect(Math.max(1, size) + BUFFER_ALIGN).alignedSlice(BUFFER_ALIGN)
-                .order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < size; i++) direct.put(i, values.get(i));
-        values = direct;
+        values = directCopy();
         kinds = Arrays.copyOf(kinds, count);
         offsets = Arrays.copyOf(offsets, count);
         structBytes = Arrays.copyOf(structBytes, count);
@@ -143,7 +141,10 @@ public final class KernelArgs {
     }
 
     /** Whether this is a launch site's reusable arguments (not a one-off list). */
-    public boolean isSite() { return site; }
+    public boolean isSite() { return kernel != null; }
+
+    /** The kernel of a launch site ({@link #site}); null for a one-off list. */
+    public String kernel() { return kernel; }
 
     /** The packed bytes (a copy). */
     public byte[] bytes() {
@@ -187,7 +188,7 @@ public final class KernelArgs {
     /** An independent one-off copy of the current values (for records of past launches). */
     public KernelArgs snapshot() {
         laidOut();
-        KernelArgs c = new KernelArgs(false);
+        KernelArgs c = new KernelArgs(null);
         c.kinds = kinds;
         c.offsets = offsets;
         c.structBytes = structBytes;
@@ -196,8 +197,7 @@ public final class KernelArgs {
         c.size = size;
         c.cursor = count;
         c.signature = signature;
-        c.values = ByteBuffer.allocateDirect(Math.max(1, size) + BUFFER_ALIGN).alignedSlice(BUFFER_ALIGN).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < size; i++) c.values.put(i, values.get(i));
+        c.values = directCopy();
         c.fixed = true;
         return c;
     }
@@ -205,6 +205,14 @@ public final class KernelArgs {
     @Override public String toString() {
         if (!fixed) return "KernelArgs(not laid out yet)";
         return "KernelArgs(" + signature + ", " + size + " bytes, offsets " + Arrays.toString(offsets) + ")";
+    }
+
+    /** The first {@link #size} bytes of the values in a new direct buffer, aligned to {@value #BUFFER_ALIGN}. */
+    private ByteBuffer directCopy() {
+        ByteBuffer direct = ByteBuffer.allocateDirect(Math.max(1, size) + BUFFER_ALIGN).alignedSlice(BUFFER_ALIGN)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        direct.put(0, values, 0, size);
+        return direct;
     }
 
     private void laidOut() {

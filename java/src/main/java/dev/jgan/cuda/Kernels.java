@@ -94,7 +94,7 @@ public final class Kernels {
     public Kernels(KernelLauncher launcher) {
         this.launcher = launcher;
         this.gridCap = Math.max(1, launcher.multiprocessors()) * BLOCKS_PER_SM;
-        for (String k : NAMES) sites.put(k, KernelArgs.site());
+        for (String k : NAMES) sites.put(k, KernelArgs.site(k));
     }
 
     public KernelLauncher launcher() { return launcher; }
@@ -108,7 +108,7 @@ public final class Kernels {
     public void leakyReluForward(long x, long y, long n, float slope) {
         String op = "leakyReluForward";
         count(op, "n", n);
-        elementwise("leaky_relu_forward", n, args("leaky_relu_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).f32(slope));
+        elementwise(n, args("leaky_relu_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).f32(slope));
     }
 
     /** dx = y > 0 ? dy : slope * dy; valid for slope >= 0 (dx may alias dy). */
@@ -116,7 +116,7 @@ public final class Kernels {
         String op = "leakyReluBackward";
         count(op, "n", n);
         slope(op, slope);
-        elementwise("leaky_relu_backward", n, args("leaky_relu_backward").pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy))
+        elementwise(n, args("leaky_relu_backward").pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy))
                 .pointer(ptr(op, "dx", dx)).i64(n).f32(slope));
     }
 
@@ -144,7 +144,7 @@ public final class Kernels {
     public void biasForward(long y, long bias, int n, int c, int s) {
         String op = "biasForward";
         long total = shape(op, n, c, s);
-        elementwise("bias_forward", total, args("bias_forward").pointer(ptr(op, "y", y)).pointer(ptr(op, "bias", bias)).i64(n).i64(c).i64(s));
+        elementwise(total, args("bias_forward").pointer(ptr(op, "y", y)).pointer(ptr(op, "bias", bias)).i64(n).i64(c).i64(s));
     }
 
     /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
@@ -153,8 +153,8 @@ public final class Kernels {
         shape(op, n, c, s);
         KernelArgs a = args(s == 1 ? "bias_nc_backward" : "bias_backward").pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dBias", dBias))
                 .i32(accumulate ? 1 : 0).i64(n).i64(c);
-        if (s == 1) tile("bias_nc_backward", c, a);
-        else perChannel("bias_backward", c, a.i64(s));
+        if (s == 1) tile(c, a);
+        else perChannel(c, a.i64(s));
     }
 
     // ---- batch norm (x: (n, c, s); gamma, beta, running and saved statistics: (c)) -----------
@@ -191,7 +191,7 @@ public final class Kernels {
         String op = "batchNormInfer";
         long total = shape(op, n, c, s);
         epsilon(op, eps);
-        elementwise("batch_norm_infer_forward", total, args("batch_norm_infer_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma))
+        elementwise(total, args("batch_norm_infer_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "gamma", gamma))
                 .pointer(ptr(op, "beta", beta)).pointer(ptr(op, "runningMean", runningMean))
                 .pointer(ptr(op, "runningVar", runningVar)).f32(eps).pointer(ptr(op, "y", y)).i64(n).i64(c).i64(s));
     }
@@ -237,7 +237,7 @@ public final class Kernels {
         count(op, "n", n);
         if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
         float k = (float) ((double) gradScale / n);
-        run("bce_with_logits_forward", grid(1), BLOCK_1D, args("bce_with_logits_forward").pointer(ptr(op, "logits", logits))
+        run(grid(1), BLOCK_1D, args("bce_with_logits_forward").pointer(ptr(op, "logits", logits))
                 .pointer(optional(op, "targets", targets)).f32(target).f32(k).pointer(ptr(op, "dLogits", dLogits))
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
     }
@@ -247,7 +247,7 @@ public final class Kernels {
         String op = "softmax";
         count(op, "n", n);
         count(op, "k", k);
-        elementwise("softmax_forward", n, args("softmax_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).i64(k));
+        elementwise(n, args("softmax_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n).i64(k));
     }
 
     /**
@@ -261,7 +261,7 @@ public final class Kernels {
         count(op, "k", k);
         if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
         float scale = (float) ((double) gradScale / n);
-        run("softmax_cross_entropy_forward", grid(1), BLOCK_1D, args("softmax_cross_entropy_forward").pointer(ptr(op, "logits", logits))
+        run(grid(1), BLOCK_1D, args("softmax_cross_entropy_forward").pointer(ptr(op, "logits", logits))
                 .pointer(ptr(op, "labels", labels)).f32(scale).pointer(ptr(op, "dLogits", dLogits))
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n).i64(k));
     }
@@ -272,7 +272,7 @@ public final class Kernels {
     public void maxPool2x2Forward(long x, long y, int planes, int h, int w) {
         String op = "maxPool2x2Forward";
         long outputs = pooled(op, planes, h, w);
-        elementwise("max_pool_2x2_forward", outputs, args("max_pool_2x2_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+        elementwise(outputs, args("max_pool_2x2_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
                 .i64(planes).i64(h).i64(w));
     }
 
@@ -280,7 +280,7 @@ public final class Kernels {
     public void maxPool2x2Backward(long x, long y, long dy, long dx, int planes, int h, int w) {
         String op = "maxPool2x2Backward";
         pooled(op, planes, h, w);
-        elementwise("max_pool_2x2_backward", (long) planes * h * w, args("max_pool_2x2_backward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
+        elementwise((long) planes * h * w, args("max_pool_2x2_backward").pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y))
                 .pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(planes).i64(h).i64(w));
     }
 
@@ -291,7 +291,7 @@ public final class Kernels {
         String op = "ema";
         count(op, "n", n);
         if (!(decay >= 0f && decay <= 1f)) throw new IllegalArgumentException(op + ": decay must be in [0, 1], got " + decay);
-        elementwise("ema_forward", n, args("ema_forward").pointer(ptr(op, "avg", avg)).pointer(ptr(op, "x", x)).i64(n).f32(decay)
+        elementwise(n, args("ema_forward").pointer(ptr(op, "avg", avg)).pointer(ptr(op, "x", x)).i64(n).f32(decay)
                 .f32(1f - decay));
     }
 
@@ -340,7 +340,7 @@ public final class Kernels {
                 a.putLong(vv + 8 * i, v[k]);
             }
             a.putLong(tileStart + 8 * (to - from), tiles);
-            run("adam_forward", grid((int) Math.min(tiles, gridCap)), BLOCK_1D, a
+            run(grid((int) Math.min(tiles, gridCap)), BLOCK_1D, a
                     .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(stepSize).f32(invSqrtBc2));
         }
     }
@@ -352,7 +352,7 @@ public final class Kernels {
     public void sgdStep(long p, long grad, long buf, long n, float lr, float momentum, boolean first) {
         String op = "sgdStep";
         count(op, "n", n);
-        elementwise("sgd_forward", n, args("sgd_forward").pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
+        elementwise(n, args("sgd_forward").pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
                 .pointer(ptr(op, "buf", buf)).i64(n).f32(lr).f32(momentum).i32(first ? 1 : 0));
     }
 
@@ -362,21 +362,21 @@ public final class Kernels {
     public void fillUniform(long t, long n, float lo, float hi, long seed, long offset) {
         String op = "fillUniform";
         count(op, "n", n);
-        philox("philox_uniform_forward", n, args("philox_uniform_forward").pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi).i64(seed).i64(offset));
+        philox(n, args("philox_uniform_forward").pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi).i64(seed).i64(offset));
     }
 
     /** t[i] = mean + std z_i, z_i the Box-Muller normal of element i. */
     public void fillNormal(long t, long n, float mean, float std, long seed, long offset) {
         String op = "fillNormal";
         count(op, "n", n);
-        philox("philox_normal_forward", n, args("philox_normal_forward").pointer(ptr(op, "t", t)).i64(n).f32(mean).f32(std).i64(seed).i64(offset));
+        philox(n, args("philox_normal_forward").pointer(ptr(op, "t", t)).i64(n).f32(mean).f32(std).i64(seed).i64(offset));
     }
 
     /** t[i] = u_i <= p ? ifTrue : ifFalse. */
     public void fillBernoulli(long t, long n, float p, float ifTrue, float ifFalse, long seed, long offset) {
         String op = "fillBernoulli";
         count(op, "n", n);
-        philox("philox_bernoulli_forward", n, args("philox_bernoulli_forward").pointer(ptr(op, "t", t)).i64(n).f32(p).f32(ifTrue).f32(ifFalse)
+        philox(n, args("philox_bernoulli_forward").pointer(ptr(op, "t", t)).i64(n).f32(p).f32(ifTrue).f32(ifFalse)
                 .i64(seed).i64(offset));
     }
 
@@ -386,7 +386,7 @@ public final class Kernels {
         count(op, "n", n);
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException(op + ": p must be in [0, 1), got " + p);
         float scale = 1f / (1f - p);
-        philox("dropout_forward", n, args("dropout_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "mask", mask)).pointer(ptr(op, "y", y))
+        philox(n, args("dropout_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "mask", mask)).pointer(ptr(op, "y", y))
                 .i64(n).f32(p).f32(scale).i64(seed).i64(offset));
     }
 
@@ -394,7 +394,7 @@ public final class Kernels {
     public void dropoutBackward(long dy, long mask, long dx, long n) {
         String op = "dropoutBackward";
         count(op, "n", n);
-        elementwise("dropout_backward", n, args("dropout_backward").pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
+        elementwise(n, args("dropout_backward").pointer(ptr(op, "dy", dy)).pointer(ptr(op, "mask", mask))
                 .pointer(ptr(op, "dx", dx)).i64(n));
     }
 
@@ -402,15 +402,16 @@ public final class Kernels {
 
     private void unary(String op, String kernel, long x, long y, long n) {
         count(op, "n", n);
-        elementwise(kernel, n, args(kernel).pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
+        elementwise(n, args(kernel).pointer(ptr(op, "x", x)).pointer(ptr(op, "y", y)).i64(n));
     }
 
     /** An activation backward: (y, dy) -> dx. */
     private void binary(String op, String kernel, long y, long dy, long dx, long n) {
         count(op, "n", n);
-        elementwise(kernel, n, args(kernel).pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
+        elementwise(n, args(kernel).pointer(ptr(op, "y", y)).pointer(ptr(op, "dy", dy)).pointer(ptr(op, "dx", dx)).i64(n));
     }
 
+    // the (N, C) and spatial kernels' names are passed whole: building them per launch would allocate
     private void bnForward(String op, String ncKernel, String kernel, boolean leaky, float slope, long x, long gamma, long beta, long runningMean,
                            long runningVar, float momentum, float eps, long y, long saveMean, long saveInvStd, int n, int c, int s) {
         shape(op, n, c, s);
@@ -421,8 +422,8 @@ public final class Kernels {
                 .pointer(ptr(op, "runningMean", runningMean)).pointer(ptr(op, "runningVar", runningVar)).f32(momentum).f32(eps);
         if (leaky) a.f32(slope);
         a.pointer(ptr(op, "y", y)).pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).i64(n).i64(c);
-        if (s == 1) tile(ncKernel, c, a);
-        else perChannel(kernel, c, a.i64(s));
+        if (s == 1) tile(c, a);
+        else perChannel(c, a.i64(s));
     }
 
     private void bnBackward(String op, String ncKernel, String kernel, long beta, boolean leaky, float slope, long x, long dy, long gamma,
@@ -435,34 +436,34 @@ public final class Kernels {
         if (leaky) a.f32(slope);
         a.pointer(ptr(op, "saveMean", saveMean)).pointer(ptr(op, "saveInvStd", saveInvStd)).pointer(ptr(op, "dx", dx))
                 .pointer(ptr(op, "dGamma", dGamma)).pointer(ptr(op, "dBeta", dBeta)).i32(accumulate ? 1 : 0).i64(n).i64(c);
-        if (s == 1) tile(ncKernel, c, a);
-        else perChannel(kernel, c, a.i64(s));
+        if (s == 1) tile(c, a);
+        else perChannel(c, a.i64(s));
     }
 
-    private void elementwise(String kernel, long work, KernelArgs a) {
-        run(kernel, grid((int) Math.min(ceilDiv(work, BLOCK), gridCap)), BLOCK_1D, a);
+    private void elementwise(long work, KernelArgs a) {
+        run(grid((int) Math.min(ceilDiv(work, BLOCK), gridCap)), BLOCK_1D, a);
     }
 
-    private void philox(String kernel, long n, KernelArgs a) {
-        elementwise(kernel, ceilDiv(n, 4), a);
+    private void philox(long n, KernelArgs a) {
+        elementwise(ceilDiv(n, 4), a);
     }
 
-    private void perChannel(String kernel, int c, KernelArgs a) {
-        run(kernel, grid(c), BLOCK_1D, a);
+    private void perChannel(int c, KernelArgs a) {
+        run(grid(c), BLOCK_1D, a);
     }
 
-    private void tile(String kernel, int c, KernelArgs a) {
-        run(kernel, grid((int) ceilDiv(c, TILE_CHANNELS)), TILE_BLOCK, a);
+    private void tile(int c, KernelArgs a) {
+        run(grid((int) ceilDiv(c, TILE_CHANNELS)), TILE_BLOCK, a);
     }
 
-    /** Launches {@code kernel} with its site's arguments as now written; remembers it (without allocating) for {@link #lastLaunch}. */
-    private void run(String kernel, Dim3 grid, Dim3 block, KernelArgs a) {
+    /** Launches the kernel of site {@code a} with its arguments as now written; remembers it (without allocating) for {@link #lastLaunch}. */
+    private void run(Dim3 grid, Dim3 block, KernelArgs a) {
         a.build();
-        lastKernel = kernel;
+        lastKernel = a.kernel();
         lastGrid = grid;
         lastBlock = block;
         lastArgs = a;
-        launcher.launch(kernel, grid, block, 0, a);
+        launcher.launch(a.kernel(), grid, block, 0, a);
     }
 
     /** The reusable arguments of {@code kernel}'s launch site, ready for this launch's values. */

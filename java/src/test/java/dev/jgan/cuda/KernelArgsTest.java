@@ -34,7 +34,7 @@ class KernelArgsTest {
 
     @Test
     void aSiteKeepsItsLayoutAndBufferAndTakesNewValuesEachLaunch() {
-        KernelArgs site = KernelArgs.site();
+        KernelArgs site = KernelArgs.site("a_kernel");
         site.start().pointer(0x1000L).i32(7).f32(2f).i64(-3L).build();
         assertEquals("pifl", site.signature());
         ByteBuffer values = site.values();
@@ -63,7 +63,7 @@ class KernelArgsTest {
 
     @Test
     void aFirstLaunchThatFailsHalfWayLaysOutAgain() {
-        KernelArgs site = KernelArgs.site();
+        KernelArgs site = KernelArgs.site("a_kernel");
         site.start().pointer(1).i32(2);                       // e.g. a precondition threw here
         site.start().pointer(1).i64(2).f32(3f).build();
         assertEquals("plf", site.signature());
@@ -72,7 +72,7 @@ class KernelArgsTest {
 
     @Test
     void aStructIsZeroedAndWrittenInPlace() {
-        KernelArgs site = KernelArgs.site();
+        KernelArgs site = KernelArgs.site("a_kernel");
         int at = site.start().i32(1).struct(24, 8);
         assertEquals(8, at);
         site.putInt(at, 5).putLong(at + 8, 6L).f32(7f).build();
