@@ -7,6 +7,7 @@
 // the kernels and copies queued there. Sums run in float in the natural k order, one rounding per
 // multiply and one per add (the build uses -ffp-contract=off), so results match the emulation.
 #include "vgpu_core.h"
+#include "vgpu_math.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -63,21 +64,7 @@ std::string check(const char* operand, const void* p, uint64_t floats) {
     return why.empty() ? why : std::string(operand) + ": " + why;
 }
 
-// acc[i] += a[i] * b for 0 <= i < m: one multiply and one add per element (four lanes at a time
-// with GCC's vector extension, since the build's -O2 does not vectorize; the order is unchanged).
-typedef float Lanes __attribute__((vector_size(16)));
-void axpy(float* acc, const float* a, float b, int m) {
-    int i = 0;
-    const Lanes bv = {b, b, b, b};
-    for (; i + 4 <= m; i += 4) {
-        Lanes av, cv;
-        std::memcpy(&av, a + i, sizeof av);
-        std::memcpy(&cv, acc + i, sizeof cv);
-        cv += av * bv;
-        std::memcpy(acc + i, &cv, sizeof cv);
-    }
-    for (; i < m; i++) acc[i] += a[i] * b;
-}
+using jgan_vgpu::axpy;  // vgpu_math.h: acc[i] += x[i] * a, one multiply and one add each
 
 // C = alpha op(A) op(B) + beta C on host memory, column-major; op(A) is m x k, op(B) is k x n.
 // Each C(i, j) sums op(A)(i, l) op(B)(l, j) for l = 0 .. k-1 in order into a float, then

@@ -16,6 +16,7 @@
 // add the padding's zeros too), so they agree bit for bit up to the sign of zero: whichever one
 // find ranks first, a run's results do not depend on the timing.
 #include "cudnn_conv.h"
+#include "vgpu_math.h"
 
 #include <algorithm>
 #include <cstring>
@@ -43,21 +44,7 @@ Span columns(const Geometry& g, int s) {
     return {q0, std::max(q0, q1), offset};
 }
 
-// y[i] += a * x[i] for 0 <= i < n: per element one multiply and one add, in the order the caller
-// gives (four lanes at a time with GCC's vector extension; the build's -O2 does not vectorize).
-typedef float Lanes __attribute__((vector_size(16)));
-void axpy(float* y, const float* x, float a, int64_t n) {
-    int64_t i = 0;
-    const Lanes av = {a, a, a, a};
-    for (; i + 4 <= n; i += 4) {
-        Lanes xv, yv;
-        std::memcpy(&xv, x + i, sizeof xv);
-        std::memcpy(&yv, y + i, sizeof yv);
-        yv += xv * av;
-        std::memcpy(y + i, &yv, sizeof yv);
-    }
-    for (; i < n; i++) y[i] += x[i] * a;
-}
+using jgan_vgpu::axpy;  // vgpu_math.h: acc[i] += x[i] * a, one multiply and one add each
 
 // The filter with its taps reversed in both spatial dimensions (CUDNN_CONVOLUTION's kernel).
 std::vector<float> flipped(const Geometry& g, const float* w) {
