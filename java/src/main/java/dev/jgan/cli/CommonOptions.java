@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.selection.Backends;
+import dev.jgan.selection.CudaBinding;
 import picocli.CommandLine.Option;
 
 import dev.jgan.UserError;
@@ -24,6 +25,12 @@ final class CommonOptions {
                     + "runs then differ in the last bits, and --resume no longer reproduces the uninterrupted run)")
     boolean cudnnNondeterministic;
 
+    @Option(names = "--cuda-binding", paramLabel = "auto|ffm|jni",
+            description = "CUDA: how to reach NVIDIA's libraries: ffm (java.lang.foreign; CUDA 12/13, cuBLAS 12/13, cuDNN 8.9/9), "
+                    + "jni (JCuda, JCublas, JCudnn; cuBLAS 12 and cuDNN 8.9 only) or auto (ffm; default, or "
+                    + CudaBinding.VARIABLE + ")")
+    String cudaBinding;
+
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
@@ -31,6 +38,7 @@ final class CommonOptions {
 
     Backend backend(PrintWriter log) {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
-        return Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, log::println);
+        CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
+        return Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
     }
 }

@@ -30,6 +30,9 @@ public final class KernelImages {
                                int stackBytes, int sharedBytes) {}
 
     /** The fatbin's bytes, when the jar has it. */
+    /** TEMPORARY (lead's branch, replaced by helper floor's): the driver the kernels need. */
+    public static String driverFloor() { return "525 or newer for CUDA 12"; }
+
     public static Optional<byte[]> fatbin() {
         return read(FATBIN_RESOURCE);
     }

@@ -8,6 +8,7 @@ import dev.jgan.cuda.KernelImages;
 import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.cuda.gpu.GpuDevice;
 import dev.jgan.cuda.gpu.VirtualGpu;
+import dev.jgan.cuda.ffm.FfmDevice;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -27,12 +28,12 @@ public final class Backends {
 
     /** {@link #select(String, int, long, Consumer, CudaProbe.Environment)} on this machine with the default cuDNN workspace limit. */
     public static Backend select(String device, int threads, Consumer<String> log) {
-        return select(device, threads, CudaBackend.DEFAULT_WORKSPACE_LIMIT, log, CudaProbe.SYSTEM);
+        return select(device, threads, CudaBackend.DEFAULT_WORKSPACE_LIMIT, false, CudaBinding.fromEnvironment(), log, CudaProbe.SYSTEM);
     }
 
-    /** {@link #select(String, int, long, boolean, Consumer, CudaProbe.Environment)} with deterministic cuDNN algorithms only. */
+    /** {@link #select(String, int, long, boolean, CudaBinding, Consumer, CudaProbe.Environment)} with deterministic cuDNN algorithms only. */
     public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log, CudaProbe.Environment env) {
-        return select(device, threads, workspaceLimit, false, log, env);
+        return select(device, threads, workspaceLimit, false, CudaBinding.fromEnvironment(), log, env);
     }
 
     /**
@@ -40,11 +41,12 @@ public final class Backends {
      * @param threads                 CPU threads (OpenBLAS and our kernels)
      * @param workspaceLimit          the most bytes of cuDNN workspace one convolution may use
      * @param nondeterministicAllowed CUDA: whether cuDNN's non-deterministic algorithms may be chosen
+     * @param binding                 CUDA: how the ports reach NVIDIA's libraries (FFM or JNI, or auto)
      * @param log                     receives the one-line reason when auto falls back to the CPU
      * @param env                     what the CUDA probe looks at (tests replace this machine)
      */
     public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
-                                 Consumer<String> log, CudaProbe.Environment env) {
+                                 CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
         boolean virtual = installVirtualGpuIfRequested();
         return switch (device) {
@@ -52,7 +54,7 @@ public final class Backends {
             case "cuda" -> {
                 CudaProbe.Status s = CudaProbe.probe(env);
                 if (!s.usable()) throw new UserError("--device cuda is not usable here: " + s.reason() + "; use --device cpu");
-                yield openCuda(workspaceLimit, nondeterministicAllowed);
+                yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
             }
             case "auto" -> {
                 if (virtual) {
@@ -63,7 +65,7 @@ public final class Backends {
                 String why = s.reason();
                 if (s.usable()) {
                     try {
-                        yield openCuda(workspaceLimit, nondeterministicAllowed);
+                        yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
                     } catch (UserError e) { // the probe passed but the GPU does not open: still the CPU, with the reason
                         why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
                     }
@@ -86,23 +88,49 @@ public final class Backends {
         }
     }
 
-    /** GPU 0; a failure to open it (a library that does not load, a driver too old) is one line. */
-    private static Backend openCuda(long workspaceLimit, boolean nondeterministicAllowed) {
+    /**
+     * GPU 0 through {@code binding}'s adapters and the libraries it chooses; a failure to open it (a
+     * library that is missing or does not load, a driver too old) is one line.
+     */
+    private static Backend openCuda(long workspaceLimit, boolean nondeterministicAllowed, CudaBinding binding) {
         try {
-            return GpuDevice.open(0, workspaceLimit, nondeterministicAllowed);
+            CudaBinding.Choice c = binding.choose(CudaProbe.libraries(), CudaProbe.driverMajor());
+            return switch (c.binding()) {
+                case FFM -> FfmDevice.open(0, workspaceLimit, nondeterministicAllowed,
+                        new FfmDevice.Libraries(c.driver().location(), c.cublas().location(), c.cudnn().location()));
+                case JNI -> {
+                    preloadForJni(c);
+                    yield GpuDevice.open(0, workspaceLimit, nondeterministicAllowed);
+                }
+                case AUTO -> throw new IllegalStateException("choose() resolves auto");
+            };
         } catch (RuntimeException | LinkageError e) {
             throw new UserError("--device cuda: cannot open GPU 0: " + e.getMessage() + "; use --device cpu", e);
         }
     }
 
-    /** {@link #select(String, int, Consumer)} with the machine's own CUDA probe and the given workspace limit. */
-    public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log) {
-        return select(device, threads, workspaceLimit, false, log, CudaProbe.SYSTEM);
+    /**
+     * JCuda's, JCublas's and JCudnn's JNI libraries name libcuda.so.1, libcublas.so.12 and
+     * libcudnn.so.8 as NEEDED, which the dynamic linker resolves by soname: a library found in a
+     * folder it does not search (a pip wheel, JGAN_CUDA_LIBS) is loaded first by its path, so that
+     * the soname is already there when the JNI library loads. Must run before any JCuda class
+     * initialises; the virtual GPU's stand-ins are loaded already and are skipped.
+     */
+    private static void preloadForJni(CudaBinding.Choice c) {
+        if (VirtualGpu.installed()) return;
+        for (var f : List.of(c.driver(), c.cublas(), c.cudnn()))
+            if (!f.byLinker()) System.load(f.location());
     }
 
-    /** {@link #select(String, int, long, boolean, Consumer, CudaProbe.Environment)} with the machine's own CUDA probe. */
-    public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed, Consumer<String> log) {
-        return select(device, threads, workspaceLimit, nondeterministicAllowed, log, CudaProbe.SYSTEM);
+    /** {@link #select(String, int, Consumer)} with the machine's own CUDA probe and the given workspace limit. */
+    public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log) {
+        return select(device, threads, workspaceLimit, false, CudaBinding.fromEnvironment(), log, CudaProbe.SYSTEM);
+    }
+
+    /** {@link #select(String, int, long, boolean, CudaBinding, Consumer, CudaProbe.Environment)} with the machine's own CUDA probe. */
+    public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed, CudaBinding binding,
+                                 Consumer<String> log) {
+        return select(device, threads, workspaceLimit, nondeterministicAllowed, binding, log, CudaProbe.SYSTEM);
     }
 
     /** What {@code gan info} says about the backends: GEMM libraries, CUDA status and libraries, kernels, oneDNN. */
@@ -114,9 +142,19 @@ public final class Backends {
         lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason())
                 + (virtual ? "; the virtual GPU of JGAN_VIRTUAL_GPU (host stand-ins, --device cuda only)" : ""));
         lines.addAll(CudaProbe.details());
+        lines.add("binding:   " + bindingLine(CudaBinding.fromEnvironment()));
         lines.add("kernels:   " + KernelImages.summary());
         lines.add("oneDNN:    " + CpuBackend.oneDnnVersion());
         return lines;
+    }
+
+    /** What {@code binding} would load here, or why it cannot (one line). */
+    static String bindingLine(CudaBinding binding) {
+        try {
+            return binding.choose(CudaProbe.libraries(), CudaProbe.driverMajor()).describe();
+        } catch (UserError e) {
+            return binding.label() + ": " + e.getMessage();
+        }
     }
 
     /** All cores of this machine: the default for --threads. */

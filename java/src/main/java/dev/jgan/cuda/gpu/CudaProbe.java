@@ -9,6 +9,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,19 +20,20 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * Finds out, without loading JCuda, whether this machine can run the CUDA backend: an NVIDIA
- * driver (libcuda.so.1) that sees a GPU, cuBLAS (libcublas.so.12), cuDNN 8 (libcudnn.so.8) and
- * jgan's compiled kernels. Each missing piece is named with what to install. What it looks at is
- * an {@link Environment}, so that tests can play every "not found" path on any machine.
+ * driver (libcuda.so.1) that sees a GPU, cuBLAS (libcublas.so.13 or .12), cuDNN (libcudnn.so.9 or
+ * .8) and jgan's compiled kernels, the libraries wherever {@link NvidiaLibraries} finds them. Each
+ * missing piece is named with what to install. What it looks at is an {@link Environment}, so
+ * that tests can play every "not found" path on any machine.
  */
 public final class CudaProbe {
-    /** Where the build puts the fatbin of kernels/ inside the jar. */
+    /** The driver's soname, and the sonames the JNI binding links (JCublas 12.0, JCudnn 11.7). */
     public static final String DRIVER = "libcuda.so.1", CUBLAS = "libcublas.so.12", CUDNN = "libcudnn.so.8";
 
     private CudaProbe() {}
 
     /** What the probe looks at. */
     public interface Environment {
-        /** Whether the dynamic linker finds {@code library} (e.g. "libcublas.so.12"). */
+        /** Whether a library of this soname is found (e.g. "libcublas.so.12"). */
         boolean libraryPresent(String library);
 
         /** GPUs the driver sees (cuInit, cuDeviceGetCount); called only when the driver is present. */
@@ -40,14 +43,27 @@ public final class CudaProbe {
         boolean kernelsBuilt();
     }
 
-    /** This machine. */
+    /** This machine: the libraries {@link #libraries()} finds. */
     public static final Environment SYSTEM = new Environment() {
-        @Override public boolean libraryPresent(String library) { return CudaProbe.libraryPresent(library); }
+        @Override public boolean libraryPresent(String library) { return libraries().first(library).isPresent(); }
 
         @Override public int deviceCount() { return CudaProbe.deviceCount(); }
 
         @Override public boolean kernelsBuilt() { return CudaProbe.class.getResource(KernelImages.FATBIN_RESOURCE) != null; }
     };
+
+    private static NvidiaLibraries.Search systemSearch;
+
+    /**
+     * The NVIDIA libraries of this process: the virtual GPU's stand-ins of its stack once it is
+     * installed (nothing of the machine's own mixes in), else this machine's search (made once: the
+     * folders do not change under a running JVM).
+     */
+    public static synchronized NvidiaLibraries.Search libraries() {
+        if (VirtualGpu.installed()) return VirtualGpu.libraries();
+        if (systemSearch == null) systemSearch = NvidiaLibraries.search();
+        return systemSearch;
+    }
 
     /** What was found: the missing pieces (empty when all is there) and the GPU count. */
     public record Status(List<String> missing, int devices) {
@@ -65,64 +81,89 @@ public final class CudaProbe {
         List<String> missing = new ArrayList<>();
         int devices = 0;
         if (!env.libraryPresent(DRIVER)) {
-            missing.add("no NVIDIA driver (" + DRIVER + " not found; install the NVIDIA driver, 525 or newer for CUDA 12)");
+            missing.add("no NVIDIA driver (" + DRIVER + " not found; install the NVIDIA driver, " + KernelImages.driverFloor() + ")");
         } else {
             devices = env.deviceCount();
             if (devices == 0) missing.add("no GPU visible to the NVIDIA driver (cuInit/cuDeviceGetCount found none)");
         }
-        if (!env.libraryPresent(CUBLAS))
-            missing.add(CUBLAS + " not found (install cuBLAS for CUDA 12, e.g. apt-get install libcublas-12-x, and put it on LD_LIBRARY_PATH)");
-        if (!env.libraryPresent(CUDNN))
-            missing.add(CUDNN + " not found (install cuDNN 8.9 for CUDA 12, e.g. apt-get install libcudnn8)");
+        for (NvidiaLibraries.Library lib : List.of(NvidiaLibraries.Library.CUBLAS, NvidiaLibraries.Library.CUDNN))
+            if (lib.sonames.stream().noneMatch(env::libraryPresent))
+                missing.add((lib == NvidiaLibraries.Library.CUBLAS ? "cuBLAS" : "cuDNN") + " not found (" + lib.names() + "; "
+                        + lib.install + ", or name its folder in " + NvidiaLibraries.FOLDERS_VARIABLE + ")");
         if (!env.kernelsBuilt())
             missing.add("jgan's CUDA kernels are not built into this jar (build on a machine with nvcc and CMake)");
         return new Status(List.copyOf(missing), devices);
     }
 
     /**
+     * The CUDA major version the driver supports (cuDriverGetVersion / 1000: 12 for a CUDA 12.x
+     * driver), 0 when there is no driver or it does not answer.
+     */
+    public static int driverMajor() {
+        return driverVersion() / 1000;
+    }
+
+    /** cuDriverGetVersion of the driver {@link #libraries()} finds (12040 for CUDA 12.4), 0 when none answers. */
+    public static int driverVersion() {
+        var driver = libraries().first(NvidiaLibraries.Library.DRIVER);
+        if (driver.isEmpty()) return 0;
+        try (Arena arena = Arena.ofConfined()) {
+            SymbolLookup cuda = SymbolLookup.libraryLookup(driver.get().location(), arena);
+            MemorySegment v = arena.allocate(JAVA_INT);
+            int rc = (int) Linker.nativeLinker().downcallHandle(cuda.findOrThrow("cuDriverGetVersion"),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS)).invokeExact(v);
+            return rc == 0 ? v.get(JAVA_INT, 0) : 0;
+        } catch (Throwable t) {
+            return 0;
+        }
+    }
+
+    /**
      * Lines for `gan info` about what is installed, each library independently: the driver's
-     * version and every GPU (name, compute capability, memory), cuBLAS's and cuDNN's versions,
-     * or "not found". Through the libraries' C APIs (FFM), without JCuda.
+     * version and every GPU (name, compute capability, memory); cuBLAS's and cuDNN's file and
+     * version, or "not found"; then every place the search looked in and what it held there.
+     * Through the libraries' C APIs (FFM), without JCuda.
      */
     public static List<String> details() {
         List<String> out = new ArrayList<>();
+        NvidiaLibraries.Search s = libraries();
         try (Arena arena = Arena.ofConfined()) {
             Linker linker = Linker.nativeLinker();
-            if (!libraryPresent(DRIVER)) {
+            var driver = s.first(NvidiaLibraries.Library.DRIVER);
+            if (driver.isEmpty()) {
                 out.add("driver:    not found (" + DRIVER + ")");
             } else {
-                SymbolLookup cuda = SymbolLookup.libraryLookup(DRIVER, arena);
-                MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
-                int rc = (int) call(linker, cuda, "cuDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS), v);
-                out.add("driver:    " + (rc == 0 ? "CUDA " + v.get(JAVA_INT, 0) / 1000 + "." + v.get(JAVA_INT, 0) % 1000 / 10 : "cuDriverGetVersion failed (" + rc + ")"));
+                out.add("driver:    " + NvidiaLibraries.version(driver.get()) + " (" + where(driver.get()) + "); jgan's kernels need "
+                        + KernelImages.driverFloor());
+                SymbolLookup cuda = SymbolLookup.libraryLookup(driver.get().location(), arena);
                 int n = deviceCount();
                 for (int d = 0; d < n; d++) out.add("gpu " + d + ":     " + device(linker, cuda, arena, d));
                 if (n == 0) out.add("gpu:       none visible to the driver");
             }
-            if (!libraryPresent(CUBLAS)) {
-                out.add("cublas:    not found (" + CUBLAS + ")");
-            } else {
-                // cublasGetProperty(MAJOR_VERSION = 0 | MINOR_VERSION = 1 | PATCH_LEVEL = 2, int*)
-                SymbolLookup lib = SymbolLookup.libraryLookup(CUBLAS, arena);
-                int[] parts = new int[3];
-                for (int i = 0; i < 3; i++) {
-                    MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
-                    call(linker, lib, "cublasGetProperty", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), i, v);
-                    parts[i] = v.get(JAVA_INT, 0);
-                }
-                out.add("cublas:    " + parts[0] + "." + parts[1] + "." + parts[2]);
-            }
-            if (!libraryPresent(CUDNN)) {
-                out.add("cudnn:     not found (" + CUDNN + ")");
-            } else {
-                SymbolLookup lib = SymbolLookup.libraryLookup(CUDNN, arena);
-                long v = (long) call(linker, lib, "cudnnGetVersion", FunctionDescriptor.of(JAVA_LONG));
-                out.add("cudnn:     " + v / 1000 + "." + v / 100 % 10 + "." + v % 100);
+            for (NvidiaLibraries.Library lib : List.of(NvidiaLibraries.Library.CUBLAS, NvidiaLibraries.Library.CUDNN)) {
+                String label = String.format("%-11s", lib.label + ":");
+                List<NvidiaLibraries.Found> all = s.all(lib);
+                if (all.isEmpty()) out.add(label + "not found (" + lib.names() + ")");
+                for (NvidiaLibraries.Found f : all) out.add(label + NvidiaLibraries.version(f) + " (" + where(f) + ")");
             }
         } catch (Throwable t) {
             out.add("cuda:      probing failed: " + t);
         }
+        out.add("looked in: (first found wins; " + NvidiaLibraries.FOLDERS_VARIABLE + " names folders to look in first)");
+        for (NvidiaLibraries.Folder f : s.looked()) {
+            List<String> held = s.found().stream().filter(x -> x.origin().equals(f.origin())
+                    && (x.byLinker() || Path.of(x.location()).getParent().equals(f.path()))).map(NvidiaLibraries.Found::soname).toList();
+            boolean linker = f.origin().equals(NvidiaLibraries.LINKER);
+            String place = linker ? f.origin() : f.path() + " (" + f.origin() + ")";
+            String what = !linker && !Files.isDirectory(f.path()) ? "not there" : held.isEmpty() ? "none of them" : String.join(", ", held);
+            out.add("  " + place + ": " + what);
+        }
         return out;
+    }
+
+    /** "libcublas.so.13 at /path" or "libcuda.so.1 from the dynamic linker". */
+    private static String where(NvidiaLibraries.Found f) {
+        return f.byLinker() ? f.soname() + " from the dynamic linker" : f.soname() + " at " + f.location();
     }
 
     /** "NAME, compute capability X.Y, N MiB" of device {@code ordinal} (cuInit already done by deviceCount). */
@@ -156,8 +197,10 @@ public final class CudaProbe {
 
     /** cuInit(0) then cuDeviceGetCount through the driver API; 0 on any error. */
     static int deviceCount() {
+        var driver = libraries().first(NvidiaLibraries.Library.DRIVER);
+        if (driver.isEmpty()) return 0;
         try (Arena arena = Arena.ofConfined()) {
-            SymbolLookup cuda = SymbolLookup.libraryLookup("libcuda.so.1", arena);
+            SymbolLookup cuda = SymbolLookup.libraryLookup(driver.get().location(), arena);
             Linker linker = Linker.nativeLinker();
             MethodHandle init = linker.downcallHandle(cuda.findOrThrow("cuInit"),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));

@@ -143,6 +143,12 @@ public final class VirtualGpu {
         if (hooks == null) hooks = new Hooks(dir.resolve(CORE));
     }
 
+    /** The stand-ins this JVM loaded (libcuda.so.1 and the stack's cuBLAS and cuDNN), as the library search of {@link CudaProbe#libraries()}. */
+    static NvidiaLibraries.Search libraries() {
+        Path dir = directory().orElseThrow();
+        return NvidiaLibraries.of("virtual GPU", LIBRARIES.subList(1, LIBRARIES.size()).stream().filter(loaded::contains).map(dir::resolve).toList());
+    }
+
     /** Whether {@link #install()} (or the driver's part of it) has run. */
     public static synchronized boolean installed() {
         return loaded.contains(CORE) && loaded.contains(CudaProbe.DRIVER);

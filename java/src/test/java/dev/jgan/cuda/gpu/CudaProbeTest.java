@@ -37,13 +37,15 @@ class CudaProbeTest {
 
     @Test
     void eachMissingPieceIsNamedWithWhatToInstall() {
-        assertEquals(List.of("no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver, 525 or newer for CUDA 12)"),
+        assertEquals(List.of("no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver, " + dev.jgan.cuda.KernelImages.driverFloor() + ")"),
                 CudaProbe.probe(new Fake(Set.of(CudaProbe.CUBLAS, CudaProbe.CUDNN), 0, true)).missing());
         assertEquals(List.of("no GPU visible to the NVIDIA driver (cuInit/cuDeviceGetCount found none)"),
                 CudaProbe.probe(new Fake(ALL, 0, true)).missing());
-        assertEquals(List.of("libcublas.so.12 not found (install cuBLAS for CUDA 12, e.g. apt-get install libcublas-12-x, and put it on LD_LIBRARY_PATH)"),
+        assertEquals(List.of("cuBLAS not found (libcublas.so.13 or libcublas.so.12; install cuBLAS of CUDA 13 or 12, e.g. pip install "
+                        + "nvidia-cublas-cu12 or apt-get install libcublas-12-8, or name its folder in JGAN_CUDA_LIBS)"),
                 CudaProbe.probe(new Fake(Set.of(CudaProbe.DRIVER, CudaProbe.CUDNN), 1, true)).missing());
-        assertEquals(List.of("libcudnn.so.8 not found (install cuDNN 8.9 for CUDA 12, e.g. apt-get install libcudnn8)"),
+        assertEquals(List.of("cuDNN not found (libcudnn.so.9 or libcudnn.so.8; install cuDNN 9 or 8.9, e.g. pip install nvidia-cudnn-cu12 "
+                        + "or apt-get install libcudnn9-cuda-12, or name its folder in JGAN_CUDA_LIBS)"),
                 CudaProbe.probe(new Fake(Set.of(CudaProbe.DRIVER, CudaProbe.CUBLAS), 1, true)).missing());
         assertEquals(List.of("jgan's CUDA kernels are not built into this jar (build on a machine with nvcc and CMake)"),
                 CudaProbe.probe(new Fake(ALL, 1, false)).missing());
@@ -59,7 +61,7 @@ class CudaProbeTest {
     void deviceCudaStopsWithOneLineForEachMissingPiece() {
         List<Fake> machines = List.of(new Fake(Set.of(CudaProbe.CUBLAS, CudaProbe.CUDNN), 0, true), new Fake(ALL, 0, true),
                 new Fake(Set.of(CudaProbe.DRIVER, CudaProbe.CUDNN), 1, true), new Fake(Set.of(CudaProbe.DRIVER, CudaProbe.CUBLAS), 1, true));
-        List<String> expected = List.of("libcuda.so.1 not found", "no GPU visible", "libcublas.so.12 not found", "libcudnn.so.8 not found");
+        List<String> expected = List.of("libcuda.so.1 not found", "no GPU visible", "cuBLAS not found", "cuDNN not found");
         for (int i = 0; i < machines.size(); i++) {
             Fake m = machines.get(i);
             UserError e = assertThrows(UserError.class, () -> Backends.select("cuda", 2, 1 << 20, line -> {}, m));
@@ -99,7 +101,9 @@ class CudaProbeTest {
         assertTrue(s.reason().contains("libcuda.so.1 not found"), s.reason());
         List<String> details = CudaProbe.details();
         assertTrue(details.contains("driver:    not found (libcuda.so.1)"), details.toString());
-        for (String lib : List.of(CudaProbe.CUBLAS, CudaProbe.CUDNN))
-            if (!CudaProbe.libraryPresent(lib)) assertTrue(details.stream().anyMatch(l -> l.endsWith("not found (" + lib + ")")), details.toString());
+        for (NvidiaLibraries.Library lib : List.of(NvidiaLibraries.Library.CUBLAS, NvidiaLibraries.Library.CUDNN))
+            if (CudaProbe.libraries().all(lib).isEmpty())
+                assertTrue(details.contains(String.format("%-11s", lib.label + ":") + "not found (" + lib.names() + ")"), details.toString());
+        assertTrue(details.contains("  the dynamic linker's default path: none of them"), details.toString());
     }
 }
