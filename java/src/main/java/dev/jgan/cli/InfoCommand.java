@@ -3,6 +3,7 @@ package dev.jgan.cli;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.selection.Backends;
+import dev.jgan.selection.CudaBinding;
 import jdk.incubator.vector.FloatVector;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,6 +21,10 @@ import java.util.concurrent.Callable;
 final class InfoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
+    @picocli.CommandLine.Option(names = "--cuda-binding", paramLabel = "auto|ffm|jni",
+            description = "show what this CUDA binding would load (default: " + CudaBinding.VARIABLE + ", else auto)")
+    String cudaBinding;
+
     @Override public Integer call() {
         PrintWriter o = spec.commandLine().getOut();
         o.println("java:      " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + "), "
@@ -27,7 +32,8 @@ final class InfoCommand implements Callable<Integer> {
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
         o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
                 + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
-        for (String line : Backends.report()) o.println(line);
+        CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
+        for (String line : Backends.report(binding)) o.println(line);
         return 0;
     }
 

@@ -135,6 +135,11 @@ public final class Backends {
 
     /** What {@code gan info} says about the backends: GEMM libraries, CUDA status and libraries, kernels, oneDNN. */
     public static List<String> report() {
+        return report(CudaBinding.fromEnvironment());
+    }
+
+    /** {@link #report()}, its binding line for {@code binding}. */
+    public static List<String> report(CudaBinding binding) {
         List<String> lines = new ArrayList<>();
         boolean virtual = installVirtualGpuIfRequested();
         lines.add("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
@@ -142,7 +147,7 @@ public final class Backends {
         lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason())
                 + (virtual ? "; the virtual GPU of JGAN_VIRTUAL_GPU (host stand-ins, --device cuda only)" : ""));
         lines.addAll(CudaProbe.details());
-        lines.add("binding:   " + bindingLine(CudaBinding.fromEnvironment()));
+        lines.add("binding:   " + bindingLine(binding));
         lines.add("kernels:   " + KernelImages.summary());
         lines.add("oneDNN:    " + CpuBackend.oneDnnVersion());
         return lines;
