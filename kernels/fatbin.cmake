@@ -19,7 +19,8 @@
 # ptxas, and so a driver's JIT, to contract: the PTX image keeps -fmad=false's rounding.
 #
 # Which NVIDIA drivers load what (looked at with a Python reading of the fatbin's entry
-# headers, readelf on its ELFs, ptxas 13.0 and Debian 12's CUDA 11.8 ptxas and cuobjdump):
+# headers, readelf on its ELFs, ptxas 13.0, and the ptxas and cuobjdump of Debian 12's
+# nvidia-cuda-toolkit 11.8.89, unpacked with dpkg-deb -x for the purpose, not a build tool):
 #  - fatbin entries: sm_80 ELF, sm_90 ELF (uncompressed), compute_90 PTX, ZSTD-compressed (entry
 #    flag 0x8000, payload magic 28 b5 2f fd), code version [9,0]: PTX ISA 9.0, which only a CUDA
 #    13.0 driver's JIT reads (the PTX ISA release notes: ISA 9.0 = CUDA 13.0; a driver refuses
@@ -39,7 +40,9 @@
 #    (the JIT of an R520 driver's generation) assembles the same file for sm_80, sm_86 and
 #    sm_90 without spills, while it refuses ISA 8.0 ("Unsupported .version 8.0; current version
 #    is '7.8'"). It is plain text, not a fatbin entry, so no decompressor is needed either
-#    (fatbinary 13 compresses PTX with ZSTD by default, a scheme older drivers lack).
+#    (fatbinary 13 compresses the fatbin's PTX with ZSTD by default, and compression has driver
+#    floors of its own: RAPIDS' rapids_cuda_enable_fatbin_compression notes give nvcc's
+#    size-tuned modes a CUDA 12 floor of driver 550.54.14).
 #  The kernels alone would thus run on a CUDA 11.0 driver (R450); jgan's floor is set by its
 #  libraries instead: cuBLAS 12 and the cuDNN builds for CUDA 12 need a CUDA 12.0 driver (R525),
 #  cuBLAS 13 and cuDNN 9 for CUDA 13 need R580 (KernelImages.DRIVER_FLOOR).
@@ -57,7 +60,7 @@ endif()
 
 # The PTX for older drivers: compute_80 (the oldest architecture jgan builds for), its
 # `.version` (nvcc 13 writes 9.0) lowered to PTX_ISA, then assembled by ptxas for both
-# architectures as the proof that it declares every feature it uses (PTXLOG: its report).
+# architectures as the proof that it declares every feature it uses (its ptxas -v output: LOG.ptx).
 execute_process(
   COMMAND ${NVCC} -ptx -O3 -std=c++17 -fmad=false -I${INCLUDE} -arch=compute_80 ${SOURCE} -o ${PTX}.nvcc
   OUTPUT_VARIABLE ptx_out ERROR_VARIABLE ptx_err RESULT_VARIABLE ptx_result)

@@ -293,7 +293,7 @@ struct Settings {
         if (const char* s = std::getenv("JGAN_VGPU_DRIVER_VERSION")) {
             int v = std::strlen(s) <= 6 && std::strspn(s, "0123456789") == std::strlen(s) ? std::atoi(s) : 0;
             if (v >= 1000) g.driver_version = v;
-            else std::fprintf(stderr, "jgan virtual GPU: JGAN_VGPU_DRIVER_VERSION=\"%s\" is not a CUDA version as cuDriverGetVersion gives it (e.g. 12000); %d\n", s, g.driver_version);
+            else std::fprintf(stderr, "jgan virtual GPU: JGAN_VGPU_DRIVER_VERSION=\"%s\" is not a CUDA version as cuDriverGetVersion gives it (e.g. 12000); cuDriverGetVersion answers %d\n", s, g.driver_version);
         }
         if (const char* s = std::getenv("JGAN_VGPU_FAULT")) {
             if (!parse_faults(s, &g.fault_plan)) {

@@ -77,7 +77,7 @@ public final class KernelImages {
         if (cudaDriverVersion < DRIVER_FLOOR)
             throw new IllegalStateException("NVIDIA driver too old: " + cudaVersion(cudaDriverVersion)
                     + " driver, jgan needs " + cudaVersion(DRIVER_FLOOR) + " (driver 525) or newer; upgrade the NVIDIA driver");
-        String missing = "jgan's CUDA kernels are not built into this jar (build on a machine with nvcc)";
+        String missing = "jgan's CUDA kernels are not built into this jar (build on a machine with nvcc and CMake)";
         if (cudaDriverVersion >= FATBIN_DRIVER)
             return new Image(Kind.FATBIN, fatbin().orElseThrow(() -> new IllegalStateException(missing)),
                     "fatbin (sm_80, sm_90 machine code, compute_90 PTX ISA 9.0) for the " + cudaVersion(cudaDriverVersion) + " driver");
