@@ -2,6 +2,7 @@ package dev.jgan.cuda.gpu;
 
 import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.Kernels;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import jcuda.driver.CUfunction;
@@ -63,7 +64,8 @@ class VirtualDriverFloorTest {
         byte[] ptx = KernelImages.forDriver(CUDA_12_0).bytes();
         CUmodule module = new CUmodule();
         assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleLoadData(module, ptx)));
-        assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleGetFunction(new CUfunction(), module, "leaky_relu_forward")));
+        for (String k : Kernels.NAMES)  // every kernel the launcher may ask for, by its .entry name
+            assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleGetFunction(new CUfunction(), module, k)), k);
         assertEquals("CUDA_ERROR_NOT_FOUND", result(() -> JCudaDriver.cuModuleGetFunction(new CUfunction(), module, "no_such_kernel")));
         assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleUnload(module)));
 
