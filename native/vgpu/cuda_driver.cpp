@@ -96,11 +96,12 @@ EXPORT CUresult cuInit(unsigned int Flags) {
     return kSuccess;
 }
 
-// cuDriverGetVersion: the latest CUDA version the driver supports (1000 * major + 10 * minor), 12.2;
+// cuDriverGetVersion: the latest CUDA version the driver supports (1000 * major + 10 * minor):
+// 13.0 unless the tests play an older driver (JGAN_VGPU_DRIVER_VERSION, jgan_vgpu_set_driver_version);
 // CUDA_ERROR_INVALID_VALUE for a NULL pointer. Needs no cuInit.
 EXPORT CUresult cuDriverGetVersion(int* driverVersion) {
     if (!driverVersion) return refuse(kInvalidValue, "cuDriverGetVersion: driverVersion is NULL");
-    *driverVersion = 12020;
+    *driverVersion = driver_version();
     return kSuccess;
 }
 
@@ -234,7 +235,9 @@ EXPORT CUresult cuCtxGetCurrent(CUcontext* pctx) {
 // cuModuleLoadData: loads a module from an image in memory: a fatbin, a cubin or NUL-terminated
 // PTX text. The container is checked (CUDA_ERROR_INVALID_IMAGE when malformed) and must hold code
 // the device can run, sm_90 machine code or compute_90 (or older) PTX, else
-// CUDA_ERROR_NO_BINARY_FOR_GPU.
+// CUDA_ERROR_NO_BINARY_FOR_GPU; PTX of an ISA newer than the driver's own CUDA version gets
+// CUDA_ERROR_UNSUPPORTED_PTX_VERSION (a fatbin too, when that is all it has the driver can read).
+// The kernels of PTX text are its `.entry` names.
 EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image) {
     CHECK(need_context("cuModuleLoadData"));
     if (!module || !image) return refuse(kInvalidValue, "cuModuleLoadData: module or image is NULL");

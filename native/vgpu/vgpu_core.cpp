@@ -90,6 +90,7 @@ struct State {
     int schedule = 0;                  // 0 eager, 1 lazy
     bool strict = false;
     bool initialized = false;
+    int driver_version = 13000;  // cuDriverGetVersion's answer (JGAN_VGPU_DRIVER_VERSION)
     int sticky = 0;
     std::string last_message;
     int64_t counters[12] = {};
@@ -289,6 +290,11 @@ struct Settings {
             long long mib = std::atoll(s);
             if (mib > 0) g.capacity = static_cast<uint64_t>(mib) << 20;
         }
+        if (const char* s = std::getenv("JGAN_VGPU_DRIVER_VERSION")) {
+            int v = std::strlen(s) <= 6 && std::strspn(s, "0123456789") == std::strlen(s) ? std::atoi(s) : 0;
+            if (v >= 1000) g.driver_version = v;
+            else std::fprintf(stderr, "jgan virtual GPU: JGAN_VGPU_DRIVER_VERSION=\"%s\" is not a CUDA version as cuDriverGetVersion gives it (e.g. 12000); cuDriverGetVersion answers %d\n", s, g.driver_version);
+        }
         if (const char* s = std::getenv("JGAN_VGPU_FAULT")) {
             if (!parse_faults(s, &g.fault_plan)) {
                 g.fault_plan.clear();
@@ -305,6 +311,22 @@ struct Settings {
 // 0x8000: compressed payload), then the payload.
 constexpr uint32_t kFatbinMagic = 0xBA55ED50u;
 
+// What a driver of CUDA version `driver` (1000 * major + 10 * minor) can load, as the virtual GPU
+// models it from NVIDIA's documents: PTX up to the ISA of its own CUDA release (the PTX ISA
+// release notes: ISA 7.y for CUDA 11.y, 8.0-8.5 for CUDA 12.0-12.5, 8.5 for 12.6, 8.7 for 12.8,
+// 8.8 for 12.9, 9.y for CUDA 13.y); newer PTX gets CUDA_ERROR_UNSUPPORTED_PTX_VERSION. Machine
+// code in CUDA 13's ELF format (ABI version 8; CUDA 11.8's ptxas writes 7) only from CUDA 13.0 on:
+// NVIDIA supports what CUDA 13 builds on R580 drivers and newer only.
+// The newest PTX ISA the driver JIT-compiles, as 10 * major + minor (80 for ISA 8.0).
+int max_ptx_isa(int driver) {
+    int major = driver / 1000, minor = driver % 1000 / 10;
+    if (major == 12) return 80 + (minor <= 5 ? minor : minor - 1);
+    return (major - 4) * 10 + minor;
+}
+bool loads_elf_abi(int driver, int abi) { return abi < 8 || driver >= 13000; }
+std::string isa_name(int isa) { return std::to_string(isa / 10) + "." + std::to_string(isa % 10); }
+std::string cuda_name(int driver) { return "CUDA " + std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10); }
+
 template <typename T> T rd(const unsigned char* p) {
     T v;
     std::memcpy(&v, p, sizeof v);
@@ -314,6 +336,7 @@ template <typename T> T rd(const unsigned char* p) {
 struct Entry {
     uint16_t kind;
     uint32_t arch;
+    int isa;  // a PTX entry's code version (10 * major + minor), from its header
     bool compressed;
     const unsigned char* payload;
     uint64_t size;
@@ -355,17 +378,24 @@ void ptx_entries(const unsigned char* p, uint64_t size, std::set<std::string>* n
     }
 }
 
-// A cubin (an ELF of e_machine EM_CUDA) for sm_90, or a NUL-terminated PTX text for compute_90 or older.
-int parse_single(const unsigned char* d, Module* m, std::string* why) {
+// A cubin (an ELF of e_machine EM_CUDA) for sm_90, or a NUL-terminated PTX text for compute_90 or
+// older, each of a format the driver of CUDA version `driver` reads.
+int parse_single(const unsigned char* d, int driver, Module* m, std::string* why) {
     if (std::memcmp(d, "\x7f" "ELF", 4) == 0) {
         if (d[4] != 2 || rd<uint16_t>(d + 0x12) != 190) {
             *why = "the image is an ELF file but not a 64-bit CUDA cubin";
             return kInvalidImage;
         }
-        // e_flags: the SM in bits 8-15 (ELF ABI version 7 and later), else in bits 0-7
-        uint32_t flags = rd<uint32_t>(d + 0x30), arch = d[8] >= 7 ? (flags >> 8) & 0xff : flags & 0xff;
+        // e_flags: the SM in bits 8-15 from ELF ABI version 8 (CUDA 13: 0x6005a04 for sm_90), in bits
+        // 0-7 before (CUDA 11.8's ABI version 7: 0x50055a)
+        uint32_t flags = rd<uint32_t>(d + 0x30), arch = d[8] >= 8 ? (flags >> 8) & 0xff : flags & 0xff;
         if (arch != 90) {
             *why = "the cubin is for sm_" + std::to_string(arch) + ", the device runs sm_90";
+            return kNoBinaryForGpu;
+        }
+        if (!loads_elf_abi(driver, d[8])) {
+            *why = "the cubin is in CUDA 13's ELF format (ABI version " + std::to_string(d[8]) + "), which a " + cuda_name(driver)
+                   + " driver does not load (CUDA 13.0, R580, or newer)";
             return kNoBinaryForGpu;
         }
         // a cubin's size is in its header: the section headers end it
@@ -394,13 +424,22 @@ int parse_single(const unsigned char* d, Module* m, std::string* why) {
         *why = "the PTX's .target is not compute_90 or older";
         return kNoBinaryForGpu;
     }
+    size_t version = text.find(".version");
+    int major = std::atoi(text.c_str() + version + 8), minor = 0;
+    size_t dot = text.find('.', version + 8);
+    if (dot != std::string::npos && dot < text.find('\n', version)) minor = std::atoi(text.c_str() + dot + 1);
+    if (major * 10 + minor > max_ptx_isa(driver)) {
+        *why = "the PTX is ISA " + isa_name(major * 10 + minor) + ", a " + cuda_name(driver) + " driver JIT-compiles ISA "
+               + isa_name(max_ptx_isa(driver)) + " and older";
+        return kUnsupportedPtxVersion;
+    }
     ptx_entries(d, text.size(), &m->names);
     m->names_known = true;
     return kSuccess;
 }
 
-int parse_fatbin(const unsigned char* d, Module* m, std::string* why) {
-    if (rd<uint32_t>(d) != kFatbinMagic) return parse_single(d, m, why);
+int parse_fatbin(const unsigned char* d, int driver, Module* m, std::string* why) {
+    if (rd<uint32_t>(d) != kFatbinMagic) return parse_single(d, driver, m, why);
     uint16_t version = rd<uint16_t>(d + 4), header = rd<uint16_t>(d + 6);
     uint64_t total = rd<uint64_t>(d + 8);
     if (version != 1 || header < 16 || total == 0 || total > (4ull << 30)) {
@@ -423,16 +462,34 @@ int parse_fatbin(const unsigned char* d, Module* m, std::string* why) {
             return kInvalidImage;
         }
         uint64_t flags = rd<uint64_t>(e + 40);
-        entries.push_back(Entry{kind, rd<uint32_t>(e + 28), (flags & 0xA000) != 0, e + ehs, size});
+        // the code version: u16 minor at 24, u16 major at 26 ([9,0] for nvcc 13's PTX)
+        int isa = rd<uint16_t>(e + 26) * 10 + rd<uint16_t>(e + 24);
+        entries.push_back(Entry{kind, rd<uint32_t>(e + 28), isa, (flags & 0xA000) != 0, e + ehs, size});
         off += ehs + size;
     }
-    // sm_90 machine code runs as is; compute_XY PTX with XY <= 90 is JIT-compiled for the device
+    // sm_90 machine code runs as is; compute_XY PTX with XY <= 90 is JIT-compiled for the device;
+    // each only when the driver reads its format (an uncompressed ELF's ABI version, the PTX's ISA)
     const Entry* chosen = nullptr;
+    std::string too_new;
     for (auto& e : entries)
-        if (e.kind == 2 && e.arch == 90) chosen = &e;
+        if (e.kind == 2 && e.arch == 90) {
+            if (e.compressed || e.size < 16 || loads_elf_abi(driver, e.payload[8])) chosen = &e;
+            else too_new += (too_new.empty() ? "" : "; ") + std::string("its sm_90 machine code is CUDA 13's ELF format (ABI version ")
+                            + std::to_string(e.payload[8]) + ")";
+        }
     if (!chosen)
         for (auto& e : entries)
-            if (e.kind == 1 && e.arch <= 90 && (!chosen || e.arch > chosen->arch)) chosen = &e;
+            if (e.kind == 1 && e.arch <= 90) {
+                if (e.isa > max_ptx_isa(driver))
+                    too_new += (too_new.empty() ? "" : "; ") + std::string("its compute_") + std::to_string(e.arch) + " PTX is ISA "
+                               + isa_name(e.isa);
+                else if (!chosen || e.arch > chosen->arch) chosen = &e;
+            }
+    if (!chosen && !too_new.empty()) {
+        *why = "the fatbin needs a newer driver than " + cuda_name(driver) + " (it JIT-compiles PTX ISA "
+               + isa_name(max_ptx_isa(driver)) + " and older): " + too_new;
+        return kUnsupportedPtxVersion;
+    }
     if (!chosen) {
         std::string has;
         for (auto& e : entries)
@@ -796,9 +853,14 @@ int event_elapsed(float* ms, void* start, void* stop) {
     return kSuccess;
 }
 
+int driver_version() {
+    std::lock_guard<std::mutex> l(st().mu);
+    return st().driver_version;
+}
+
 int module_load(const void* image, void** module, std::string* why) {
     auto m = std::make_unique<Module>();
-    int rc = parse_fatbin(static_cast<const unsigned char*>(image), m.get(), why);
+    int rc = parse_fatbin(static_cast<const unsigned char*>(image), driver_version(), m.get(), why);
     if (rc != kSuccess) return rc;
     std::lock_guard<std::mutex> l(st().mu);
     *module = m.get();
@@ -961,6 +1023,13 @@ void jgan_vgpu_clear_error() {
     std::lock_guard<std::mutex> l(st().mu);
     st().sticky = 0;
     st().last_message.clear();
+}
+
+int jgan_vgpu_set_driver_version(int version) {
+    std::lock_guard<std::mutex> l(st().mu);
+    int previous = st().driver_version;
+    if (version >= 1000) st().driver_version = version;
+    return previous;
 }
 
 int64_t jgan_vgpu_counter(int which) {

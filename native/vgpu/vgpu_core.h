@@ -46,7 +46,7 @@ std::string check_device(uint64_t address, uint64_t bytes);
 // CUresult values the core hands back (cuda.h's numbers).
 enum Status : int {
     kSuccess = 0, kInvalidValue = 1, kOutOfMemory = 2, kNotInitialized = 3, kInvalidImage = 200,
-    kInvalidContext = 201, kNoBinaryForGpu = 209, kInvalidHandle = 400, kNotFound = 500, kNotReady = 600,
+    kInvalidContext = 201, kNoBinaryForGpu = 209, kUnsupportedPtxVersion = 222, kInvalidHandle = 400, kNotFound = 500, kNotReady = 600,
     kIllegalAddress = 700, kLaunchFailed = 719
 };
 
@@ -105,6 +105,10 @@ int event_synchronize(void* event);
 int event_query(void* event);
 int event_elapsed(float* ms, void* start, void* stop);
 
+// cuDriverGetVersion's answer: 13000 (CUDA 13.0), or JGAN_VGPU_DRIVER_VERSION at load, or
+// jgan_vgpu_set_driver_version's. Module loads hold images to it (what that driver would load).
+int driver_version();
+
 // Modules (cuModuleLoadData) and their functions; the int results are Status values, `why` says
 // what is wrong for the last error message.
 int module_load(const void* image, void** module, std::string* why);
@@ -144,6 +148,9 @@ int jgan_vgpu_set_faults(const char* spec);
 int jgan_vgpu_last_error(char* out, int capacity);
 // Clears the sticky error and the last message (so one test's provoked fault does not end the JVM's device).
 void jgan_vgpu_clear_error();
+// cuDriverGetVersion's answer from now on (1000 * major + 10 * minor, e.g. 12000; values below 1000
+// are ignored); returns the previous one. JGAN_VGPU_DRIVER_VERSION sets it at load.
+int jgan_vgpu_set_driver_version(int version);
 // Counters: 0 operations queued on the NULL stream, 1 live device allocations, 2 live device bytes,
 // 3 cuMemAlloc calls, 4 cuMemFree calls, 5 kernel launches, 6 live pinned host allocations;
 // 8-11 the calls that fault injection counts, per kind (alloc, launch, cublas, cudnn), since load.

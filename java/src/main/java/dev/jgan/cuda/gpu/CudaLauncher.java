@@ -24,15 +24,16 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the fatbin packed in the jar
- * is loaded with cuModuleLoadData, each kernel found by name once, and launched with
+ * Runs jgan's kernels on a GPU through the CUDA driver API (JCuda): the kernel image of the jar
+ * that the driver can load ({@link KernelImages#forDriver}: the fatbin, or PTX for a CUDA 12.x
+ * driver) is loaded with cuModuleLoadData, each kernel found by name once, and launched with
  * cuLaunchKernel on the launcher's stream (CU_STREAM_NON_BLOCKING; jgan never uses the NULL
  * stream). kernelParams points at each argument inside the launch site's direct buffer of
  * {@link KernelArgs}' packed bytes (the same bytes and offsets the emulation library unpacks),
  * an array built once per site, so a launch allocates nothing.
  *
- * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a GPU, the
- * kernels in the jar), before any JCuda class that needs the driver is loaded.
+ * <p>Opening fails at once with one line naming what is missing (the NVIDIA driver, a new enough
+ * one, a GPU, the kernels in the jar), before any JCuda class that needs the driver is loaded.
  */
 public final class CudaLauncher implements KernelLauncher {
     private final CUdevice device;
@@ -41,11 +42,15 @@ public final class CudaLauncher implements KernelLauncher {
     private final CUstream stream;
     private final String deviceName;
     private final int multiprocessors;
+    /** Which kernel image the driver loaded (KernelImages.forDriver's description). */
+    private final String image;
     private final Map<String, CUfunction> functions = new HashMap<>();
     /** Each launch site's kernelParams array, built at its first launch. */
     private final Map<KernelArgs, Pointer> prepared = new IdentityHashMap<>();
 
-    private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors) {
+    private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors,
+                         String image) {
+        this.image = image;
         this.device = device;
         this.context = new CudaContext(context);
         this.module = module;
@@ -58,10 +63,12 @@ public final class CudaLauncher implements KernelLauncher {
     public static CudaLauncher open(int ordinal) {
         if (!CudaProbe.libraryPresent("libcuda.so.1"))
             throw new IllegalStateException("CUDA launcher: no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver)");
-        byte[] image = KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
-                "CUDA launcher: jgan's CUDA kernels are not built into this jar (build on a machine with nvcc)"));
         try {
             JCudaDriver.setExceptionsEnabled(true);
+            // before cuInit (it needs none): a driver below the floor gets its one line, not a failed load
+            int[] driverVersion = new int[1];
+            JCudaDriver.cuDriverGetVersion(driverVersion);
+            KernelImages.Image image = KernelImages.forDriver(driverVersion[0]);
             JCudaDriver.cuInit(0);
             int[] count = new int[1];
             JCudaDriver.cuDeviceGetCount(count);
@@ -76,7 +83,7 @@ public final class CudaLauncher implements KernelLauncher {
             try {
                 JCudaDriver.cuCtxSetCurrent(context);
                 CUmodule m = new CUmodule();
-                JCudaDriver.cuModuleLoadData(m, image);
+                JCudaDriver.cuModuleLoadData(m, image.bytes());
                 module = m;
                 CUstream st = new CUstream();
                 // CU_STREAM_NON_BLOCKING: the stream does not synchronise with the legacy NULL stream
@@ -93,7 +100,7 @@ public final class CudaLauncher implements KernelLauncher {
                 JCudaDriver.cuDeviceGetName(name, name.length, device);
                 int end = 0;
                 while (end < name.length && name[end] != 0) end++;
-                return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0]);
+                return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0], image.description());
             } catch (RuntimeException e) {
                 // release what this open acquired, so a failed open leaves the device as it was
                 try {
@@ -114,7 +121,7 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public String describe() {
-        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels from " + KernelImages.FATBIN_RESOURCE;
+        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels: " + image;
     }
 
     @Override public int multiprocessors() { return multiprocessors; }

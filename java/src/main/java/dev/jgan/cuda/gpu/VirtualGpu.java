@@ -217,6 +217,24 @@ public final class VirtualGpu {
         }
     }
 
+    /**
+     * Plays an NVIDIA driver of CUDA version {@code version} (cuDriverGetVersion's value, e.g.
+     * 12000; JGAN_VGPU_DRIVER_VERSION sets it at load, 13000 otherwise): cuDriverGetVersion
+     * answers it and cuModuleLoadData refuses what that driver could not load. Returns the previous one.
+     */
+    public static int setDriverVersion(int version) {
+        hooks();
+        try {
+            MethodHandle h = Linker.nativeLinker().downcallHandle(
+                    SymbolLookup.loaderLookup().findOrThrow("jgan_vgpu_set_driver_version"), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            return (int) h.invokeExact(version);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     private static synchronized Hooks hooks() {
         if (hooks == null) throw new IllegalStateException("virtual GPU: not installed (VirtualGpu.install())");
         return hooks;
