@@ -49,9 +49,6 @@ public final class KernelImages {
                                int stackBytes, int sharedBytes) {}
 
     /** The fatbin's bytes, when the jar has it. */
-    /** TEMPORARY (lead's branch, replaced by helper floor's): the driver the kernels need. */
-    public static String driverFloor() { return "525 or newer for CUDA 12"; }
-
     public static Optional<byte[]> fatbin() {
         return read(FATBIN_RESOURCE);
     }
@@ -89,9 +86,14 @@ public final class KernelImages {
                         + " driver (the fatbin needs CUDA 13.0, R580)");
     }
 
+    /** The oldest driver jgan runs on, in words: "CUDA 12.0 (driver 525)". */
+    public static String minimumDriver() {
+        return cudaVersion(DRIVER_FLOOR) + " (driver 525)";
+    }
+
     /** The floor in words, for `gan info` and the README. */
     public static String driverFloor() {
-        return cudaVersion(DRIVER_FLOOR) + " (driver 525) or newer: from " + cudaVersion(FATBIN_DRIVER)
+        return minimumDriver() + " or newer: from " + cudaVersion(FATBIN_DRIVER)
                 + " (R580) the fatbin's sm_80/sm_90 machine code, before it the compute_80 PTX (ISA " + PTX_ISA
                 + ") JIT-compiled by the driver";
     }

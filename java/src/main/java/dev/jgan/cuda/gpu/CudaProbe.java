@@ -133,7 +133,7 @@ public final class CudaProbe {
             if (driver.isEmpty()) {
                 out.add("driver:    not found (" + DRIVER + ")");
             } else {
-                out.add("driver:    " + NvidiaLibraries.version(driver.get()) + " (" + where(driver.get()) + "); jgan's kernels need "
+                out.add("driver:    " + NvidiaLibraries.version(driver.get()) + " (" + where(driver.get()) + "); jgan needs "
                         + KernelImages.driverFloor());
                 SymbolLookup cuda = SymbolLookup.libraryLookup(driver.get().location(), arena);
                 int n = deviceCount();
