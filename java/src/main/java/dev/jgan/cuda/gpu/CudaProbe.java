@@ -81,7 +81,7 @@ public final class CudaProbe {
         List<String> missing = new ArrayList<>();
         int devices = 0;
         if (!env.libraryPresent(DRIVER)) {
-            missing.add("no NVIDIA driver (" + DRIVER + " not found; install the NVIDIA driver, " + KernelImages.driverFloor() + ")");
+            missing.add("no NVIDIA driver (" + DRIVER + " not found; install the NVIDIA driver, " + KernelImages.minimumDriver() + " or newer)");
         } else {
             devices = env.deviceCount();
             if (devices == 0) missing.add("no GPU visible to the NVIDIA driver (cuInit/cuDeviceGetCount found none)");

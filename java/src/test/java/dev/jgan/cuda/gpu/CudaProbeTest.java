@@ -37,7 +37,7 @@ class CudaProbeTest {
 
     @Test
     void eachMissingPieceIsNamedWithWhatToInstall() {
-        assertEquals(List.of("no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver, " + dev.jgan.cuda.KernelImages.driverFloor() + ")"),
+        assertEquals(List.of("no NVIDIA driver (libcuda.so.1 not found; install the NVIDIA driver, " + dev.jgan.cuda.KernelImages.minimumDriver() + " or newer)"),
                 CudaProbe.probe(new Fake(Set.of(CudaProbe.CUBLAS, CudaProbe.CUDNN), 0, true)).missing());
         assertEquals(List.of("no GPU visible to the NVIDIA driver (cuInit/cuDeviceGetCount found none)"),
                 CudaProbe.probe(new Fake(ALL, 0, true)).missing());
