@@ -25,8 +25,10 @@ final class InfoCommand implements Callable<Integer> {
         o.println("java:      " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + "), "
                 + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
-        o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
-                + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent())
+            o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
+                    + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
+        else o.println("vector:    jdk.incubator.vector not in this runtime (only the CPU kernels use it)");
         for (String line : Backends.report()) o.println(line);
         return 0;
     }
