@@ -68,10 +68,10 @@ public final class CpuBackend implements Backend {
      * neither, to stay small (it computes on the GPU and checks against the emulated device), so
      * callers ask here first instead of meeting a NoClassDefFoundError deep in a first call.
      */
-    public static boolean available() {
-        return CpuBackend.class.getClassLoader().getResource("org/bytedeco/dnnl/global/dnnl.class") != null
-                && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-    }
+    public static boolean available() { return AVAILABLE; }
+
+    private static final boolean AVAILABLE = CpuBackend.class.getClassLoader().getResource("org/bytedeco/dnnl/global/dnnl.class") != null
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     /** @param threads oneDNN's (and OpenBLAS's) threads, at least 1; GEMM by oneDNN unless -Djgan.cpu.gemm=openblas */
     public CpuBackend(int threads) {
@@ -79,7 +79,7 @@ public final class CpuBackend implements Backend {
     }
 
     public CpuBackend(int threads, Gemm gemm) {
-        if (!available()) throw new UserError("--device cpu: the CPU backend is " + ABSENT.replace("; use", "; use --device cuda, or"));
+        if (!available()) throw new UserError("--device cpu: the CPU backend is not in this bundle (CPU natives left out; use --device cuda, or the full jar)");
         if (threads < 1) throw new IllegalArgumentException("CpuBackend: threads must be at least 1, got " + threads);
         this.threads = threads;
         this.gemm = gemm;
