@@ -30,8 +30,10 @@ final class InfoCommand implements Callable<Integer> {
         o.println("java:      " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + "), "
                 + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
-        o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
-                + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent())
+            o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
+                    + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
+        else o.println("vector:    jdk.incubator.vector not in this runtime (only the CPU kernels use it)");
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
         for (String line : Backends.report(binding)) o.println(line);
         return 0;

@@ -1,5 +1,6 @@
 package dev.jgan.cpu;
 
+import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.OpChecks;
@@ -58,12 +59,27 @@ public final class CpuBackend implements Backend {
     private final Gemm gemm;
     private OneDnn oneDnn; // on first use: loading oneDNN takes a few hundred ms
 
+    /** What stands in for a CPU library's name where the build has none (the bundle of {@code ./gan bundle}). */
+    public static final String ABSENT = "not in this bundle (CPU natives left out; use the full jar)";
+
+    /**
+     * Whether this build can run the CPU backend: oneDNN and OpenBLAS (javacpp's presets) on the
+     * class path and jdk.incubator.vector in the runtime. The bundle of {@code ./gan bundle} has
+     * neither, to stay small (it computes on the GPU and checks against the emulated device), so
+     * callers ask here first instead of meeting a NoClassDefFoundError deep in a first call.
+     */
+    public static boolean available() { return AVAILABLE; }
+
+    private static final boolean AVAILABLE = CpuBackend.class.getClassLoader().getResource("org/bytedeco/dnnl/global/dnnl.class") != null
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     /** @param threads oneDNN's (and OpenBLAS's) threads, at least 1; GEMM by oneDNN unless -Djgan.cpu.gemm=openblas */
     public CpuBackend(int threads) {
         this(threads, gemmFromProperty());
     }
 
     public CpuBackend(int threads, Gemm gemm) {
+        if (!available()) throw new UserError("--device cpu: the CPU backend is not in this bundle (CPU natives left out; use --device cuda, or the full jar)");
         if (threads < 1) throw new IllegalArgumentException("CpuBackend: threads must be at least 1, got " + threads);
         this.threads = threads;
         this.gemm = gemm;
@@ -81,6 +97,7 @@ public final class CpuBackend implements Backend {
 
     /** OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.30 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
     public static String openBlasConfig() {
+        if (!available()) return ABSENT;
         BytePointer config = openblas_full.openblas_get_config();
         return config == null ? "OpenBLAS (no config)" : config.getString().trim();
     }
@@ -210,7 +227,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** oneDNN's version, e.g. "oneDNN 3.8.1" (loads oneDNN). */
-    public static String oneDnnVersion() { return OneDnn.version(); }
+    public static String oneDnnVersion() { return available() ? OneDnn.version() : ABSENT; }
 
     // ---- dropout ----------------------------------------------------------------------------
 

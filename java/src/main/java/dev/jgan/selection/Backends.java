@@ -57,10 +57,7 @@ public final class Backends {
                 yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
             }
             case "auto" -> {
-                if (virtual) {
-                    log.accept("device auto: using the CPU (the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda)");
-                    yield new CpuBackend(threads);
-                }
+                if (virtual) yield autoCpu(threads, "the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda", log);
                 CudaProbe.Status s = CudaProbe.probe(env);
                 String why = s.reason();
                 if (s.usable()) {
@@ -70,11 +67,17 @@ public final class Backends {
                         why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
                     }
                 }
-                log.accept("device auto: using the CPU (CUDA: " + why + ")");
-                yield new CpuBackend(threads);
+                yield autoCpu(threads, "CUDA: " + why, log);
             }
             default -> throw new UserError("unknown device '" + device + "'; use auto, cpu or cuda");
         };
+    }
+
+    /** auto's fallback, with the reason CUDA was not chosen; one line where the build has no CPU backend (the bundle). */
+    private static Backend autoCpu(int threads, String why, Consumer<String> log) {
+        if (!CpuBackend.available()) throw new UserError("device auto: no backend here (" + why + "; the CPU backend is " + CpuBackend.ABSENT + ")");
+        log.accept("device auto: using the CPU (" + why + ")");
+        return new CpuBackend(threads);
     }
 
     /** Loads the virtual GPU when JGAN_VIRTUAL_GPU asks for it; whether it is loaded. A failure is one line. */
@@ -142,7 +145,7 @@ public final class Backends {
     public static List<String> report(CudaBinding binding) {
         List<String> lines = new ArrayList<>();
         boolean virtual = installVirtualGpuIfRequested();
-        lines.add("gemm:      " + CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas");
+        lines.add("gemm:      " + (CpuBackend.available() ? CpuBackend.oneDnnVersion() + " (default); " + CpuBackend.openBlasConfig() + " with -Djgan.cpu.gemm=openblas" : CpuBackend.ABSENT));
         CudaProbe.Status s = CudaProbe.probe();
         lines.add("cuda:      " + (s.usable() ? s.reason() : "not usable: " + s.reason())
                 + (virtual ? "; the virtual GPU of JGAN_VIRTUAL_GPU (host stand-ins, --device cuda only)" : ""));
