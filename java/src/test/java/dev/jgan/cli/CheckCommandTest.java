@@ -1,5 +1,6 @@
 package dev.jgan.cli;
 
+import dev.jgan.cuda.gpu.CudaProbe;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -8,6 +9,7 @@ import static dev.jgan.cli.CliTest.gan;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /** {@code gan check --quick} on the CPU backend, through the CLI: the header, one table with every section, exit 0. */
 class CheckCommandTest {
@@ -26,6 +28,13 @@ class CheckCommandTest {
         assertFalse(lines.stream().anyMatch(l -> l.startsWith("bench ")), "--quick runs no bench");
         assertFalse(r.out().contains(" FAIL "), r.out());
         assertTrue(lines.getLast().endsWith("all passed"), lines.getLast());
+    }
+
+    /** Without a usable GPU the check does not start: the one line that names what to install, exit 2. */
+    @Test
+    void anUnusableDeviceIsOneLine() {
+        assumeFalse(CudaProbe.libraryPresent("libcuda.so.1"), "an NVIDIA driver is installed here");
+        CliTest.failsWith(2, "--device cuda is not usable here: no NVIDIA driver", "check", "--device", "cuda", "--quick");
     }
 
     @Test
