@@ -2,7 +2,7 @@ package dev.jgan.backend;
 
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -2,7 +2,7 @@ package dev.jgan.backend;
 
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Named;

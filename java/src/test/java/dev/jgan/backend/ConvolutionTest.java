@@ -2,10 +2,10 @@ package dev.jgan.backend;
 
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import dev.jgan.testing.ConvCases;
-import dev.jgan.testing.ConvCases.Conv;
+import dev.jgan.check.ConvCases;
+import dev.jgan.check.ConvCases.Conv;
 import dev.jgan.testing.FiniteDifference;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Named;

@@ -8,7 +8,7 @@ import dev.jgan.cuda.emulated.EmulatedDnn;
 import dev.jgan.cuda.emulated.EmulatedMemory;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.BeforeAll;

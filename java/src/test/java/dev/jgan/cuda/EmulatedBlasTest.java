@@ -2,7 +2,7 @@ package dev.jgan.cuda;
 
 import dev.jgan.cuda.emulated.EmulatedBlas;
 import dev.jgan.cuda.emulated.EmulatedMemory;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

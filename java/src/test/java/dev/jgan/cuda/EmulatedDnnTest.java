@@ -4,7 +4,7 @@ import dev.jgan.backend.ConvGeometry;
 import dev.jgan.cuda.emulated.EmulatedDnn;
 import dev.jgan.cuda.emulated.EmulatedMemory;
 import dev.jgan.tensor.Shape;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

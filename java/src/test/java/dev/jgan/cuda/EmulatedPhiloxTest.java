@@ -4,7 +4,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestBackends;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;

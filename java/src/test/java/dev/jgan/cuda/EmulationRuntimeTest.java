@@ -2,7 +2,7 @@ package dev.jgan.cuda;
 
 import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.tensor.Shape;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;
 

@@ -4,7 +4,7 @@ import dev.jgan.cuda.Emulation;
 import dev.jgan.cuda.KernelArgs;
 import dev.jgan.cuda.Kernels;
 import dev.jgan.testing.Approx;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;

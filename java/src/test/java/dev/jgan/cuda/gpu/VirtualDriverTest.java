@@ -5,7 +5,7 @@ import dev.jgan.cuda.KernelImages;
 import dev.jgan.cuda.Kernels;
 import dev.jgan.cuda.Dim3;
 import dev.jgan.testing.Approx;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;

@@ -1,10 +1,11 @@
-package dev.jgan.testing;
+package dev.jgan.check;
 
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.tensor.Shape;
 
 /**
- * Convolution test cases. Each is one convolution: image (N, C, H, W) (x or dx), weights
+ * Convolution cases of the test suite, and of {@code gan check --quick} ({@link OpSuite} takes
+ * {@link #SWEEP}). Each is one convolution: image (N, C, H, W) (x or dx), weights
  * (K, C, R, S), output (N, K, P, Q) (y or dy). A transposed convolution Cin -> Cout is the
  * convolution Cout -> Cin from its (larger) output to its input, so it is listed that way.
  */

@@ -1,4 +1,4 @@
-package dev.jgan.testing;
+package dev.jgan.check;
 
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.random.Philox;
@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * THE REFERENCE: the plain-Java definition of every {@link dev.jgan.backend.Backend} op, on host
- * arrays. Backends are tested against this file; nobody optimises it.
+ * arrays. Backends are tested against this file; nobody optimises it. It lives in main code so
+ * that {@code gan check} ({@link OpSuite}) ships it in the jar and checks a GPU against it.
  *
  * <p>Rules: simple loops in the Backend's argument order (a {@link Shape} follows the array it
  * describes where the op needs one); sums and transcendental functions in double, rounded to
