@@ -13,6 +13,7 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.Approx;
 import dev.jgan.testing.Reference;
+import dev.jgan.testing.TestBackends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -60,9 +61,7 @@ class VirtualFfmAdaptersTest {
 
     /** The virtual GPU's stand-ins, by absolute path (the soname each FFM binding would otherwise search for). */
     static FfmDevice.Libraries libraries() {
-        java.nio.file.Path dir = VirtualGpu.directory().orElseThrow();
-        return new FfmDevice.Libraries(dir.resolve("libcuda.so.1").toString(), dir.resolve("libcublas.so.12").toString(),
-                dir.resolve("libcudnn.so.8").toString());
+        return TestBackends.virtualGpuLibraries();
     }
 
     @BeforeAll
