@@ -48,9 +48,10 @@ final class FfmBlas implements Blas {
     private final NativeLibrary library;
     private final MemorySegment cublasCreate, cublasDestroy, cublasSetStream, cublasGetVersion, cublasGetProperty, cublasSgemm;
     private final FfmContext context;
-    private final Arena arena = Arena.ofShared();
+    /** Holds the scalars; made once the library and its symbols are found, closed with the adapter. */
+    private final Arena arena;
     /** alpha and beta (host pointer mode), rewritten by each sgemm. */
-    private final MemorySegment alphaScalar = arena.allocate(JAVA_FLOAT), betaScalar = arena.allocate(JAVA_FLOAT);
+    private final MemorySegment alphaScalar, betaScalar;
     private final MemorySegment handle;
     private final int version;
     private final String property;
@@ -66,9 +67,14 @@ final class FfmBlas implements Blas {
         cublasSgemm = library.function("cublasSgemm_v2");
         this.context = launcher.context();
         context.makeCurrent();
+        arena = Arena.ofShared();
+        alphaScalar = arena.allocate(JAVA_FLOAT);
+        betaScalar = arena.allocate(JAVA_FLOAT);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment h = a.allocate(ADDRESS);
-            check("cublasCreate", call(I_P, cublasCreate, h));
+            int created = call(I_P, cublasCreate, h);
+            if (created != 0) arena.close();
+            check("cublasCreate", created);
             handle = h.get(ADDRESS, 0);
             try {
                 // bound before any work, so that nothing runs on the NULL stream

@@ -96,9 +96,10 @@ final class FfmDnn implements Dnn {
     private final long version;
     private final CudnnStatus status;
     private final FfmContext context;
-    private final Arena arena = Arena.ofShared();
+    /** Holds the scalars; made once the library and its symbols are found, closed with the adapter. */
+    private final Arena arena;
     /** alpha and beta of the three convolution calls (host memory, read when called). */
-    private final MemorySegment alphaScalar = arena.allocate(JAVA_FLOAT), betaScalar = arena.allocate(JAVA_FLOAT);
+    private final MemorySegment alphaScalar, betaScalar;
     private final MemorySegment handle;
     private final Map<TensorDesc, MemorySegment> tensors = new HashMap<>();
     private final Map<FilterDesc, MemorySegment> filters = new HashMap<>();
@@ -139,10 +140,16 @@ final class FfmDnn implements Dnn {
         status = CudnnStatus.forVersion(version);
         this.context = launcher.context();
         context.makeCurrent();
+        arena = Arena.ofShared();
+        alphaScalar = arena.allocate(JAVA_FLOAT);
+        betaScalar = arena.allocate(JAVA_FLOAT);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment h = a.allocate(ADDRESS);
             check("cudnnCreate", call(I_P, cudnnCreate, h));
             handle = h.get(ADDRESS, 0);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
         }
         try {
             // bound before any work, so that nothing runs on the NULL stream
