@@ -334,6 +334,22 @@ class VirtualFfmAdaptersTest {
         assertEquals(pinned, VirtualGpu.counter(VirtualGpu.Counter.LIVE_PINNED_ALLOCATIONS), "pinned memory after a failed open");
     }
 
+    /**
+     * A soname instead of a path, as the library search may hand it over: the dynamic linker
+     * answers with the library of that SONAME already loaded (the stand-in VirtualGpu.install()
+     * loaded), so this opens the same virtual device.
+     */
+    @Test
+    void aSonameFindsTheLoadedLibraryOfThatName() {
+        FfmLauncher l = FfmLauncher.open(0, "libcuda.so.1");
+        try {
+            assertTrue(l.describe().startsWith("cuda: jgan virtual GPU (") && l.describe().contains("ffm binding of libcuda.so.1"),
+                    l.describe());
+        } finally {
+            l.close();
+        }
+    }
+
     @Test
     void aLibraryWithoutASymbolIsOneLineNamingBoth() {
         FfmDevice.Libraries libs = libraries();
