@@ -13,6 +13,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -86,7 +87,7 @@ public final class FfmLauncher implements KernelLauncher {
             try {
                 d.check("cuCtxSetCurrent", d.cuCtxSetCurrent(context));
                 MemorySegment m = a.allocate(ADDRESS);
-                d.check("cuModuleLoadData", d.cuModuleLoadData(m, a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_BYTE, image)));
+                d.check("cuModuleLoadData", d.cuModuleLoadData(m, a.allocateFrom(JAVA_BYTE, image)));
                 module = m.get(ADDRESS, 0);
                 MemorySegment s = a.allocate(ADDRESS);
                 // CU_STREAM_NON_BLOCKING, as the JNI launcher (see its comment): no ordering with the NULL stream
