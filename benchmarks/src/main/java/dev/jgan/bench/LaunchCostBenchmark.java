@@ -3,6 +3,7 @@ package dev.jgan.bench;
 import dev.jgan.backend.Backend;
 import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.KernelImages;
+import dev.jgan.cuda.ffm.FfmDevice;
 import dev.jgan.cuda.gpu.GpuDevice;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -28,22 +29,38 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The host cost of one kernel launch, on the virtual GPU (native/vgpu: host stand-ins for
  * libcuda.so.1, libcublas.so.12 and libcudnn.so.8, loaded by {@code dev.jgan.cuda.gpu.VirtualGpu.install()}
  * before JCuda's classes). Two benchmarks over the same kernel ({@code relu_forward}, one block of
- * 256 threads) on a tiny tensor, each {@value #BURST} launches, reported per launch:
+ * 256 threads) on a tiny tensor, each {@value #BURST} launches, reported per launch, for each
+ * {@link #binding} (jni: JCuda; ffm: java.lang.foreign, dev.jgan.cuda.ffm):
  * <ul>
  *   <li>{@code jgan}: {@link Backend#relu} through CudaBackend, Kernels (argument checks, packing)
- *       and CudaLauncher (kernelParams, cuLaunchKernel);</li>
- *   <li>{@code raw}: cuLaunchKernel of the same kernel with kernelParams built once: the stand-in's
- *       own cost of taking a launch (JNI, copying the parameters, queueing).</li>
+ *       and the binding's launcher (CudaLauncher or FfmLauncher: kernelParams, cuLaunchKernel);</li>
+ *   <li>{@code raw}: cuLaunchKernel of the same kernel with kernelParams built once, through the
+ *       same binding (a JCuda call, or one downcall of a static final FFM handle): the stand-in's
+ *       own cost of taking a launch (the binding's transition, copying the parameters, queueing).</li>
  * </ul>
- * {@code jgan - raw} is jgan's host cost per launch. The virtual GPU runs the kernels themselves on
+ * {@code jgan - raw} is jgan's host cost per launch; {@code raw(jni) - raw(ffm)} what the binding
+ * itself costs more or less. The virtual GPU runs the kernels themselves on
  * the host (tens of microseconds for 256 emulated threads), which would hide the host path behind
  * the stream's worker, so it runs with the lazy schedule (queued work runs only when the host
  * waits) and the stream is synchronised after every burst in an untimed {@code Level.Invocation}
@@ -73,6 +90,10 @@ public class LaunchCostBenchmark {
     @Param({"256"})
     public int elements;
 
+    /** The CUDA binding under test: JCuda's JNI, or the FFM adapters. */
+    @Param({"jni", "ffm"})
+    public String binding;
+
     private Backend b;
     private Tensor x, y;
 
@@ -82,12 +103,18 @@ public class LaunchCostBenchmark {
     private Address rawX, rawY;
     private Pointer rawParams;
     private ByteBuffer rawValues, rawAddresses; // kept reachable: rawParams points into them
+    private RawFfm rawFfm;
 
     @Setup(Level.Trial)
     public void setUp() {
         installVirtualGpu();
         lazySchedule();
-        b = GpuDevice.open(0, CudaBackend.DEFAULT_WORKSPACE_LIMIT);
+        b = switch (binding) {
+            case "jni" -> GpuDevice.open(0, CudaBackend.DEFAULT_WORKSPACE_LIMIT);
+            case "ffm" -> FfmDevice.open(0, CudaBackend.DEFAULT_WORKSPACE_LIMIT, false, new FfmDevice.Libraries(
+                    virtualGpuLibrary("libcuda.so.1"), virtualGpuLibrary("libcublas.so.12"), virtualGpuLibrary("libcudnn.so.8")));
+            default -> throw new IllegalArgumentException("launch-cost benchmark: binding " + binding + " is not jni or ffm");
+        };
         Shape s = Shape.of(elements);
         float[] hx = new float[elements];
         for (int i = 0; i < elements; i++) hx[i] = i % 2 == 0 ? i : -i;
@@ -102,6 +129,14 @@ public class LaunchCostBenchmark {
         // the same kernel with everything built once: module, function, stream, buffers, kernelParams
         byte[] image = KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
                 "launch-cost benchmark: jgan's kernels are not built into this jar (needs nvcc at build time)"));
+        if (binding.equals("ffm")) {
+            rawFfm = new RawFfm(virtualGpuLibrary("libcuda.so.1"), image, elements);
+            raw();
+            drain();
+            float[] rawY = rawFfm.y();
+            for (int i = 0; i < elements; i++) check("raw ffm relu y[" + i + "]", rawY[i], 2f);
+            return;
+        }
         module = new CUmodule();
         JCudaDriver.cuModuleLoadData(module, image);
         function = new CUfunction();
@@ -148,6 +183,10 @@ public class LaunchCostBenchmark {
     @Benchmark
     @OperationsPerInvocation(BURST)
     public void raw() {
+        if (rawFfm != null) {
+            for (int i = 0; i < BURST; i++) rawFfm.launch();
+            return;
+        }
         for (int i = 0; i < BURST; i++)
             JCudaDriver.cuLaunchKernel(function, 1, 1, 1, 256, 1, 1, 0, stream, rawParams, null);
     }
@@ -156,11 +195,13 @@ public class LaunchCostBenchmark {
     @TearDown(Level.Invocation)
     public void drain() {
         b.synchronize();
-        JCudaDriver.cuStreamSynchronize(stream);
+        if (rawFfm != null) rawFfm.synchronize();
+        else JCudaDriver.cuStreamSynchronize(stream);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        if (rawFfm != null) rawFfm.close();
         if (stream != null) {
             JCudaDriver.cuStreamSynchronize(stream);
             JCudaDriver.cuMemFree(rawX);
@@ -169,6 +210,121 @@ public class LaunchCostBenchmark {
             JCudaDriver.cuModuleUnload(module);
         }
         if (b != null) b.close();
+    }
+
+    /** The absolute path of a virtual-GPU stand-in (VirtualGpu.directory(), found by name like install()). */
+    private static String virtualGpuLibrary(String soname) {
+        try {
+            Object dir = ((java.util.Optional<?>) Class.forName("dev.jgan.cuda.gpu.VirtualGpu").getMethod("directory").invoke(null)).orElseThrow();
+            return ((Path) dir).resolve(soname).toString();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("launch-cost benchmark: cannot find the virtual GPU's folder: " + e, e);
+        }
+    }
+
+    /**
+     * The raw launch through FFM: the same kernel, module, stream and buffers as the JCuda raw one,
+     * made with the driver's own entry points; cuLaunchKernel is a static final downcall handle taking
+     * the function's address first (as dev.jgan.cuda.ffm binds it), kernelParams built once.
+     */
+    private static final class RawFfm {
+        private static final Linker LINKER = Linker.nativeLinker();
+        private static final MethodHandle LAUNCH = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        /** cuStreamSynchronize, run by every drain: a constant handle too, so the drain allocates nothing the gc profiler would count. */
+        private static final MethodHandle SYNCHRONIZE = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        /** cuMemFree_v2(CUdeviceptr). */
+        private static final MethodHandle FREE = LINKER.downcallHandle(FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        private final Arena arena = Arena.ofShared();
+        private final SymbolLookup cuda;
+        private final MemorySegment cuLaunchKernel, cuStreamSynchronize, function, stream, params, module;
+        private final long x, y;
+        private final int elements;
+
+        RawFfm(String driver, byte[] image, int elements) {
+            this.elements = elements;
+            cuda = SymbolLookup.libraryLookup(Path.of(driver), Arena.global());
+            cuLaunchKernel = cuda.findOrThrow("cuLaunchKernel");
+            cuStreamSynchronize = cuda.findOrThrow("cuStreamSynchronize");
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            call("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), out, arena.allocateFrom(JAVA_BYTE, image));
+            module = out.get(ADDRESS, 0);
+            call("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS), out, module, arena.allocateFrom(KERNEL));
+            function = out.get(ADDRESS, 0);
+            call("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), out, 1); // CU_STREAM_NON_BLOCKING
+            stream = out.get(ADDRESS, 0);
+            call("cuMemAlloc_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), out, 4L * elements);
+            x = out.get(JAVA_LONG, 0);
+            call("cuMemAlloc_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), out, 4L * elements);
+            y = out.get(JAVA_LONG, 0);
+            call("cuMemsetD32Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS), x,
+                    Float.floatToRawIntBits(2f), (long) elements, stream);
+            // relu_forward(const float* x, float* y, int64_t n): the values once, and the void** pointing at them
+            MemorySegment values = arena.allocate(24, 8);
+            values.set(JAVA_LONG, 0, x);
+            values.set(JAVA_LONG, 8, y);
+            values.set(JAVA_LONG, 16, elements);
+            params = arena.allocate(JAVA_LONG, 3);
+            for (int i = 0; i < 3; i++) params.setAtIndex(JAVA_LONG, i, values.address() + 8L * i);
+        }
+
+        private final java.util.Map<String, MethodHandle> handles = new java.util.HashMap<>();
+
+        private MethodHandle handle(String name, FunctionDescriptor d) {
+            return handles.computeIfAbsent(name, n -> LINKER.downcallHandle(cuda.findOrThrow(n), d));
+        }
+
+        void launch() {
+            int rc;
+            try {
+                rc = (int) LAUNCH.invokeExact(cuLaunchKernel, function, 1, 1, 1, 256, 1, 1, 0, stream, params, MemorySegment.NULL);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            if (rc != 0) throw new IllegalStateException("raw ffm cuLaunchKernel failed: CUresult " + rc);
+        }
+
+        void synchronize() {
+            int rc;
+            try {
+                rc = (int) SYNCHRONIZE.invokeExact(cuStreamSynchronize, stream);
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);
+            }
+            if (rc != 0) throw new IllegalStateException("raw ffm cuStreamSynchronize failed: CUresult " + rc);
+        }
+
+        float[] y() {
+            MemorySegment host = arena.allocate(JAVA_FLOAT, elements);
+            call("cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS), host, y, 4L * elements, stream);
+            synchronize();
+            return host.toArray(JAVA_FLOAT);
+        }
+
+        /** Exact invocations of constant handles: the gc profiler counts this trial teardown into the last iteration. */
+        void close() {
+            synchronize();
+            try {
+                int rc = (int) FREE.invokeExact(cuda.findOrThrow("cuMemFree_v2"), x) | (int) FREE.invokeExact(cuda.findOrThrow("cuMemFree_v2"), y)
+                        | (int) SYNCHRONIZE.invokeExact(cuda.findOrThrow("cuStreamDestroy_v2"), stream)
+                        | (int) SYNCHRONIZE.invokeExact(cuda.findOrThrow("cuModuleUnload"), module);
+                if (rc != 0) throw new IllegalStateException("raw ffm teardown failed: CUresult bits " + rc);
+            } catch (Throwable t) {
+                throw new IllegalStateException("raw ffm teardown: " + t, t);
+            }
+            arena.close();
+        }
+
+        /** A setup call (not timed), the status checked. */
+        private void call(String name, FunctionDescriptor d, Object... args) {
+            int rc;
+            try {
+                rc = (int) handle(name, d).invokeWithArguments(args);
+            } catch (Throwable t) {
+                throw new IllegalStateException("raw ffm " + name + ": " + t, t);
+            }
+            if (rc != 0) throw new IllegalStateException("raw ffm " + name + " failed: CUresult " + rc);
+        }
     }
 
     /**

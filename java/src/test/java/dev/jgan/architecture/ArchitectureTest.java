@@ -50,9 +50,12 @@ class ArchitectureTest {
     @Test
     void theCudaOrchestrationSeesOnlyItsPorts() {
         check(noClasses().that().resideInAPackage("dev.jgan.cuda")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda.gpu..", "dev.jgan.cuda.emulated.."));
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda.gpu..", "dev.jgan.cuda.emulated..", "dev.jgan.cuda.ffm.."));
         check(noClasses().that().resideInAPackage("dev.jgan.cuda.emulated..")
-                .should().dependOnClassesThat().resideInAPackage("dev.jgan.cuda.gpu.."));
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda.gpu..", "dev.jgan.cuda.ffm.."));
+        // the FFM path is whole without the JNI one: no JNI adapter (and, below, no JCuda class)
+        check(noClasses().that().resideInAPackage("dev.jgan.cuda.ffm..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.jgan.cuda.gpu..", "dev.jgan.cuda.emulated.."));
     }
 
     @Test

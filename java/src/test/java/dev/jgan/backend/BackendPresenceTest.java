@@ -3,6 +3,7 @@ package dev.jgan.backend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.abort;
@@ -16,6 +17,9 @@ class BackendPresenceTest {
         String line = backend.describe();
         assertTrue(line.startsWith(backend.name() + ": "), line);
         assertFalse(line.contains("\n"), "describe() must be one line: " + line);
+        // the virtual-GPU JVMs: the CUDA backend goes through the binding the execution asked for
+        if (dev.jgan.cuda.gpu.VirtualGpu.requested() && backend.name().equals("cuda"))
+            assertEquals(dev.jgan.testing.TestBackends.ffmBinding(), line.contains("ffm binding"), line);
     }
 
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
