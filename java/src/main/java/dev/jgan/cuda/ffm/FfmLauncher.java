@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 /**
  * Runs jgan's kernels through the CUDA driver API bound with FFM: the same calls, in the same
  * order, as the JNI CudaLauncher. The kernel image is loaded with cuModuleLoadData
- * ({@link #kernelImage}: the one place it is chosen), each kernel found once by name
+ * ({@link KernelImages#forDriver}: the fatbin, or the PTX for a CUDA 12.x driver), each kernel found once by name
  * (cuModuleGetFunction), and launched with cuLaunchKernel on the launcher's stream
  * (CU_STREAM_NON_BLOCKING: it does not synchronise with the legacy NULL stream, which jgan never
  * uses; every copy, memset, event, launch, cuBLAS and cuDNN call names this stream).
@@ -44,6 +44,8 @@ public final class FfmLauncher implements KernelLauncher {
     private final String deviceName;
     private final int multiprocessors;
     private final int driverVersion;
+    /** Which kernel image the driver loaded (KernelImages.forDriver's description). */
+    private final String image;
     /** Holds the kernelParams arrays and the kernel names; closed with the launcher. */
     private final Arena arena = Arena.ofShared();
     private final Map<String, MemorySegment> functions = new HashMap<>();
@@ -51,7 +53,8 @@ public final class FfmLauncher implements KernelLauncher {
     private final Map<KernelArgs, MemorySegment> prepared = new IdentityHashMap<>();
 
     private FfmLauncher(Driver driver, int device, MemorySegment context, MemorySegment module, MemorySegment stream,
-                        String deviceName, int multiprocessors, int driverVersion) {
+                        String deviceName, int multiprocessors, int driverVersion, String image) {
+        this.image = image;
         this.driver = driver;
         this.device = device;
         this.context = new FfmContext(driver, context);
@@ -73,7 +76,8 @@ public final class FfmLauncher implements KernelLauncher {
             d.check("cuInit", d.cuInit(0));
             MemorySegment version = a.allocate(JAVA_INT), count = a.allocate(JAVA_INT);
             d.check("cuDriverGetVersion", d.cuDriverGetVersion(version));
-            byte[] image = kernelImage(version.get(JAVA_INT, 0));
+            // the fatbin from a CUDA 13 driver on, the PTX for CUDA 12.x drivers; older ones get one line
+            KernelImages.Image image = KernelImages.forDriver(version.get(JAVA_INT, 0));
             d.check("cuDeviceGetCount", d.cuDeviceGetCount(count));
             if (ordinal < 0 || ordinal >= count.get(JAVA_INT, 0))
                 throw new IllegalStateException("CUDA launcher (ffm): no GPU " + ordinal + " (the driver sees " + count.get(JAVA_INT, 0) + ")");
@@ -87,7 +91,7 @@ public final class FfmLauncher implements KernelLauncher {
             try {
                 d.check("cuCtxSetCurrent", d.cuCtxSetCurrent(context));
                 MemorySegment m = a.allocate(ADDRESS);
-                d.check("cuModuleLoadData", d.cuModuleLoadData(m, a.allocateFrom(JAVA_BYTE, image)));
+                d.check("cuModuleLoadData", d.cuModuleLoadData(m, a.allocateFrom(JAVA_BYTE, image.bytes())));
                 module = m.get(ADDRESS, 0);
                 MemorySegment s = a.allocate(ADDRESS);
                 // CU_STREAM_NON_BLOCKING, as the JNI launcher (see its comment): no ordering with the NULL stream
@@ -98,7 +102,7 @@ public final class FfmLauncher implements KernelLauncher {
                 MemorySegment name = a.allocate(256);
                 d.check("cuDeviceGetName", d.cuDeviceGetName(name, 256, device));
                 return new FfmLauncher(d, device, context, module, stream, name.getString(0), sms.get(JAVA_INT, 0),
-                        version.get(JAVA_INT, 0));
+                        version.get(JAVA_INT, 0), image.description());
             } catch (RuntimeException e) {
                 // release what this open acquired, so a failed open leaves the device as it was
                 try {
@@ -115,19 +119,9 @@ public final class FfmLauncher implements KernelLauncher {
         }
     }
 
-    /**
-     * The image cuModuleLoadData gets, for a driver of {@code cudaDriverVersion} (cuDriverGetVersion's
-     * 1000 * major + 10 * minor): the one place it is chosen. For now the jar's fatbin whatever the
-     * driver (helper "floor" adds KernelImages.forDriver, a PTX target older drivers accept).
-     */
-    static byte[] kernelImage(int cudaDriverVersion) {
-        return KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
-                "CUDA launcher (ffm): jgan's CUDA kernels are not built into this jar (build on a machine with nvcc)"));
-    }
-
     @Override public String describe() {
         return "cuda: " + deviceName + " (" + multiprocessors + " SMs), ffm binding of " + driver.library() + " (CUDA driver "
-                + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + "), jgan kernels from " + KernelImages.FATBIN_RESOURCE;
+                + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + "), jgan kernels: " + image;
     }
 
     @Override public int multiprocessors() { return multiprocessors; }

@@ -46,7 +46,7 @@ final class CublasBlas implements Blas {
 
     @Override public String describe() {
         // cublasGetVersion: major * 10000 + minor * 100 + patch (cuBLAS 12)
-        return "cuBLAS " + version / 10000 + "." + version / 100 % 100 + "." + version % 100;
+        return "cuBLAS " + version / 10000 + "." + version / 100 % 100 + "." + version % 100 + " (jni: JCublas2)";
     }
 
     @Override public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,

@@ -121,7 +121,7 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public String describe() {
-        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jgan kernels: " + image;
+        return "cuda: " + deviceName + " (" + multiprocessors + " SMs), jni binding (JCuda), jgan kernels: " + image;
     }
 
     @Override public int multiprocessors() { return multiprocessors; }

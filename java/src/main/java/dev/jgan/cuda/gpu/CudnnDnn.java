@@ -68,7 +68,7 @@ final class CudnnDnn implements Dnn {
 
     @Override public String describe() {
         long v = JCudnn.cudnnGetVersion(); // cuDNN 8: major * 1000 + minor * 100 + patch
-        return "cuDNN " + v / 1000 + "." + v / 100 % 10 + "." + v % 100;
+        return "cuDNN " + v / 1000 + "." + v / 100 % 10 + "." + v % 100 + " (jni: JCudnn)";
     }
 
     @Override public int algorithmCount(Direction d) {
