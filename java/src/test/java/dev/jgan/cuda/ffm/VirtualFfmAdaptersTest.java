@@ -12,7 +12,7 @@ import dev.jgan.cuda.gpu.VirtualGpu;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.Approx;
-import dev.jgan.testing.Reference;
+import dev.jgan.check.Reference;
 import dev.jgan.testing.TestBackends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
