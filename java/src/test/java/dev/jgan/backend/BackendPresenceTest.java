@@ -1,9 +1,9 @@
 package dev.jgan.backend;
 
+import dev.jgan.selection.CudaBinding;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.abort;
@@ -18,8 +18,11 @@ class BackendPresenceTest {
         assertTrue(line.startsWith(backend.name() + ": "), line);
         assertFalse(line.contains("\n"), "describe() must be one line: " + line);
         // the virtual-GPU JVMs: the CUDA backend goes through the binding the execution asked for
-        if (dev.jgan.cuda.gpu.VirtualGpu.requested() && backend.name().equals("cuda"))
-            assertEquals(dev.jgan.testing.TestBackends.ffmBinding(), line.contains("ffm binding"), line);
+        if (dev.jgan.cuda.gpu.VirtualGpu.requested() && backend.name().equals("cuda")) {
+            CudaBinding asked = CudaBinding.fromEnvironment();
+            String expected = (asked == CudaBinding.JNI ? "jni" : "ffm") + " binding"; // auto is ffm
+            assertTrue(line.contains(expected), "JGAN_CUDA_BINDING=" + asked.label() + ", so " + expected + ": " + line);
+        }
     }
 
     @ParameterizedTest(name = "{0}", allowZeroInvocations = true)

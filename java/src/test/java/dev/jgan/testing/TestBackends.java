@@ -5,9 +5,9 @@ import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
 import dev.jgan.cuda.emulated.EmulatedDevice;
 import dev.jgan.cuda.emulated.EmulatedLauncher;
-import dev.jgan.cuda.ffm.FfmDevice;
-import dev.jgan.cuda.gpu.GpuDevice;
 import dev.jgan.cuda.gpu.VirtualGpu;
+import dev.jgan.selection.Backends;
+import dev.jgan.selection.CudaBinding;
 
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.params.provider.Arguments;
@@ -32,9 +32,10 @@ import java.util.stream.Stream;
  * {@link VirtualGpu#requested()}), {@link #all()} is instead the CUDA backend over the real GPU
  * adapters (JCuda, JCublas, JCudnn and their JNI libraries) on the virtual GPU of native/vgpu: the
  * same op suite then runs the third backend. The CPU backend stays the reference ({@link #cpu()}),
- * but is not in {@link #all()} there: the default JVM tests it already. With JGAN_CUDA_BINDING=ffm
- * (surefire's execution {@code virtual-gpu-ffm}) that CUDA backend is the FFM adapters'
- * ({@link FfmDevice}) over the same stand-ins, opened by absolute path; otherwise the JNI ones'.
+ * but is not in {@link #all()} there: the default JVM tests it already. It is opened as `--device
+ * cuda` opens it ({@link Backends#select}), through the binding JGAN_CUDA_BINDING names: the JNI
+ * adapters in surefire's execution {@code virtual-gpu}, the FFM ones ({@code dev.jgan.cuda.ffm}) in
+ * {@code virtual-gpu-ffm}, each over the stand-ins of its JVM's virtual GPU stack.
  */
 public final class TestBackends {
     /** Two threads: enough to exercise OpenBLAS's threading on the 2-core CI machines. */
@@ -76,18 +77,6 @@ public final class TestBackends {
         return cpu;
     }
 
-    /** Whether this test JVM runs the CUDA backend through the FFM binding: JGAN_CUDA_BINDING=ffm (else the JNI one). */
-    public static boolean ffmBinding() {
-        return "ffm".equals(System.getenv("JGAN_CUDA_BINDING"));
-    }
-
-    /** The virtual GPU's libcuda.so.1, libcublas.so.12 and libcudnn.so.8 by absolute path, as FfmDevice takes them. */
-    public static FfmDevice.Libraries virtualGpuLibraries() {
-        java.nio.file.Path dir = VirtualGpu.directory().orElseThrow();
-        return new FfmDevice.Libraries(dir.resolve("libcuda.so.1").toString(), dir.resolve("libcublas.so.12").toString(),
-                dir.resolve("libcudnn.so.8").toString());
-    }
-
     private static synchronized void init() {
         if (present != null) return;
         List<Backend> p = new ArrayList<>();
@@ -95,9 +84,9 @@ public final class TestBackends {
         cpu = new CpuBackend(CPU_THREADS);
         if (VirtualGpu.requested()) {
             if (VirtualGpu.directory().isPresent()) {
-                VirtualGpu.install();
-                p.add(ffmBinding() ? FfmDevice.open(0, CUDA_WORKSPACE_LIMIT, false, virtualGpuLibraries())
-                        : GpuDevice.open(0, CUDA_WORKSPACE_LIMIT));
+                // through the CLI's own selection: the library search of the virtual GPU's stack and
+                // the binding of JGAN_CUDA_BINDING (surefire sets jni or ffm per execution)
+                p.add(Backends.select("cuda", CPU_THREADS, CUDA_WORKSPACE_LIMIT, false, CudaBinding.fromEnvironment(), line -> {}));
             } else if ("true".equals(System.getenv("CI"))) {
                 throw new IllegalStateException("cuda (virtual GPU): the stand-ins of native/vgpu were not built; CI=true requires them");
             } else {

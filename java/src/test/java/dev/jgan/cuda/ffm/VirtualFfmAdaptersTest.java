@@ -13,7 +13,6 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.Approx;
 import dev.jgan.check.Reference;
-import dev.jgan.testing.TestBackends;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -59,9 +58,15 @@ class VirtualFfmAdaptersTest {
     private static FfmDnn dnn;
     private final List<Long> allocations = new ArrayList<>();
 
-    /** The virtual GPU's stand-ins, by absolute path (the soname each FFM binding would otherwise search for). */
+    /**
+     * The virtual GPU's libcuda.so.1, libcublas.so.12 and libcudnn.so.8 by absolute path (this
+     * JVM's stack; the FFM binding over libcublas.so.13 and libcudnn.so.9 is the execution
+     * virtual-gpu-ffm's, whose stack is cuda13).
+     */
     static FfmDevice.Libraries libraries() {
-        return TestBackends.virtualGpuLibraries();
+        java.nio.file.Path dir = VirtualGpu.directory().orElseThrow();
+        return new FfmDevice.Libraries(dir.resolve("libcuda.so.1").toString(), dir.resolve("libcublas.so.12").toString(),
+                dir.resolve("libcudnn.so.8").toString());
     }
 
     @BeforeAll
