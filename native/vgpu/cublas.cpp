@@ -37,8 +37,20 @@ enum : int { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_OP_C = 2 };
 // libraryPropertyType (library_types.h)
 enum : int { MAJOR_VERSION = 0, MINOR_VERSION = 1, PATCH_LEVEL = 2 };
 
-// The version this stand-in reports: cuBLAS 12.4.5 (libcublas-12-4, the README's install line).
+// The version this stand-in reports. Built twice (CMakeLists.txt): JGAN_CUBLAS_MAJOR 12 makes
+// libcublas.so.12, cuBLAS 12.4.5 (libcublas-12-4); 13 makes libcublas.so.13, cuBLAS 13.0.2 (CUDA
+// 13.0's). cuBLAS 13 keeps the C API jgan calls (the _v2 entry points, cublasStatus_t's values,
+// CUBLAS_VERSION's encoding major * 10000 + minor * 100 + patch), so only the version differs.
+#ifndef JGAN_CUBLAS_MAJOR
+#define JGAN_CUBLAS_MAJOR 12
+#endif
+#if JGAN_CUBLAS_MAJOR == 13
+constexpr int kMajor = 13, kMinor = 0, kPatch = 2;
+#elif JGAN_CUBLAS_MAJOR == 12
 constexpr int kMajor = 12, kMinor = 4, kPatch = 5;
+#else
+#error "JGAN_CUBLAS_MAJOR must be 12 or 13"
+#endif
 
 std::mutex handles_mutex;
 std::unordered_set<cublasHandle_t> handles; // live handles, so a stale or garbage one is refused
@@ -147,7 +159,7 @@ __attribute__((visibility("default"))) int cublasSetStream_v2(cublasHandle_t han
     return CUBLAS_STATUS_SUCCESS;
 }
 
-// cublasGetVersion: the library version, CUBLAS_VERSION's encoding for cuBLAS 12:
+// cublasGetVersion: the library version, CUBLAS_VERSION's encoding for cuBLAS 12 and 13:
 // major * 10000 + minor * 100 + patch. NOT_INITIALIZED for a handle that is not live,
 // INVALID_VALUE for a NULL version pointer.
 __attribute__((visibility("default"))) int cublasGetVersion_v2(cublasHandle_t handle, int* version) {

@@ -1,6 +1,7 @@
-// libcudnn.so.8 of the virtual GPU: the cuDNN 8 functions jgan calls (the README's list), written
-// from cuDNN 8.9's API reference. Exported under version node libcudnn.so.8 (libcudnn.map), as
-// JCudnn's JNI library imports them. The algorithms are in cudnn_conv.cpp.
+// libcudnn.so.8 and libcudnn.so.9 of the virtual GPU: the cuDNN functions jgan calls (the
+// README's list), written from cuDNN 8.9's and 9.x's API references; the status codes and the
+// version of each (below). Exported under version node libcudnn.so.8 or .9 (libcudnn.map, its node
+// renamed for .9 by CMakeLists.txt), as JCudnn's JNI library imports them from .8. The algorithms are in cudnn_conv.cpp.
 //
 // Conventions (cuDNN's): 4-d NCHW float tensors, filters (K, C, R, S); alpha and beta are host
 // floats read when the call is made: out = alpha result + beta out, out not read when beta == 0.
@@ -58,7 +59,49 @@ struct cudnnAlgoPerf {
 
 namespace {
 
-// cudnnStatus_t (cuDNN 8)
+// cudnnStatus_t. Built twice (CMakeLists.txt): JGAN_CUDNN_MAJOR 8 makes libcudnn.so.8 with cuDNN
+// 8.9's flat enum (cudnn_ops_infer.h), 9 makes libcudnn.so.9 with cuDNN 9's (cudnn_graph.h), which
+// renumbered it into categories by thousands (CUDNN_STATUS_CATEGORY(s) = s / 1000 * 1000, each
+// category's code its general member, sub-codes after it). What the two agree and differ on, for
+// what this stand-in answers:
+//   status                        8.9   9.x
+//   SUCCESS                         0     0
+//   NOT_INITIALIZED                 1  1001
+//   BAD_PARAM                       3  2000
+//   EXECUTION_FAILED                8  5000
+//   NOT_SUPPORTED                   9  3000  (9: the whole 3000 category means "not supported")
+//   ALLOC_FAILED                    2     -  (not in 9's enum: host allocation failures are
+//                                             INTERNAL_ERROR_HOST_ALLOCATION_FAILED 4003, device
+//                                             ones INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED 4004)
+//   MAPPING_ERROR                   7     -  (not in 9's enum; a stream that is not the context's
+//                                             is BAD_PARAM_STREAM_MISMATCH 2007)
+//   cudnnGetVersion   major*1000+minor*100+patch (8907)   major*10000+minor*100+patch (91002)
+// The same in both: the legacy convolution API's functions and signatures (9 keeps them in
+// cudnn_cnn.h behind the libcudnn.so shim), the perf structs (algo, status, time, memory,
+// determinism, mathType, reserved[3]: 48 bytes), the enums this file uses (data type FLOAT 0,
+// tensor format NCHW 0, CROSS_CORRELATION 1, DEFAULT_MATH 0 / FMA_MATH 3, determinism 0/1) and the
+// algorithm counts (forward 8, backward data 6, backward filter 7).
+#ifndef JGAN_CUDNN_MAJOR
+#define JGAN_CUDNN_MAJOR 8
+#endif
+#if JGAN_CUDNN_MAJOR == 9
+enum : int {
+    CUDNN_STATUS_SUCCESS = 0,
+    CUDNN_STATUS_NOT_INITIALIZED = 1001,
+    CUDNN_STATUS_BAD_PARAM = 2000,
+    CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH = 2007,
+    CUDNN_STATUS_NOT_SUPPORTED = 3000,
+    CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED = 4003,
+    CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED = 4004,
+    CUDNN_STATUS_EXECUTION_FAILED = 5000,
+    // the meanings of 8.9's names that 9 dropped, as 9 spells them
+    CUDNN_STATUS_ALLOC_FAILED = CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED,
+    CUDNN_STATUS_WORKSPACE_ALLOC_FAILED = CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED,
+    CUDNN_STATUS_MAPPING_ERROR = CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH,
+};
+// The version this stand-in reports: cuDNN 9.10.2.
+constexpr size_t kVersion = 9 * 10000 + 10 * 100 + 2;
+#elif JGAN_CUDNN_MAJOR == 8
 enum : int {
     CUDNN_STATUS_SUCCESS = 0,
     CUDNN_STATUS_NOT_INITIALIZED = 1,
@@ -67,15 +110,20 @@ enum : int {
     CUDNN_STATUS_MAPPING_ERROR = 7,
     CUDNN_STATUS_EXECUTION_FAILED = 8,
     CUDNN_STATUS_NOT_SUPPORTED = 9,
+    // an algorithm whose workspace is larger than the one given (find's perf status)
+    CUDNN_STATUS_WORKSPACE_ALLOC_FAILED = CUDNN_STATUS_ALLOC_FAILED,
 };
+// The version this stand-in reports: cuDNN 8.9.7 (libcudnn8=8.9.7.29).
+constexpr size_t kVersion = 8 * 1000 + 9 * 100 + 7;
+#else
+#error "JGAN_CUDNN_MAJOR must be 8 or 9"
+#endif
 enum : int { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_TYPE_LAST = 14 };  // FLOAT .. FAST_FLOAT_FOR_FP8
 enum : int { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1, CUDNN_TENSOR_NCHW_VECT_C = 2 };
 enum : int { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 };
 enum : int { CUDNN_DEFAULT_MATH = 0, CUDNN_FMA_MATH = 3 };
 enum : int { CUDNN_NON_DETERMINISTIC = 0, CUDNN_DETERMINISTIC = 1 };
 
-// The version this stand-in reports: cuDNN 8.9.7 (the README's libcudnn8=8.9.7.29).
-constexpr size_t kVersion = 8 * 1000 + 9 * 100 + 7;
 
 std::mutex registry_mutex; // live handles and descriptors, so a stale or garbage one is refused
 std::unordered_set<const void*> registry;
@@ -231,7 +279,7 @@ int convolution(Direction d, const char* call, cudnnHandle_t handle, const void*
 // cudnnFindConvolution{Forward,BackwardData,BackwardFilter}AlgorithmEx: runs every algorithm on
 // the given buffers (after the work queued on the handle's stream, waiting for it), timing each,
 // and returns up to requestedAlgoCount results, the successful ones fastest first, then those
-// that could not run (CUDNN_STATUS_ALLOC_FAILED: the workspace given is too small, with the
+// that could not run (CUDNN_STATUS_ALLOC_FAILED, 9: INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED: the workspace given is too small, with the
 // memory it would need; CUDNN_STATUS_NOT_SUPPORTED: not implemented here, time -1). The output
 // operand is overwritten (it holds the last algorithm's result). BAD_PARAM for a bad handle,
 // inconsistent shapes, requestedAlgoCount < 1 or NULL returnedAlgoCount/perfResults;
@@ -262,7 +310,7 @@ int find(Direction d, const char* call, cudnnHandle_t handle, cudnnTensorDescrip
                 r.status = CUDNN_STATUS_NOT_SUPPORTED;
                 r.memory = 0;
             } else if (info.workspace > available) {
-                r.status = CUDNN_STATUS_ALLOC_FAILED;
+                r.status = CUDNN_STATUS_WORKSPACE_ALLOC_FAILED;
             } else {
                 if (info.workspace > 0) why = check("workspace", workspace, info.workspace);
                 if (!why.empty()) break;
@@ -293,8 +341,30 @@ int find(Direction d, const char* call, cudnnHandle_t handle, cudnnTensorDescrip
 
 #define CUDNN_API extern "C" __attribute__((visibility("default")))
 
-// cudnnGetVersion: CUDNN_VERSION of the library, cuDNN 8's encoding major * 1000 + minor * 100 + patch.
+// cudnnGetVersion: CUDNN_VERSION of the library, in its major's encoding (the table above).
 CUDNN_API size_t cudnnGetVersion() { return kVersion; }
+
+// cudnnGetErrorString: the status's name, as cuDNN gives it, for the codes this stand-in answers
+// (in its major's numbering); another code is "CUDNN_UNKNOWN_STATUS", as cuDNN says for one it
+// does not know. The string is static.
+CUDNN_API const char* cudnnGetErrorString(int status) {
+    switch (status) {
+        case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
+        case CUDNN_STATUS_NOT_INITIALIZED: return "CUDNN_STATUS_NOT_INITIALIZED";
+        case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
+        case CUDNN_STATUS_EXECUTION_FAILED: return "CUDNN_STATUS_EXECUTION_FAILED";
+        case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+#if JGAN_CUDNN_MAJOR == 9
+        case CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH: return "CUDNN_STATUS_BAD_PARAM_STREAM_MISMATCH";
+        case CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED: return "CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED";
+        case CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED: return "CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED";
+#else
+        case CUDNN_STATUS_ALLOC_FAILED: return "CUDNN_STATUS_ALLOC_FAILED";
+        case CUDNN_STATUS_MAPPING_ERROR: return "CUDNN_STATUS_MAPPING_ERROR";
+#endif
+        default: return "CUDNN_UNKNOWN_STATUS";
+    }
+}
 
 // cudnnCreate: a handle on the current device, bound to the NULL stream. BAD_PARAM for a NULL
 // pointer, NOT_INITIALIZED when CUDA (here: the driver) is not initialised.

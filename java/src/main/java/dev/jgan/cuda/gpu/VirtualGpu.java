@@ -27,7 +27,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The virtual GPU (native/vgpu/): host libraries with the file names and SONAMEs of NVIDIA's
- * libcuda.so.1, libcublas.so.12 and libcudnn.so.8 over one core, libjgan_vgpu.so, that holds the
+ * libcuda.so.1, libcublas.so.12 and .13 and libcudnn.so.8 and .9 over one core, libjgan_vgpu.so, that holds the
  * device's state. {@link #install()} loads them by absolute path, so that JCuda's, JCublas's and
  * JCudnn's JNI libraries, whose NEEDED entries name those SONAMEs, bind to the stand-ins; the
  * real adapters then run on the host. Used only when asked for ({@link #requested()}); `--device
@@ -40,11 +40,48 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * FFM downcalls into the core; they need {@link #install()} first.
  */
 public final class VirtualGpu {
-    /** Where the build puts the four libraries on the class path. */
+    /** Where the build puts the libraries on the class path. */
     static final String RESOURCE_DIR = "/dev/jgan/native/linux-x86_64/vgpu/";
     static final String CORE = "libjgan_vgpu.so";
-    /** Load order: the core first, then the stand-ins that link it. */
-    static final List<String> LIBRARIES = List.of(CORE, CudaProbe.DRIVER, CudaProbe.CUBLAS, CudaProbe.CUDNN);
+    /** Every library the build makes: the core, then the stand-ins that link it (both sonames of cuBLAS and cuDNN). */
+    static final List<String> LIBRARIES = List.of(CORE, CudaProbe.DRIVER, "libcublas.so.12", "libcublas.so.13", "libcudnn.so.8",
+            "libcudnn.so.9");
+
+    /**
+     * Which NVIDIA stack the virtual GPU plays, that is which cuBLAS and cuDNN stand-ins a JVM loads
+     * (one stack per JVM): a CUDA 12 machine's (libcublas.so.12, libcudnn.so.8: what the JNI binding
+     * links) or a 2026 CUDA 13 machine's (libcublas.so.13, libcudnn.so.9, with cuDNN 9's status
+     * codes and version encoding). Chosen by JGAN_VGPU_STACK=cuda12|cuda13 or -Djgan.vgpu.stack.
+     */
+    public enum Stack {
+        CUDA12("libcublas.so.12", "libcudnn.so.8"),
+        CUDA13("libcublas.so.13", "libcudnn.so.9");
+
+        private final String cublas, cudnn;
+
+        Stack(String cublas, String cudnn) {
+            this.cublas = cublas;
+            this.cudnn = cudnn;
+        }
+
+        public String cublas() { return cublas; }
+
+        public String cudnn() { return cudnn; }
+
+        /** The stack asked for: -Djgan.vgpu.stack, else JGAN_VGPU_STACK, else cuda12; anything else is one line. */
+        public static Stack current() {
+            String v = System.getProperty("jgan.vgpu.stack", System.getenv("JGAN_VGPU_STACK"));
+            if (v == null || v.isBlank()) return CUDA12;
+            return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "cuda12" -> CUDA12;
+                case "cuda13" -> CUDA13;
+                default -> throw new IllegalStateException("virtual GPU: unknown stack '" + v + "' (JGAN_VGPU_STACK); use cuda12 or cuda13");
+            };
+        }
+
+        /** The libraries {@link #install()} loads for this stack, in load order. */
+        List<String> libraries() { return List.of(CORE, CudaProbe.DRIVER, cublas, cudnn); }
+    }
 
     /** When queued work runs: at once on each stream's worker, or only when the host waits for it. */
     public enum Schedule {
@@ -83,7 +120,7 @@ public final class VirtualGpu {
 
     /**
      * The folder holding the libraries: the class path's dev/jgan/native/linux-x86_64/vgpu itself
-     * when it is a directory, else (a jar) a temporary folder the four are extracted into together
+     * when it is a directory, else (a jar) a temporary folder the libraries are extracted into together
      * (they find each other there by RPATH $ORIGIN). Empty when the build did not make the core.
      */
     public static synchronized Optional<Path> directory() {
@@ -115,11 +152,12 @@ public final class VirtualGpu {
     }
 
     /**
-     * Loads the core, libcuda.so.1, libcublas.so.12 and libcudnn.so.8 in that order (once; later
-     * calls do nothing). Fails with one line naming what the build did not make.
+     * Loads the core, libcuda.so.1 and the {@link Stack#current()} stack's cuBLAS and cuDNN in that
+     * order (once; later calls do nothing, and the first stack loaded stays the JVM's). Fails with
+     * one line naming what the build did not make.
      */
     public static void install() {
-        install(LIBRARIES);
+        install(Stack.current().libraries());
     }
 
     /** The core and libcuda.so.1 only: enough for the driver API (JCudaDriver). */
@@ -143,10 +181,15 @@ public final class VirtualGpu {
         if (hooks == null) hooks = new Hooks(dir.resolve(CORE));
     }
 
-    /** The stand-ins this JVM loaded (libcuda.so.1 and the stack's cuBLAS and cuDNN), as the library search of {@link CudaProbe#libraries()}. */
+    /**
+     * The stand-ins this JVM loaded (libcuda.so.1 and its stack's cuBLAS and cuDNN), as the library
+     * search of {@link CudaProbe#libraries()}: nothing of the machine's own, and not the other stack's
+     * files beside them.
+     */
     static NvidiaLibraries.Search libraries() {
         Path dir = directory().orElseThrow();
-        return NvidiaLibraries.of("virtual GPU", LIBRARIES.subList(1, LIBRARIES.size()).stream().filter(loaded::contains).map(dir::resolve).toList());
+        return NvidiaLibraries.of("virtual GPU", LIBRARIES.subList(1, LIBRARIES.size()).stream().filter(loaded::contains)
+                .map(dir::resolve).toList());
     }
 
     /** Whether {@link #install()} (or the driver's part of it) has run. */

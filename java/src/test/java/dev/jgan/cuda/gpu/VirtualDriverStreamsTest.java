@@ -277,9 +277,11 @@ class VirtualDriverStreamsTest {
     @Test
     void threadsWithTheirOwnStreamsRunAtOnceAndRight() throws InterruptedException {
         launcher();
-        byte[] fatbin = dev.jgan.cuda.KernelImages.fatbin().orElseThrow();
+        int[] driver = new int[1];
+        JCudaDriver.cuDriverGetVersion(driver);
+        byte[] image = dev.jgan.cuda.KernelImages.forDriver(driver[0]).bytes(); // what this JVM's driver loads
         jcuda.driver.CUmodule module = new jcuda.driver.CUmodule();
-        JCudaDriver.cuModuleLoadData(module, fatbin);
+        JCudaDriver.cuModuleLoadData(module, image);
         jcuda.driver.CUfunction relu = new jcuda.driver.CUfunction();
         JCudaDriver.cuModuleGetFunction(relu, module, "relu_forward");
         int threads = 4, rounds = 15, n = 3000;

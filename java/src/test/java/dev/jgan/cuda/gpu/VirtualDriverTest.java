@@ -274,6 +274,17 @@ class VirtualDriverTest {
 
     @Test
     void theModuleImageIsChecked() {
+        // the fatbin and its ELFs are CUDA 13's: this test plays a CUDA 13 driver whatever the JVM's
+        // (what older drivers load is VirtualDriverFloorTest's)
+        int previous = VirtualGpu.setDriverVersion(13000);
+        try {
+            fatbinChecks();
+        } finally {
+            VirtualGpu.setDriverVersion(previous);
+        }
+    }
+
+    private void fatbinChecks() {
         byte[] fatbin = KernelImages.fatbin().orElseThrow();
         CUmodule module = new CUmodule();
         assertEquals("CUDA_SUCCESS", result(() -> JCudaDriver.cuModuleLoadData(module, fatbin)));
