@@ -26,10 +26,11 @@ public enum CudaBinding {
     JNI;
 
     /**
-     * What AUTO picks where both bindings work: FFM. Measured on the virtual GPU
-     * (LaunchCostBenchmark: the host-side cost of one kernel launch, which is where the two bindings
-     * differ; the libraries' own work is the same either way), FFM's downcalls cost less than JCuda's
-     * JNI path, and FFM also reaches the libraries a 2026 machine has (cuBLAS 13, cuDNN 9).
+     * What AUTO picks where both bindings work: FFM. Measured on the virtual GPU with
+     * LaunchCostBenchmark (the host-side cost of one kernel launch, which is where the two bindings
+     * differ; the libraries' own work is the same either way): 2.1 µs per launch through FFM, 3.5 µs
+     * through JCuda's JNI (benchmarks/README.md); and FFM also reaches the libraries a 2026 machine
+     * has (cuBLAS 13, cuDNN 9), which the JNI libraries cannot link.
      */
     static final CudaBinding PREFERRED = FFM;
 
