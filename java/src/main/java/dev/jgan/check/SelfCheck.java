@@ -182,13 +182,13 @@ public final class SelfCheck {
 
     /** The table's column headings, in the widths {@link #printRow} uses. */
     public static void printHeading(PrintWriter out) {
-        out.println(String.format(Locale.ROOT, "%-6s  %-52s  %-40s  %9s  %9s  %-6s  %9s  %s", "section", "case", "shape", "error",
+        out.println(String.format(Locale.ROOT, "%-7s  %-52s  %-46s  %9s  %9s  %-6s  %9s  %s", "section", "case", "shape", "error",
                 "tolerance", "result", "ms", "note"));
     }
 
     /** One row; the note is the failure (or the bench timing, or the worst output when it passed). */
     public static void printRow(PrintWriter out, CheckResult r) {
-        out.println(String.format(Locale.ROOT, "%-6s  %-52s  %-40s  %9s  %9s  %-6s  %9.1f  %s", r.section(), r.name(), r.shape(),
+        out.println(String.format(Locale.ROOT, "%-7s  %-52s  %-46s  %9s  %9s  %-6s  %9.1f  %s", r.section(), r.name(), r.shape(),
                 CheckResult.number(r.error()), CheckResult.number(r.tolerance()), r.result(), r.millis(), r.detail()));
         out.flush();
     }
