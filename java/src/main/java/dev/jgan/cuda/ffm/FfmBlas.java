@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.Map;
 
+import static dev.jgan.cuda.ffm.NativeLibrary.call;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -140,22 +141,6 @@ final class FfmBlas implements Blas {
     private int property(int type, MemorySegment out) {
         try {
             return (int) I_IP.invokeExact(cublasGetProperty, type, out);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    private static int call(MethodHandle h, MemorySegment f, MemorySegment a0) {
-        try {
-            return (int) h.invokeExact(f, a0);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    private static int call(MethodHandle h, MemorySegment f, MemorySegment a0, MemorySegment a1) {
-        try {
-            return (int) h.invokeExact(f, a0, a1);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import static dev.jgan.cuda.ffm.NativeLibrary.call;
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -387,22 +388,6 @@ final class FfmDnn implements Dnn {
             MemorySegment s = (MemorySegment) P_I.invokeExact(cudnnGetErrorString.get(), rc);
             String text = s.equals(MemorySegment.NULL) ? "" : s.reinterpret(Long.MAX_VALUE).getString(0);
             return text.isEmpty() || text.equals(name) ? name : name + " (" + text + ")";
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    private static int call(MethodHandle h, MemorySegment f, MemorySegment a0) {
-        try {
-            return (int) h.invokeExact(f, a0);
-        } catch (Throwable t) {
-            throw NativeLibrary.rethrow(t);
-        }
-    }
-
-    private static int call(MethodHandle h, MemorySegment f, MemorySegment a0, MemorySegment a1) {
-        try {
-            return (int) h.invokeExact(f, a0, a1);
         } catch (Throwable t) {
             throw NativeLibrary.rethrow(t);
         }

@@ -84,4 +84,22 @@ final class NativeLibrary {
     }
 
     @Override public String toString() { return name; }
+
+    /** {@code h}(f, a0) for an int-returning function of one pointer (the common handle/out-parameter shape). */
+    static int call(MethodHandle h, MemorySegment f, MemorySegment a0) {
+        try {
+            return (int) h.invokeExact(f, a0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code h}(f, a0, a1) for an int-returning function of two pointers. */
+    static int call(MethodHandle h, MemorySegment f, MemorySegment a0, MemorySegment a1) {
+        try {
+            return (int) h.invokeExact(f, a0, a1);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
 }
