@@ -59,7 +59,10 @@ public final class Backends {
             case "auto" -> {
                 if (virtual) yield autoCpu(threads, "the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda", log);
                 CudaProbe.Status s = CudaProbe.probe(env);
-                String why = s.reason();
+                // auto is everyone's default: the first thing missing is enough (no driver, usually), the
+                // rest is `gan info`'s; --device cuda names them all
+                String why = s.usable() ? s.reason()
+                        : s.missing().getFirst() + (s.missing().size() > 1 ? "; `gan info` lists what else is missing" : "");
                 if (s.usable()) {
                     try {
                         yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
