@@ -88,6 +88,42 @@ CUresult need_device(CUdevice dev, const char* call) {
 
 // ---- initialisation, version, device -----------------------------------------------------------
 
+// cuGetErrorName / cuGetErrorString: the CUresult's enum name ("CUDA_ERROR_OUT_OF_MEMORY") or its
+// description, for every code this stand-in returns; another code gets CUDA_ERROR_INVALID_VALUE and
+// *pStr NULL, as cuda.h documents for an unrecognised error. Need no cuInit; the strings are static.
+namespace {
+struct ErrorText { int code; const char* name; const char* text; };
+constexpr ErrorText kErrorTexts[] = {
+    {jgan_vgpu::kSuccess, "CUDA_SUCCESS", "no error"},
+    {jgan_vgpu::kInvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {jgan_vgpu::kOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {jgan_vgpu::kNotInitialized, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
+    {jgan_vgpu::kInvalidImage, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
+    {jgan_vgpu::kInvalidContext, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
+    {jgan_vgpu::kNoBinaryForGpu, "CUDA_ERROR_NO_BINARY_FOR_GPU", "no kernel image is available for execution on the device"},
+    {jgan_vgpu::kUnsupportedPtxVersion, "CUDA_ERROR_UNSUPPORTED_PTX_VERSION", "the provided PTX was compiled with an unsupported toolchain."},
+    {jgan_vgpu::kInvalidHandle, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
+    {jgan_vgpu::kNotFound, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {jgan_vgpu::kNotReady, "CUDA_ERROR_NOT_READY", "device not ready"},
+    {jgan_vgpu::kIllegalAddress, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered"},
+    {jgan_vgpu::kLaunchFailed, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
+};
+CUresult error_text(int error, const char** out, bool name) {
+    if (out == nullptr) return jgan_vgpu::kInvalidValue;
+    for (const ErrorText& e : kErrorTexts)
+        if (e.code == error) {
+            *out = name ? e.name : e.text;
+            return jgan_vgpu::kSuccess;
+        }
+    *out = nullptr;
+    return jgan_vgpu::kInvalidValue;
+}
+}  // namespace
+
+EXPORT CUresult cuGetErrorName(int error, const char** pStr) { return error_text(error, pStr, true); }
+
+EXPORT CUresult cuGetErrorString(int error, const char** pStr) { return error_text(error, pStr, false); }
+
 // cuInit: Flags must be 0 (else CUDA_ERROR_INVALID_VALUE); initialises the driver API, which must be
 // called before any other function but cuDriverGetVersion. Calling it again is harmless.
 EXPORT CUresult cuInit(unsigned int Flags) {

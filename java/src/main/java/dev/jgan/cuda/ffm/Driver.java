@@ -26,8 +26,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * launch queue is full, and a critical call holds off the garbage collector's safepoints while it
  * waits.
  *
- * <p>Error names come from the driver (cuGetErrorName, cuGetErrorString); a driver that lacks them
- * (the virtual GPU's stand-in exports only the functions jgan calls) gets {@link CuResult}'s names.
+ * <p>Error names come from the driver (cuGetErrorName, cuGetErrorString, which every NVIDIA driver
+ * and the virtual GPU's stand-in export); a library that lacks them gets {@link CuResult}'s names.
  */
 final class Driver {
     /** CU_STREAM_NON_BLOCKING (cuda.h). */

@@ -268,6 +268,8 @@ class VirtualFfmAdaptersTest {
                 new Dim3(32, 1, 1), 0, KernelArgs.builder().pointer(dx).pointer(dy).i64(32).build()));
         assertTrue(l.getMessage().startsWith("cuLaunchKernel(relu_forward, grid ") && l.getMessage().contains("CUDA_ERROR_LAUNCH_FAILED"),
                 l.getMessage());
+        // the name and the description come from the driver itself (cuGetErrorName, cuGetErrorString)
+        assertTrue(l.getMessage().contains("CUDA_ERROR_LAUNCH_FAILED (unspecified launch failure)"), l.getMessage());
         for (DeviceException each : List.of(e, f, l)) assertFalse(each.getMessage().contains("\n"), "one line: " + each.getMessage());
     }
 
