@@ -60,7 +60,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *       own cost of taking a launch (the binding's transition, copying the parameters, queueing).</li>
  * </ul>
  * {@code jgan - raw} is jgan's host cost per launch; {@code raw(jni) - raw(ffm)} what the binding
- * itself costs more or less. The virtual GPU runs the kernels themselves on
+ * itself costs more or less. A third, {@code gemm}, is a cuBLAS call's host path through jgan
+ * (Backend.gemm of 2 x 2 matrices), for each binding. The virtual GPU runs the kernels themselves on
  * the host (tens of microseconds for 256 emulated threads), which would hide the host path behind
  * the stream's worker, so it runs with the lazy schedule (queued work runs only when the host
  * waits) and the stream is synchronised after every burst in an untimed {@code Level.Invocation}
@@ -96,6 +97,8 @@ public class LaunchCostBenchmark {
 
     private Backend b;
     private Tensor x, y;
+    /** 2 x 2 operands of the cuBLAS call ({@link #gemm}): C = A B, so that cuBLAS's own work is nothing. */
+    private Tensor ga, gb, gc;
 
     private CUmodule module;
     private CUfunction function;
@@ -125,6 +128,15 @@ public class LaunchCostBenchmark {
         float[] hy = new float[elements];
         b.toHost(y, hy);
         for (int i = 0; i < elements; i++) check("jgan relu y[" + i + "]", hy[i], Math.max(hx[i], 0f));
+        ga = b.fromHost(new float[] {1, 2, 3, 4}, Shape.of(2, 2));
+        gb = b.fromHost(new float[] {5, 6, 7, 8}, Shape.of(2, 2));
+        gc = b.allocate(Shape.of(2, 2));
+        gemm();
+        b.synchronize();
+        float[] hc = new float[4];
+        b.toHost(gc, hc);
+        float[] expected = {19, 22, 43, 50}; // [[1, 2], [3, 4]] [[5, 6], [7, 8]]
+        for (int i = 0; i < 4; i++) check("jgan gemm c[" + i + "]", hc[i], expected[i]);
 
         // the same kernel with everything built once: module, function, stream, buffers, kernelParams
         byte[] image = KernelImages.fatbin().orElseThrow(() -> new IllegalStateException(
@@ -177,6 +189,17 @@ public class LaunchCostBenchmark {
     @OperationsPerInvocation(BURST)
     public void jgan() {
         for (int i = 0; i < BURST; i++) b.relu(x, y);
+    }
+
+    /**
+     * A cuBLAS call's host path through jgan: Backend.gemm of 2 x 2 matrices (CudaBackend's checks,
+     * the row-major translation, the binding's Blas: JCublas2.cublasSgemm or the cublasSgemm_v2
+     * downcall with alpha and beta in host memory), queued on the stream.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BURST)
+    public void gemm() {
+        for (int i = 0; i < BURST; i++) b.gemm(false, false, 2, 2, 2, 1f, ga, gb, 0f, gc);
     }
 
     /** The stand-in's own cost: cuLaunchKernel with kernelParams built once. */

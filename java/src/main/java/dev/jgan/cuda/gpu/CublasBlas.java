@@ -6,6 +6,7 @@ import jcuda.driver.CUstream;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
+import jcuda.jcublas.cublasStatus;
 import jcuda.runtime.cudaStream_t;
 
 /**
@@ -14,7 +15,7 @@ import jcuda.runtime.cudaStream_t;
  *   <li>One handle, bound to the backend's stream (cublasSetStream), so GEMMs queue in order with
  *       the kernels and copies.</li>
  *   <li>Pointer mode host (cuBLAS's default): alpha and beta are read from host memory when
- *       cublasSgemm is called, so they can be temporaries.</li>
+ *       cublasSgemm is called, so one pair of host floats, rewritten by each call, serves them all.</li>
  *   <li>Math mode CUBLAS_DEFAULT_MATH (the default): full FP32, no TF32 tensor cores, so results
  *       match the CPU backend's within float rounding.</li>
  * </ul>
@@ -23,6 +24,9 @@ final class CublasBlas implements Blas {
     private final cublasHandle handle = new cublasHandle();
     private final CudaContext context;
     private final int version;
+    /** sgemm's alpha and beta in host memory (the backend calls one at a time, so one pair suffices). */
+    private final float[] alphaHost = new float[1], betaHost = new float[1];
+    private final Pointer alphaPointer = Pointer.to(alphaHost), betaPointer = Pointer.to(betaHost);
 
     CublasBlas(CudaLauncher launcher) {
         this(launcher.context(), launcher.stream());
@@ -54,9 +58,14 @@ final class CublasBlas implements Blas {
         Blas.checkArguments(transA, transB, m, n, k, lda, ldb, ldc);
         context.makeCurrent();
         // column-major C = alpha op(A) op(B) + beta C; beta == 0 does not read C
-        Checked.cublas("cublasSgemm(" + Blas.describeCall(transA, transB, m, n, k, lda, ldb, ldc) + ")",
-                () -> JCublas2.cublasSgemm(handle, op(transA), op(transB), m, n, k, Pointer.to(new float[] {alpha}),
-                        CudaMemory.at(a), lda, CudaMemory.at(b), ldb, Pointer.to(new float[] {beta}), CudaMemory.at(c), ldc));
+        // alpha and beta are read during the call (host pointer mode), so one pair of host floats
+        // serves every call; the call's description is built only when it failed
+        alphaHost[0] = alpha;
+        betaHost[0] = beta;
+        int rc = JCublas2.cublasSgemm(handle, op(transA), op(transB), m, n, k, alphaPointer, CudaMemory.at(a), lda, CudaMemory.at(b), ldb,
+                betaPointer, CudaMemory.at(c), ldc);
+        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
+            Checked.cublas("cublasSgemm(" + Blas.describeCall(transA, transB, m, n, k, lda, ldb, ldc) + ")", () -> rc);
     }
 
     private static int op(boolean trans) {
