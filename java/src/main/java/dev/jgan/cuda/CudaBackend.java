@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.Queue;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 import static dev.jgan.backend.OpChecks.channels;
@@ -97,6 +98,15 @@ public final class CudaBackend implements Backend {
         this.dnn = dnn;
         this.workspaceLimit = workspaceLimit;
         this.nondeterministicAllowed = nondeterministicAllowed;
+    }
+
+    /**
+     * The same device (memory, cuBLAS, cuDNN) with its kernels launched through {@code wrap} of
+     * this backend's launcher: the kernel lab routes an op's kernels to the lab's image this way.
+     * Tensors belong to the backend that allocated them.
+     */
+    public CudaBackend withLauncher(UnaryOperator<KernelLauncher> wrap) {
+        return new CudaBackend(memory, wrap.apply(kernels.launcher()), blas, dnn, workspaceLimit, nondeterministicAllowed);
     }
 
     /** The kernels' launch settings (for tests and reports). */

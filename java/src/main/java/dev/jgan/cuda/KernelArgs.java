@@ -180,6 +180,23 @@ public final class KernelArgs {
         return offsets[i];
     }
 
+    /** The value of argument i, a 64-bit integer (a launch rule of the kernel lab reads the sizes). */
+    public long i64At(int i) {
+        return values.getLong(offsetOf(i, I64));
+    }
+
+    /** The value of argument i, a 32-bit integer. */
+    public int i32At(int i) {
+        return values.getInt(offsetOf(i, I32));
+    }
+
+    private int offsetOf(int i, byte kind) {
+        int at = offset(i);
+        if (kinds[i] != kind)
+            throw new IllegalArgumentException("argument " + i + " of " + signature + " is '" + (char) kinds[i] + "', not '" + (char) kind + "'");
+        return at;
+    }
+
     public String signature() {
         laidOut();
         return signature;

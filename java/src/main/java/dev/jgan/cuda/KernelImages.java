@@ -35,6 +35,12 @@ public final class KernelImages {
     /** Tab-separated: kernel, arch, registers, spill stores, spill loads, stack, static shared, parameter bank bytes. */
     public static final String REPORT_RESOURCE = "/dev/jgan/kernels/jgan_kernels.report";
 
+    /** The kernel lab's images (kernels/lab/, built apart from the production ones; docs/kernel-lab.md). */
+    public static final String LAB_FATBIN_RESOURCE = "/dev/jgan/kernels/jgan_lab.fatbin",
+            LAB_PTX_RESOURCE = "/dev/jgan/kernels/jgan_lab.ptx",
+            LAB_EMULATION_RESOURCE = "/dev/jgan/native/linux-x86_64/libjgan_lab_emu.so",
+            LAB_REPORT_RESOURCE = "/dev/jgan/kernels/jgan_lab.report";
+
     /** The oldest driver jgan runs on, as cuDriverGetVersion says it (1000 * major + 10 * minor): CUDA 12.0, R525. */
     public static final int DRIVER_FLOOR = 12000;
     /** The oldest driver that loads the fatbin: CUDA 13.0 (R580), the first to read nvcc 13's ELF and PTX ISA 9.0. */
@@ -74,14 +80,21 @@ public final class KernelImages {
      *     or the jar lacks the image
      */
     public static Image forDriver(int cudaDriverVersion) {
+        return forDriver(cudaDriverVersion, false);
+    }
+
+    /** {@link #forDriver(int)} of the production kernels, or of the kernel lab's when {@code lab}. */
+    public static Image forDriver(int cudaDriverVersion, boolean lab) {
         if (cudaDriverVersion < DRIVER_FLOOR)
             throw new IllegalStateException("NVIDIA driver too old: " + cudaVersion(cudaDriverVersion)
                     + " driver, jgan needs " + cudaVersion(DRIVER_FLOOR) + " (driver 525) or newer; upgrade the NVIDIA driver");
-        String missing = "jgan's CUDA kernels are not built into this jar (build on a machine with nvcc and CMake)";
+        String missing = lab ? "the kernel lab's CUDA kernels are not built into this jar (kernels/lab/ needs nvcc and CMake; see the build's output)"
+                : "jgan's CUDA kernels are not built into this jar (build on a machine with nvcc and CMake)";
         if (cudaDriverVersion >= FATBIN_DRIVER)
-            return new Image(Kind.FATBIN, fatbin().orElseThrow(() -> new IllegalStateException(missing)),
-                    "fatbin (sm_80, sm_90 machine code, compute_90 PTX ISA 9.0) for the " + cudaVersion(cudaDriverVersion) + " driver");
-        return new Image(Kind.PTX, ptx().orElseThrow(() -> new IllegalStateException(missing)),
+            return new Image(Kind.FATBIN, read(lab ? LAB_FATBIN_RESOURCE : FATBIN_RESOURCE).orElseThrow(() -> new IllegalStateException(missing)),
+                    (lab ? "lab " : "") + "fatbin (sm_80, sm_90 machine code, compute_90 PTX ISA 9.0) for the " + cudaVersion(cudaDriverVersion) + " driver");
+        Optional<byte[]> text = read(lab ? LAB_PTX_RESOURCE : PTX_RESOURCE).map(t -> Arrays.copyOf(t, t.length + 1));
+        return new Image(Kind.PTX, text.orElseThrow(() -> new IllegalStateException(missing)),
                 "compute_80 PTX (ISA " + PTX_ISA + "), JIT-compiled by the " + cudaVersion(cudaDriverVersion)
                         + " driver (the fatbin needs CUDA 13.0, R580)");
     }
@@ -105,7 +118,16 @@ public final class KernelImages {
 
     /** The ptxas report, one entry per kernel and architecture (empty when the kernels were not built). */
     public static List<KernelReport> report() {
-        Optional<byte[]> bytes = read(REPORT_RESOURCE);
+        return report(REPORT_RESOURCE);
+    }
+
+    /** The ptxas report of the kernel lab's fatbin (empty when it was not built). */
+    public static List<KernelReport> labReport() {
+        return report(LAB_REPORT_RESOURCE);
+    }
+
+    private static List<KernelReport> report(String resource) {
+        Optional<byte[]> bytes = read(resource);
         List<KernelReport> out = new ArrayList<>();
         if (bytes.isEmpty()) return out;
         for (String line : new String(bytes.get(), StandardCharsets.UTF_8).split("\n")) {

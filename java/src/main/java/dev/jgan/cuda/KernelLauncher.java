@@ -25,6 +25,15 @@ public interface KernelLauncher extends AutoCloseable {
     /** Waits until every launched kernel has finished. */
     void synchronize();
 
+    /**
+     * A launcher of the kernel lab's image (kernels/lab/) on the same device and stream, so its
+     * kernels run on this launcher's memory in order with its launches; one line where this adapter
+     * or this build has none.
+     */
+    default KernelLauncher lab() {
+        throw new IllegalStateException(describe() + ": this launcher has no kernel-lab image");
+    }
+
     @Override
     default void close() {}
 }

@@ -74,18 +74,33 @@ public final class EmulatedLauncher implements KernelLauncher {
 
     /** The library resource as a file: itself when the class path is a directory, else extracted to a temporary file. */
     public static Optional<Path> bundledLibrary() {
-        URL url = EmulatedLauncher.class.getResource(KernelImages.EMULATION_RESOURCE);
+        return bundled(KernelImages.EMULATION_RESOURCE);
+    }
+
+    /**
+     * The kernel lab's emulation library (kernels/lab/, built apart from the production one):
+     * runs on the same host memory, so a lab launch reads and writes the production backend's tensors.
+     */
+    @Override public KernelLauncher lab() {
+        Path path = bundled(KernelImages.LAB_EMULATION_RESOURCE).orElseThrow(() -> new IllegalStateException(
+                "the kernel lab's emulation library is not built into this jar (" + KernelImages.LAB_EMULATION_RESOURCE
+                        + "): kernels/lab/ needs g++ and CMake; see the build's output"));
+        return load(path);
+    }
+
+    private static Optional<Path> bundled(String resource) {
+        URL url = EmulatedLauncher.class.getResource(resource);
         if (url == null) return Optional.empty();
         try {
             if ("file".equals(url.getProtocol())) return Optional.of(Path.of(url.toURI()));
-            Path tmp = Files.createTempFile("libjgan_emu", ".so");
+            Path tmp = Files.createTempFile(Path.of(resource).getFileName().toString().replace(".so", ""), ".so");
             tmp.toFile().deleteOnExit();
             try (InputStream in = url.openStream()) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
             return Optional.of(tmp);
         } catch (IOException | URISyntaxException e) {
-            throw new IllegalStateException("cannot extract " + KernelImages.EMULATION_RESOURCE + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot extract " + resource + ": " + e.getMessage(), e);
         }
     }
 

@@ -51,13 +51,21 @@ public final class FfmLauncher implements KernelLauncher {
     private final Map<String, MemorySegment> functions = new HashMap<>();
     /** Each launch site's kernelParams array, built at its first launch. */
     private final Map<KernelArgs, MemorySegment> prepared = new IdentityHashMap<>();
+    /** False for a kernel-lab launcher ({@link #lab}): it borrows the context and stream and owns only its module. */
+    private final boolean ownsContext;
 
     private FfmLauncher(Driver driver, int device, MemorySegment context, MemorySegment module, MemorySegment stream,
                         String deviceName, int multiprocessors, int driverVersion, String image) {
+        this(driver, device, new FfmContext(driver, context), module, stream, deviceName, multiprocessors, driverVersion, image, true);
+    }
+
+    private FfmLauncher(Driver driver, int device, FfmContext context, MemorySegment module, MemorySegment stream,
+                        String deviceName, int multiprocessors, int driverVersion, String image, boolean ownsContext) {
+        this.ownsContext = ownsContext;
         this.image = image;
         this.driver = driver;
         this.device = device;
-        this.context = new FfmContext(driver, context);
+        this.context = context;
         this.module = module;
         this.stream = stream;
         this.deviceName = deviceName;
@@ -126,6 +134,18 @@ public final class FfmLauncher implements KernelLauncher {
 
     @Override public int multiprocessors() { return multiprocessors; }
 
+    /** The kernel lab's image (KernelImages.forDriver(version, true)) loaded into this launcher's context, launching on its stream. */
+    @Override public KernelLauncher lab() {
+        KernelImages.Image labImage = KernelImages.forDriver(driverVersion, true);
+        context.makeCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(ADDRESS);
+            driver.check("cuModuleLoadData(kernel lab)", driver.cuModuleLoadData(m, a.allocateFrom(JAVA_BYTE, labImage.bytes())));
+            return new FfmLauncher(driver, device, context, m.get(ADDRESS, 0), stream, deviceName, multiprocessors, driverVersion,
+                    labImage.description(), false);
+        }
+    }
+
     /** The one stream of the backend: kernels, copies, cuBLAS and cuDNN. */
     MemorySegment stream() { return stream; }
 
@@ -175,6 +195,13 @@ public final class FfmLauncher implements KernelLauncher {
     /** Releases the stream, the module and the primary context, each even when an earlier one fails (a faulted device). */
     @Override public void close() {
         context.makeCurrent();
+        if (!ownsContext) {
+            prepared.clear();
+            functions.clear();
+            arena.close();
+            driver.check("cuModuleUnload", driver.cuModuleUnload(module));
+            return;
+        }
         DeviceException first = null;
         for (Runnable r : new Runnable[] {
                 () -> driver.check("cuStreamSynchronize", driver.cuStreamSynchronize(stream)),

@@ -48,11 +48,18 @@ public final class CudaLauncher implements KernelLauncher {
     /** Each launch site's kernelParams array, built at its first launch. */
     private final Map<KernelArgs, Pointer> prepared = new IdentityHashMap<>();
 
-    private CudaLauncher(CUdevice device, CUcontext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors,
-                         String image) {
+    /** cuDriverGetVersion's value: which lab image {@link #lab} loads. */
+    private final int driverVersion;
+    /** False for a kernel-lab launcher ({@link #lab}): it borrows the context and stream and owns only its module. */
+    private final boolean ownsContext;
+
+    private CudaLauncher(CUdevice device, CudaContext context, CUmodule module, CUstream stream, String deviceName, int multiprocessors,
+                         String image, int driverVersion, boolean ownsContext) {
         this.image = image;
+        this.driverVersion = driverVersion;
+        this.ownsContext = ownsContext;
         this.device = device;
-        this.context = new CudaContext(context);
+        this.context = context;
         this.module = module;
         this.stream = stream;
         this.deviceName = deviceName;
@@ -100,7 +107,8 @@ public final class CudaLauncher implements KernelLauncher {
                 JCudaDriver.cuDeviceGetName(name, name.length, device);
                 int end = 0;
                 while (end < name.length && name[end] != 0) end++;
-                return new CudaLauncher(device, context, module, stream, new String(name, 0, end), sms[0], image.description());
+                return new CudaLauncher(device, new CudaContext(context), module, stream, new String(name, 0, end), sms[0], image.description(),
+                        driverVersion[0], true);
             } catch (RuntimeException e) {
                 // release what this open acquired, so a failed open leaves the device as it was
                 try {
@@ -125,6 +133,15 @@ public final class CudaLauncher implements KernelLauncher {
     }
 
     @Override public int multiprocessors() { return multiprocessors; }
+
+    /** The kernel lab's image (KernelImages.forDriver(version, true)) loaded into this launcher's context, launching on its stream. */
+    @Override public KernelLauncher lab() {
+        KernelImages.Image labImage = KernelImages.forDriver(driverVersion, true);
+        context.makeCurrent();
+        CUmodule m = new CUmodule();
+        Checked.driver("cuModuleLoadData(kernel lab)", () -> JCudaDriver.cuModuleLoadData(m, labImage.bytes()));
+        return new CudaLauncher(device, context, m, stream, deviceName, multiprocessors, labImage.description(), driverVersion, false);
+    }
 
     /** The stream every kernel is launched on: the CUDA backend's one stream, shared by its memory, cuBLAS and cuDNN. */
     CUstream stream() { return stream; }
@@ -178,6 +195,10 @@ public final class CudaLauncher implements KernelLauncher {
     /** Releases the stream, the module and the primary context, each even when an earlier one fails (a faulted device). */
     @Override public void close() {
         context.makeCurrent();
+        if (!ownsContext) {
+            Checked.driver("cuModuleUnload", () -> JCudaDriver.cuModuleUnload(module));
+            return;
+        }
         DeviceException first = null;
         for (Runnable r : new Runnable[] {
                 () -> Checked.driver("cuStreamSynchronize", () -> JCudaDriver.cuStreamSynchronize(stream)),

@@ -1,0 +1,113 @@
+package dev.jgan.lab;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.lab.Variant.Device;
+import dev.jgan.lab.Variant.Status;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * The kernel lab's registry (docs/kernel-lab.md): every variant of every op, on the CPU and on
+ * CUDA, and which one production runs. Each op has a {@code baseline} per device: the production
+ * kernels as the backends have them (kernels/*.cu, the CPU classes named by {@link LabOp#cpuSource}).
+ * A lab variant is one line in {@link #LAB}; its code lives in kernels/lab/&lt;op&gt;/ (CUDA) or
+ * dev.jgan.lab.cpu (CPU, the Java tree's mirror of kernels/lab/).
+ *
+ * <p>The production choice per op and device is one line in {@link #PRODUCTION}: a name other than
+ * baseline puts that variant in every backend {@code Backends} opens.
+ */
+public final class KernelLab {
+    /** The baseline's name: the production kernels as the backends have them. */
+    public static final String BASELINE = "baseline";
+
+    /** What production runs, per op: the CPU's choice and CUDA's. An op not listed runs its baseline. */
+    private static final Map<LabOp, String> PRODUCTION_CPU = new EnumMap<>(Map.of(
+            LabOp.BATCH_NORM, BASELINE,
+            LabOp.DROPOUT, BASELINE));
+    private static final Map<LabOp, String> PRODUCTION_CUDA = new EnumMap<>(Map.of(
+            LabOp.BATCH_NORM, BASELINE));
+
+    /** The lab's variants, one line each. */
+    private static final List<Variant> LAB = List.of();
+
+    private static final List<Variant> ALL = all();
+
+    private KernelLab() {}
+
+    private static List<Variant> all() {
+        List<Variant> out = new ArrayList<>();
+        for (LabOp op : LabOp.values()) {
+            out.add(new Variant(op, BASELINE, Device.CPU, Status.BASELINE, "java/src/main/java/dev/jgan/" + op.cpuSource(),
+                    "the CPU backend's kernels", 0, 0, List.of(), UnaryOperator.identity()));
+            out.add(new Variant(op, BASELINE, Device.CUDA, Status.BASELINE, cudaSource(op), "the CUDA backend's kernels", 0, 0,
+                    productionKernels(op), UnaryOperator.identity()));
+        }
+        out.addAll(LAB);
+        return List.copyOf(out);
+    }
+
+    private static String cudaSource(LabOp op) {
+        return switch (op) {
+            case GEMM -> "cuBLAS (java/src/main/java/dev/jgan/cuda/Blas.java)";
+            case CONV -> "cuDNN (java/src/main/java/dev/jgan/cuda/Dnn.java)";
+            case ACTIVATIONS -> "kernels/activations.cu";
+            case RANDOM -> "kernels/philox.cu";
+            case DROPOUT -> "kernels/philox.cu";
+            default -> "kernels/" + op.id() + ".cu";
+        };
+    }
+
+    private static List<String> productionKernels(LabOp op) {
+        List<String> out = new ArrayList<>();
+        for (String k : dev.jgan.cuda.Kernels.NAMES) if (op.ownsKernel(k)) out.add(k);
+        return out;
+    }
+
+    /** Every variant, baselines first, in op order. */
+    public static List<Variant> variants() { return ALL; }
+
+    /** The variants {@code spec} names: {@code op} (all of the op's) or {@code op:variant}, on {@code device} (null: both). */
+    public static List<Variant> find(String spec, Device device) {
+        int colon = spec.indexOf(':');
+        LabOp op = LabOp.of(colon < 0 ? spec : spec.substring(0, colon));
+        String name = colon < 0 ? null : spec.substring(colon + 1);
+        List<Variant> out = new ArrayList<>();
+        for (Variant v : ALL)
+            if (v.op() == op && (name == null || v.name().equals(name)) && (device == null || v.device() == device)) out.add(v);
+        if (out.isEmpty()) {
+            StringBuilder names = new StringBuilder();
+            for (Variant v : ALL)
+                if (v.op() == op && (device == null || v.device() == device) && names.indexOf(" " + v.name() + ",") < 0)
+                    names.append(" ").append(v.name()).append(",");
+            throw new IllegalArgumentException("no variant '" + spec + "'" + (device == null ? "" : " on " + device.id())
+                    + "; " + op.id() + " has" + names.substring(0, Math.max(0, names.length() - 1)));
+        }
+        return out;
+    }
+
+    /** The variant production runs for {@code op} on {@code device}. */
+    public static Variant production(LabOp op, Device device) {
+        String name = (device == Device.CPU ? PRODUCTION_CPU : PRODUCTION_CUDA).getOrDefault(op, BASELINE);
+        return find(op.id() + ":" + name, device).getFirst();
+    }
+
+    /** {@code backend} with the production choice of every op in place (itself when every op runs its baseline). */
+    public static Backend withProduction(Backend backend) {
+        Device device = deviceOf(backend);
+        Backend out = backend;
+        for (LabOp op : LabOp.values()) {
+            Variant v = production(op, device);
+            if (!v.name().equals(BASELINE)) out = v.on(out);
+        }
+        return out;
+    }
+
+    /** The lab device a backend is: CUDA for the CUDA backend (GPU, virtual GPU or emulated), else the CPU. */
+    public static Device deviceOf(Backend backend) {
+        return backend.name().equals("cuda") ? Device.CUDA : Device.CPU;
+    }
+}
