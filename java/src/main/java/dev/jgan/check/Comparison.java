@@ -10,16 +10,19 @@ package dev.jgan.check;
 public final class Comparison {
     private double worstRatio = -1, error, tolerance;
     private String worstOutput = "", failure;
+    private long nonFinite;
 
     /** Elementwise |actual - expected| <= atol + rtol |expected|. */
     public Comparison close(String output, float[] expected, float[] actual, double atol, double rtol) {
         if (expected.length != actual.length) return fail(output + ": " + actual.length + " elements, expected " + expected.length);
         for (int i = 0; i < expected.length; i++) {
             float e = expected[i], a = actual[i];
+            if (!Float.isFinite(a)) nonFinite++;
             double bound = atol + rtol * Math.abs((double) e);
             if (Float.isNaN(e) || Float.isNaN(a) || Float.isInfinite(e) || Float.isInfinite(a)) {
                 boolean same = Float.isNaN(e) ? Float.isNaN(a) : e == a;
-                if (!same) return fail(output + "[" + i + "]: " + a + ", expected " + e);
+                // go on after a mismatch: the count of non-finite values covers the whole output
+                if (!same) fail(output + "[" + i + "]: " + a + ", expected " + e);
                 continue;
             }
             double d = Math.abs((double) a - e);
@@ -66,6 +69,9 @@ public final class Comparison {
     }
 
     public boolean passed() { return failure == null; }
+
+    /** NaNs and infinities among the actual values of every output compared so far (a wrong-length output is not counted). */
+    public long nonFinite() { return nonFinite; }
 
     /** The largest |difference| relative to its bound, at the worst element. */
     public double error() { return error; }

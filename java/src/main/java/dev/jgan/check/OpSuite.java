@@ -49,6 +49,9 @@ public final class OpSuite {
     /** Adam's and SGD's first moment: float roughly 3e-8 roundings that survive cancellation; the second moment sums squares. */
     public static final double M_ATOL = 1e-7, V_ATOL = 1e-9, MOMENT_RTOL = 1e-6;
 
+    /** The seed a case's inputs are drawn with ({@link Case#run(Backend, long)}); 0 unless bound. */
+    private static final ScopedValue<Long> RUN_SEED = ScopedValue.newInstance();
+
     /** Elementwise sizes of the quick set: 1, primes, not a multiple of any vector width or block size, one past a power of two. */
     static final int[] AWKWARD_SIZES = {1, 13, 207, 1025};
 
@@ -62,6 +65,24 @@ public final class OpSuite {
     public record Case(String name, String shape, Set<String> ops, Function<Backend, Comparison> body) {
         /** Runs the case, catching a failure of the backend (a device error) as a failed row. */
         public CheckResult run(Backend b) {
+            return run(b, 0);
+        }
+
+        /**
+         * Runs the case on inputs drawn with {@code seed} (0: the inputs of {@link #run(Backend)};
+         * another seed draws other values of the same distributions, and another dropout and fill
+         * seed): the kernel lab's check runs each case at several.
+         */
+        public CheckResult run(Backend b, long seed) {
+            return ScopedValue.where(RUN_SEED, seed).call(() -> timedRun(b));
+        }
+
+        /** The body on inputs drawn with {@code seed}; a failure of the backend propagates. */
+        public Comparison compare(Backend b, long seed) {
+            return ScopedValue.where(RUN_SEED, seed).call(() -> body.apply(b));
+        }
+
+        private CheckResult timedRun(Backend b) {
             long t0 = System.nanoTime();
             try {
                 Comparison c = body.apply(b);
@@ -216,7 +237,7 @@ public final class OpSuite {
     public static Case dropout(int n, float p) {
         return new Case("dropout p " + p, "(" + n + ")", Set.of("dropoutForward", "dropoutBackward"), b -> {
             Shape s = Shape.of(n);
-            long seed = 0x0123456789abcdefL, offset = (1L << 32) + 3;
+            long seed = 0x0123456789abcdefL ^ runSeed() * 0x9E3779B97F4A7C15L, offset = (1L << 32) + 3 + runSeed();
             float[] x = uniform(12, n), dy = uniform(13, n), mask = new float[n], y = new float[n], dx = new float[n];
             Tensor tm = b.allocate(s), ty = b.allocate(s), tdx = b.allocate(s);
             b.dropoutForward(b.fromHost(x, s), tm, ty, p, seed, offset);
@@ -306,6 +327,29 @@ public final class OpSuite {
                 });
     }
 
+    /**
+     * Training forward on shifted data: every channel about {@code mean} with standard deviation 1
+     * (x = mean + sqrt(3) u, u uniform in [-1, 1)), where statistics summed naively lose the
+     * variance (x^2 ~ 1e8 in float keeps no digit of a spread of 1). The saved and running statistics
+     * and y are held to the suite's batch-norm tolerances: a sound one-pass or two-pass method keeps them.
+     */
+    public static Case batchNormShifted(Shape x, float mean) {
+        return new Case("batchNorm shifted to " + mean, x.toString(), Set.of("batchNormTrain"), b -> {
+            Bn d = new Bn(x);
+            for (int i = 0; i < d.x.length; i++) d.x[i] = mean + 1.7320508f * ((d.x[i] - 0.5f) / 2.5f);
+            Tensor[] t = d.upload(b);
+            b.batchNormTrain(t[0], t[1], t[2], t[3], t[4], 0.1f, 1e-5f, t[5], t[6], t[7]);
+            Reference.batchNormTrain(d.x, x, d.gamma, d.beta, d.rm, d.rv, 0.1f, 1e-5f, d.y, d.sm, d.si);
+            // y: the backend subtracts the float mean, within half an ulp of the reference's double one,
+            // times gamma invStd <= 1.5 * 1.01: within one ulp of the mean more than the usual bound
+            return new Comparison().close("saveMean", d.sm, t[6].toHost(), BN_STAT_ATOL, BN_STAT_RTOL)
+                    .close("saveInvStd", d.si, t[7].toHost(), BN_STAT_ATOL, BN_STAT_RTOL)
+                    .close("runningMean", d.rm, t[3].toHost(), BN_STAT_ATOL, BN_STAT_RTOL)
+                    .close("runningVar", d.rv, t[4].toHost(), BN_STAT_ATOL, BN_STAT_RTOL)
+                    .close("y", d.y, t[5].toHost(), BN_ATOL + Math.ulp(mean), BN_RTOL);
+        });
+    }
+
     /** The fused batch norm + LeakyReLU (ReLU at slope 0): forward, then backward written and accumulated. */
     public static Case batchNormLeakyRelu(Shape x, float momentum, float eps, float slope) {
         return new Case("batchNorm+leakyRelu " + slope + " m " + momentum + " eps " + eps, x.toString(),
@@ -331,8 +375,9 @@ public final class OpSuite {
                 Set.of("bceWithLogits"), b -> {
                     Shape s = Shape.of(n);
                     float[] l = scaled(uniform(18, n), 8f), targets = perElement ? unit(uniform(19, n)) : null;
-                    float[] dl = new float[n], stats = new float[5];
-                    Tensor tdl = b.allocate(s), ts = b.allocate(Shape.of(5));
+                    // stats start as other values: the op writes its slot's and must leave the rest as they were
+                    float[] dl = new float[n], stats = uniform(35, 5);
+                    Tensor tdl = b.allocate(s), ts = b.fromHost(stats, Shape.of(5));
                     b.bceWithLogits(b.fromHost(l, s), targets == null ? null : b.fromHost(targets, s), target, gradScale, tdl, ts, 1);
                     Reference.bceWithLogits(l, targets, target, gradScale, dl, stats, 1);
                     return new Comparison().close("stats", stats, ts.toHost(), LOSS_ATOL, LOSS_RTOL)
@@ -355,9 +400,10 @@ public final class OpSuite {
     public static Case softmaxCrossEntropy(int n, int k) {
         return new Case("softmaxCrossEntropy", "(" + n + ", " + k + ")", Set.of("softmaxCrossEntropy"), b -> {
             Shape s = Shape.of(n, k);
-            float[] l = scaled(uniform(21, n * k), 10f), labels = new float[n], dl = new float[n * k], stats = new float[3];
+            float[] l = scaled(uniform(21, n * k), 10f), labels = new float[n], dl = new float[n * k], stats = uniform(36, 3);
             for (int i = 0; i < n; i++) labels[i] = (i * 7) % k;
-            Tensor tdl = b.allocate(s), ts = b.allocate(Shape.of(3));
+            // stats start as other values: the op writes its slot's and must leave the rest as they were
+            Tensor tdl = b.allocate(s), ts = b.fromHost(stats, Shape.of(3));
             b.softmaxCrossEntropy(b.fromHost(l, s), b.fromHost(labels, Shape.of(n)), 1f, tdl, ts, 1);
             Reference.softmaxCrossEntropy(l, n, k, labels, 1f, dl, stats, 1);
             return new Comparison().close("stats", stats, ts.toHost(), LOSS_ATOL, LOSS_RTOL)
@@ -415,18 +461,18 @@ public final class OpSuite {
 
     /** Philox fills at an offset past 2^32 blocks (both counter words), bit for bit. */
     public static Case fillUniform(int n, float lo, float hi) {
-        return fill("fillUniform " + lo + " " + hi, n, "fillUniform", (b, t) -> b.fillUniform(t, lo, hi, SEED, OFFSET),
-                r -> Reference.fillUniform(r, lo, hi, SEED, OFFSET));
+        return fill("fillUniform " + lo + " " + hi, n, "fillUniform", (b, t) -> b.fillUniform(t, lo, hi, fillSeed(), fillOffset()),
+                r -> Reference.fillUniform(r, lo, hi, fillSeed(), fillOffset()));
     }
 
     public static Case fillNormal(int n, float mean, float std) {
-        return fill("fillNormal " + mean + " " + std, n, "fillNormal", (b, t) -> b.fillNormal(t, mean, std, SEED, OFFSET),
-                r -> Reference.fillNormal(r, mean, std, SEED, OFFSET));
+        return fill("fillNormal " + mean + " " + std, n, "fillNormal", (b, t) -> b.fillNormal(t, mean, std, fillSeed(), fillOffset()),
+                r -> Reference.fillNormal(r, mean, std, fillSeed(), fillOffset()));
     }
 
     public static Case fillBernoulli(int n, float p) {
-        return fill("fillBernoulli " + p, n, "fillBernoulli", (b, t) -> b.fillBernoulli(t, p, 2f, -1f, SEED, OFFSET),
-                r -> Reference.fillBernoulli(r, p, 2f, -1f, SEED, OFFSET));
+        return fill("fillBernoulli " + p, n, "fillBernoulli", (b, t) -> b.fillBernoulli(t, p, 2f, -1f, fillSeed(), fillOffset()),
+                r -> Reference.fillBernoulli(r, p, 2f, -1f, fillSeed(), fillOffset()));
     }
 
     private static final long SEED = 0x0123456789abcdefL, OFFSET = (1L << 32) + 3;
@@ -537,10 +583,20 @@ public final class OpSuite {
     static float[] uniform(long seed, int n) { return uniform(seed, n, -1f, 1f); }
 
     static float[] uniform(long seed, int n, float lo, float hi) {
-        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + n);
+        SplittableRandom r = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + n + runSeed() * 0xC2B2AE3D27D4EB4FL);
         float[] out = new float[n];
         for (int i = 0; i < n; i++) out[i] = (float) (lo + (hi - lo) * r.nextDouble());
         return out;
+    }
+
+    /** The Philox seed and offset of the fill cases: SEED and OFFSET, moved by the run's seed. */
+    private static long fillSeed() { return SEED ^ runSeed() * 0x9E3779B97F4A7C15L; }
+
+    private static long fillOffset() { return OFFSET + runSeed(); }
+
+    /** The bound seed of {@link Case#run(Backend, long)}, 0 outside one. */
+    static long runSeed() {
+        return RUN_SEED.isBound() ? RUN_SEED.get() : 0;
     }
 
     private static float[] scaled(float[] a, float k) {

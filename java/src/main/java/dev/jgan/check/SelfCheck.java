@@ -95,7 +95,7 @@ public final class SelfCheck {
     }
 
     /** The presets' op cases, each distinct call once (the first preset that makes it names it). */
-    static List<OpSuite.Case> presetCases(Backend device, List<Preset> presets) {
+    public static List<OpSuite.Case> presetCases(Backend device, List<Preset> presets) {
         Map<String, OpSuite.Case> all = new LinkedHashMap<>();
         for (Preset p : presets)
             for (OpSuite.Case c : PresetOps.cases(device, p, Math.min(p.batch(), OP_BATCH)))

@@ -14,13 +14,13 @@ import java.util.Arrays;
  */
 @Command(name = "gan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "jgan: GAN training engine for the JVM (CPU: oneDNN + Vector API; CUDA: cuBLAS, cuDNN and jgan kernels).",
-        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, ReportCommand.class, BenchCommand.class, CheckCommand.class, InfoCommand.class,
+        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, ReportCommand.class, BenchCommand.class, CheckCommand.class, KernelsCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: train, sample, eval, report, bench, check or info");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: train, sample, eval, report, bench, check, kernels or info");
     }
 
     public static void main(String[] args) {
