@@ -1,11 +1,18 @@
 package dev.jgan.check;
 
+import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.cpu.CpuBackend;
+import dev.jgan.cuda.emulated.EmulatedDevice;
+import dev.jgan.cuda.emulated.EmulatedLauncher;
+import dev.jgan.cuda.gpu.VirtualGpu;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
 import dev.jgan.lab.ForwardingBackend;
 import dev.jgan.lab.LabOp;
 import dev.jgan.lab.Variant;
+import dev.jgan.lab.Variant.Device;
+import dev.jgan.selection.Backends;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -122,6 +129,40 @@ public final class VariantCheck {
             onRow.accept(r);
         }
         return rows;
+    }
+
+    /** A backend the variants of one device run on, and its label in the table. */
+    public record Target(String label, Backend backend) {}
+
+    /**
+     * Where the variants of {@code device} run: the CPU backend; for CUDA the emulated device
+     * always, and the GPU (or the virtual GPU of JGAN_VIRTUAL_GPU) where one opens, else
+     * {@code note} gets one line on why not.
+     */
+    public static List<Target> targets(Device device, int threads, Consumer<String> note) {
+        List<Target> out = new ArrayList<>();
+        if (device == Device.CPU) {
+            if (!CpuBackend.available()) throw new UserError("the CPU backend is " + CpuBackend.ABSENT + ": CPU variants cannot be checked here");
+            out.add(new Target("cpu", new CpuBackend(threads)));
+            return out;
+        }
+        if (EmulatedLauncher.bundledLibrary().isEmpty())
+            throw new UserError("this build has no host emulation library (native/ needs g++ and CMake): CUDA variants cannot be checked");
+        out.add(new Target("emulated", EmulatedDevice.open(SelfCheck.EMULATED_WORKSPACE)));
+        try {
+            Backend gpu = Backends.select("cuda", threads, s -> {});
+            out.add(new Target(VirtualGpu.installed() ? "vgpu" : "gpu", gpu));
+        } catch (UserError e) {
+            // the first thing missing is enough here; `gan info` lists the rest
+            String why = e.getMessage().replaceFirst("^--device cuda is not usable here: ", "").split("; ")[0];
+            note.accept("CUDA variants on the emulated device only (no GPU: " + why + ")");
+        }
+        return out;
+    }
+
+    /** The backend the presets' steps are recorded on (their shapes do not depend on it): the CPU, or the emulated device. */
+    public static Backend recorder(int threads) {
+        return CpuBackend.available() ? new CpuBackend(threads) : EmulatedDevice.open(SelfCheck.EMULATED_WORKSPACE);
     }
 
     /** The table's column headings, in the widths {@link #printRow} uses. */

@@ -4,11 +4,8 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.check.OpSuite;
 import dev.jgan.check.VariantCheck;
-import dev.jgan.cpu.CpuBackend;
-import dev.jgan.cuda.KernelImages;
-import dev.jgan.cuda.emulated.EmulatedDevice;
-import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.lab.KernelLab;
+import dev.jgan.lab.LabTable;
 import dev.jgan.lab.Variant;
 import dev.jgan.lab.Variant.Device;
 import dev.jgan.selection.Backends;
@@ -21,7 +18,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.IntSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -49,50 +45,9 @@ final class KernelsCommand implements Runnable {
 
         @Override public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            List<KernelImages.KernelReport> reports = new ArrayList<>(KernelImages.report());
-            reports.addAll(KernelImages.labReport());
-            out.println(String.format(Locale.ROOT, "%-26s  %-6s  %-10s  %-4s  %6s  %9s  %-34s  %s", "op:variant", "device", "status", "prod",
-                    "B/elem", "FLOP/elem", "CUDA: registers, spills, shared", "source"));
-            for (Variant v : KernelLab.variants()) {
-                boolean production = KernelLab.production(v.op(), v.device()).equals(v);
-                out.println(String.format(Locale.ROOT, "%-26s  %-6s  %-10s  %-4s  %6s  %9s  %-34s  %s", v.id(), v.device().id(), v.status().id(),
-                        production ? "yes" : "", number(v.bytesPerElement()), number(v.flopsPerElement()), ptxas(v, reports), v.source()));
-                if (kernels)
-                    for (String k : v.kernels())
-                        for (KernelImages.KernelReport r : reports)
-                            if (r.kernel().equals(k))
-                                out.println(String.format(Locale.ROOT, "    %-44s %-6s %3d registers, %d/%d spill bytes, %d stack, %d shared", k,
-                                        r.arch(), r.registers(), r.spillStores(), r.spillLoads(), r.stackBytes(), r.sharedBytes()));
-            }
-            out.println("B/elem and FLOP/elem: per element of the op's main tensor, every pass over it counted (the variant's source header says how);"
-                    + " ptxas figures of sm_80 and sm_90 from the build's reports" + (reports.isEmpty() ? " (absent: built without nvcc)" : ""));
+            for (String line : LabTable.lines(kernels)) out.println(line);
             out.flush();
             return 0;
-        }
-
-        private static String number(double v) {
-            return v == 0 ? "-" : String.format(Locale.ROOT, v == Math.rint(v) ? "%.0f" : "%.1f", v);
-        }
-
-        /** "32-40 regs, 0 spills, <= 264 B": the range over the variant's kernels and architectures. */
-        private static String ptxas(Variant v, List<KernelImages.KernelReport> reports) {
-            if (v.device() != Device.CUDA || v.kernels().isEmpty()) return "";
-            IntSummaryStatistics regs = new IntSummaryStatistics();
-            int spills = 0, shared = 0, missing = 0;
-            for (String k : v.kernels()) {
-                boolean found = false;
-                for (KernelImages.KernelReport r : reports)
-                    if (r.kernel().equals(k)) {
-                        found = true;
-                        regs.accept(r.registers());
-                        spills += r.spillStores() + r.spillLoads();
-                        shared = Math.max(shared, r.sharedBytes());
-                    }
-                if (!found) missing++;
-            }
-            if (regs.getCount() == 0) return "not built";
-            String range = regs.getMin() == regs.getMax() ? "" + regs.getMin() : regs.getMin() + "-" + regs.getMax();
-            return range + " regs, " + spills + " spill B, <= " + shared + " B shared" + (missing > 0 ? ", " + missing + " not built" : "");
         }
     }
 
@@ -134,12 +89,12 @@ final class KernelsCommand implements Runnable {
             long t0 = System.nanoTime();
             List<VariantCheck.Row> rows = new ArrayList<>();
             boolean heading = false;
-            try (Backend recorder = recorder(n)) {
+            try (Backend recorder = VariantCheck.recorder(n)) {
                 for (Device d : Device.values()) {
                     List<Variant> these = variants.stream().filter(v -> v.device() == d).toList();
                     if (these.isEmpty()) continue;
                     List<OpSuite.Case> cases = VariantCheck.cases(these.getFirst().op(), quick, recorder);
-                    for (Target t : targets(d, n, err)) {
+                    for (VariantCheck.Target t : VariantCheck.targets(d, n, line -> err.println("gan kernels check: " + line))) {
                         if (!heading) {
                             VariantCheck.printHeading(out);
                             heading = true;
@@ -158,35 +113,6 @@ final class KernelsCommand implements Runnable {
             return failed == 0 && !rows.isEmpty() ? 0 : 1;
         }
 
-        /** A backend the variants of one device run on, and its label in the table. */
-        private record Target(String label, Backend backend) {}
-
-        /** CPU: the CPU backend. CUDA: the emulated device always; the GPU (or the virtual one) where present, else one line. */
-        private static List<Target> targets(Device d, int threads, PrintWriter err) {
-            List<Target> out = new ArrayList<>();
-            if (d == Device.CPU) {
-                if (!CpuBackend.available()) throw new UserError("the CPU backend is " + CpuBackend.ABSENT + ": CPU variants cannot be checked here");
-                out.add(new Target("cpu", new CpuBackend(threads)));
-                return out;
-            }
-            if (EmulatedLauncher.bundledLibrary().isEmpty())
-                throw new UserError("this build has no host emulation library (native/ needs g++ and CMake): CUDA variants cannot be checked");
-            out.add(new Target("emulated", EmulatedDevice.open(256L << 20)));
-            try {
-                Backend gpu = Backends.select("cuda", threads, s -> {});
-                out.add(new Target(dev.jgan.cuda.gpu.VirtualGpu.installed() ? "vgpu" : "gpu", gpu));
-            } catch (UserError e) {
-                // the first thing missing is enough here; `gan info` lists the rest
-                String why = e.getMessage().replaceFirst("^--device cuda is not usable here: ", "").split("; ")[0];
-                err.println("gan kernels check: CUDA variants on the emulated device only (no GPU: " + why + ")");
-            }
-            return out;
-        }
-
-        /** The backend the presets' steps are recorded on (their shapes do not depend on it): the CPU, or the emulated device. */
-        private static Backend recorder(int threads) {
-            return CpuBackend.available() ? new CpuBackend(threads) : EmulatedDevice.open(256L << 20);
-        }
     }
 
     @Command(name = "bench", mixinStandardHelpOptions = true,

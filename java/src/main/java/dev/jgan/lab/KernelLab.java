@@ -31,6 +31,17 @@ public final class KernelLab {
     private static final Map<LabOp, String> PRODUCTION_CUDA = new EnumMap<>(Map.of(
             LabOp.BATCH_NORM, BASELINE));
 
+    /**
+     * Bytes and FLOPs per element of the baselines the lab has variants of, both devices alike:
+     * batch norm's training forward reads x three times (sum, centred squares, normalise) and writes
+     * y, 16 B, with an add, a subtract and a multiply-add for the statistics and a subtract and a
+     * multiply-add to normalise, 6 FLOPs; dropout's forward reads x and writes the mask and y, 12 B,
+     * and one multiply (its Philox draws are integer work).
+     */
+    private static final Map<LabOp, double[]> BASELINE_TRAFFIC = Map.of(
+            LabOp.BATCH_NORM, new double[] {16, 6},
+            LabOp.DROPOUT, new double[] {12, 1});
+
     /** The lab's variants, one line each. */
     private static final List<Variant> LAB = List.of();
 
@@ -41,9 +52,10 @@ public final class KernelLab {
     private static List<Variant> all() {
         List<Variant> out = new ArrayList<>();
         for (LabOp op : LabOp.values()) {
+            double[] t = BASELINE_TRAFFIC.getOrDefault(op, new double[2]);
             out.add(new Variant(op, BASELINE, Device.CPU, Status.BASELINE, "java/src/main/java/dev/jgan/" + op.cpuSource(),
-                    "the CPU backend's kernels", 0, 0, List.of(), UnaryOperator.identity()));
-            out.add(new Variant(op, BASELINE, Device.CUDA, Status.BASELINE, cudaSource(op), "the CUDA backend's kernels", 0, 0,
+                    "the CPU backend's kernels", t[0], t[1], List.of(), UnaryOperator.identity()));
+            out.add(new Variant(op, BASELINE, Device.CUDA, Status.BASELINE, cudaSource(op), "the CUDA backend's kernels", t[0], t[1],
                     productionKernels(op), UnaryOperator.identity()));
         }
         out.addAll(LAB);

@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.cuda.KernelImages;
 import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.cuda.gpu.GpuDevice;
@@ -47,6 +48,12 @@ public final class Backends {
      */
     public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
                                  CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
+        // the kernel lab's production choice per op (KernelLab.PRODUCTION_*): the backend itself while every op runs its baseline
+        return KernelLab.withProduction(open(device, threads, workspaceLimit, nondeterministicAllowed, binding, log, env));
+    }
+
+    private static Backend open(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
+                                CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
         boolean virtual = installVirtualGpuIfRequested();
         return switch (device) {
