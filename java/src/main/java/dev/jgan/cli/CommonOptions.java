@@ -1,12 +1,16 @@
 package dev.jgan.cli;
 
+import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
+import dev.jgan.lab.Variant;
 import dev.jgan.selection.Backends;
 import dev.jgan.selection.CudaBinding;
 import picocli.CommandLine.Option;
 
-import dev.jgan.UserError;
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Options every command that computes takes. */
 final class CommonOptions {
@@ -31,6 +35,10 @@ final class CommonOptions {
                     + CudaBinding.VARIABLE + ")")
     String cudaBinding;
 
+    @Option(names = "--variant", paramLabel = "OP:VARIANT",
+            description = "run a kernel-lab variant of an op instead of production's choice (repeatable; `gan kernels list` names them)")
+    List<String> variants = new ArrayList<>();
+
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
@@ -39,6 +47,19 @@ final class CommonOptions {
     Backend backend(PrintWriter log) {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
-        return Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+        Backend b = Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+        for (String v : variants) {
+            if (!v.contains(":")) throw new UserError("--variant " + v + ": give OP:VARIANT, e.g. batch_norm:baseline");
+            List<Variant> found;
+            try {
+                found = KernelLab.find(v, KernelLab.deviceOf(b));
+            } catch (IllegalArgumentException e) {
+                b.close();
+                throw new UserError("--variant: " + e.getMessage());
+            }
+            b = found.getFirst().on(b);
+            log.println("kernel lab: " + found.getFirst() + " in place of " + KernelLab.production(found.getFirst().op(), KernelLab.deviceOf(b)).id());
+        }
+        return b;
     }
 }
