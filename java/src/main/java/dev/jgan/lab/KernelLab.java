@@ -3,6 +3,7 @@ package dev.jgan.lab;
 import dev.jgan.backend.Backend;
 import dev.jgan.lab.Variant.Device;
 import dev.jgan.lab.Variant.Status;
+import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -43,7 +44,11 @@ public final class KernelLab {
             LabOp.DROPOUT, new double[] {12, 1});
 
     /** The lab's variants, one line each. */
-    private static final List<Variant> LAB = List.of();
+    private static final List<Variant> LAB = List.of(
+            new Variant(LabOp.BATCH_NORM, "small-spatial", Device.CUDA, Status.EXPERIMENT, "kernels/lab/batch_norm/small_spatial.cu",
+                    "2 <= S <= 32: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's run,"
+                            + " per-lane sums then a segmented reduction per channel; bytes and FLOPs are forward + backward (16 + 20 B, 7 + 9)",
+                    36, 16, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())));
 
     private static final List<Variant> ALL = all();
 
