@@ -6,7 +6,16 @@ import dev.jgan.check.OpSuite;
 import dev.jgan.check.PresetOps;
 import dev.jgan.check.Reference;
 import dev.jgan.check.SelfCheck;
+import dev.jgan.cuda.CudaBackend;
+import dev.jgan.cuda.Dim3;
+import dev.jgan.cuda.KernelArgs;
+import dev.jgan.cuda.KernelLauncher;
 import dev.jgan.cuda.Kernels;
+import dev.jgan.cuda.emulated.EmulatedBlas;
+import dev.jgan.cuda.emulated.EmulatedDnn;
+import dev.jgan.cuda.emulated.EmulatedLauncher;
+import dev.jgan.cuda.emulated.EmulatedMemory;
+import dev.jgan.cuda.gpu.VirtualGpu;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
 import dev.jgan.lab.CudaRoute;
@@ -20,6 +29,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,7 +54,8 @@ import static org.junit.jupiter.api.Assumptions.abort;
  * (JNI, then FFM adapters) in surefire's virtual-gpu executions. It runs the batch-norm cases of
  * the op suite (the quick set, every preset's calls, and small planes of its own), with the op
  * suite's tolerances against {@link Reference}; checks that the routed launches really reached
- * the lab's six kernels; that y may alias x and dx dy; and that mean-1e4 data keeps its variance.
+ * the lab's six kernels; that y may alias x and dx dy; that mean-1e4 data keeps its variance; and
+ * that the kernels' barriers matter (the barrier-free emulation fails them).
  */
 class BatchNormSmallSpatialTest {
     /** Small planes the variant takes: dcgan-64's 4x4 at batch 64, 2x2, a single item, 3x3 with odd C, 5x7. */
@@ -183,6 +195,44 @@ class BatchNormSmallSpatialTest {
         final double yAtol = 1e-3;
         float[] gotY = ty.toHost();
         for (int i = 0; i < y.length; i++) assertTrue(Math.abs(gotY[i] - y[i]) <= yAtol, "y[" + i + "]: " + gotY[i] + " vs " + y[i]);
+    }
+
+    /**
+     * The barrier-removal test: libjgan_lab_emu_nosync.so is kernels/lab/ built with __syncthreads()
+     * defined away. Routing only the forwards, then only the backwards, to it (the other half stays
+     * production), every case whose tile is several warps must fail: the segmented reduction reads
+     * the other warps' partial sums, and the emulation does not pass a missing barrier by luck.
+     * (A one-warp tile, e.g. (1, 5, 4, 4), is right without barriers: a warp's shuffles order it.)
+     */
+    @Test
+    void removingTheBarriersGivesWrongResults() {
+        if (VirtualGpu.requested()) abort("the default test JVM runs this, on the emulated device");
+        cuda();   // skipped with the reason where the emulation was not built
+        Path nosync = Path.of(System.getProperty("jgan.cmake.dir", "target/cmake")).resolve("libjgan_lab_emu_nosync.so");
+        if (!Files.isRegularFile(nosync)) abort("the barrier-free lab emulation library " + nosync + " was not built");
+        EmulatedLauncher production = EmulatedLauncher.load(), broken = EmulatedLauncher.load(nosync);
+        KernelLauncher launcher = new KernelLauncher() {
+            @Override public String describe() { return production.describe() + ", barrier-free lab"; }
+            @Override public int multiprocessors() { return production.multiprocessors(); }
+            @Override public void launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {
+                production.launch(kernel, grid, block, sharedBytes, args);
+            }
+            @Override public void synchronize() { production.synchronize(); }
+            @Override public KernelLauncher lab() { return broken; }
+        };
+        EmulatedMemory memory = new EmulatedMemory();
+        Backend device = new CudaBackend(memory, launcher, new EmulatedBlas(memory), new EmulatedDnn(memory), TestBackends.CUDA_WORKSPACE_LIMIT);
+        List<String> passed = new ArrayList<>();
+        for (String half : new String[] {"_forward", "_backward"}) {
+            Map<String, CudaRoute.Rule> rules = new HashMap<>(BatchNormSmallSpatial.rules());
+            rules.keySet().removeIf(k -> !k.endsWith(half));
+            Backend b = CudaRoute.of(rules).apply(device);
+            for (Shape s : List.of(Shape.of(64, 512, 4, 4), Shape.of(3, 7, 2, 2), Shape.of(13, 33, 3, 3)))
+                for (OpSuite.Case c : List.of(OpSuite.batchNorm(s, 0.1f, 1e-2f), OpSuite.batchNormLeakyRelu(s, 0.1f, 1e-2f, 0f),
+                        OpSuite.batchNormLeakyRelu(s, 0.1f, 1e-2f, 0.2f)))
+                    if (c.run(b).passed()) passed.add(c + " (lab " + half.substring(1) + "s)");
+        }
+        assertTrue(passed.isEmpty(), "without __syncthreads these cases still passed: " + passed);
     }
 
     private static float[] uniform(long seed, int n, float lo, float hi) {
