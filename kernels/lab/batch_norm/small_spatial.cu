@@ -21,11 +21,14 @@
 // read in the last pass just before the same thread writes it). Fused ReLU and LeakyReLU as
 // production. The parameters are exactly those of the production kernels each replaces.
 //
-// Bytes per element: as production, training forward 3 reads + 1 write (16 B), backward
-// 2 x 2 reads + 1 write (20 B); the gain sought is in how they are read (whole 128-byte lines
-// per warp, no per-element division) and in fewer block reductions (backward: one for both sums).
+// Bytes per element: when a thread's items fit in its registers (n <= JGAN_LAB_BN_CACHE * rows,
+// e.g. (64, 512, 4, 4): 8 items a thread) x is read once: training forward 1 read + 1 write (8 B,
+// production 16), backward x and dy once + dx (12 B, production 20). Larger batches read as
+// production (16 and 20 B). Besides, reads are whole 128-byte lines per warp, with no division per
+// element, and the backward has one block reduction for both sums (production: two).
 // FLOPs per element: forward 1 (sum) + 3 (centred square, in double) + 3 (subtract, fma) = 7;
-// backward 4 (the sums of dz and dz (x - mean)) + 5 (dx) = 9, the fused kernels 3 more per pass (z).
+// backward 4 (the sums of dz and dz (x - mean)) + 5 (dx) = 9; the fused kernels 3 more (z) per
+// pass that computes dz (one pass when cached, else two).
 //
 // Launch (dev.jgan.lab.cuda.BatchNormSmallSpatial): block (lanes, rows), lanes a multiple of 32
 // with S <= lanes and lanes / S <= JGAN_LAB_BN_MAX_TILE, lanes * rows <= JGAN_LAB_BN_MAX_THREADS;
@@ -34,6 +37,8 @@
 
 #define JGAN_LAB_BN_MAX_THREADS 256
 #define JGAN_LAB_BN_MAX_TILE 128
+// Items a thread keeps in registers between passes (see jgan_lab_bn_train_tile).
+#define JGAN_LAB_BN_CACHE 8
 
 // Sums per channel of the tile, V values at once: thread (x, y) holds v[] of channel x / s (lanes
 // of no channel hold 0), every thread gets its channel's sums in out[]. Warp w reduces channels
@@ -88,6 +93,10 @@ __device__ __forceinline__ JganLabBnLane jgan_lab_bn_lane(int64_t c, int s) {
     return l;
 }
 
+// The forward: three passes over the thread's items i = threadIdx.y + j * rows. When they are at
+// most JGAN_LAB_BN_CACHE (n <= JGAN_LAB_BN_CACHE * rows: dcgan-64's 4x4 planes at batch 64), the
+// first pass keeps them in registers (xs[], constant indices once the loops unroll) and the
+// others read those: x is read once. Both ways sum in the same order, so they agree to the bit.
 template <int ACT>
 __device__ __forceinline__ void jgan_lab_bn_train_tile(const float* __restrict__ x, const float* __restrict__ gamma,
                                                        const float* __restrict__ beta, float* __restrict__ run_mean,
@@ -96,20 +105,35 @@ __device__ __forceinline__ void jgan_lab_bn_train_tile(const float* __restrict__
                                                        float* __restrict__ save_inv_std, int64_t n, int64_t c, int64_t s64) {
     const int s = (int)s64;  // <= 32: the launch rule routes only small planes here
     const JganLabBnLane l = jgan_lab_bn_lane(c, s);
-    const int64_t m = n * s64, stride = c * s64;
+    const int64_t m = n * s64, stride = c * s64, rows = blockDim.y;
+    const bool cached = n <= JGAN_LAB_BN_CACHE * rows;
+    float xs[JGAN_LAB_BN_CACHE];
 
     double v[1] = {0}, total[1];
-    if (l.active)
-        for (int64_t i = threadIdx.y; i < n; i += blockDim.y) v[0] += x[l.offset + i * stride];
+    if (l.active && cached) {
+        for (int j = 0; j < JGAN_LAB_BN_CACHE; j++) {
+            int64_t i = threadIdx.y + j * rows;
+            xs[j] = i < n ? x[l.offset + i * stride] : 0.f;
+            if (i < n) v[0] += xs[j];
+        }
+    } else if (l.active) {
+        for (int64_t i = threadIdx.y; i < n; i += rows) v[0] += x[l.offset + i * stride];
+    }
     jgan_lab_bn_tile_sums<1>(v, total, s, l.channels);
     const double mean = total[0] / (double)m;
 
     v[0] = 0;
-    if (l.active)
-        for (int64_t i = threadIdx.y; i < n; i += blockDim.y) {
+    if (l.active && cached) {
+        for (int j = 0; j < JGAN_LAB_BN_CACHE; j++) {
+            double d = (double)xs[j] - mean;
+            if (threadIdx.y + j * rows < n) v[0] += d * d;
+        }
+    } else if (l.active) {
+        for (int64_t i = threadIdx.y; i < n; i += rows) {
             double d = (double)x[l.offset + i * stride] - mean;
             v[0] += d * d;
         }
+    }
     jgan_lab_bn_tile_sums<1>(v, total, s, l.channels);
     if (!l.active) return;  // no barrier follows
     const double var = total[0] / (double)m;
@@ -126,12 +150,21 @@ __device__ __forceinline__ void jgan_lab_bn_train_tile(const float* __restrict__
     }
 
     const float scale = __fmul_rn(gamma[ch], inv_std), shift = beta[ch];
-    for (int64_t i = threadIdx.y; i < n; i += blockDim.y) {
-        int64_t at = l.offset + i * stride;
-        y[at] = jgan_activate<ACT>(__fmaf_rn(x[at] - mean_f, scale, shift), slope);
+    if (cached) {
+        for (int j = 0; j < JGAN_LAB_BN_CACHE; j++) {
+            int64_t i = threadIdx.y + j * rows;
+            if (i < n) y[l.offset + i * stride] = jgan_activate<ACT>(__fmaf_rn(xs[j] - mean_f, scale, shift), slope);
+        }
+    } else {
+        for (int64_t i = threadIdx.y; i < n; i += rows) {
+            int64_t at = l.offset + i * stride;
+            y[at] = jgan_activate<ACT>(__fmaf_rn(x[at] - mean_f, scale, shift), slope);
+        }
     }
 }
 
+// The backward: two passes, the second from registers (xs[], gs[]: x and dz) when the thread's
+// items fit, as the forward; dz of the fused kernels is then computed once, not twice.
 template <int ACT>
 __device__ __forceinline__ void jgan_lab_bn_backward_tile(const float* x, const float* dy, const float* __restrict__ gamma,
                                                           const float* __restrict__ beta, float slope,
@@ -141,14 +174,31 @@ __device__ __forceinline__ void jgan_lab_bn_backward_tile(const float* x, const 
                                                           int accumulate, int64_t n, int64_t c, int64_t s64) {
     const int s = (int)s64;
     const JganLabBnLane l = jgan_lab_bn_lane(c, s);
-    const int64_t m = n * s64, stride = c * s64, ch = l.ch;
+    const int64_t m = n * s64, stride = c * s64, ch = l.ch, rows = blockDim.y;
+    const bool cached = n <= JGAN_LAB_BN_CACHE * rows;
     const float mean_f = l.active ? save_mean[ch] : 0.f, inv_std = l.active ? save_inv_std[ch] : 0.f;
     const float scale = l.active ? __fmul_rn(gamma[ch], inv_std) : 0.f;
     const float shift = l.active && beta ? beta[ch] : 0.f;
+    float xs[JGAN_LAB_BN_CACHE], gs[JGAN_LAB_BN_CACHE];
 
     double v[2] = {0, 0}, total[2];  // sum dz, sum dz (x - mean)
-    if (l.active)
-        for (int64_t i = threadIdx.y; i < n; i += blockDim.y) {
+    if (l.active && cached) {
+        for (int j = 0; j < JGAN_LAB_BN_CACHE; j++) {
+            int64_t i = threadIdx.y + j * rows;
+            float xv = 0.f, g = 0.f;
+            if (i < n) {
+                xv = x[l.offset + i * stride];
+                g = dy[l.offset + i * stride];
+                if (ACT != JGAN_ACT_NONE)
+                    g = jgan_activation_grad<ACT>(__fmaf_rn(xv - mean_f, scale, shift), g, slope);
+                v[0] += g;
+                v[1] += (double)g * ((double)xv - mean_f);
+            }
+            xs[j] = xv;
+            gs[j] = g;
+        }
+    } else if (l.active) {
+        for (int64_t i = threadIdx.y; i < n; i += rows) {
             int64_t at = l.offset + i * stride;
             float xv = x[at], g = dy[at];
             if (ACT != JGAN_ACT_NONE)
@@ -156,6 +206,7 @@ __device__ __forceinline__ void jgan_lab_bn_backward_tile(const float* x, const 
             v[0] += g;
             v[1] += (double)g * ((double)xv - mean_f);
         }
+    }
     jgan_lab_bn_tile_sums<2>(v, total, s, l.channels);
     if (!l.active) return;  // no barrier follows
     const double a = total[0], new_d_gamma = total[1] * inv_std;
@@ -166,12 +217,19 @@ __device__ __forceinline__ void jgan_lab_bn_backward_tile(const float* x, const 
 
     // dx = (dz - mean dz - (x - mean) * slope_x) * gamma invStd
     const float mean_dz = (float)(a / (double)m), slope_x = (float)(new_d_gamma * inv_std / (double)m);
-    for (int64_t i = threadIdx.y; i < n; i += blockDim.y) {
-        int64_t at = l.offset + i * stride;
-        float xv = x[at], g = dy[at];
-        if (ACT != JGAN_ACT_NONE)
-            g = jgan_activation_grad<ACT>(__fmaf_rn(xv - mean_f, scale, shift), g, slope);
-        dx[at] = (g - mean_dz - (xv - mean_f) * slope_x) * scale;
+    if (cached) {
+        for (int j = 0; j < JGAN_LAB_BN_CACHE; j++) {
+            int64_t i = threadIdx.y + j * rows;
+            if (i < n) dx[l.offset + i * stride] = (gs[j] - mean_dz - (xs[j] - mean_f) * slope_x) * scale;
+        }
+    } else {
+        for (int64_t i = threadIdx.y; i < n; i += rows) {
+            int64_t at = l.offset + i * stride;
+            float xv = x[at], g = dy[at];
+            if (ACT != JGAN_ACT_NONE)
+                g = jgan_activation_grad<ACT>(__fmaf_rn(xv - mean_f, scale, shift), g, slope);
+            dx[at] = (g - mean_dz - (xv - mean_f) * slope_x) * scale;
+        }
     }
 }
 

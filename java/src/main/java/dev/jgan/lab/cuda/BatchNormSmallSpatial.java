@@ -18,7 +18,8 @@ import java.util.Map;
  * lanes / S whole channels; lanes is the smallest width whose idle tail is at most 1/8 of the row
  * (else the least idle one), no wider than the tensor's C * S needs; rows = min(256 / lanes, N)
  * item stripes; grid ceil(C / (lanes / S)). E.g. (64, 512, 4, 4): lanes 32 (2 channels), rows 8,
- * grid 256; S = 9: lanes 64 (7 channels, 63 busy lanes).
+ * grid 256; S = 9: lanes 64 (7 channels, 63 busy lanes). A thread with at most 8 items (N <= 8 rows)
+ * keeps them in registers between passes: x is read once (the kernel file's bytes per element).
  */
 public final class BatchNormSmallSpatial {
     /** Largest plane the variant takes: from 32 floats on, production's warps read whole 128-byte runs. */
