@@ -201,6 +201,25 @@ class BatchNormSmallSpatialTest {
         for (int i = 0; i < y.length; i++) assertTrue(Math.abs(gotY[i] - y[i]) <= yAtol, "y[" + i + "]: " + gotY[i] + " vs " + y[i]);
     }
 
+    /** The small-plane cases with the emulation running a block's threads in descending order too (a race shows as a wrong result). */
+    @Test
+    void everyThreadOrderGivesTheSameResult() {
+        if (VirtualGpu.requested()) abort("the default test JVM runs this, on the emulated device");
+        Backend b = VARIANT.on(cuda());
+        EmulatedLauncher lab = (EmulatedLauncher) EmulatedLauncher.load().lab();
+        try {
+            for (EmulatedLauncher.Schedule order : EmulatedLauncher.Schedule.values()) {
+                lab.configure(0, order);
+                for (OpSuite.Case c : smallPlaneCases()) {
+                    CheckResult r = c.run(b);
+                    assertTrue(r.passed(), c + " (" + order + "): " + r.detail());
+                }
+            }
+        } finally {
+            lab.configure(0, EmulatedLauncher.Schedule.ASCENDING);
+        }
+    }
+
     /**
      * The barrier-removal test: libjgan_lab_emu_nosync.so is kernels/lab/ built with __syncthreads()
      * defined away. Routing only the forwards, then only the backwards, to it (the other half stays
