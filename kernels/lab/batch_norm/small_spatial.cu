@@ -4,7 +4,7 @@
 // Tries: batch norm at small spatial extent S (4x4, 3x3, 2x2 planes: 2 <= S <= 32) with a
 // layout-aware reduction. Production (kernels/batch_norm.cu) gives each channel a block that
 // strides over the channel's M = N * S values: a warp reads 32 / S runs of S floats, items C * S
-// apart (S = 16: two 64-byte runs; S = 9: four 36-byte runs that straddle sectors), with a 32-bit
+// apart (S = 16: two 64-byte runs; S = 9: four or five 36-byte runs that straddle sectors), with a 32-bit
 // division per element and grid C. Here a block is a tile of T = blockDim.x / S whole channels:
 // channels c0..c0+T-1 of item n are one contiguous run of T * S floats, so a row of blockDim.x
 // lanes reads a run of item n (a warp: 32 consecutive floats, fully coalesced), and the block's
@@ -17,8 +17,8 @@
 // double (the mean, then the centred sum of squares; a channel of mean 1e4 and std 1 keeps its
 // variance), float normalisation y = fma(x - mean, gamma * invStd, beta), PyTorch's momentum with
 // the unbiased running variance (left alone when M == 1), dGamma and dBeta written or accumulated,
-// dx written; y may alias x and dx may alias dy (a block's tile is its own, and every element is
-// read in the last pass just before the same thread writes it). Fused ReLU and LeakyReLU as
+// dx written; y may alias x and dx may alias dy (a block's tile is its own, and a thread writes
+// only elements it has read, after its last read of them). Fused ReLU and LeakyReLU as
 // production. The parameters are exactly those of the production kernels each replaces.
 //
 // Bytes per element: when a thread's items fit in its registers (n <= JGAN_LAB_BN_CACHE * rows,
