@@ -46,10 +46,10 @@ public final class KernelLab {
     /** The lab's variants, one line each. */
     private static final List<Variant> LAB = List.of(
             new Variant(LabOp.BATCH_NORM, "small-spatial", Device.CUDA, Status.EXPERIMENT, "kernels/lab/batch_norm/small_spatial.cu",
-                    "2 <= S <= 32: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's run,"
-                            + " per-lane sums then a segmented reduction per channel, x (and dy) kept in registers when a thread has"
-                            + " at most 8 items; bytes and FLOPs are forward + backward, cached (8 + 12 B; else 16 + 20 as production; 7 + 9)",
-                    20, 16, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())));
+                    "planes of 2..32 floats: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's"
+                            + " run, per-lane sums then a segmented reduction per channel; x (and dy) stay in registers when a thread has"
+                            + " at most 8 items (8 B/elem forward, 12 backward; else 16 and 20 as production)",
+                    8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())));
 
     private static final List<Variant> ALL = all();
 
