@@ -5,6 +5,7 @@ import dev.jgan.lab.Variant.Device;
 
 import java.util.ArrayList;
 import java.util.IntSummaryStatistics;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 
@@ -27,7 +28,7 @@ public final class LabTable {
                     number(v.bytesPerElement()), number(v.flopsPerElement()), ptxas(v, reports), v.source()));
             if (kernels)
                 for (String k : v.kernels())
-                    for (KernelImages.KernelReport r : reports)
+                    for (KernelImages.KernelReport r : new LinkedHashSet<>(reports))   // ptxas -v reports some kernels twice
                         if (r.kernel().equals(k))
                             out.add(String.format(Locale.ROOT, "    %-44s %-6s %3d registers, %d/%d spill bytes, %d stack, %d shared", k,
                                     r.arch(), r.registers(), r.spillStores(), r.spillLoads(), r.stackBytes(), r.sharedBytes()));
