@@ -1,0 +1,89 @@
+package dev.jgan.bench.lab;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One variant's result at one call and shape: its median time per call and what that is in
+ * GB/s and GFLOP/s of the op's compulsory traffic and arithmetic ({@link BenchOp.Traffic}), and
+ * in percent of the machine's roofline measured at the start of the run. Above 100% is not a
+ * fast kernel but a measurement bug (a wrong bytes model, a result served from cache, a call
+ * that did not run): flagged.
+ *
+ * @param seconds median seconds per call
+ * @param samples how many samples the median is of
+ */
+public record Measurement(String variant, String call, String shape, double seconds, int samples,
+                          double bytes, double flops, Peaks peaks) {
+
+    /**
+     * The machine's roofline as measured at the start of the run.
+     *
+     * @param gbPerS          memory bandwidth, GB/s
+     * @param gflopPerS       FMA throughput, GFLOP/s
+     * @param bandwidthMethod how the bandwidth was measured (STREAM triad, device-to-device copy)
+     * @param flopsMethod     how the FMA throughput was measured (FMA loop, GEMM)
+     */
+    public record Peaks(double gbPerS, double gflopPerS, String bandwidthMethod, String flopsMethod) {
+        public static Peaks of(Roofline r) {
+            return new Peaks(r.triadGbPerS(), r.fmaGflopPerS(), "STREAM triad, " + r.threads() + " threads, 24 B/element, write-allocate not counted",
+                    "Vector API FMA loop, " + r.threads() + " threads x " + Roofline.ACCUMULATORS + " accumulators x " + r.lanes() + " float lanes");
+        }
+    }
+
+    public double gbPerS() { return bytes / seconds / 1e9; }
+
+    public double gflopPerS() { return flops / seconds / 1e9; }
+
+    public double percentBandwidth() { return 100 * gbPerS() / peaks.gbPerS(); }
+
+    /** Percent of FMA peak; NaN where the op's arithmetic is not modelled. */
+    public double percentFma() { return flops == 0 ? Double.NaN : 100 * gflopPerS() / peaks.gflopPerS(); }
+
+    /** Above the roofline: the numbers cannot be right. */
+    public boolean aboveRoofline() {
+        return percentBandwidth() > 100 || (!Double.isNaN(percentFma()) && percentFma() > 100);
+    }
+
+    /** A row of the printed table, the variant named {@code label}. */
+    public String row(String label) {
+        String fma = flops == 0 ? String.format("%9s %6s", "-", "-") : String.format("%9.2f %5.1f%%", gflopPerS(), percentFma());
+        return String.format("%-10s %-14s %-22s %11s %9.2f %5.1f%% %s%s", call, shape, label, time(seconds), gbPerS(), percentBandwidth(), fma,
+                aboveRoofline() ? "  <- above the roofline: measurement bug?" : "");
+    }
+
+    public static String header() {
+        return String.format("%-10s %-14s %-22s %11s %9s %6s %9s %6s", "call", "shape", "variant", "time/call", "GB/s", "%bw", "GFLOP/s", "%fma");
+    }
+
+    /** A time in the unit that keeps three or four digits. */
+    static String time(double seconds) {
+        if (seconds < 1e-3) return String.format("%.2f us", seconds * 1e6);
+        if (seconds < 1) return String.format("%.3f ms", seconds * 1e3);
+        return String.format("%.3f s", seconds);
+    }
+
+    /** The JSON line's fields for this result (the run's context is added by {@link ResultLog}). */
+    public Map<String, Object> fields() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("variant", variant);
+        m.put("call", call);
+        m.put("shape", shape);
+        m.put("time_us", seconds * 1e6);
+        m.put("samples", samples);
+        m.put("bytes_per_call", bytes);
+        m.put("flops_per_call", flops);
+        m.put("gb_per_s", gbPerS());
+        m.put("percent_bandwidth", percentBandwidth());
+        m.put("gflop_per_s", flops == 0 ? null : gflopPerS());
+        m.put("percent_fma", flops == 0 ? null : percentFma());
+        m.put("above_roofline", aboveRoofline());
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("gb_per_s", peaks.gbPerS());
+        r.put("bandwidth_method", peaks.bandwidthMethod());
+        r.put("gflop_per_s", peaks.gflopPerS());
+        r.put("flops_method", peaks.flopsMethod());
+        m.put("roofline", r);
+        return m;
+    }
+}
