@@ -287,6 +287,9 @@ public final class KernelBench {
                     Measurement m = ms.get(s);
                     boolean isVs = vs != null && s == ms.size() - 1;
                     Map<String, Object> extra = new LinkedHashMap<>();
+                    List<Double> xs = samples.get(s);   // the spread, to judge a ratio by
+                    extra.put("min_us", xs.stream().mapToDouble(Double::doubleValue).min().orElseThrow() * 1e6);
+                    extra.put("max_us", xs.stream().mapToDouble(Double::doubleValue).max().orElseThrow() * 1e6);
                     String ratio = "";
                     if (vs != null && !isVs) {
                         double speedup = Plan.speedup(m.seconds(), vs.seconds());

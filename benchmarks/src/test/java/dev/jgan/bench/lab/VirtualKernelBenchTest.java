@@ -66,6 +66,7 @@ class VirtualKernelBenchTest {
             assertEquals("kernels/batch_norm.cu", j.get("source").asText());
             assertTrue(j.get("samples").asInt() >= CudaTiming.MIN_REPETITIONS * 2, "two rounds of at least five repetitions: " + line);
             assertTrue(j.get("time_us").asDouble() > 0, line);
+            assertTrue(j.get("min_us").asDouble() <= j.get("time_us").asDouble() && j.get("time_us").asDouble() <= j.get("max_us").asDouble(), line);
             assertTrue(j.at("/roofline/flops_method").asText().contains("no FMA kernel"), line);
         }
     }
