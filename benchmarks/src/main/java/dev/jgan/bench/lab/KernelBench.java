@@ -149,6 +149,12 @@ public final class KernelBench {
     /** Runs the command; the exit status (2: a usage error or a refusal, one line on {@code err}). */
     static int run(String[] argv, PrintStream out, PrintStream err, CudaProbe.Environment cuda) {
         boolean debug = Arrays.asList(argv).contains("--debug");
+        if (Arrays.asList(argv).contains("--help") || Arrays.asList(argv).contains("-h")) {
+            out.println(USAGE);
+            out.println("  OP: " + String.join(", ", BenchOp.ALL.stream().map(b -> b.op().id()).toList())
+                    + "; without :VARIANT every variant of the op; --call defaults to the op's first call, all for every one");
+            return 0;
+        }
         try {
             Args a = Args.parse(argv);
             BenchOp op = BenchOp.of(LabOp.of(a.spec.contains(":") ? a.spec.substring(0, a.spec.indexOf(':')) : a.spec));

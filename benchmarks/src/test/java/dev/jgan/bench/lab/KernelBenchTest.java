@@ -81,6 +81,13 @@ class KernelBenchTest {
     }
 
     @Test
+    void helpIsTheUsageAndExitZero() {
+        Run r = bench(NO_GPU, "--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("usage: gan kernels bench OP[:VARIANT]") && r.out().contains("batch_norm"), r.out());
+    }
+
+    @Test
     void theCommandIsRecordedAsTyped() {
         assertEquals("gan kernels bench batch_norm:welford --vs baseline --shape 64x256,64x512",
                 KernelBench.command(new String[] {"batch_norm:welford", "--vs", "baseline", "--shape", "64x256,64x512"}));
