@@ -225,7 +225,9 @@ public final class KernelBench {
             out.println("roofline (this machine, measured now) ...");
             Roofline r = Roofline.measure(Runtime.getRuntime().availableProcessors());
             out.println("roofline: " + r.describe());
-            Measurement.Peaks peaks = Measurement.Peaks.of(r);
+            long cache = Roofline.lastLevelCacheBytes();
+            Measurement.Peaks peaks = Measurement.Peaks.of(r, cache);
+            if (cache > 0) out.println("last-level cache: " + (cache >> 20) + " MiB (calls are back to back: a call whose bytes fit it may be served from it)");
             out.println("JMH: " + a.warmup + " x " + a.warmupMs + " ms warm-up, " + a.iterations + " x " + a.timeMs + " ms measured, "
                     + a.forks + " fork(s) per measurement, backend cpu with " + a.threads + " threads; " + a.rounds
                     + " round(s), variants interleaved per shape; time = median of the measured iterations of all rounds");
@@ -350,8 +352,12 @@ public final class KernelBench {
                 Files.deleteIfExists(output);
                 return out;
             } catch (RunnerException e) {
+                String why = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+                if (why.contains("JMH lock"))   // another JMH run on this machine: timing beside it would measure both
+                    throw new UserError("another JMH run holds its lock (/tmp/jmh.lock): wait for it to end, or run beside it with "
+                            + "JGAN_JAVA_OPTS=-Djmh.ignoreLock=true (both timings then share the cores)", e);
                 throw new IllegalStateException(op.benchmark().getSimpleName() + " " + step.variant() + " " + step.call() + " " + step.shape()
-                        + " failed" + firstError(output) + " (JMH's output: " + output + ")", e);
+                        + " failed" + firstError(output) + (why.isEmpty() ? "" : ": " + why) + " (JMH's output: " + output + ")", e);
             } catch (IOException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }

@@ -24,12 +24,22 @@ public record Measurement(String variant, String call, String shape, double seco
      * @param bandwidthMethod how the bandwidth was measured (STREAM triad, device-to-device copy)
      * @param flopsMethod     how the FMA throughput was measured (FMA loop, GEMM)
      */
-    public record Peaks(double gbPerS, double gflopPerS, String bandwidthMethod, String flopsMethod) {
-        public static Peaks of(Roofline r) {
+    public record Peaks(double gbPerS, double gflopPerS, String bandwidthMethod, String flopsMethod, long cacheBytes) {
+        /** A roofline with no cache that calls may be served from (the GPU's L2 is flushed between repetitions). */
+        public Peaks(double gbPerS, double gflopPerS, String bandwidthMethod, String flopsMethod) {
+            this(gbPerS, gflopPerS, bandwidthMethod, flopsMethod, 0);
+        }
+
+        /** The CPU's: JMH calls the op back to back, so a call whose bytes fit the last-level cache reads it from there. */
+        public static Peaks of(Roofline r, long lastLevelCacheBytes) {
             return new Peaks(r.triadGbPerS(), r.fmaGflopPerS(), "STREAM triad, " + r.threads() + " threads, 24 B/element, write-allocate not counted",
-                    "Vector API FMA loop, " + r.threads() + " threads x " + Roofline.ACCUMULATORS + " accumulators x " + r.lanes() + " float lanes");
+                    "Vector API FMA loop, " + r.threads() + " threads x " + Roofline.ACCUMULATORS + " accumulators x " + r.lanes() + " float lanes",
+                    lastLevelCacheBytes);
         }
     }
+
+    /** Whether one call's bytes fit the cache that back-to-back calls may be served from: then above the roofline is the likely cause. */
+    public boolean fitsCache() { return peaks.cacheBytes() > 0 && bytes <= peaks.cacheBytes(); }
 
     public double gbPerS() { return bytes / seconds / 1e9; }
 
@@ -49,7 +59,8 @@ public record Measurement(String variant, String call, String shape, double seco
     public String row(String label) {
         String fma = flops == 0 ? String.format("%9s %6s", "-", "-") : String.format("%9.2f %5.1f%%", gflopPerS(), percentFma());
         return String.format("%-10s %-14s %-22s %11s %9.2f %5.1f%% %s%s", call, shape, label, time(seconds), gbPerS(), percentBandwidth(), fma,
-                aboveRoofline() ? "  <- above the roofline: measurement bug?" : "");
+                !aboveRoofline() ? "" : "  <- above the roofline: measurement bug?" + (!fitsCache() ? "" : String.format(
+                        " (%.1f MB a call fits the %d MiB last-level cache: served from cache, not memory)", bytes / 1e6, peaks.cacheBytes() >> 20)));
     }
 
     public static String header() {
@@ -78,11 +89,13 @@ public record Measurement(String variant, String call, String shape, double seco
         m.put("gflop_per_s", flops == 0 ? null : gflopPerS());
         m.put("percent_fma", flops == 0 ? null : percentFma());
         m.put("above_roofline", aboveRoofline());
+        m.put("fits_cache", fitsCache());
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("gb_per_s", peaks.gbPerS());
         r.put("bandwidth_method", peaks.bandwidthMethod());
         r.put("gflop_per_s", peaks.gflopPerS());
         r.put("flops_method", peaks.flopsMethod());
+        r.put("cache_bytes", peaks.cacheBytes());
         m.put("roofline", r);
         return m;
     }

@@ -4,6 +4,9 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -11,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.IntToDoubleFunction;
+import java.util.stream.Stream;
 
 /**
  * This machine's CPU roofline, measured now rather than read from a data sheet: the memory
@@ -144,6 +148,31 @@ public record Roofline(double triadGbPerS, double fmaGflopPerS, int threads, int
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * The size of the last-level cache (the highest level under /sys/devices/system/cpu/cpu0/cache),
+     * bytes; 0 where it cannot be read. A call whose bytes fit it can be served from it between calls.
+     */
+    public static long lastLevelCacheBytes() {
+        Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache");
+        long best = 0;
+        int bestLevel = 0;
+        try (Stream<Path> caches = Files.list(dir)) {
+            for (Path c : caches.filter(p -> p.getFileName().toString().startsWith("index")).toList()) {
+                int level = Integer.parseInt(Files.readString(c.resolve("level")).trim());
+                String size = Files.readString(c.resolve("size")).trim();
+                long bytes = size.endsWith("K") ? Long.parseLong(size.substring(0, size.length() - 1)) << 10
+                        : size.endsWith("M") ? Long.parseLong(size.substring(0, size.length() - 1)) << 20 : Long.parseLong(size);
+                if (level > bestLevel) {
+                    bestLevel = level;
+                    best = bytes;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;   // not Linux, or no cache description: no hint
+        }
+        return best;
     }
 
     public static void main(String[] args) {

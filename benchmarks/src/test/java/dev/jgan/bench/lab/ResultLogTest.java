@@ -41,6 +41,10 @@ class ResultLogTest {
         Measurement slow = bnTrain(1e-3);
         assertFalse(slow.aboveRoofline());
         assertFalse(slow.row(slow.variant()).contains("measurement bug"));
+        assertFalse(m.fitsCache(), "no cache in PEAKS");
+        Measurement cached = new Measurement("baseline", "train", "64x1024", 10e-6, 6, m.bytes(), m.flops(),
+                new Measurement.Peaks(50, 200, "STREAM triad", "FMA loop", 32L << 20));
+        assertTrue(cached.fitsCache() && cached.row("baseline").contains("fits the 32 MiB last-level cache"), cached.row("baseline"));
         assertTrue(slow.row("baseline").contains("1.000 ms"), slow.row("baseline"));
     }
 
