@@ -225,9 +225,10 @@ public final class KernelBench {
             out.println("roofline (this machine, measured now) ...");
             Roofline r = Roofline.measure(Runtime.getRuntime().availableProcessors());
             out.println("roofline: " + r.describe());
-            long cache = Roofline.lastLevelCacheBytes();
-            Measurement.Peaks peaks = Measurement.Peaks.of(r, cache);
-            if (cache > 0) out.println("last-level cache: " + (cache >> 20) + " MiB (calls are back to back: a call whose bytes fit it may be served from it)");
+            Measurement.Peaks peaks = Measurement.Peaks.of(r);
+            if (peaks.cacheGbPerS() > 0)
+                out.println("%bw: of the memory triad; marked c: of the last-level cache's triad, for a call whose bytes fit that cache "
+                        + "(JMH calls back to back, so its inputs are read from there)");
             out.println("JMH: " + a.warmup + " x " + a.warmupMs + " ms warm-up, " + a.iterations + " x " + a.timeMs + " ms measured, "
                     + a.forks + " fork(s) per measurement, backend cpu with " + a.threads + " threads; " + a.rounds
                     + " round(s), variants interleaved per shape; time = median of the measured iterations of all rounds");

@@ -26,6 +26,10 @@ import java.util.stream.Stream;
  * per element (read b and c, write a), STREAM's convention: the write-allocate read of {@code a}
  * that a cache without streaming stores also makes is not counted (it would be 32 B/element).
  *
+ * <p>The same triad over three arrays that together fill 3/8 of the last-level cache (sysfs'
+ * size; skipped where it cannot be read) gives the cache's bandwidth: the ceiling of a call whose
+ * bytes fit that cache, which JMH's back-to-back calls then read from it rather than from memory.
+ *
  * <p>FMA: per thread, {@link #ACCUMULATORS} independent accumulators of the preferred float
  * species, each {@code acc = fma(acc, m, c)} per iteration: enough independent chains to hide the
  * FMA latency (4 cycles x 2 pipes on Zen 3 needs 8). GFLOP/s = 2 * lanes * FMAs / s, all threads.
@@ -33,11 +37,13 @@ import java.util.stream.Stream;
  * <p>Run alone: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.jgan.bench.lab.Roofline}
  *
  * @param triadGbPerS  the best triad bandwidth, GB/s (10^9 B/s), 24 B/element
+ * @param cacheBytes   the last-level cache's size, bytes (0: unknown, no cache triad)
+ * @param cacheTriadGbPerS the best triad bandwidth within the last-level cache, GB/s (0: not measured)
  * @param fmaGflopPerS the best FMA throughput, GFLOP/s (an FMA counts two)
  * @param threads      the threads both ran on
  * @param lanes        float lanes per FMA vector
  */
-public record Roofline(double triadGbPerS, double fmaGflopPerS, int threads, int lanes) {
+public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbPerS, double fmaGflopPerS, int threads, int lanes) {
     /** Elements per triad array: 8 Mi doubles = 64 MiB each, 192 MiB in all. */
     static final int TRIAD_ELEMENTS = 8 << 20;
     /** Bytes the triad counts per element: read b, read c, write a (write-allocate not counted). */
@@ -46,28 +52,36 @@ public record Roofline(double triadGbPerS, double fmaGflopPerS, int threads, int
     /** FMA loop iterations per thread per repetition: 12 accumulators x 2^23 ~ 10^8 FMAs, ~50-100 ms a core. */
     static final long FMA_ITERATIONS = 1L << 23;
     static final int REPETITIONS = 6;
+    /** The cache triad's repetitions: each is well under a millisecond, so the best of many. */
+    static final int CACHE_REPETITIONS = 200;
 
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     /** The roofline on {@code threads} threads (the machine's cores: {@link Runtime#availableProcessors()}). */
     public static Roofline measure(int threads) {
-        return new Roofline(triad(threads), fma(threads), threads, F.length());
+        long cache = lastLevelCacheBytes();
+        int cacheElements = Math.toIntExact(cache / 8 / Double.BYTES);   // 3 arrays: 3/8 of the cache
+        return new Roofline(triad(threads, TRIAD_ELEMENTS, REPETITIONS), cache,
+                cacheElements < 1024 ? 0 : triad(threads, cacheElements, CACHE_REPETITIONS), fma(threads), threads, F.length());
     }
 
     /** One line: both numbers and how they were measured. */
     public String describe() {
-        return String.format("triad %.1f GB/s (%d threads, 3 x %d MiB doubles, %d B/element, write-allocate not counted); "
+        String cache = cacheTriadGbPerS == 0 ? "" : String.format("; last-level cache (%d MiB) triad %.1f GB/s (3 x %.1f MiB)",
+                cacheBytes >> 20, cacheTriadGbPerS, cacheBytes / 8.0 / (1 << 20));
+        return String.format("memory triad %.1f GB/s (%d threads, 3 x %d MiB doubles, %d B/element, write-allocate not counted)%s; "
                         + "FMA %.1f GFLOP/s (%d threads x %d accumulators x %d float lanes, Vector API fma)",
-                triadGbPerS, threads, TRIAD_ELEMENTS * 8L >> 20, TRIAD_BYTES_PER_ELEMENT, fmaGflopPerS, threads, ACCUMULATORS, lanes);
+                triadGbPerS, threads, TRIAD_ELEMENTS * 8L >> 20, TRIAD_BYTES_PER_ELEMENT, cache, fmaGflopPerS, threads, ACCUMULATORS, lanes);
     }
 
-    static double triad(int threads) {
-        double[] a = new double[TRIAD_ELEMENTS], b = new double[TRIAD_ELEMENTS], c = new double[TRIAD_ELEMENTS];
-        int chunk = Math.ceilDiv(TRIAD_ELEMENTS, threads);
+    /** The best GB/s of {@code repetitions} triads over three arrays of {@code elements} doubles. */
+    static double triad(int threads, int elements, int repetitions) {
+        double[] a = new double[elements], b = new double[elements], c = new double[elements];
+        int chunk = Math.ceilDiv(elements, threads);
         // first touch by the thread that will stream the chunk; the values keep the sums finite
         parallelBest(threads, 1, t -> {
-            int lo = t * chunk, hi = Math.min(TRIAD_ELEMENTS, lo + chunk);
+            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
             for (int i = lo; i < hi; i++) {
                 a[i] = 0;
                 b[i] = 1;
@@ -75,12 +89,12 @@ public record Roofline(double triadGbPerS, double fmaGflopPerS, int threads, int
             }
             return 0;
         });
-        double seconds = parallelBest(threads, REPETITIONS, t -> {
-            int lo = t * chunk, hi = Math.min(TRIAD_ELEMENTS, lo + chunk);
+        double seconds = parallelBest(threads, repetitions, t -> {
+            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
             triadChunk(a, b, c, 3.0, lo, hi);
             return a[lo];
         });
-        return (double) TRIAD_BYTES_PER_ELEMENT * TRIAD_ELEMENTS / seconds / 1e9;
+        return (double) TRIAD_BYTES_PER_ELEMENT * elements / seconds / 1e9;
     }
 
     private static void triadChunk(double[] a, double[] b, double[] c, double s, int lo, int hi) {

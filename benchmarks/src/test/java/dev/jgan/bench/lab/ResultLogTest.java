@@ -42,9 +42,17 @@ class ResultLogTest {
         assertFalse(slow.aboveRoofline());
         assertFalse(slow.row(slow.variant()).contains("measurement bug"));
         assertFalse(m.fitsCache(), "no cache in PEAKS");
+        // 0.5 MB a call fits a 32 MiB cache of 200 GB/s: 52 GB/s is 26% of that, not above it
         Measurement cached = new Measurement("baseline", "train", "64x1024", 10e-6, 6, m.bytes(), m.flops(),
-                new Measurement.Peaks(50, 200, "STREAM triad", "FMA loop", 32L << 20));
-        assertTrue(cached.fitsCache() && cached.row("baseline").contains("fits the 32 MiB last-level cache"), cached.row("baseline"));
+                new Measurement.Peaks(50, 200, "STREAM triad", "FMA loop", 32L << 20, 200));
+        assertTrue(cached.fitsCache());
+        assertEquals(100 * cached.gbPerS() / 200, cached.percentBandwidth(), 1e-9);
+        assertFalse(cached.aboveRoofline(), cached.row("baseline"));
+        assertTrue(cached.row("baseline").contains("%c"), cached.row("baseline"));
+        Measurement big = new Measurement("baseline", "train", "64x64x32x32", 1e-3, 6, 40e6, 0,
+                new Measurement.Peaks(50, 200, "STREAM triad", "FMA loop", 32L << 20, 200));
+        assertFalse(big.fitsCache(), "40 MB does not fit 32 MiB: memory's roofline");
+        assertEquals(100 * 40e6 / 1e-3 / 1e9 / 50, big.percentBandwidth(), 1e-9);
         assertTrue(slow.row("baseline").contains("1.000 ms"), slow.row("baseline"));
     }
 
