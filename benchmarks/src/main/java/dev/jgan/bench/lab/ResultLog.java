@@ -54,6 +54,9 @@ public record ResultLog(Path file, Map<String, Object> machine, String commit, S
         out.put("status", variant.status().id());
         out.put("source", variant.source());
         out.put("source_sha256", sourceHash(root, variant.source()));
+        // what the variant says it moves and computes (its header's figures; 0: not given), beside the op's compulsory model
+        out.put("variant_bytes_per_element", variant.bytesPerElement());
+        out.put("variant_flops_per_element", variant.flopsPerElement());
         out.putAll(m.fields());
         out.putAll(extra);
         try {
