@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgan.cuda.gpu.CudaProbe;
 import dev.jgan.cuda.gpu.VirtualGpu;
 import dev.jgan.io.Json;
+import dev.jgan.lab.KernelLab;
+import dev.jgan.lab.Variant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,18 +54,27 @@ class VirtualKernelBenchTest {
         assertTrue(r.out().contains("roofline: copy") && r.out().contains("SGEMM 16^3"), r.out());
         assertTrue(r.out().lines().filter(l -> l.startsWith("roofline:") || l.startsWith("device:") || l.startsWith("CUDA events:"))
                 .allMatch(l -> l.endsWith(KernelBench.MEANINGLESS)), r.out());
+        // batch_norm's CUDA variants: every lab one against the baseline (the vs slot, last); 2x3x5x5's
+        // planes of 25 are small-spatial's, routed to the lab's image; 4x8's planes of 1 stay production's
         List<String> rows = r.out().lines().filter(l -> l.startsWith("train ") || l.startsWith("backward ")).toList();
-        assertEquals(8, rows.size(), "2 calls x 2 shapes x (variant, vs): " + r.out());
-        assertTrue(rows.getFirst().endsWith("x") && rows.get(1).contains("baseline (vs)"), rows.toString());
+        List<String> lab = KernelLab.find("batch_norm", Variant.Device.CUDA).stream().map(Variant::name).filter(n -> !n.equals("baseline")).toList();
+        int perShape = lab.size() + 1;
+        assertEquals(2 * 2 * perShape, rows.size(), "2 calls x 2 shapes x (variants, vs): " + r.out());
+        for (int i = 0; i < rows.size(); i++)
+            if (i % perShape == perShape - 1) assertTrue(rows.get(i).contains("baseline (vs)"), rows.get(i));
+            else assertTrue(rows.get(i).contains(lab.get(i % perShape)) && rows.get(i).endsWith("x"), rows.get(i));
 
         List<String> lines = Files.readAllLines(results);
-        assertEquals(8, lines.size());
+        assertEquals(rows.size(), lines.size());
         for (String line : lines) {
             JsonNode j = Json.MAPPER.readTree(line);
             assertEquals("cuda", j.get("device").asText());
             assertTrue(j.at("/machine/virtual_gpu").asBoolean(), line);
             assertTrue(j.at("/machine/gpu").asText().startsWith("cuda"), line);
-            assertEquals("kernels/batch_norm.cu", j.get("source").asText());
+            Variant v = KernelLab.find(j.get("variant_id").asText(), Variant.Device.CUDA).getFirst();
+            assertEquals(v.source(), j.get("source").asText());
+            assertTrue(j.get("source_sha256").asText().matches("[0-9a-f]{64}"), "the source is a file of the repository: " + line);
+            assertEquals(!v.name().equals("baseline"), j.has("speedup_vs"), line);
             assertTrue(j.get("samples").asInt() >= CudaTiming.MIN_REPETITIONS * 2, "two rounds of at least five repetitions: " + line);
             assertTrue(j.get("time_us").asDouble() > 0, line);
             assertTrue(j.get("min_us").asDouble() <= j.get("time_us").asDouble() && j.get("time_us").asDouble() <= j.get("max_us").asDouble(), line);
