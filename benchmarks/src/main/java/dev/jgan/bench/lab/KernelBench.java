@@ -227,7 +227,7 @@ public final class KernelBench {
             out.println("roofline: " + r.describe());
             Measurement.Peaks peaks = Measurement.Peaks.of(r);
             if (peaks.cacheGbPerS() > 0)
-                out.println("%bw: of the memory triad; marked c: of the last-level cache's triad, for a call whose bytes fit that cache "
+                out.println("%bw: of the memory triad; marked c: of the last-level cache's triad, for a call whose bytes fit in half that cache "
                         + "(JMH calls back to back, so its inputs are read from there)");
             out.println("JMH: " + a.warmup + " x " + a.warmupMs + " ms warm-up, " + a.iterations + " x " + a.timeMs + " ms measured, "
                     + a.forks + " fork(s) per measurement, backend cpu with " + a.threads + " threads; " + a.rounds

@@ -40,8 +40,12 @@ public record Measurement(String variant, String call, String shape, double seco
         }
     }
 
-    /** Whether one call's bytes fit the cache that back-to-back calls are served from: its ceiling is then that cache's bandwidth. */
-    public boolean fitsCache() { return peaks.cacheBytes() > 0 && peaks.cacheGbPerS() > 0 && bytes <= peaks.cacheBytes(); }
+    /**
+     * Whether one call's bytes fit in half the cache that back-to-back calls are served from (the
+     * rest holds everything else: a call as large as the whole cache streams from memory); its
+     * ceiling is then that cache's bandwidth.
+     */
+    public boolean fitsCache() { return peaks.cacheBytes() > 0 && peaks.cacheGbPerS() > 0 && bytes <= peaks.cacheBytes() / 2; }
 
     /** The bandwidth ceiling of this call: the cache's where its bytes fit it, else memory's. */
     public double bandwidthRoof() { return fitsCache() ? peaks.cacheGbPerS() : peaks.gbPerS(); }
