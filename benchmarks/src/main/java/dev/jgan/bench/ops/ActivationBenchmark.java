@@ -1,6 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -48,6 +49,10 @@ public class ActivationBenchmark {
     @Param({"2"})
     public int threads;
 
+    /** The kernel lab's variant of the op (KernelLab: baseline is production as is). */
+    @Param({"baseline"})
+    public String variant;
+
     @Param({"leakyRelu", "leakyReluBackward", "relu", "reluBackward", "tanh", "tanhBackward", "sigmoid", "sigmoidBackward"})
     public String op;
 
@@ -61,6 +66,7 @@ public class ActivationBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         b = OpBench.backend(backend, threads);
+        b = KernelLab.find("activations:" + variant, KernelLab.deviceOf(b)).getFirst().on(b);
         Shape s = OpBench.shape(shape);
         float[] hx = OpBench.uniform(s.size(), 1, -4f, 4f), hdy = OpBench.uniform(s.size(), 2, -1f, 1f);
         x = b.fromHost(hx, s);

@@ -1,6 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -52,6 +53,10 @@ public class BatchNormBenchmark {
     @Param({"2"})
     public int threads;
 
+    /** The kernel lab's variant of the op (KernelLab: baseline is production as is). */
+    @Param({"baseline"})
+    public String variant;
+
     @Param({"train", "backward", "infer"})
     public String op;
 
@@ -66,6 +71,7 @@ public class BatchNormBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         b = OpBench.backend(backend, threads);
+        b = KernelLab.find("batch_norm:" + variant, KernelLab.deviceOf(b)).getFirst().on(b);
         Shape xs = OpBench.shape(shape), cs = Shape.of(xs.dim(1));
         int channels = xs.dim(1), spatial = xs.spatial(), n = xs.dim(0);
         float[] hx = OpBench.uniform(xs.size(), 1, -2f, 3f), hdy = OpBench.uniform(xs.size(), 2, -1f, 1f);

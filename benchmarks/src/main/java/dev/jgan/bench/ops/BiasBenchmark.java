@@ -1,6 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -45,6 +46,10 @@ public class BiasBenchmark {
     @Param({"2"})
     public int threads;
 
+    /** The kernel lab's variant of the op (KernelLab: baseline is production as is). */
+    @Param({"baseline"})
+    public String variant;
+
     @Param({"addBias", "biasGrad"})
     public String op;
 
@@ -58,6 +63,7 @@ public class BiasBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         b = OpBench.backend(backend, threads);
+        b = KernelLab.find("bias:" + variant, KernelLab.deviceOf(b)).getFirst().on(b);
         Shape s = OpBench.shape(shape);
         int channels = s.dim(1), spatial = s.spatial();
         float[] hy = OpBench.uniform(s.size(), 1, -1f, 1f), hBias = OpBench.uniform(channels, 2, -1f, 1f);

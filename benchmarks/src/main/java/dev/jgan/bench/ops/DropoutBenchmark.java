@@ -1,6 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -48,6 +49,10 @@ public class DropoutBenchmark {
     @Param({"2"})
     public int threads;
 
+    /** The kernel lab's variant of the op (KernelLab: baseline is production as is). */
+    @Param({"baseline"})
+    public String variant;
+
     @Param({"forward", "backward"})
     public String op;
 
@@ -61,6 +66,7 @@ public class DropoutBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         b = OpBench.backend(backend, threads);
+        b = KernelLab.find("dropout:" + variant, KernelLab.deviceOf(b)).getFirst().on(b);
         Shape s = OpBench.shape(shape);
         float[] hx = OpBench.uniform(s.size(), 1, -1f, 1f);
         x = b.fromHost(hx, s);

@@ -1,0 +1,195 @@
+package dev.jgan.bench.lab;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntToDoubleFunction;
+import java.util.stream.Stream;
+
+/**
+ * This machine's CPU roofline, measured now rather than read from a data sheet: the memory
+ * bandwidth of a STREAM triad and the throughput of a Vector API FMA loop, both on every core.
+ *
+ * <p>Triad: {@code a[i] = b[i] + s * c[i]} over three double arrays of 64 MiB each (well beyond
+ * any last-level cache), split in one contiguous chunk per thread; the best of several
+ * repetitions, each timed from a common start to the slowest thread's end. GB/s counts 24 bytes
+ * per element (read b and c, write a), STREAM's convention: the write-allocate read of {@code a}
+ * that a cache without streaming stores also makes is not counted (it would be 32 B/element).
+ *
+ * <p>The same triad over three arrays that together fill 3/8 of the last-level cache (sysfs'
+ * size; skipped where it cannot be read) gives the cache's bandwidth: the ceiling of a call whose
+ * bytes fit that cache, which JMH's back-to-back calls then read from it rather than from memory.
+ *
+ * <p>FMA: per thread, {@link #ACCUMULATORS} independent accumulators of the preferred float
+ * species, each {@code acc = fma(acc, m, c)} per iteration: enough independent chains to hide the
+ * FMA latency (4 cycles x 2 pipes on Zen 3 needs 8). GFLOP/s = 2 * lanes * FMAs / s, all threads.
+ *
+ * <p>Run alone: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.jgan.bench.lab.Roofline}
+ *
+ * @param triadGbPerS  the best triad bandwidth, GB/s (10^9 B/s), 24 B/element
+ * @param cacheBytes   the last-level cache's size, bytes (0: unknown, no cache triad)
+ * @param cacheTriadGbPerS the best triad bandwidth within the last-level cache, GB/s (0: not measured)
+ * @param fmaGflopPerS the best FMA throughput, GFLOP/s (an FMA counts two)
+ * @param threads      the threads both ran on
+ * @param lanes        float lanes per FMA vector
+ */
+public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbPerS, double fmaGflopPerS, int threads, int lanes) {
+    /** Elements per triad array: 8 Mi doubles = 64 MiB each, 192 MiB in all. */
+    static final int TRIAD_ELEMENTS = 8 << 20;
+    /** Bytes the triad counts per element: read b, read c, write a (write-allocate not counted). */
+    static final int TRIAD_BYTES_PER_ELEMENT = 24;
+    static final int ACCUMULATORS = 12;
+    /** FMA loop iterations per thread per repetition: 12 accumulators x 2^23 ~ 10^8 FMAs, ~50-100 ms a core. */
+    static final long FMA_ITERATIONS = 1L << 23;
+    static final int REPETITIONS = 6;
+    /** The cache triad's repetitions: each is well under a millisecond, so the best of many. */
+    static final int CACHE_REPETITIONS = 200;
+
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    /** The roofline on {@code threads} threads (the machine's cores: {@link Runtime#availableProcessors()}). */
+    public static Roofline measure(int threads) {
+        long cache = lastLevelCacheBytes();
+        int cacheElements = Math.toIntExact(cache / 8 / Double.BYTES);   // 3 arrays: 3/8 of the cache
+        return new Roofline(triad(threads, TRIAD_ELEMENTS, REPETITIONS), cache,
+                cacheElements < 1024 ? 0 : triad(threads, cacheElements, CACHE_REPETITIONS), fma(threads), threads, F.length());
+    }
+
+    /** One line: both numbers and how they were measured. */
+    public String describe() {
+        String cache = cacheTriadGbPerS == 0 ? "" : String.format("; last-level cache (%d MiB) triad %.1f GB/s (3 x %.1f MiB)",
+                cacheBytes >> 20, cacheTriadGbPerS, cacheBytes / 8.0 / (1 << 20));
+        return String.format("memory triad %.1f GB/s (%d threads, 3 x %d MiB doubles, %d B/element, write-allocate not counted)%s; "
+                        + "FMA %.1f GFLOP/s (%d threads x %d accumulators x %d float lanes, Vector API fma)",
+                triadGbPerS, threads, TRIAD_ELEMENTS * 8L >> 20, TRIAD_BYTES_PER_ELEMENT, cache, fmaGflopPerS, threads, ACCUMULATORS, lanes);
+    }
+
+    /** The best GB/s of {@code repetitions} triads over three arrays of {@code elements} doubles. */
+    static double triad(int threads, int elements, int repetitions) {
+        double[] a = new double[elements], b = new double[elements], c = new double[elements];
+        int chunk = Math.ceilDiv(elements, threads);
+        // first touch by the thread that will stream the chunk; the values keep the sums finite
+        parallelBest(threads, 1, t -> {
+            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
+            for (int i = lo; i < hi; i++) {
+                a[i] = 0;
+                b[i] = 1;
+                c[i] = 2;
+            }
+            return 0;
+        });
+        double seconds = parallelBest(threads, repetitions, t -> {
+            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
+            triadChunk(a, b, c, 3.0, lo, hi);
+            return a[lo];
+        });
+        return (double) TRIAD_BYTES_PER_ELEMENT * elements / seconds / 1e9;
+    }
+
+    private static void triadChunk(double[] a, double[] b, double[] c, double s, int lo, int hi) {
+        int i = lo;
+        DoubleVector vs = DoubleVector.broadcast(D, s);
+        for (int upper = lo + D.loopBound(hi - lo); i < upper; i += D.length())
+            DoubleVector.fromArray(D, c, i).fma(vs, DoubleVector.fromArray(D, b, i)).intoArray(a, i);
+        for (; i < hi; i++) a[i] = b[i] + s * c[i];
+    }
+
+    static double fma(int threads) {
+        double seconds = parallelBest(threads, REPETITIONS, t -> fmaLoop(FMA_ITERATIONS));
+        return 2.0 * F.length() * ACCUMULATORS * FMA_ITERATIONS * threads / seconds / 1e9;
+    }
+
+    /** {@link #ACCUMULATORS} independent FMA chains; the sum is returned so the loop cannot be dropped. */
+    static double fmaLoop(long iterations) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f), c = FloatVector.broadcast(F, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3), a4 = a0.add(4), a5 = a0.add(5),
+                a6 = a0.add(6), a7 = a0.add(7), a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+        for (long i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11).reduceLanes(
+                jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    /**
+     * The shortest of {@code repetitions} runs of {@code work} on every thread at once (thread t
+     * gets t), each from the first thread's start to the last one's end. The threads read the
+     * clock themselves: the caller may be descheduled while they run (all cores are busy).
+     */
+    private static double parallelBest(int threads, int repetitions, IntToDoubleFunction work) {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            double best = Double.POSITIVE_INFINITY, sink = 0;
+            for (int r = 0; r < repetitions; r++) {
+                CyclicBarrier start = new CyclicBarrier(threads);
+                long[] begin = new long[threads], end = new long[threads];
+                List<Future<Double>> done = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    done.add(pool.submit(() -> {
+                        start.await();
+                        begin[id] = System.nanoTime();
+                        double out = work.applyAsDouble(id);
+                        end[id] = System.nanoTime();
+                        return out;
+                    }));
+                }
+                for (Future<Double> f : done) sink += f.get();
+                long first = Long.MAX_VALUE, last = Long.MIN_VALUE;
+                for (int t = 0; t < threads; t++) {
+                    first = Math.min(first, begin[t]);
+                    last = Math.max(last, end[t]);
+                }
+                best = Math.min(best, (last - first) / 1e9);
+            }
+            if (sink == 42.4242) System.out.print("");   // keeps the results alive
+            return best;
+        } catch (Exception e) {
+            throw new IllegalStateException("roofline measurement failed: " + e, e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * The size of the last-level cache (the highest level under /sys/devices/system/cpu/cpu0/cache),
+     * bytes; 0 where it cannot be read. A call whose bytes fit it can be served from it between calls.
+     */
+    public static long lastLevelCacheBytes() {
+        Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache");
+        long best = 0;
+        int bestLevel = 0;
+        try (Stream<Path> caches = Files.list(dir)) {
+            for (Path c : caches.filter(p -> p.getFileName().toString().startsWith("index")).toList()) {
+                int level = Integer.parseInt(Files.readString(c.resolve("level")).trim());
+                String size = Files.readString(c.resolve("size")).trim();
+                long bytes = size.endsWith("K") ? Long.parseLong(size.substring(0, size.length() - 1)) << 10
+                        : size.endsWith("M") ? Long.parseLong(size.substring(0, size.length() - 1)) << 20 : Long.parseLong(size);
+                if (level > bestLevel) {
+                    bestLevel = level;
+                    best = bytes;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;   // not Linux, or no cache description: no hint
+        }
+        return best;
+    }
+
+    public static void main(String[] args) {
+        System.out.println("roofline: " + measure(Runtime.getRuntime().availableProcessors()).describe());
+    }
+}
