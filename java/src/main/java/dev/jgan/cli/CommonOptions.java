@@ -48,18 +48,26 @@ final class CommonOptions {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
         Backend b = Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+        List<Variant> chosen = new ArrayList<>();
         for (String v : variants) {
-            if (!v.contains(":")) throw new UserError("--variant " + v + ": give OP:VARIANT, e.g. batch_norm:baseline");
-            List<Variant> found;
+            if (!v.contains(":")) {
+                b.close();
+                throw new UserError("--variant " + v + ": give OP:VARIANT, e.g. batch_norm:baseline");
+            }
             try {
-                found = KernelLab.find(v, KernelLab.deviceOf(b));
+                chosen.add(KernelLab.find(v, KernelLab.deviceOf(b)).getFirst());
             } catch (IllegalArgumentException e) {
                 b.close();
                 throw new UserError("--variant: " + e.getMessage());
             }
-            b = found.getFirst().on(b);
-            log.println("kernel lab: " + found.getFirst() + " in place of " + KernelLab.production(found.getFirst().op(), KernelLab.deviceOf(b)).id());
         }
-        return b;
+        if (chosen.isEmpty()) return b;
+        for (Variant v : chosen) log.println("kernel lab: " + v + " in place of " + KernelLab.production(v.op(), v.device()).id());
+        try {
+            return KernelLab.install(chosen, b);
+        } catch (IllegalArgumentException e) {
+            b.close();
+            throw new UserError("--variant: " + e.getMessage());
+        }
     }
 }

@@ -7,8 +7,10 @@ import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -113,19 +115,58 @@ public final class KernelLab {
         return find(op.id() + ":" + name, device).getFirst();
     }
 
-    /** {@code backend} with the production choice of every op in place (itself when every op runs its baseline). */
+    /**
+     * {@code backend} with the production choice of every op in place: itself while every op runs
+     * its baseline, else a {@link ProductionChoice} that remembers the backend underneath.
+     */
     public static Backend withProduction(Backend backend) {
-        Device device = deviceOf(backend);
-        Backend out = backend;
+        Backend raw = raw(backend), out = with(raw, Set.of());
+        return out == raw ? raw : new ProductionChoice(raw, out);
+    }
+
+    /**
+     * {@code variants} (one per op at most) in place on {@code backend} (with or without the
+     * production choices in place), every other op running production's choice: what a check, a bench or {@code --variant}
+     * measures. The baseline is the production kernels themselves even after another variant was
+     * promoted.
+     */
+    public static Backend install(List<Variant> variants, Backend backend) {
+        Set<LabOp> ops = EnumSet.noneOf(LabOp.class);
+        for (Variant v : variants)
+            if (!ops.add(v.op())) throw new IllegalArgumentException("two variants of " + v.op() + ": " + variants);
+        Backend out = with(raw(backend), ops);
+        for (Variant v : variants) out = v.install().apply(out);
+        return out;
+    }
+
+    /** The production choices of every op not in {@code except} on {@code raw}. */
+    private static Backend with(Backend raw, Set<LabOp> except) {
+        Device device = deviceOf(raw);
+        Backend out = raw;
         for (LabOp op : LabOp.values()) {
+            if (except.contains(op)) continue;
             Variant v = production(op, device);
-            if (!v.name().equals(BASELINE)) out = v.on(out);
+            if (!v.name().equals(BASELINE)) out = v.install().apply(out);
         }
         return out;
     }
 
+    private static Backend raw(Backend b) {
+        return b instanceof ProductionChoice p ? p.raw : b;
+    }
+
+    /** A backend with some op's production choice a lab variant: the calls go to it, {@link #raw} is the backend underneath. */
+    static final class ProductionChoice extends ForwardingBackend {
+        private final Backend raw;
+
+        ProductionChoice(Backend raw, Backend withChoices) {
+            super(withChoices);
+            this.raw = raw;
+        }
+    }
+
     /** The lab device a backend is: CUDA for the CUDA backend (GPU, virtual GPU or emulated), else the CPU. */
     public static Device deviceOf(Backend backend) {
-        return backend.name().equals("cuda") ? Device.CUDA : Device.CPU;
+        return raw(backend).name().equals("cuda") ? Device.CUDA : Device.CPU;
     }
 }

@@ -48,8 +48,11 @@ public record Variant(LabOp op, String name, Device device, Status status, Strin
     /** {@code op:name}, as the command line takes it. */
     public String id() { return op.id() + ":" + name; }
 
-    /** The op's backend with this variant in place. */
-    public Backend on(Backend production) { return install.apply(production); }
+    /**
+     * {@code backend} (a backend as {@code Backends} opens it) with this variant in place of its
+     * op, every other op running production's choice ({@link KernelLab}).
+     */
+    public Backend on(Backend backend) { return KernelLab.install(List.of(this), backend); }
 
     @Override public String toString() { return id() + " (" + device.id() + ")"; }
 }

@@ -102,6 +102,15 @@ class KernelLabTest {
     }
 
     @Test
+    void oneVariantPerOpAtATimeAndTheBaselineIsTheBackendItself() {
+        Backend cpu = dev.jgan.testing.TestBackends.cpu();
+        Variant baseline = KernelLab.find("dropout:baseline", Device.CPU).getFirst();
+        assertThrows(IllegalArgumentException.class, () -> KernelLab.install(List.of(baseline, baseline), cpu));
+        // every op runs its baseline in production today: nothing is wrapped
+        assertTrue(KernelLab.withProduction(cpu) == cpu && baseline.on(cpu) == cpu);
+    }
+
+    @Test
     void findNamesWhatThereIs() {
         IllegalArgumentException noOp = assertThrows(IllegalArgumentException.class, () -> KernelLab.find("batchnorm", null));
         assertTrue(noOp.getMessage().contains("batch_norm"), noOp.getMessage());
