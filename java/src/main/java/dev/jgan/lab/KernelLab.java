@@ -3,6 +3,7 @@ package dev.jgan.lab;
 import dev.jgan.backend.Backend;
 import dev.jgan.lab.Variant.Device;
 import dev.jgan.lab.Variant.Status;
+import dev.jgan.lab.cpu.DropoutMul32Pairs;
 import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 
 import java.util.ArrayList;
@@ -49,7 +50,11 @@ public final class KernelLab {
                     "planes of 2..32 floats: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's"
                             + " run, per-lane sums then a segmented reduction per channel; x (and dy) stay in registers when a thread has"
                             + " at most 8 items (8 B/elem forward, 12 backward; else 16 and 20 as production)",
-                    8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())));
+                    8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())),
+            new Variant(LabOp.DROPOUT, "mul32-pairs", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/DropoutMul32Pairs.java",
+                    "Philox's 32x32 products as one vpmuludq (operands masked) and words paired into int lanes, one zip, compare on ints; "
+                    + "ops are integer: 10 rounds x (2 mul + 2 and + 2 shift + 4 xor) / 4 elements + y = x * mask",
+                    12, 26, List.of(), DropoutMul32Pairs::new));
 
     private static final List<Variant> ALL = all();
 
