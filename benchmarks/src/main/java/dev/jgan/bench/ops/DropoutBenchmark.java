@@ -1,6 +1,7 @@
 package dev.jgan.bench.ops;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.lab.KernelLab;
 import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -24,7 +25,11 @@ import java.util.concurrent.TimeUnit;
  * {@code Backend.dropoutForward} (Philox mask and scale in one pass) and {@code dropoutBackward}
  * at dcgan-28 D's two dropout layers (p = 0.3), batch 64.
  *
- * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar DropoutBenchmark}
+ * {@code variant} is the kernel lab's (KernelLab, {@code dropout:<variant>} on the backend's device):
+ * baseline is production as is.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar DropoutBenchmark}; a lab variant
+ * against production: {@code ... DropoutBenchmark -p variant=baseline,mul32-pairs}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,6 +53,10 @@ public class DropoutBenchmark {
     @Param({"2"})
     public int threads;
 
+    /** The kernel lab's dropout variant on the backend's device; baseline is production. */
+    @Param({"baseline"})
+    public String variant;
+
     @Param({"forward", "backward"})
     public String op;
 
@@ -61,6 +70,7 @@ public class DropoutBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         b = OpBench.backend(backend, threads);
+        b = KernelLab.find("dropout:" + variant, KernelLab.deviceOf(b)).getFirst().on(b);
         Shape s = OpBench.shape(shape);
         float[] hx = OpBench.uniform(s.size(), 1, -1f, 1f);
         x = b.fromHost(hx, s);
