@@ -52,8 +52,8 @@ public final class KernelLab {
                             + " at most 8 items (8 B/elem forward, 12 backward; else 16 and 20 as production)",
                     8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())),
             new Variant(LabOp.DROPOUT, "mul32-pairs", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/DropoutMul32Pairs.java",
-                    "Philox's 32x32 products as one vpmuludq (operands masked) and words paired into int lanes, one zip, compare on ints; "
-                    + "ops are integer: 10 rounds x (2 mul + 2 and + 2 shift + 4 xor) / 4 elements + y = x * mask",
+                    "Philox's 32x32 products as one vpmuludq, two words per long lane (x0:x1, x2:x3: no masks, a shorter chain), "
+                    + "one int rearrange to element order, compare on ints; ops are integer: 10 rounds x (2 mul + 4 shift + 4 xor) / 4 elements, + y = x * mask",
                     12, 26, List.of(), DropoutMul32Pairs::new));
 
     private static final List<Variant> ALL = all();

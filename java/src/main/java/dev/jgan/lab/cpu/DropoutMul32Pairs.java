@@ -24,25 +24,31 @@ import java.nio.ByteOrder;
  *
  * <p>Tries, after reading C2's code for production on AVX2 (JDK 25):
  * <ul>
- *   <li>32x32 -> 64-bit products as one {@code vpmuludq}: production's {@code x.mul(M)} is a 64x64
- *       multiply, which AVX2 lacks, so C2 emulates it (vpmulld, shuffles, adds, vpmuludq); with
- *       both operands {@code and(0xFFFFFFFF)} C2 sees a 32-bit product (JDK-8341137) and emits one
- *       vpmuludq. The high halves are left dirty through the rounds and masked only where read:
- *       the multiply's operands and the end.</li>
- *   <li>Words paired into int lanes: (w0 | w1 &lt;&lt; 32) and (w2 | w3 &lt;&lt; 32) per long lane are
- *       elements 4b..4b+1 and 4b+2..4b+3 as ints, so one 64-bit zip puts a whole chunk in element
- *       order; the test (word &gt;&gt;&gt; 8) &lt; floor(p 2^24) is then done on int lanes, twice as
- *       many per vector. Production narrows four compare masks (L2I) and zips them in two rounds
- *       of eight two-vector rearranges.</li>
- *   <li>Tried and dropped: two chunks per iteration for ILP (C2 unrolls the ten rounds already;
- *       eight state vectors spill on AVX2's 16 registers, 25% slower).</li>
+ *   <li>32x32 -> 64-bit products as one {@code vpmuludq}. Production's {@code x.mul(M)} is a 64x64
+ *       multiply, which AVX2 lacks, so C2 emulates it (vpmulld, shuffles, adds and vpmuludq). With
+ *       the operands {@code a >>> 32} and {@code M & 0xFFFFFFFF}, C2 sees a 32-bit product
+ *       (JDK-8341137) and emits the shift and one vpmuludq.</li>
+ *   <li>Two words per long lane: a = (x0 : x1) and b = (x2 : x3), high half : low half. A round is
+ *       then a = p1 ^ ((a &lt;&lt; 32) ^ k0), b = p0 ^ ((b &lt;&lt; 32) ^ k1) with p0 = M0 (a &gt;&gt;&gt; 32),
+ *       p1 = M1 (b &gt;&gt;&gt; 32): the product's high half lands on x0 (x2) and its low half is the
+ *       next x1 (x3) as it stands, so nothing is masked, and the chain from one product to the next
+ *       is a multiply, a xor and a shift (the key xor is off it), one op shorter.</li>
+ *   <li>The mask in element order from one two-vector int rearrange per output vector: the
+ *       ints of a and b are (x1, x0) and (x3, x2) per block, and one shuffle puts x0 x1 x2 x3 of
+ *       each block in place; the test (word &gt;&gt;&gt; 8) &lt; floor(p 2^24) is then done on int lanes,
+ *       twice as many per vector. Production narrows four compare masks (L2I) and zips them in two
+ *       rounds of eight rearranges.</li>
+ *   <li>Tried and dropped: one word per long lane with the products' operands masked (0.25 ns an
+ *       element slower: a mask on every product's path); two chunks per iteration for ILP (C2
+ *       unrolls the ten rounds already; either 15% faster or 15% slower from one JVM to the next,
+ *       where one chunk is steady).</li>
  * </ul>
- * Measured (AMD EPYC Zen 3, AVX2, a shared 2-core machine, best of 60 calls at 64x64x14x14):
- * 1.5-2.2 ns an element against production's 3.4.
+ * Measured (AMD EPYC Zen 3, AVX2, a shared 2-core machine, best of 60 calls at 64x64x14x14, one
+ * JVM per kernel): 1.5 ns an element against production's 3.4.
  *
  * <p>Bytes per element: 12 (reads x, writes mask and y). Operations per element: Philox's
- * integer ops, 10 rounds x (2 multiplies + 2 masks + 2 shifts + 4 xors) / 4 elements = 25, plus
- * the float multiply y = x * mask.
+ * integer ops, 10 rounds x (2 multiplies + 4 shifts + 4 xors) / 4 elements = 25, plus the float
+ * multiply y = x * mask.
  *
  * <p>Status: experiment. dropoutBackward (dy * mask) is production's.
  *
@@ -60,8 +66,8 @@ public final class DropoutMul32Pairs extends ForwardingBackend {
     static final int CHUNK = 4 * LL;
     /** Whether the vector path runs here (see the class comment); package-private for the test. */
     static final boolean VECTOR = LL >= 4;
-    /** Zips two long vectors a, b: ZIP_LO is a0 b0 a1 b1 ... of their first halves, ZIP_HI of their second halves. */
-    private static final VectorShuffle<Long> ZIP_LO, ZIP_HI;
+    /** The ints of a and b in element order: WORDS_LO for the chunk's first half of blocks, WORDS_HI for its second. */
+    private static final VectorShuffle<Integer> WORDS_LO, WORDS_HI;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private static final int M0 = 0xD2511F53, M1 = 0xCD9E8D57;
@@ -69,14 +75,23 @@ public final class DropoutMul32Pairs extends ForwardingBackend {
     private static final long LO32 = 0xFFFFFFFFL;
 
     static {
-        int[] lo = new int[LL], hi = new int[LL];
-        for (int i = 0; i < LL; i++) {
-            // in a two-vector rearrange, index j - LL (exceptional) picks lane j of the second vector
-            lo[i] = (i & 1) == 0 ? i / 2 : i / 2 - LL;
-            hi[i] = (i & 1) == 0 ? LL / 2 + i / 2 : LL / 2 + i / 2 - LL;
+        int n = IS.length();   // 2 LL ints: the four words of LL / 2 blocks
+        int[] lo = new int[n], hi = new int[n];
+        for (int k = 0; k < n; k++) {
+            // element k of a half: word w of its block j; the block's x0 is the high int (2j + 1) of
+            // a's lane j, x1 the low int (2j), x2 and x3 the same of b (index - n, exceptional, picks the second vector)
+            int j = k / 4, w = k % 4;
+            int at = switch (w) {
+                case 0 -> 2 * j + 1;
+                case 1 -> 2 * j;
+                case 2 -> 2 * j + 1 - n;
+                default -> 2 * j - n;
+            };
+            lo[k] = at;
+            hi[k] = at + LL;   // blocks LL / 2 on: ints LL on
         }
-        ZIP_LO = VectorShuffle.fromArray(LS, lo, 0);
-        ZIP_HI = VectorShuffle.fromArray(LS, hi, 0);
+        WORDS_LO = VectorShuffle.fromArray(IS, lo, 0);
+        WORDS_HI = VectorShuffle.fromArray(IS, hi, 0);
     }
 
     public DropoutMul32Pairs(Backend base) {
@@ -103,29 +118,27 @@ public final class DropoutMul32Pairs extends ForwardingBackend {
         int scaleBits = Float.floatToRawIntBits(1f / (1f - p));
         LongVector lanes = LongVector.zero(LS).addIndex(1);
         LongVector m0 = LongVector.broadcast(LS, M0 & LO32), m1 = LongVector.broadcast(LS, M1 & LO32);
-        LongVector key0 = LongVector.broadcast(LS, seed & LO32), key1 = LongVector.broadcast(LS, seed >>> 32);
-        LongVector w0 = LongVector.broadcast(LS, W0 & LO32), w1 = LongVector.broadcast(LS, W1 & LO32);
+        // keys and their Weyl steps in the high halves, where they meet x0 and x2 (a carry falls off the top)
+        LongVector key0 = LongVector.broadcast(LS, seed << 32), key1 = LongVector.broadcast(LS, seed & ~LO32);
+        LongVector w0 = LongVector.broadcast(LS, (long) W0 << 32), w1 = LongVector.broadcast(LS, (long) W1 << 32);
         long step = (long) LL << 3, i = 0;   // bytes of one int vector: 2 LL elements
         for (long bound = n - n % CHUNK; i < bound; i += CHUNK) {
-            // counter (lo32(b), hi32(b), 0, 0) of blocks b = offset + i / 4 + lane; each word in the
-            // low half of a long, the high half dirty (only the low half is ever read)
-            LongVector block = lanes.add(offset + (i >>> 2));
-            LongVector x0 = block, x1 = block.lanewise(VectorOperators.LSHR, 32), x2 = LongVector.zero(LS), x3 = x2;
+            // counter (x0, x1, x2, x3) = (lo32(c), hi32(c), 0, 0) of blocks c = offset + i / 4 + lane
+            LongVector c = lanes.add(offset + (i >>> 2));
+            LongVector a = c.lanewise(VectorOperators.ROL, 32), b = LongVector.zero(LS);
             LongVector k0 = key0, k1 = key1;
             for (int r = 0; r < 10; r++) {
-                // both operands masked: C2 emits one 32x32 -> 64-bit vpmuludq, not an emulated 64-bit product
-                LongVector p0 = x0.and(LO32).mul(m0.and(LO32)), p1 = x2.and(LO32).mul(m1.and(LO32));
-                x0 = p1.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, x1.lanewise(VectorOperators.XOR, k0));
-                x2 = p0.lanewise(VectorOperators.LSHR, 32).lanewise(VectorOperators.XOR, x3.lanewise(VectorOperators.XOR, k1));
-                x1 = p1;   // its low half is lo32(p1)
-                x3 = p0;
+                // p0 = M0 x0, p1 = M1 x2, 64-bit; operands as C2 needs them for one vpmuludq
+                LongVector p0 = a.lanewise(VectorOperators.LSHR, 32).mul(m0.and(LO32));
+                LongVector p1 = b.lanewise(VectorOperators.LSHR, 32).mul(m1.and(LO32));
+                // (x0, x1) = (hi(p1) ^ x1 ^ k0, lo(p1)), (x2, x3) = (hi(p0) ^ x3 ^ k1, lo(p0))
+                a = p1.lanewise(VectorOperators.XOR, a.lanewise(VectorOperators.LSHL, 32).lanewise(VectorOperators.XOR, k0));
+                b = p0.lanewise(VectorOperators.XOR, b.lanewise(VectorOperators.LSHL, 32).lanewise(VectorOperators.XOR, k1));
                 k0 = k0.add(w0);
                 k1 = k1.add(w1);
             }
-            // per block b: (w0, w1) and (w2, w3) as int pairs; zipped, the ints are elements in order
-            LongVector w01 = x0.and(LO32).lanewise(VectorOperators.OR, x1.lanewise(VectorOperators.LSHL, 32));
-            LongVector w23 = x2.and(LO32).lanewise(VectorOperators.OR, x3.lanewise(VectorOperators.LSHL, 32));
-            IntVector e0 = w01.rearrange(ZIP_LO, w23).reinterpretAsInts(), e1 = w01.rearrange(ZIP_HI, w23).reinterpretAsInts();
+            IntVector ai = a.reinterpretAsInts(), bi = b.reinterpretAsInts();
+            IntVector e0 = ai.rearrange(WORDS_LO, bi), e1 = ai.rearrange(WORDS_HI, bi);
             // dropped where (word >>> 8) < threshold (both below 2^24 + 1, so a signed compare is right)
             VectorMask<Integer> d0 = e0.lanewise(VectorOperators.LSHR, 8).compare(VectorOperators.LT, threshold);
             VectorMask<Integer> d1 = e1.lanewise(VectorOperators.LSHR, 8).compare(VectorOperators.LT, threshold);
