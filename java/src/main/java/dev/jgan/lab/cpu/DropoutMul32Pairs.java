@@ -36,15 +36,15 @@ import java.nio.ByteOrder;
  *   <li>The mask in element order from one two-vector int rearrange per output vector: the
  *       ints of a and b are (x1, x0) and (x3, x2) per block, and one shuffle puts x0 x1 x2 x3 of
  *       each block in place; the test (word &gt;&gt;&gt; 8) &lt; floor(p 2^24) is then done on int lanes,
- *       twice as many per vector. Production narrows four compare masks (L2I) and zips them in two
- *       rounds of eight rearranges.</li>
- *   <li>Tried and dropped: one word per long lane with the products' operands masked (0.25 ns an
- *       element slower: a mask on every product's path); two chunks per iteration for ILP (C2
- *       unrolls the ten rounds already; either 15% faster or 15% slower from one JVM to the next,
- *       where one chunk is steady).</li>
+ *       twice as many per vector. Production narrows four compare masks (L2I) and zips them with
+ *       two rounds of four two-vector rearranges.</li>
+ *   <li>Tried and dropped: one word per long lane with the products' operands masked (1.54 ns an
+ *       element: a mask on every product's path); two chunks per iteration for ILP (C2 unrolls the
+ *       ten rounds already; 1.25 or 1.7 ns from one JVM to the next, where one chunk is a steady
+ *       1.48).</li>
  * </ul>
- * Measured (AMD EPYC Zen 3, AVX2, a shared 2-core machine, best of 60 calls at 64x64x14x14, one
- * JVM per kernel): 1.5 ns an element against production's 3.4.
+ * Measured (AMD EPYC Zen 3, AVX2, a shared 2-core machine, best of 200 warm calls, one JVM per
+ * variant): 1.49 ns an element against production's 3.43, at 64x64x14x14 and at 64x128x7x7.
  *
  * <p>Bytes per element: 12 (reads x, writes mask and y). Operations per element: Philox's
  * integer ops, 10 rounds x (2 multiplies + 4 shifts + 4 xors) / 4 elements = 25, plus the float
