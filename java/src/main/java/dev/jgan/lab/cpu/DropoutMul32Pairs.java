@@ -46,9 +46,11 @@ import java.nio.ByteOrder;
  * Measured (AMD EPYC Zen 3, AVX2, a shared 2-core machine, best of 200 warm calls, one JVM per
  * variant): 1.49 ns an element against production's 3.43, at 64x64x14x14 and at 64x128x7x7.
  *
- * <p>Bytes per element: 12 (reads x, writes mask and y). Operations per element: Philox's
- * integer ops, 10 rounds x (2 multiplies + 4 shifts + 4 xors) / 4 elements = 25, plus the float
- * multiply y = x * mask.
+ * <p>Bytes per element: 12 (reads x, writes mask and y). FLOPs per element: 1, the multiply
+ * y = x * mask, as the baseline counts them; besides, Philox's integer ops, 10 rounds x
+ * (2 multiplies + 4 shifts + 4 xors) / 4 elements = 25. Production's round has 2 masks, 2 shifts
+ * and 4 xors around two emulated 64-bit products of 7 ops each (vpshufd, vpmulld, vpshufd, vpaddd,
+ * vpsllq, vpmuludq, vpaddq), 55 ops per element; and C2 does not fully unroll its rounds loop.
  *
  * <p>Status: experiment. dropoutBackward (dy * mask) is production's.
  *
