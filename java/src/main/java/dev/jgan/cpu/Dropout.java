@@ -31,8 +31,11 @@ import static jdk.incubator.vector.FloatVector.fromMemorySegment;
  * fewer than 4 lanes (SSE, AVX1) have no compiled rearrange and conversions (C2 falls back to
  * allocating Java code, ~70 ns an element), so there the whole fill is scalar; the tail of every
  * fill (fewer than 4 lanes x 4 elements) is scalar too.
+ *
+ * <p>Public for the kernel lab's CPU variants (dev.jgan.lab.cpu), which use {@link #forwardScalar}
+ * for their tails; the rest is the CPU backend's.
  */
-final class Dropout {
+public final class Dropout {
     private static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
     private static final int LL = LS.length();
     /** Ints of the same lane count: the mask's float bits, narrowed from the long lanes. */
@@ -120,7 +123,7 @@ final class Dropout {
     }
 
     /** Elements [from, n), from a multiple of 4: the scalar Philox of RandomFill, then y = x * mask. */
-    static void forwardScalar(MemorySegment x, MemorySegment mask, MemorySegment y, long from, long n, float p, long seed, long offset) {
+    public static void forwardScalar(MemorySegment x, MemorySegment mask, MemorySegment y, long from, long n, float p, long seed, long offset) {
         RandomFill.fill(mask, from, n, RandomFill.BERNOULLI, p, 0f, 1f / (1f - p), seed, offset);
         long i = from;
         for (long bound = from + F.loopBound(n - from); i < bound; i += FL) {

@@ -3,6 +3,7 @@ package dev.jgan.lab;
 import dev.jgan.backend.Backend;
 import dev.jgan.lab.Variant.Device;
 import dev.jgan.lab.Variant.Status;
+import dev.jgan.lab.cpu.DropoutMul32Pairs;
 import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 
 import java.util.ArrayList;
@@ -51,7 +52,12 @@ public final class KernelLab {
                     "planes of 2..32 floats: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's"
                             + " run, per-lane sums then a segmented reduction per channel; x (and dy) stay in registers when a thread has"
                             + " at most 8 items (8 B/elem forward, 12 backward; else 16 and 20 as production)",
-                    8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())));
+                    8, 7, BatchNormSmallSpatial.kernels(), CudaRoute.of(BatchNormSmallSpatial.rules())),
+            new Variant(LabOp.DROPOUT, "mul32-pairs", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/DropoutMul32Pairs.java",
+                    "Philox's 32x32 products as one vpmuludq, two words per long lane (x0:x1, x2:x3: no masks, a shorter chain), "
+                    + "one int rearrange to element order, compare on ints; FLOPs as the baseline's (y = x * mask), besides"
+                    + " Philox's 25 integer ops per element: 10 rounds x (2 mul + 4 shift + 4 xor) / 4 elements",
+                    12, 1, List.of(), DropoutMul32Pairs::new));
 
     private static final List<Variant> ALL = all();
 

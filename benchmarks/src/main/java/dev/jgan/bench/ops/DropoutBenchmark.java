@@ -25,7 +25,11 @@ import java.util.concurrent.TimeUnit;
  * {@code Backend.dropoutForward} (Philox mask and scale in one pass) and {@code dropoutBackward}
  * at dcgan-28 D's two dropout layers (p = 0.3), batch 64.
  *
- * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar DropoutBenchmark}
+ * {@code variant} is the kernel lab's (KernelLab, {@code dropout:<variant>} on the backend's device):
+ * baseline is production as is.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar DropoutBenchmark}; a lab variant
+ * against production: {@code ... DropoutBenchmark -p variant=baseline,mul32-pairs}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
