@@ -29,9 +29,12 @@ import static jdk.incubator.vector.VectorOperators.F2D;
  *
  * <p>For S == 1 ((N, C) activations) HL channels go down the rows together as lanes; remaining
  * channels, and every channel when S > 1, are done one at a time along their runs. Each op is
- * one method with all its loops (see {@link Vec} on why kernels do not call kernels).
+ * one method with all its loops (see {@link Vec} on why kernels do not call kernels), but for train's
+ * last steps: saving a channel's statistics and normalising it are methods of their own (public), so
+ * that the kernel lab's variants of the statistics (dev.jgan.lab.cpu) save and normalise exactly as
+ * production does.
  */
-final class BatchNorm {
+public final class BatchNorm {
     private BatchNorm() {}
 
     static void train(MemorySegment x, int n, int c, int s, MemorySegment gamma, MemorySegment beta,
@@ -65,13 +68,7 @@ final class BatchNorm {
                     ((DoubleVector) fromMemorySegment(FH, runVar, at, ORDER).convertShape(F2D, D, 0)).mul(keep)
                             .add(var.mul(unbiasing * momentum)).convertShape(D2F, FH, 0).intoMemorySegment(runVar, at, ORDER);
 
-                // y = (x - mean) * (gamma * invStd) + beta
-                FloatVector scale = fromMemorySegment(FH, gamma, at, ORDER).mul(invStdF);
-                FloatVector shift = fromMemorySegment(FH, beta, at, ORDER);
-                for (int i = 0; i < n; i++) {
-                    long off = ((long) i * c + c0) << 2;
-                    fromMemorySegment(FH, x, off, ORDER).sub(meanF).fma(scale, shift).intoMemorySegment(y, off, ORDER);
-                }
+                normaliseLanes(x, n, c, c0, gamma, beta, saveMean, saveInvStd, y);
             }
         }
         // one channel at a time along its runs
@@ -102,25 +99,60 @@ final class BatchNorm {
                     squares += d * d;
                 }
             }
-            double var = squares / m;
-            float invStd = (float) (1.0 / Math.sqrt(var + eps));
-            set(saveMean, c0, (float) mean);
-            set(saveInvStd, c0, invStd);
-            set(runMean, c0, (float) (keep * get(runMean, c0) + momentum * mean));
-            if (m > 1) set(runVar, c0, (float) (keep * get(runVar, c0) + momentum * var * unbiasing));
+            saveStatistics(c0, mean, squares / m, m, momentum, eps, runMean, runVar, saveMean, saveInvStd);
+            normaliseChannel(x, n, c, s, c0, gamma, beta, saveMean, saveInvStd, y);
+        }
+    }
 
-            // y = (x - mean) * (gamma * invStd) + beta
-            float meanF = (float) mean, scale = get(gamma, c0) * invStd, shift = get(beta, c0);
-            FloatVector vm = FloatVector.broadcast(F, meanF), vk = FloatVector.broadcast(F, scale), vb = FloatVector.broadcast(F, shift);
-            for (int i = 0; i < n; i++) {
-                long off = ((long) i * c + c0) * s;
-                int j = 0;
-                for (int bound = F.loopBound(s); j < bound; j += FL) {
-                    long at = (off + j) << 2;
-                    fromMemorySegment(F, x, at, ORDER).sub(vm).fma(vk, vb).intoMemorySegment(y, at, ORDER);
-                }
-                for (; j < s; j++) set(y, off + j, (get(x, off + j) - meanF) * scale + shift);
+    /*
+     * The parts of train after a channel's statistics, public for the kernel lab's variants of the
+     * statistics (dev.jgan.lab.cpu): they save and normalise exactly as train does, so a variant
+     * differs from production in its statistics only.
+     */
+
+    /**
+     * Channel ch's batch statistics, from its mean and biased variance (both from M = N * S values):
+     * saveMean = mean, saveInvStd = 1 / sqrt(var + eps), and the running statistics with PyTorch's
+     * momentum, the running variance unbiased (var * M / (M - 1)) and left alone when M == 1.
+     */
+    public static void saveStatistics(int ch, double mean, double var, long m, float momentum, float eps,
+                                      MemorySegment runMean, MemorySegment runVar, MemorySegment saveMean, MemorySegment saveInvStd) {
+        double keep = 1.0 - momentum, unbiasing = m > 1 ? (double) m / (m - 1) : 1.0;
+        set(saveMean, ch, (float) mean);
+        set(saveInvStd, ch, (float) (1.0 / Math.sqrt(var + eps)));
+        set(runMean, ch, (float) (keep * get(runMean, ch) + momentum * mean));
+        if (m > 1) set(runVar, ch, (float) (keep * get(runVar, ch) + momentum * var * unbiasing));
+    }
+
+    /** y = (x - mean) * (gamma * invStd) + beta over channel ch's runs of x: (N, C, S), from its saved statistics. */
+    public static void normaliseChannel(MemorySegment x, int n, int c, int s, int ch, MemorySegment gamma, MemorySegment beta,
+                                        MemorySegment saveMean, MemorySegment saveInvStd, MemorySegment y) {
+        float meanF = get(saveMean, ch), scale = get(gamma, ch) * get(saveInvStd, ch), shift = get(beta, ch);
+        FloatVector vm = FloatVector.broadcast(F, meanF), vk = FloatVector.broadcast(F, scale), vb = FloatVector.broadcast(F, shift);
+        for (int i = 0; i < n; i++) {
+            long off = ((long) i * c + ch) * s;
+            int j = 0;
+            for (int bound = F.loopBound(s); j < bound; j += FL) {
+                long at = (off + j) << 2;
+                fromMemorySegment(F, x, at, ORDER).sub(vm).fma(vk, vb).intoMemorySegment(y, at, ORDER);
             }
+            for (; j < s; j++) set(y, off + j, (get(x, off + j) - meanF) * scale + shift);
+        }
+    }
+
+    /**
+     * y = (x - mean) * (gamma * invStd) + beta for channels [c0, c0 + {@link Vec#HL}) of x: (N, C), as lanes
+     * down the rows, from their saved statistics.
+     */
+    public static void normaliseLanes(MemorySegment x, int n, int c, int c0, MemorySegment gamma, MemorySegment beta,
+                                      MemorySegment saveMean, MemorySegment saveInvStd, MemorySegment y) {
+        long at = (long) c0 << 2;
+        FloatVector meanF = fromMemorySegment(FH, saveMean, at, ORDER);
+        FloatVector scale = fromMemorySegment(FH, gamma, at, ORDER).mul(fromMemorySegment(FH, saveInvStd, at, ORDER));
+        FloatVector shift = fromMemorySegment(FH, beta, at, ORDER);
+        for (int i = 0; i < n; i++) {
+            long off = ((long) i * c + c0) << 2;
+            fromMemorySegment(FH, x, off, ORDER).sub(meanF).fma(scale, shift).intoMemorySegment(y, off, ORDER);
         }
     }
 

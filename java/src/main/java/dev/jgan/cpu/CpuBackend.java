@@ -485,7 +485,11 @@ public final class CpuBackend implements Backend {
         return h;
     }
 
-    private static MemorySegment seg(String op, String name, Tensor t) {
+    /**
+     * The memory of a CPU tensor argument, or the one-line failure of a null or foreign one; public
+     * for the kernel lab's CPU variants (dev.jgan.lab.cpu), so that bad input fails as production's does.
+     */
+    public static MemorySegment seg(String op, String name, Tensor t) {
         return host(op, name, t).segment();
     }
 

@@ -22,24 +22,26 @@ import java.nio.ByteOrder;
  * allocating Java implementation of loads and stores in a small vector helper that it did
  * inline into another kernel's loop. Either way the op allocates on every call and runs many
  * times slower, so CpuBackendTest checks that warm ops allocate nothing.
+ *
+ * <p>Public for the kernel lab's CPU variants (dev.jgan.lab.cpu), which follow the same conventions.
  */
-final class Vec {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final int FL = F.length();
-    static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+public final class Vec {
+    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    public static final int FL = F.length();
+    public static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     /** Half a preferred vector of floats: exactly the floats that widen (F2D) into one D vector. */
-    static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
-    static final int HL = FH.length();
-    static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+    public static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    public static final int HL = FH.length();
+    public static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
 
     private Vec() {}
 
-    static float get(MemorySegment s, long i) {
+    public static float get(MemorySegment s, long i) {
         return s.getAtIndex(FLOAT, i);
     }
 
-    static void set(MemorySegment s, long i, float v) {
+    public static void set(MemorySegment s, long i, float v) {
         s.setAtIndex(FLOAT, i, v);
     }
 }
