@@ -4,6 +4,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.lab.Variant.Device;
 import dev.jgan.lab.Variant.Status;
 import dev.jgan.lab.cpu.DropoutMul32Pairs;
+import dev.jgan.lab.cpu.WelfordBatchNorm;
 import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 
 import java.util.ArrayList;
@@ -57,7 +58,10 @@ public final class KernelLab {
                     "Philox's 32x32 products as one vpmuludq, two words per long lane (x0:x1, x2:x3: no masks, a shorter chain), "
                     + "one int rearrange to element order, compare on ints; FLOPs as the baseline's (y = x * mask), besides"
                     + " Philox's 25 integer ops per element: 10 rounds x (2 mul + 4 shift + 4 xor) / 4 elements",
-                    12, 1, List.of(), DropoutMul32Pairs::new));
+                    12, 1, List.of(), DropoutMul32Pairs::new),
+            new Variant(LabOp.BATCH_NORM, "welford", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/WelfordBatchNorm.java",
+                    "one-pass training statistics (Welford per lane, Chan's merge), then production's normalise", 12, 9, List.of(),
+                    WelfordBatchNorm::new));
 
     private static final List<Variant> ALL = all();
 

@@ -1,0 +1,185 @@
+package dev.jgan.lab;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.check.CheckResult;
+import dev.jgan.check.OpSuite;
+import dev.jgan.check.PresetOps;
+import dev.jgan.check.SelfCheck;
+import dev.jgan.gan.Preset;
+import dev.jgan.gan.Presets;
+import dev.jgan.lab.Variant.Device;
+import dev.jgan.tensor.Shape;
+import dev.jgan.tensor.Tensor;
+import dev.jgan.testing.TestBackends;
+import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * batch_norm:welford (dev.jgan.lab.cpu.WelfordBatchNorm) on the CPU: the op checks of batch norm
+ * (OpSuite's quick cases, shapes that reach every branch of its streams, the presets' calls), the
+ * accuracy of both variants' statistics on shifted data (x ~ N(1e4, 1) per channel) against a
+ * double two-pass reference on the same floats, and that a warm call allocates nothing.
+ */
+class WelfordBatchNormTest {
+    /**
+     * Both variants compute the statistics in double, to ~1e-13 relative on this data, and round each
+     * saved value once to float: within half an ulp, 2^-24 relative. One ulp (2^-23) leaves the double
+     * arithmetic room; a naive float one-pass (E[x^2] - E[x]^2) misses the variance by order 1 here.
+     */
+    static final double FLOAT_RESULT_RTOL = 0x1p-23;
+    /** The shift and spread of the accuracy data: the mean is 1e4 standard deviations from zero. */
+    static final double SHIFT = 1e4, SPREAD = 1;
+    /** dcgan-64's (PyTorch's) eps; momentum 1, so the running variance is the batch's unbiased one. */
+    static final float EPS = 1e-5f, MOMENTUM = 1f;
+
+    /** Every batch-norm input of the presets at batch 64 (BatchNormBenchmark's list), and odd sizes. */
+    static final List<Shape> SHIFTED_SHAPES = List.of(Shape.of(64, 256), Shape.of(64, 512), Shape.of(64, 1024),
+            Shape.of(64, 12544), Shape.of(64, 128, 7, 7), Shape.of(64, 64, 14, 14), Shape.of(64, 512, 4, 4),
+            Shape.of(64, 256, 8, 8), Shape.of(64, 128, 16, 16), Shape.of(64, 64, 32, 32), Shape.of(13, 19), Shape.of(3, 5, 7, 9));
+
+    /** Beyond OpSuite's quick shapes: odd N in the lanes path, N == 1, S with a vector pair, a lone vector and a tail. */
+    static final List<Shape> BRANCH_SHAPES = List.of(Shape.of(13, 19), Shape.of(1, 9), Shape.of(2, 3, 7, 9), Shape.of(3, 2, 4, 4),
+            Shape.of(5, 3, 1, 8));
+
+    static Variant welford() {
+        return KernelLab.find("batch_norm:welford", Device.CPU).getFirst();
+    }
+
+    static Stream<Arguments> cases() {
+        Backend cpu = TestBackends.cpu();
+        List<OpSuite.Case> cases = new ArrayList<>();
+        for (OpSuite.Case c : OpSuite.quick())
+            if (!Collections.disjoint(c.ops(), LabOp.BATCH_NORM.calls())) cases.add(c);
+        for (Shape s : BRANCH_SHAPES) {
+            cases.add(OpSuite.batchNorm(s, 0.1f, 1e-2f));
+            cases.add(OpSuite.batchNormLeakyRelu(s, 0.1f, 1e-5f, 0.2f));
+        }
+        for (String name : SelfCheck.PRESETS) {
+            Preset p = Presets.get(name);
+            for (OpSuite.Case c : PresetOps.cases(cpu, p, Math.min(p.batch(), SelfCheck.OP_BATCH)))
+                if (!Collections.disjoint(c.ops(), LabOp.BATCH_NORM.calls())) cases.add(c);
+        }
+        Backend variant = welford().on(cpu);
+        return cases.stream().map(c -> Arguments.of(Named.of("welford", variant), c));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void opSuiteCasePasses(Backend b, OpSuite.Case c) {
+        CheckResult r = c.run(b);
+        assertTrue(r.passed(), c + " on batch_norm:welford: " + r.detail() + " (error " + r.error() + ", tolerance " + r.tolerance() + ")");
+    }
+
+    /** The saved mean and 1/std and the running variance of both variants on x ~ N(1e4, 1), against double two-pass sums. */
+    @Test
+    void statisticsOfShiftedDataAreFloatRoundingsOfTheExactOnes() {
+        Backend cpu = TestBackends.cpu();
+        List<Variant> variants = List.of(KernelLab.find("batch_norm:baseline", Device.CPU).getFirst(), welford());
+        StringBuilder table = new StringBuilder("max relative error on x ~ N(1e4, 1): shape, then per variant mean / invStd / variance\n");
+        double naiveFloat = 0, naiveDouble = 0;
+        for (Shape shape : SHIFTED_SHAPES) {
+            int n = shape.dim(0), c = shape.dim(1), s = shape.spatial();
+            long m = (long) n * s;
+            float[] x = shifted(shape, 42);
+            double[] mean = new double[c], var = new double[c];
+            for (int ch = 0; ch < c; ch++) {
+                double sum = 0, squares = 0, sumD = 0, squaresD = 0;
+                float sumF = 0, squaresF = 0;
+                for (int i = 0; i < n; i++) for (int j = 0; j < s; j++) sum += x[(i * c + ch) * s + j];
+                mean[ch] = sum / m;
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < s; j++) {
+                        float v = x[(i * c + ch) * s + j];
+                        squares += (v - mean[ch]) * (v - mean[ch]);
+                        sumD += v;
+                        squaresD += (double) v * v;
+                        sumF += v;
+                        squaresF += v * v;
+                    }
+                var[ch] = squares / m;
+                // the one-pass formula E[x^2] - E[x]^2, in float and in double: what the variants must not be
+                naiveFloat = Math.max(naiveFloat, Math.abs((squaresF / m - (sumF / m) * (sumF / m)) - var[ch]) / var[ch]);
+                naiveDouble = Math.max(naiveDouble, Math.abs((squaresD / m - (sumD / m) * (sumD / m)) - var[ch]) / var[ch]);
+            }
+            table.append(String.format("  %-14s", shape));
+            for (Variant v : variants) {
+                Backend b = v.on(cpu);
+                Tensor tx = b.fromHost(x, shape), y = b.allocate(shape);
+                Shape cs = Shape.of(c);
+                Tensor gamma = b.fromHost(filled(c, 1f), cs), beta = b.allocate(cs), rm = b.allocate(cs),
+                        rv = b.fromHost(filled(c, 1f), cs), sm = b.allocate(cs), si = b.allocate(cs);
+                b.batchNormTrain(tx, gamma, beta, rm, rv, MOMENTUM, EPS, y, sm, si);
+                float[] gotMean = sm.toHost(), gotInvStd = si.toHost(), gotVar = rv.toHost();
+                double eMean = 0, eInvStd = 0, eVar = 0;
+                for (int ch = 0; ch < c; ch++) {
+                    double invStd = 1 / Math.sqrt(var[ch] + EPS), unbiased = var[ch] * m / (m - 1);
+                    eMean = Math.max(eMean, Math.abs(gotMean[ch] - mean[ch]) / Math.abs(mean[ch]));
+                    eInvStd = Math.max(eInvStd, Math.abs(gotInvStd[ch] - invStd) / invStd);
+                    eVar = Math.max(eVar, Math.abs(gotVar[ch] - unbiased) / unbiased);
+                }
+                table.append(String.format("  %s %.2e / %.2e / %.2e", v.name(), eMean, eInvStd, eVar));
+                String where = v.id() + " " + shape + ": max relative error of ";
+                assertTrue(eMean <= FLOAT_RESULT_RTOL, where + "the mean " + eMean);
+                assertTrue(eInvStd <= FLOAT_RESULT_RTOL, where + "1/std " + eInvStd);
+                assertTrue(eVar <= FLOAT_RESULT_RTOL, where + "the variance " + eVar);
+            }
+            table.append('\n');
+        }
+        table.append(String.format("  naive one-pass E[x^2] - E[x]^2, variance: float sums %.2e, double sums %.2e%n", naiveFloat, naiveDouble));
+        System.out.print(table);
+        assertTrue(naiveFloat > 1e-2, "the data should defeat a float one-pass formula (it did " + naiveFloat + "): not shifted enough");
+    }
+
+    /** A warm training call allocates nothing on the Java heap, either variant, lanes path (S == 1) and per channel. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"baseline", "welford"})
+    void warmTrainingCallAllocatesNothing(String name) {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assumeTrue(threads.isThreadAllocatedMemorySupported(), "this JVM does not count allocations per thread");
+        threads.setThreadAllocatedMemoryEnabled(true);
+        Backend b = KernelLab.find("batch_norm:" + name, Device.CPU).getFirst().on(TestBackends.cpu());
+        List<Runnable> calls = new ArrayList<>();
+        for (Shape shape : List.of(Shape.of(16, 259), Shape.of(4, 13, 7, 7))) {
+            Shape cs = Shape.of(shape.dim(1));
+            Tensor x = b.fromHost(shifted(shape, 7), shape), y = b.allocate(shape), gamma = b.fromHost(filled(shape.dim(1), 1f), cs),
+                    beta = b.allocate(cs), rm = b.allocate(cs), rv = b.allocate(cs), sm = b.allocate(cs), si = b.allocate(cs);
+            calls.add(() -> b.batchNormTrain(x, gamma, beta, rm, rv, 0.1f, EPS, y, sm, si));
+            calls.add(() -> b.batchNormLeakyReluTrain(x, gamma, beta, rm, rv, 0.1f, EPS, 0.2f, y, sm, si));
+        }
+        Runnable[] each = calls.toArray(Runnable[]::new);   // an array: a list's iterator may allocate per round
+        int rounds = 20_000;
+        for (int i = 0; i < rounds; i++) for (int k = 0; k < each.length; k++) each[k].run();   // let C2 compile the loops
+        long before = threads.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < rounds; i++) for (int k = 0; k < each.length; k++) each[k].run();
+        double perCall = (double) (threads.getCurrentThreadAllocatedBytes() - before) / (rounds * each.length);
+        assertTrue(perCall < 0.5, "batch_norm:" + name + ": " + perCall + " bytes allocated per warm call");
+    }
+
+    /** x ~ N(SHIFT, SPREAD) per element. */
+    static float[] shifted(Shape shape, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] x = new float[shape.intSize()];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (SHIFT + SPREAD * r.nextGaussian());
+        return x;
+    }
+
+    static float[] filled(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+}
