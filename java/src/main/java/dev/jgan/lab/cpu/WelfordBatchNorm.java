@@ -25,8 +25,9 @@ import static jdk.incubator.vector.VectorOperators.F2D;
  *
  * <p>Tries: the training statistics in one pass over x instead of production's two (mean, then the
  * centred squares). Welford's update per double lane (count k, mean += d / k, M2 += d (x - mean),
- * d = x - old mean), two independent streams of lanes so that the chain through the mean is half as
- * long, a scalar stream for the runs' tails, and Chan's merge of the streams at the end
+ * d = x - old mean), two independent streams of lanes that share their count (so one division per
+ * two vectors, and the chain through the mean is half as long), streams for what is left of a run (a
+ * vector, then scalars), and Chan's merge of the streams at the end
  * (M2 = sum M2_g + sum n_g (mean_g - mean)^2): as stable as the two-pass sums on shifted data (mean
  * 1e4, std 1), since no stream ever squares the mean. Then production's own saving of the
  * statistics and its normalise pass ({@link BatchNorm#saveStatistics}, {@link BatchNorm#normaliseChannel},
@@ -34,7 +35,7 @@ import static jdk.incubator.vector.VectorOperators.F2D;
  *
  * <p>Per element of x: reads x twice (statistics, normalise) and writes y once, 12 bytes (production:
  * three reads, 16 bytes); 9 FLOPs (sub, fma, sub, fma for the update, sub and fma to normalise; a
- * double division per vector of HL values besides), production 7 (add; sub, fma; sub, fma).
+ * double division per two vectors besides), production 7 (add; sub, fma; sub, fma).
  *
  * <p>Layout and conventions are production's (cpu/BatchNorm.java): x: (N, C, S), M = N * S values a
  * channel, momentum PyTorch's, the running variance unbiased; y may alias x.
@@ -110,29 +111,30 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                 BatchNorm.normaliseLanes(x, n, c, c0, gamma, beta, saveMean, saveInvStd, y);
             }
         }
-        // one channel at a time along its runs: pairs of vectors to streams a and b, one left over to a, the tail to t
+        // one channel at a time along its runs: pairs of vectors to streams a and b (one count, so one division a
+        // pair), a vector left over in a run to stream v, the run's tail to the scalar stream t
         for (; c0 < c; c0++) {
-            DoubleVector meanA = DoubleVector.zero(D), m2A = meanA, meanB = meanA, m2B = meanA;
-            long kA = 0, kB = 0, kT = 0;
+            DoubleVector meanA = DoubleVector.zero(D), m2A = meanA, meanB = meanA, m2B = meanA, meanV = meanA, m2V = meanA;
+            long kAB = 0, kV = 0, kT = 0;
             double meanT = 0, m2T = 0;
             for (int i = 0; i < n; i++) {
                 long off = ((long) i * c + c0) * s;
                 int j = 0;
                 for (int bound = s - s % (2 * HL); j < bound; j += 2 * HL) {
-                    DoubleVector rA = DoubleVector.broadcast(D, 1.0 / ++kA), rB = DoubleVector.broadcast(D, 1.0 / ++kB);
+                    DoubleVector r = DoubleVector.broadcast(D, 1.0 / ++kAB);
                     DoubleVector a = (DoubleVector) fromMemorySegment(FH, x, (off + j) << 2, ORDER).convertShape(F2D, D, 0);
                     DoubleVector b = (DoubleVector) fromMemorySegment(FH, x, (off + j + HL) << 2, ORDER).convertShape(F2D, D, 0);
                     DoubleVector da = a.sub(meanA), db = b.sub(meanB);
-                    meanA = da.fma(rA, meanA);
-                    meanB = db.fma(rB, meanB);
+                    meanA = da.fma(r, meanA);
+                    meanB = db.fma(r, meanB);
                     m2A = da.fma(a.sub(meanA), m2A);
                     m2B = db.fma(b.sub(meanB), m2B);
                 }
                 if (j + HL <= s) {
-                    DoubleVector a = (DoubleVector) fromMemorySegment(FH, x, (off + j) << 2, ORDER).convertShape(F2D, D, 0);
-                    DoubleVector da = a.sub(meanA);
-                    meanA = da.fma(DoubleVector.broadcast(D, 1.0 / ++kA), meanA);
-                    m2A = da.fma(a.sub(meanA), m2A);
+                    DoubleVector v = (DoubleVector) fromMemorySegment(FH, x, (off + j) << 2, ORDER).convertShape(F2D, D, 0);
+                    DoubleVector dv = v.sub(meanV);
+                    meanV = dv.fma(DoubleVector.broadcast(D, 1.0 / ++kV), meanV);
+                    m2V = dv.fma(v.sub(meanV), m2V);
                     j += HL;
                 }
                 for (; j < s; j++) {
@@ -141,15 +143,17 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                     m2T += d * (v - meanT);
                 }
             }
-            // Chan over the groups (each lane of a: kA values, of b: kB, t: kT), about a's mean so the sums stay small
-            double mA = meanA.reduceLanes(ADD) / HL, mB = meanB.reduceLanes(ADD) / HL;
-            DoubleVector dA = meanA.sub(mA), dB = meanB.sub(mB);
-            double m2a = m2A.reduceLanes(ADD) + kA * dA.mul(dA).reduceLanes(ADD);
-            double m2b = m2B.reduceLanes(ADD) + kB * dB.mul(dB).reduceLanes(ADD);
-            double nA = (double) kA * HL, nB = (double) kB * HL;
-            double mean = mA + (nB * (mB - mA) + kT * (meanT - mA)) / m;
-            double eA = mA - mean, eB = mB - mean, eT = meanT - mean;
-            double m2 = m2a + m2b + m2T + nA * eA * eA + nB * eB * eB + kT * eT * eT;
+            // Chan over the groups (each lane of a and b: kAB values, of v: kV, t: kT), about a's mean so the sums stay small
+            double mA = meanA.reduceLanes(ADD) / HL, mB = meanB.reduceLanes(ADD) / HL, mV = meanV.reduceLanes(ADD) / HL;
+            DoubleVector dA = meanA.sub(mA), dB = meanB.sub(mB), dV = meanV.sub(mV);
+            double m2a = m2A.reduceLanes(ADD) + kAB * dA.mul(dA).reduceLanes(ADD);
+            double m2b = m2B.reduceLanes(ADD) + kAB * dB.mul(dB).reduceLanes(ADD);
+            double m2v = m2V.reduceLanes(ADD) + kV * dV.mul(dV).reduceLanes(ADD);
+            double nAB = (double) kAB * HL, nV = (double) kV * HL;
+            double base = kAB > 0 ? mA : kV > 0 ? mV : meanT;
+            double mean = base + (nAB * (mA - base) + nAB * (mB - base) + nV * (mV - base) + kT * (meanT - base)) / m;
+            double eA = mA - mean, eB = mB - mean, eV = mV - mean, eT = meanT - mean;
+            double m2 = m2a + m2b + m2v + m2T + nAB * (eA * eA + eB * eB) + nV * eV * eV + kT * eT * eT;
             BatchNorm.saveStatistics(c0, mean, m2 / m, m, momentum, eps, runMean, runVar, saveMean, saveInvStd);
             BatchNorm.normaliseChannel(x, n, c, s, c0, gamma, beta, saveMean, saveInvStd, y);
         }
