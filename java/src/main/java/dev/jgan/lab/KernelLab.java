@@ -61,7 +61,10 @@ public final class KernelLab {
                     12, 1, List.of(), DropoutMul32Pairs::new),
             new Variant(LabOp.BATCH_NORM, "welford", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/WelfordBatchNorm.java",
                     "one-pass training statistics (Welford per lane, Chan's merge), then production's normalise", 12, 9, List.of(),
-                    WelfordBatchNorm::new));
+                    WelfordBatchNorm::lanes),
+            new Variant(LabOp.BATCH_NORM, "welford-rows", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/WelfordBatchNorm.java",
+                    "welford, with (N, C) inputs along the rows (statistics and normalise) instead of down the columns", 12, 9, List.of(),
+                    WelfordBatchNorm::rows));
 
     private static final List<Variant> ALL = all();
 

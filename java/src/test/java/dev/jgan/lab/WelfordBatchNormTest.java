@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -29,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * batch_norm:welford (dev.jgan.lab.cpu.WelfordBatchNorm) on the CPU: the op checks of batch norm
+ * The kernel lab's CPU batch-norm variants (batch_norm:welford and welford-rows,
+ * dev.jgan.lab.cpu.WelfordBatchNorm): the op checks of batch norm
  * (OpSuite's quick cases, shapes that reach every branch of its streams, the presets' calls), the
  * accuracy of both variants' statistics on shifted data (x ~ N(1e4, 1) per channel) against a
  * double two-pass reference on the same floats, and that a warm call allocates nothing.
@@ -55,8 +55,9 @@ class WelfordBatchNormTest {
     static final List<Shape> BRANCH_SHAPES = List.of(Shape.of(13, 19), Shape.of(1, 9), Shape.of(2, 3, 7, 9), Shape.of(3, 2, 4, 4),
             Shape.of(5, 3, 1, 8));
 
-    static Variant welford() {
-        return KernelLab.find("batch_norm:welford", Device.CPU).getFirst();
+    /** The lab's CPU batch_norm variants (welford, welford-rows), read from the registry. */
+    static List<Variant> labVariants() {
+        return KernelLab.find("batch_norm", Device.CPU).stream().filter(v -> !v.name().equals(KernelLab.BASELINE)).toList();
     }
 
     static Stream<Arguments> cases() {
@@ -73,22 +74,24 @@ class WelfordBatchNormTest {
             for (OpSuite.Case c : PresetOps.cases(cpu, p, Math.min(p.batch(), SelfCheck.OP_BATCH)))
                 if (!Collections.disjoint(c.ops(), LabOp.BATCH_NORM.calls())) cases.add(c);
         }
-        Backend variant = welford().on(cpu);
-        return cases.stream().map(c -> Arguments.of(Named.of("welford", variant), c));
+        return labVariants().stream().flatMap(v -> {
+            Backend b = v.on(cpu);
+            return cases.stream().map(c -> Arguments.of(Named.of(v.id(), b), c));
+        });
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void opSuiteCasePasses(Backend b, OpSuite.Case c) {
         CheckResult r = c.run(b);
-        assertTrue(r.passed(), c + " on batch_norm:welford: " + r.detail() + " (error " + r.error() + ", tolerance " + r.tolerance() + ")");
+        assertTrue(r.passed(), c + ": " + r.detail() + " (error " + r.error() + ", tolerance " + r.tolerance() + ")");
     }
 
     /** The saved mean and 1/std and the running variance of both variants on x ~ N(1e4, 1), against double two-pass sums. */
     @Test
     void statisticsOfShiftedDataAreFloatRoundingsOfTheExactOnes() {
         Backend cpu = TestBackends.cpu();
-        List<Variant> variants = List.of(KernelLab.find("batch_norm:baseline", Device.CPU).getFirst(), welford());
+        List<Variant> variants = KernelLab.find("batch_norm", Device.CPU);
         StringBuilder table = new StringBuilder("max relative error on x ~ N(1e4, 1): shape, then per variant mean / invStd / variance\n");
         double naiveFloat = 0, naiveDouble = 0;
         for (Shape shape : SHIFTED_SHAPES) {
@@ -145,15 +148,19 @@ class WelfordBatchNormTest {
     }
 
     /** A warm training call allocates nothing on the Java heap, either variant, lanes path (S == 1) and per channel. */
+    static Stream<String> everyVariant() {
+        return KernelLab.find("batch_norm", Device.CPU).stream().map(Variant::name);
+    }
+
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"baseline", "welford"})
+    @MethodSource("everyVariant")
     void warmTrainingCallAllocatesNothing(String name) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assumeTrue(threads.isThreadAllocatedMemorySupported(), "this JVM does not count allocations per thread");
         threads.setThreadAllocatedMemoryEnabled(true);
         Backend b = KernelLab.find("batch_norm:" + name, Device.CPU).getFirst().on(TestBackends.cpu());
         List<Runnable> calls = new ArrayList<>();
-        for (Shape shape : List.of(Shape.of(16, 259), Shape.of(4, 13, 7, 7))) {
+        for (Shape shape : List.of(Shape.of(16, 259), Shape.of(4, 13, 7, 7), Shape.of(16, 1030))) {
             Shape cs = Shape.of(shape.dim(1));
             Tensor x = b.fromHost(shifted(shape, 7), shape), y = b.allocate(shape), gamma = b.fromHost(filled(shape.dim(1), 1f), cs),
                     beta = b.allocate(cs), rm = b.allocate(cs), rv = b.allocate(cs), sm = b.allocate(cs), si = b.allocate(cs);

@@ -7,21 +7,27 @@ import dev.jgan.lab.ForwardingBackend;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static dev.jgan.cpu.CpuBackend.seg;
 import static dev.jgan.cpu.Vec.D;
+import static dev.jgan.cpu.Vec.F;
+import static dev.jgan.cpu.Vec.FL;
 import static dev.jgan.cpu.Vec.FH;
 import static dev.jgan.cpu.Vec.HL;
 import static dev.jgan.cpu.Vec.ORDER;
 import static dev.jgan.cpu.Vec.get;
+import static dev.jgan.cpu.Vec.set;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static jdk.incubator.vector.FloatVector.fromMemorySegment;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.F2D;
 
 /**
- * Kernel lab, batch_norm:welford (CPU). Status: experiment.
+ * Kernel lab, batch_norm:welford and batch_norm:welford-rows (CPU). Status: both experiments.
  *
  * <p>Tries: the training statistics in one pass over x instead of production's two (mean, then the
  * centred squares). Welford's update per double lane (count k, mean += d / k, M2 += d (x - mean),
@@ -33,6 +39,13 @@ import static jdk.incubator.vector.VectorOperators.F2D;
  * statistics and its normalise pass ({@link BatchNorm#saveStatistics}, {@link BatchNorm#normaliseChannel},
  * {@link BatchNorm#normaliseLanes}), so only the statistics differ. Backward and inference stay production.
  *
+ * <p>welford-rows tries, besides: (N, C) inputs (S == 1) along their rows, statistics and normalise,
+ * instead of HL channels at a time down the columns as production does (a stride of C floats: at C =
+ * 1024 every row of a column block falls in the same few cache sets). A row has one count for all its
+ * channels, so one division a row; each channel's Welford mean and M2 live in a per-thread state of
+ * 2 C doubles. Its normalise is its own (production has no row-wise one), so it differs from
+ * production in more than the statistics; S > 1 is welford's.
+ *
  * <p>Per element of x: reads x twice (statistics, normalise) and writes y once, 12 bytes (production:
  * three reads, 16 bytes); 9 FLOPs (sub, fma, sub, fma for the update, sub and fma to normalise; a
  * double division per two vectors besides), production 7 (add; sub, fma; sub, fma).
@@ -41,9 +54,21 @@ import static jdk.incubator.vector.VectorOperators.F2D;
  * channel, momentum PyTorch's, the running variance unbiased; y may alias x.
  */
 public final class WelfordBatchNorm extends ForwardingBackend {
-    public WelfordBatchNorm(Backend base) {
+    /** Per thread: the rows path's running mean and M2 of every channel, 2 C doubles, grown on demand (warm calls allocate nothing). */
+    private static final ThreadLocal<MemorySegment[]> ROW_STATE = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+
+    private final boolean rows;
+
+    private WelfordBatchNorm(Backend base, boolean rows) {
         super(base);
+        this.rows = rows;
     }
+
+    /** batch_norm:welford: production's paths (S == 1 lanes down the columns, else per channel) with one-pass statistics. */
+    public static Backend lanes(Backend base) { return new WelfordBatchNorm(base, false); }
+
+    /** batch_norm:welford-rows: the same, but (N, C) inputs (S == 1) go along the rows, statistics and normalise. */
+    public static Backend rows(Backend base) { return new WelfordBatchNorm(base, true); }
 
     @Override public void batchNormTrain(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                          float momentum, float eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
@@ -54,7 +79,8 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                 sm = seg(op, "saveMean", saveMean), si = seg(op, "saveInvStd", saveInvStd);
         OpChecks.batchNormTrain(op, x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd);
         Shape s = x.shape();
-        train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
+        if (rows && s.spatial() == 1) trainRows(sx, s.dim(0), s.dim(1), sg, sb, rm, rv, momentum, eps, sy, sm, si);
+        else train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
     }
 
     // the activation in place on y, as production's fused op does (slope 0: relu, for the same bits)
@@ -68,7 +94,8 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                 sm = seg(op, "saveMean", saveMean), si = seg(op, "saveInvStd", saveInvStd);
         OpChecks.batchNormLeakyReluTrain(x, y, gamma, beta, runningMean, runningVar, saveMean, saveInvStd, slope);
         Shape s = x.shape();
-        train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
+        if (rows && s.spatial() == 1) trainRows(sx, s.dim(0), s.dim(1), sg, sb, rm, rv, momentum, eps, sy, sm, si);
+        else train(sx, s.dim(0), s.dim(1), s.spatial(), sg, sb, rm, rv, momentum, eps, sy, sm, si);
         if (slope == 0f) base.relu(y, y);
         else base.leakyRelu(y, y, slope);
     }
@@ -156,6 +183,71 @@ public final class WelfordBatchNorm extends ForwardingBackend {
             double m2 = m2a + m2b + m2v + m2T + nAB * (eA * eA + eB * eB) + nV * eV * eV + kT * eT * eT;
             BatchNorm.saveStatistics(c0, mean, m2 / m, m, momentum, eps, runMean, runVar, saveMean, saveInvStd);
             BatchNorm.normaliseChannel(x, n, c, s, c0, gamma, beta, saveMean, saveInvStd, y);
+        }
+    }
+
+    /**
+     * x: (N, C) along its rows, where production walks HL channels down the columns (a stride of C
+     * floats, the same few cache sets for every row): per row i one count, so one division, for all
+     * channels; each channel's Welford mean and M2 in double in a per-thread state (2 C doubles, in L1
+     * or L2). Then production's saving of the statistics, and y along the rows.
+     */
+    static void trainRows(MemorySegment x, int n, int c, MemorySegment gamma, MemorySegment beta,
+                          MemorySegment runMean, MemorySegment runVar, float momentum, float eps,
+                          MemorySegment y, MemorySegment saveMean, MemorySegment saveInvStd) {
+        MemorySegment[] holder = ROW_STATE.get();
+        if (holder[0].byteSize() < 16L * c) holder[0] = Arena.ofAuto().allocate(16L * c, 64);
+        MemorySegment st = holder[0];
+        long q = 8L * c;   // M2 after the C means
+        int bound = FH.loopBound(c);
+        // row 0: mean = x, M2 = 0
+        int j = 0;
+        for (; j < bound; j += HL) {
+            long at = (long) j << 3;
+            fromMemorySegment(FH, x, (long) j << 2, ORDER).convertShape(F2D, D, 0).intoMemorySegment(st, at, ORDER);
+            DoubleVector.zero(D).intoMemorySegment(st, q + at, ORDER);
+        }
+        for (; j < c; j++) {
+            st.setAtIndex(JAVA_DOUBLE, j, get(x, j));
+            st.setAtIndex(JAVA_DOUBLE, c + j, 0.0);
+        }
+        for (int i = 1; i < n; i++) {
+            double rs = 1.0 / (i + 1);
+            DoubleVector r = DoubleVector.broadcast(D, rs);
+            long row = (long) i * c;
+            j = 0;
+            for (; j < bound; j += HL) {
+                long at = (long) j << 3;
+                DoubleVector v = (DoubleVector) fromMemorySegment(FH, x, (row + j) << 2, ORDER).convertShape(F2D, D, 0);
+                DoubleVector mean = DoubleVector.fromMemorySegment(D, st, at, ORDER);
+                DoubleVector d = v.sub(mean);
+                mean = d.fma(r, mean);
+                d.fma(v.sub(mean), DoubleVector.fromMemorySegment(D, st, q + at, ORDER)).intoMemorySegment(st, q + at, ORDER);
+                mean.intoMemorySegment(st, at, ORDER);
+            }
+            for (; j < c; j++) {
+                double v = get(x, row + j), mean = st.getAtIndex(JAVA_DOUBLE, j), d = v - mean;
+                mean += d * rs;
+                st.setAtIndex(JAVA_DOUBLE, c + j, st.getAtIndex(JAVA_DOUBLE, c + j) + d * (v - mean));
+                st.setAtIndex(JAVA_DOUBLE, j, mean);
+            }
+        }
+        for (int ch = 0; ch < c; ch++)
+            BatchNorm.saveStatistics(ch, st.getAtIndex(JAVA_DOUBLE, ch), st.getAtIndex(JAVA_DOUBLE, c + ch) / n, n, momentum, eps,
+                    runMean, runVar, saveMean, saveInvStd);
+
+        // y = (x - mean) * (gamma * invStd) + beta, a row at a time (as production's lanes, in F vectors)
+        int fBound = F.loopBound(c);
+        for (int i = 0; i < n; i++) {
+            long row = (long) i * c;
+            j = 0;
+            for (; j < fBound; j += FL) {
+                long at = (long) j << 2, xAt = (row + j) << 2;
+                FloatVector scale = FloatVector.fromMemorySegment(F, gamma, at, ORDER).mul(FloatVector.fromMemorySegment(F, saveInvStd, at, ORDER));
+                FloatVector.fromMemorySegment(F, x, xAt, ORDER).sub(FloatVector.fromMemorySegment(F, saveMean, at, ORDER))
+                        .fma(scale, FloatVector.fromMemorySegment(F, beta, at, ORDER)).intoMemorySegment(y, xAt, ORDER);
+            }
+            for (; j < c; j++) set(y, row + j, (get(x, row + j) - get(saveMean, j)) * (get(gamma, j) * get(saveInvStd, j)) + get(beta, j));
         }
     }
 }
