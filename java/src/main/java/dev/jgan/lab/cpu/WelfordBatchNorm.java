@@ -235,12 +235,20 @@ public final class WelfordBatchNorm extends ForwardingBackend {
         for (int ch = 0; ch < c; ch++)
             BatchNorm.saveStatistics(ch, st.getAtIndex(JAVA_DOUBLE, ch), st.getAtIndex(JAVA_DOUBLE, c + ch) / n, n, momentum, eps,
                     runMean, runVar, saveMean, saveInvStd);
+        normaliseRows(x, n, c, gamma, beta, saveMean, saveInvStd, y);
+    }
 
-        // y = (x - mean) * (gamma * invStd) + beta, a row at a time (as production's lanes, in F vectors)
+    /*
+     * y = (x - mean) * (gamma * invStd) + beta for x: (N, C), a row at a time (as production's lanes, in F
+     * vectors). A method of its own: inside trainRows, C2 was seen (JDK 25) to leave this loop's fma to
+     * the allocating Java fallback when another test's calls had shaped the profile (cpu/Vec.java).
+     */
+    private static void normaliseRows(MemorySegment x, int n, int c, MemorySegment gamma, MemorySegment beta,
+                                      MemorySegment saveMean, MemorySegment saveInvStd, MemorySegment y) {
         int fBound = F.loopBound(c);
         for (int i = 0; i < n; i++) {
             long row = (long) i * c;
-            j = 0;
+            int j = 0;
             for (; j < fBound; j += FL) {
                 long at = (long) j << 2, xAt = (row + j) << 2;
                 FloatVector scale = FloatVector.fromMemorySegment(F, gamma, at, ORDER).mul(FloatVector.fromMemorySegment(F, saveInvStd, at, ORDER));
