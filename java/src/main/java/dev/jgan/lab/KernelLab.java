@@ -47,7 +47,11 @@ public final class KernelLab {
             LabOp.BATCH_NORM, new double[] {16, 7},
             LabOp.DROPOUT, new double[] {12, 1});
 
-    /** The lab's variants, one line each. */
+    /**
+     * The lab's variants, one line each. A CPU variant's install is a lambda, not a method
+     * reference: a reference links its class (and so the Vector API) when this list is made, and
+     * the bundle, which has no CPU backend and no jdk.incubator.vector, reads this list too.
+     */
     private static final List<Variant> LAB = List.of(
             new Variant(LabOp.BATCH_NORM, "small-spatial", Device.CUDA, Status.EXPERIMENT, "kernels/lab/batch_norm/small_spatial.cu",
                     "planes of 2..32 floats: a block per tile of whole channels, a warp reads 32 consecutive floats of an item's"
@@ -58,13 +62,13 @@ public final class KernelLab {
                     "Philox's 32x32 products as one vpmuludq, two words per long lane (x0:x1, x2:x3: no masks, a shorter chain), "
                     + "one int rearrange to element order, compare on ints; FLOPs as the baseline's (y = x * mask), besides"
                     + " Philox's 25 integer ops per element: 10 rounds x (2 mul + 4 shift + 4 xor) / 4 elements",
-                    12, 1, List.of(), DropoutMul32Pairs::new),
+                    12, 1, List.of(), b -> new DropoutMul32Pairs(b)),
             new Variant(LabOp.BATCH_NORM, "welford", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/WelfordBatchNorm.java",
                     "one-pass training statistics (Welford per lane, Chan's merge), then production's normalise", 12, 9, List.of(),
-                    WelfordBatchNorm::lanes),
+                    b -> WelfordBatchNorm.lanes(b)),
             new Variant(LabOp.BATCH_NORM, "welford-rows", Device.CPU, Status.EXPERIMENT, "java/src/main/java/dev/jgan/lab/cpu/WelfordBatchNorm.java",
                     "welford, with (N, C) inputs along the rows (statistics and normalise) instead of down the columns", 12, 9, List.of(),
-                    WelfordBatchNorm::rows));
+                    b -> WelfordBatchNorm.rows(b)));
 
     private static final List<Variant> ALL = all();
 
