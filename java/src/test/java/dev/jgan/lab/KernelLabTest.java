@@ -102,12 +102,36 @@ class KernelLabTest {
     }
 
     @Test
-    void oneVariantPerOpAtATimeAndTheBaselineIsTheBackendItself() {
-        Backend cpu = dev.jgan.testing.TestBackends.cpu();
+    void oneVariantPerOpAtATimeAndTheBaselineIsProductionsOwnKernels() {
+        Backend cpu = dev.jgan.testing.TestBackends.cpu(), production = KernelLab.withProduction(cpu);
         Variant baseline = KernelLab.find("dropout:baseline", Device.CPU).getFirst();
         assertThrows(IllegalArgumentException.class, () -> KernelLab.install(List.of(baseline, baseline), cpu));
-        // every op runs its baseline in production today: nothing is wrapped
-        assertTrue(KernelLab.withProduction(cpu) == cpu && baseline.on(cpu) == cpu);
+        List<Variant> chosen = new ArrayList<>();
+        for (LabOp op : LabOp.values())
+            if (!KernelLab.production(op, Device.CPU).name().equals(KernelLab.BASELINE)) chosen.add(KernelLab.production(op, Device.CPU));
+        if (chosen.isEmpty()) {
+            assertTrue(production == cpu && baseline.on(cpu) == cpu, "every op runs its baseline: nothing is wrapped");
+            return;
+        }
+        for (Variant v : chosen) assertTrue(production.describe().contains(v.id()), production.describe() + " does not name " + v);
+        // a variant goes on the production kernels, every other op keeps production's choice, the baseline is the raw kernels
+        for (Variant v : chosen) {
+            Variant base = KernelLab.find(v.op().id() + ":" + KernelLab.BASELINE, Device.CPU).getFirst();
+            List<Class<?>> layers = layers(base.on(production));
+            assertFalse(layers.contains(v.on(cpu).getClass()), v.op() + "'s baseline still runs " + v + ": " + layers);
+            assertEquals(chosen.size() - 1, layers.size() - 1, "layers over the CPU backend: " + layers);
+        }
+    }
+
+    /** The classes of a backend's ForwardingBackend layers, outermost first, then the backend underneath. */
+    private static List<Class<?>> layers(Backend b) {
+        List<Class<?>> out = new ArrayList<>();
+        while (b instanceof ForwardingBackend f) {
+            out.add(f.getClass());
+            b = f.base();
+        }
+        out.add(b.getClass());
+        return out;
     }
 
     @Test
