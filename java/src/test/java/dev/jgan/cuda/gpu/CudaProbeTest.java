@@ -2,7 +2,6 @@ package dev.jgan.cuda.gpu;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.cpu.CpuBackend;
 import dev.jgan.selection.Backends;
 import org.junit.jupiter.api.Test;
 
@@ -71,7 +70,7 @@ class CudaProbeTest {
 
             List<String> log = new ArrayList<>();
             Backend b = Backends.select("auto", 2, 1 << 20, log::add, m);
-            assertInstanceOf(CpuBackend.class, b);
+            assertEquals("cpu", b.name());   // the CPU backend, with the kernel lab's production choices in place
             assertEquals(1, log.size());
             assertTrue(log.get(0).startsWith("device auto: using the CPU (CUDA: ") && log.get(0).contains(expected.get(i)), log.get(0));
         }
@@ -86,7 +85,7 @@ class CudaProbeTest {
         assertEquals(1, e.getMessage().lines().count(), e.getMessage());
         // auto takes the CPU and says why
         List<String> log = new ArrayList<>();
-        assertInstanceOf(CpuBackend.class, Backends.select("auto", 2, 1 << 20, log::add, new Fake(ALL, 1, true)));
+        assertEquals("cpu", Backends.select("auto", 2, 1 << 20, log::add, new Fake(ALL, 1, true)).name());
         assertEquals(1, log.size());
         assertTrue(log.get(0).startsWith("device auto: using the CPU (CUDA: cannot open GPU 0: ") && log.get(0).contains("libcuda.so.1"),
                 log.get(0));
