@@ -204,6 +204,20 @@ public final class WelfordBatchNorm extends ForwardingBackend {
         MemorySegment[] holder = ROW_STATE.get();
         if (holder[0].byteSize() < 16L * c) holder[0] = Arena.ofAuto().allocate(16L * c, 64);
         MemorySegment st = holder[0];
+        rowStatistics(x, n, c, st);
+        for (int ch = 0; ch < c; ch++)
+            BatchNorm.saveStatistics(ch, st.getAtIndex(JAVA_DOUBLE, ch), st.getAtIndex(JAVA_DOUBLE, c + ch) / n, n, momentum, eps,
+                    runMean, runVar, saveMean, saveInvStd);
+        normaliseRows(x, n, c, gamma, beta, saveMean, saveInvStd, y);
+    }
+
+    /*
+     * Each channel's Welford mean and M2 over the rows of x: (N, C) into st (C means, then C M2s).
+     * Methods of their own, each small: compiled inside one large method, C2 was seen (JDK 25) to
+     * leave these loops' vector operations to the allocating Java fallback when other callers had
+     * compiled the Vector API's methods first (their code then exceeds what C2 inlines).
+     */
+    private static void rowStatistics(MemorySegment x, int n, int c, MemorySegment st) {
         long q = 8L * c;   // M2 after the C means
         int bound = FH.loopBound(c);
         // row 0: mean = x, M2 = 0
@@ -238,10 +252,6 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                 st.setAtIndex(JAVA_DOUBLE, j, mean);
             }
         }
-        for (int ch = 0; ch < c; ch++)
-            BatchNorm.saveStatistics(ch, st.getAtIndex(JAVA_DOUBLE, ch), st.getAtIndex(JAVA_DOUBLE, c + ch) / n, n, momentum, eps,
-                    runMean, runVar, saveMean, saveInvStd);
-        normaliseRows(x, n, c, gamma, beta, saveMean, saveInvStd, y);
     }
 
     /*
