@@ -4,12 +4,14 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.gan.Bench;
 import dev.jgan.gan.Presets;
+import dev.jgan.gan.StepFlops;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -41,7 +43,10 @@ final class BenchCommand implements Callable<Integer> {
         var p = Presets.get(preset);
         try (Backend b = common.backend(spec.commandLine().getErr())) {
             Bench.Result r = Bench.run(b, p, batch, steps != null ? steps : Bench.defaultSteps(p), warmup);
-            spec.commandLine().getOut().println(r.line());
+            // the GEMMs' and convolutions' FLOPs of one step (StepFlops), over the whole step's time
+            double gflop = StepFlops.count(b, p, batch) / 1e9;
+            spec.commandLine().getOut().println(r.line() + String.format(Locale.ROOT, "\t%.0f GFLOP/s (%.2f GFLOP a step)",
+                    gflop / r.msPerStep() * 1e3, gflop));
             if (profile) {
                 spec.commandLine().getOut().print(Bench.profile(b, p, batch, steps != null ? steps : Bench.defaultSteps(p), warmup));
                 spec.commandLine().getOut().flush();

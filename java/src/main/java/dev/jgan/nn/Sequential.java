@@ -21,6 +21,8 @@ public final class Sequential {
     private final List<Layer> layers;
     private Shape inShape, outShape;
     private List<Parameter> parameters;
+    /** Index of the first layer with parameters (layers.size() when none has); -1 until the first backward. */
+    private int firstWithParameters = -1;
     private Map<String, Tensor> buffers;
 
     public Sequential(String prefix, List<Layer> layers) {
@@ -72,12 +74,19 @@ public final class Sequential {
 
     /**
      * Backpropagates dy through every layer (last first); returns dx of the network's input, or
-     * null when {@code needInputGrad} is false, in which case the first layer skips computing it.
+     * null when {@code needInputGrad} is false. Then no gradient is computed below the first layer
+     * with parameters: it skips its dx, and the parameter-free layers before it (a Flatten in front
+     * of D's first Dense) are not run backward at all.
      */
     public Tensor backward(Tensor dy, GradMode mode, boolean needInputGrad) {
-        for (int i = layers.size() - 1; i >= 0; i--)
-            dy = layers.get(i).backward(dy, mode, i > 0 || needInputGrad);
-        return dy;
+        if (firstWithParameters < 0) {   // once: the layers' parameters are fixed when they are built
+            int i = 0;
+            while (i < layers.size() && layers.get(i).parameters().isEmpty()) i++;
+            firstWithParameters = i;
+        }
+        for (int i = layers.size() - 1; i >= 0 && dy != null; i--)
+            dy = layers.get(i).backward(dy, mode, needInputGrad || i > firstWithParameters);
+        return needInputGrad ? dy : null;
     }
 
     public List<Parameter> parameters() { return parameters; }

@@ -1,0 +1,56 @@
+package dev.jgan.gan;
+
+import dev.jgan.backend.Backend;
+import dev.jgan.tensor.Tensor;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+
+/**
+ * The floating-point work of one training step, counted from the calls the step makes (a recording
+ * wrapper of the backend, as {@code gan check}'s preset cases are found): the GEMMs, 2 m n k each,
+ * and the convolutions, 2 N K P Q C R S for each of the three calls (forward, data and filter
+ * gradients). Everything else (bias, batch norm, activations, the loss, Adam) is a few FLOPs an
+ * element and is not counted, as the FLOP counts of the GAN literature and of PyTorch's profiler
+ * leave it out. So a step's GFLOP/s is that of its arithmetic-heavy calls over the whole step's time.
+ */
+public final class StepFlops {
+    private StepFlops() {}
+
+    /** FLOPs of one step of {@code p} at {@code batch}, counted on {@code b} (which runs the step). */
+    public static long count(Backend b, Preset p, int batch) {
+        long[] total = new long[1];
+        InvocationHandler h = (proxy, m, args) -> {
+            if (m.isDefault()) return InvocationHandler.invokeDefault(proxy, m, args);
+            total[0] += of(m.getName(), args);
+            try {
+                return m.invoke(b, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        };
+        Backend recording = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, h);
+        Bench.trainer(recording, p, batch).step();
+        return total[0];
+    }
+
+    /** FLOPs of one Backend call by its name and arguments: a GEMM or a convolution call, else 0. */
+    static long of(String call, Object[] a) {
+        return switch (call) {
+            // gemm(transA, transB, m, n, k, alpha, A, B, beta, C)
+            case "gemm" -> 2L * (int) a[2] * (int) a[3] * (int) a[4];
+            // conv2dForward(x, w, y, g): 2 per multiply-add, C R S of them for each of y's N K P Q values
+            case "conv2dForward" -> 2 * ((Tensor) a[2]).size() * taps((Tensor) a[1]);
+            // conv2dBackwardData(dy, w, dx, g) and conv2dBackwardFilter(x, dy, dw, g, acc): as many, over dy
+            case "conv2dBackwardData" -> 2 * ((Tensor) a[0]).size() * taps((Tensor) a[1]);
+            case "conv2dBackwardFilter" -> 2 * ((Tensor) a[1]).size() * taps((Tensor) a[2]);
+            default -> 0;
+        };
+    }
+
+    /** C R S: the multiply-adds behind one output value of a convolution with weights (K, C, R, S). */
+    private static long taps(Tensor w) {
+        return w.size() / w.shape().dim(0);
+    }
+}
