@@ -73,6 +73,9 @@ public final class Comparison {
     /** NaNs and infinities among the actual values of every output compared so far (a wrong-length output is not counted). */
     public long nonFinite() { return nonFinite; }
 
+    /** |difference| over its bound at the worst element: above 1 when it failed there, infinite for a failure that is not a difference, -1 before any value. */
+    public double ratio() { return worstRatio; }
+
     /** The largest |difference| relative to its bound, at the worst element. */
     public double error() { return error; }
 

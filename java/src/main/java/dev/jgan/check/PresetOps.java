@@ -1,15 +1,13 @@
 package dev.jgan.check;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.CallObserver;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.gan.Bench;
 import dev.jgan.gan.GanTrainer;
 import dev.jgan.gan.Preset;
 import dev.jgan.tensor.Tensor;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,17 +34,10 @@ public final class PresetOps {
      */
     public static List<OpSuite.Case> cases(Backend b, Preset p, int batch) {
         Map<String, OpSuite.Case> found = new LinkedHashMap<>();
-        InvocationHandler h = (proxy, m, args) -> {
-            if (m.isDefault()) return InvocationHandler.invokeDefault(proxy, m, args);
-            OpSuite.Case c = caseOf(m.getName(), args);
+        Backend recording = CallObserver.wrap(b, (call, args) -> {
+            OpSuite.Case c = caseOf(call, args);
             if (c != null) found.putIfAbsent(c.key(), c);
-            try {
-                return m.invoke(b, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        };
-        Backend recording = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, h);
+        });
         GanTrainer t = Bench.trainer(recording, p, batch);
         t.step();
         t.readStats();

@@ -107,8 +107,7 @@ public final class VariantCheck {
                     try {
                         Comparison cmp = c.compare(b, seed);
                         nonFinite += cmp.nonFinite();
-                        double ratio = cmp.tolerance() > 0 ? cmp.error() / cmp.tolerance() : (cmp.error() == 0 ? 0 : Double.POSITIVE_INFINITY);
-                        if (!cmp.passed()) ratio = Double.POSITIVE_INFINITY;
+                        double ratio = cmp.passed() ? cmp.ratio() : Double.POSITIVE_INFINITY;
                         if (ratio > worstRatio) {
                             worstRatio = ratio;
                             error = cmp.error();

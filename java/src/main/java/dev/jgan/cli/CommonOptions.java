@@ -48,26 +48,21 @@ final class CommonOptions {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
         Backend b = Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
-        List<Variant> chosen = new ArrayList<>();
-        for (String v : variants) {
-            if (!v.contains(":")) {
-                b.close();
-                throw new UserError("--variant " + v + ": give OP:VARIANT, e.g. batch_norm:baseline");
-            }
-            try {
-                chosen.add(KernelLab.find(v, KernelLab.deviceOf(b)).getFirst());
-            } catch (IllegalArgumentException e) {
-                b.close();
-                throw new UserError("--variant: " + e.getMessage());
-            }
-        }
-        if (chosen.isEmpty()) return b;
-        for (Variant v : chosen) log.println("kernel lab: " + v + " in place of " + KernelLab.production(v.op(), v.device()).id());
         try {
+            List<Variant> chosen = new ArrayList<>();
+            for (String v : variants) {
+                if (!v.contains(":")) throw new UserError("--variant " + v + ": give OP:VARIANT, e.g. batch_norm:baseline");
+                chosen.add(KernelLab.find(v, KernelLab.deviceOf(b)).getFirst());
+            }
+            if (chosen.isEmpty()) return b;
+            for (Variant v : chosen) log.println("kernel lab: " + v + " in place of " + KernelLab.production(v.op(), v.device()).id());
             return KernelLab.install(chosen, b);
         } catch (IllegalArgumentException e) {
             b.close();
             throw new UserError("--variant: " + e.getMessage());
+        } catch (UserError e) {
+            b.close();
+            throw e;
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.gpu.CudaProbe;
+import dev.jgan.gan.Machine;
 import dev.jgan.selection.Backends;
 import dev.jgan.selection.CudaBinding;
 import jdk.incubator.vector.FloatVector;
@@ -29,7 +30,7 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         o.println("java:      " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + "), "
                 + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
-        o.println("cpu:       " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
+        o.println("cpu:       " + Machine.cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores, features: " + cpuFeatures());
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent())
             o.println("vector:    " + FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit ("
                     + FloatVector.SPECIES_PREFERRED.length() + " floats per vector)");
@@ -37,11 +38,6 @@ final class InfoCommand implements Callable<Integer> {
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
         for (String line : Backends.report(binding)) o.println(line);
         return 0;
-    }
-
-    private static String cpuModel() {
-        for (String line : cpuinfo()) if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();
-        return System.getProperty("os.arch");
     }
 
     private static String cpuFeatures() {

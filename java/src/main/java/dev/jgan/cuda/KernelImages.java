@@ -61,7 +61,12 @@ public final class KernelImages {
 
     /** The PTX image as cuModuleLoadData takes it: the text and a terminating NUL, when the jar has it. */
     public static Optional<byte[]> ptx() {
-        return read(PTX_RESOURCE).map(text -> Arrays.copyOf(text, text.length + 1));
+        return ptx(PTX_RESOURCE);
+    }
+
+    /** A PTX resource as cuModuleLoadData takes it: the text and a terminating NUL. */
+    private static Optional<byte[]> ptx(String resource) {
+        return read(resource).map(text -> Arrays.copyOf(text, text.length + 1));
     }
 
     /** Which image a driver loads: the fatbin or the PTX text. */
@@ -93,8 +98,7 @@ public final class KernelImages {
         if (cudaDriverVersion >= FATBIN_DRIVER)
             return new Image(Kind.FATBIN, read(lab ? LAB_FATBIN_RESOURCE : FATBIN_RESOURCE).orElseThrow(() -> new IllegalStateException(missing)),
                     (lab ? "lab " : "") + "fatbin (sm_80, sm_90 machine code, compute_90 PTX ISA 9.0) for the " + cudaVersion(cudaDriverVersion) + " driver");
-        Optional<byte[]> text = read(lab ? LAB_PTX_RESOURCE : PTX_RESOURCE).map(t -> Arrays.copyOf(t, t.length + 1));
-        return new Image(Kind.PTX, text.orElseThrow(() -> new IllegalStateException(missing)),
+        return new Image(Kind.PTX, ptx(lab ? LAB_PTX_RESOURCE : PTX_RESOURCE).orElseThrow(() -> new IllegalStateException(missing)),
                 "compute_80 PTX (ISA " + PTX_ISA + "), JIT-compiled by the " + cudaVersion(cudaDriverVersion)
                         + " driver (the fatbin needs CUDA 13.0, R580)");
     }

@@ -20,7 +20,8 @@ public final class Machine {
         return m;
     }
 
-    static String cpuModel() {
+    /** The CPU's model name from /proc/cpuinfo; the architecture where there is none. */
+    public static String cpuModel() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
             for (String line : lines) if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).trim();

@@ -1,15 +1,13 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.CallObserver;
 import dev.jgan.tensor.Tensor;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 
 /**
- * The floating-point work of one training step, counted from the calls the step makes (a recording
- * wrapper of the backend, as {@code gan check}'s preset cases are found): the GEMMs, 2 m n k each,
+ * The floating-point work of one training step, counted from the calls the step makes ({@link CallObserver},
+ * as {@code gan check}'s preset cases are found): the GEMMs, 2 m n k each,
  * and the convolutions, 2 N K P Q C R S for each of the three calls (forward, data and filter
  * gradients). Everything else (bias, batch norm, activations, the loss, Adam) is a few FLOPs an
  * element and is not counted, as the FLOP counts of the GAN literature and of PyTorch's profiler
@@ -21,17 +19,7 @@ public final class StepFlops {
     /** FLOPs of one step of {@code p} at {@code batch}, counted on {@code b} (which runs the step). */
     public static long count(Backend b, Preset p, int batch) {
         long[] total = new long[1];
-        InvocationHandler h = (proxy, m, args) -> {
-            if (m.isDefault()) return InvocationHandler.invokeDefault(proxy, m, args);
-            total[0] += of(m.getName(), args);
-            try {
-                return m.invoke(b, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        };
-        Backend recording = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, h);
-        Bench.trainer(recording, p, batch).step();
+        Bench.trainer(CallObserver.wrap(b, (call, args) -> total[0] += of(call, args)), p, batch).step();
         return total[0];
     }
 

@@ -10,6 +10,7 @@ import dev.jgan.lab.cuda.BatchNormSmallSpatial;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -124,12 +125,10 @@ public final class KernelLab {
         for (Variant v : ALL)
             if (v.op() == op && (name == null || v.name().equals(name)) && (device == null || v.device() == device)) out.add(v);
         if (out.isEmpty()) {
-            StringBuilder names = new StringBuilder();
-            for (Variant v : ALL)
-                if (v.op() == op && (device == null || v.device() == device) && names.indexOf(" " + v.name() + ",") < 0)
-                    names.append(" ").append(v.name()).append(",");
+            Set<String> names = new LinkedHashSet<>();
+            for (Variant v : ALL) if (v.op() == op && (device == null || v.device() == device)) names.add(v.name());
             throw new IllegalArgumentException("no variant '" + spec + "'" + (device == null ? "" : " on " + device.id())
-                    + "; " + op.id() + " has" + names.substring(0, Math.max(0, names.length() - 1)));
+                    + "; " + op.id() + " has " + String.join(", ", names));
         }
         return out;
     }

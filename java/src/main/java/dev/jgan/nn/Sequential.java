@@ -21,8 +21,8 @@ public final class Sequential {
     private final List<Layer> layers;
     private Shape inShape, outShape;
     private List<Parameter> parameters;
-    /** Index of the first layer with parameters (layers.size() when none has); -1 until the first backward. */
-    private int firstWithParameters = -1;
+    /** Index of the first layer with parameters (layers.size() when none has), set by build. */
+    private int firstWithParameters;
     private Map<String, Tensor> buffers;
 
     public Sequential(String prefix, List<Layer> layers) {
@@ -52,8 +52,10 @@ public final class Sequential {
         outShape = s;
         List<Parameter> ps = new ArrayList<>();
         Map<String, Tensor> bs = new LinkedHashMap<>();
+        firstWithParameters = layers.size();
         for (int i = 0; i < layers.size(); i++) {
             String base = prefix + "." + i + ".";
+            if (!layers.get(i).parameters().isEmpty()) firstWithParameters = Math.min(firstWithParameters, i);
             for (Parameter p : layers.get(i).parameters()) ps.add(p.withName(base + p.name()));
             for (var e : layers.get(i).buffers().entrySet()) bs.put(base + e.getKey(), e.getValue());
         }
@@ -79,11 +81,6 @@ public final class Sequential {
      * of D's first Dense) are not run backward at all.
      */
     public Tensor backward(Tensor dy, GradMode mode, boolean needInputGrad) {
-        if (firstWithParameters < 0) {   // once: the layers' parameters are fixed when they are built
-            int i = 0;
-            while (i < layers.size() && layers.get(i).parameters().isEmpty()) i++;
-            firstWithParameters = i;
-        }
         for (int i = layers.size() - 1; i >= 0 && dy != null; i--)
             dy = layers.get(i).backward(dy, mode, needInputGrad || i > firstWithParameters);
         return needInputGrad ? dy : null;

@@ -1,6 +1,7 @@
 package dev.jgan.bench.lab;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.jgan.gan.Machine;
 import dev.jgan.io.Json;
 import dev.jgan.lab.Variant;
 
@@ -99,16 +100,10 @@ public record ResultLog(Path file, Map<String, Object> machine, String commit, S
         }
     }
 
-    /** This machine's CPU: the model name (/proc/cpuinfo) and the cores the JVM sees. */
+    /** This machine's CPU: the model name (/proc/cpuinfo, or the architecture) and the cores the JVM sees. */
     public static Map<String, Object> cpu() {
         Map<String, Object> m = new LinkedHashMap<>();
-        String model = "unknown";
-        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-            model = lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(model);
-        } catch (IOException | java.io.UncheckedIOException e) {
-            // not Linux: the model stays unknown
-        }
-        m.put("cpu", model);
+        m.put("cpu", Machine.cpuModel());
         m.put("cores", Runtime.getRuntime().availableProcessors());
         return m;
     }
