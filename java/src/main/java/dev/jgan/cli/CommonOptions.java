@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.Precision;
 import dev.jgan.lab.KernelLab;
 import dev.jgan.lab.Variant;
 import dev.jgan.selection.Backends;
@@ -39,6 +40,12 @@ final class CommonOptions {
             description = "run a kernel-lab variant of an op instead of production's choice (repeatable; `gan kernels list` names them)")
     List<String> variants = new ArrayList<>();
 
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|bf16-emulated",
+            description = "CPU: the GEMMs' and convolutions' arithmetic: fp32 (default), bf16 (bf16 inputs, fp32 sums, where the CPU "
+                    + "has bf16 dot products; fp32 otherwise, said in one line) or bf16-emulated (bf16's numbers on any CPU, slower); "
+                    + "weights, batch norm, loss, Adam and checkpoints stay fp32")
+    String precision;
+
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
@@ -47,7 +54,13 @@ final class CommonOptions {
     Backend backend(PrintWriter log) {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
-        Backend b = Backends.select(device, threads(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+        Precision p;
+        try {
+            p = Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new UserError("--precision: " + e.getMessage());
+        }
+        Backend b = Backends.select(device, threads(), p, workspaceMb << 20, cudnnNondeterministic, binding, log::println);
         try {
             List<Variant> chosen = new ArrayList<>();
             for (String v : variants) {

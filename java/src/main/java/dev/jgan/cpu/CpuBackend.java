@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.OpChecks;
+import dev.jgan.backend.Precision;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
@@ -49,6 +50,12 @@ import static dev.jgan.cpu.Vec.FL;
  *       oneDNN's objects.</li>
  *   <li>Reductions (bias gradient, batch-norm statistics and sums, loss statistics) accumulate
  *       in double.</li>
+ *   <li>Precision ({@link Precision}): fp32 by default. With bf16 or bf16-emulated, the inputs of
+ *       every GEMM and convolution are rounded to bfloat16 ({@link Bf16}) and multiplied with
+ *       float32 sums: bf16-emulated rounds them into two scratch buffers (grown to the largest
+ *       operand, kept with the backend) and runs the float32 kernels; bf16 gives oneDNN's
+ *       convolutions bf16 operands (its reorders round them) where the CPU has bf16 dot products,
+ *       and rounds the GEMMs' operands as bf16-emulated does. Everything else stays float32.</li>
  * </ul>
  */
 public final class CpuBackend implements Backend {
@@ -57,6 +64,9 @@ public final class CpuBackend implements Backend {
 
     private final int threads;
     private final Gemm gemm;
+    private final Precision precision;
+    /** bf16's rounded copies of a GEMM's or convolution's two inputs (grown on demand; see {@link #rounded}). */
+    private HostStorage roundedFirst, roundedSecond;
     private OneDnn oneDnn; // on first use: loading oneDNN takes a few hundred ms
 
     /** What stands in for a CPU library's name where the build has none (the bundle of {@code ./gan bundle}). */
@@ -79,10 +89,22 @@ public final class CpuBackend implements Backend {
     }
 
     public CpuBackend(int threads, Gemm gemm) {
+        this(threads, gemm, Precision.FP32);
+    }
+
+    /** @param precision fp32, bf16 (only where {@link #hasBf16Arithmetic()}) or bf16-emulated */
+    public CpuBackend(int threads, Precision precision) {
+        this(threads, gemmFromProperty(), precision);
+    }
+
+    public CpuBackend(int threads, Gemm gemm, Precision precision) {
         if (!available()) throw new UserError("--device cpu: the CPU backend is not in this bundle (CPU natives left out; use --device cuda, or the full jar)");
         if (threads < 1) throw new IllegalArgumentException("CpuBackend: threads must be at least 1, got " + threads);
+        if (precision == Precision.BF16 && !hasBf16Arithmetic())
+            throw new IllegalArgumentException("CpuBackend: --precision bf16 needs bf16 dot products (AVX-512 BF16 or AMX), which this CPU lacks");
         this.threads = threads;
         this.gemm = gemm;
+        this.precision = precision;
         if (gemm == Gemm.OPENBLAS) openblas_full.openblas_set_num_threads(threads);
     }
 
@@ -113,6 +135,15 @@ public final class CpuBackend implements Backend {
     /** The library that runs GEMMs. */
     public Gemm gemmLibrary() { return gemm; }
 
+    /** The arithmetic of the GEMMs and convolutions. */
+    public Precision precision() { return precision; }
+
+    /**
+     * Whether oneDNN has bf16 convolutions on this CPU (bf16 dot products: AVX-512 BF16 or AMX;
+     * oneDNN refuses bf16 primitives on AVX2), found by asking it for one (loads oneDNN).
+     */
+    public static boolean hasBf16Arithmetic() { return available() && OneDnn.hasBf16(); }
+
     @Override public String name() { return "cpu"; }
 
     @Override public String describe() {
@@ -125,7 +156,7 @@ public final class CpuBackend implements Backend {
             blas = oneDnnVersion() + " GEMM and convolutions";
         }
         return "cpu: " + blas + ", " + threads + (threads == 1 ? " thread" : " threads")
-                + ", Vector API " + vectorBits() + "-bit float";
+                + ", Vector API " + vectorBits() + "-bit float" + (precision == Precision.FP32 ? "" : ", " + precision.id() + " GEMMs and convolutions");
     }
 
     // ---- memory -------------------------------------------------------------------------
@@ -172,6 +203,17 @@ public final class CpuBackend implements Backend {
                                float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         HostStorage sa = host("gemm", "A", a), sb = host("gemm", "B", b), sc = host("gemm", "C", c);
         OpChecks.gemm(transA, transB, m, n, k, a, b, c);
+        if (precision.roundsToBf16()) {
+            synchronized (this) {
+                gemmOn(transA, transB, m, n, k, alpha, rounded(sa, a.size(), true), rounded(sb, b.size(), false), beta, sc);
+            }
+            return;
+        }
+        gemmOn(transA, transB, m, n, k, alpha, sa, sb, beta, sc);
+    }
+
+    private void gemmOn(boolean transA, boolean transB, int m, int n, int k, float alpha, HostStorage sa, HostStorage sb,
+                        float beta, HostStorage sc) {
         if (gemm == Gemm.ONEDNN) {
             oneDnn().sgemm(transA, transB, m, n, k, alpha, sa, transA ? m : k, sb, transB ? k : n, beta, sc, n);
             return;
@@ -202,6 +244,12 @@ public final class CpuBackend implements Backend {
         HostStorage sx = host(op, "x", x), sw = host(op, "w", w), sy = host(op, "y", y);
         OneDnn.Key key = convShapes(OneDnn.FORWARD, op, "x", x, w, "y", y, g);
         distinct(op, "y", y, "x", x, "w", w);
+        if (roundsHere(key)) {
+            synchronized (this) {
+                oneDnn().forward(rounded(sx, x.size(), true), rounded(sw, w.size(), false), sy, key);
+            }
+            return;
+        }
         oneDnn().forward(sx, sw, sy, key);
     }
 
@@ -210,6 +258,12 @@ public final class CpuBackend implements Backend {
         HostStorage sdy = host(op, "dy", dy), sw = host(op, "w", w), sdx = host(op, "dx", dx);
         OneDnn.Key key = convShapes(OneDnn.BACKWARD_DATA, op, "dx", dx, w, "dy", dy, g);
         distinct(op, "dx", dx, "dy", dy, "w", w);
+        if (roundsHere(key)) {
+            synchronized (this) {
+                oneDnn().backwardData(rounded(sdy, dy.size(), true), rounded(sw, w.size(), false), sdx, key);
+            }
+            return;
+        }
         oneDnn().backwardData(sdy, sw, sdx, key);
     }
 
@@ -218,11 +272,41 @@ public final class CpuBackend implements Backend {
         HostStorage sx = host(op, "x", x), sdy = host(op, "dy", dy), sdw = host(op, "dw", dw);
         OneDnn.Key key = convShapes(OneDnn.BACKWARD_FILTER, op, "x", x, dw, "dy", dy, g);
         distinct(op, "dw", dw, "x", x, "dy", dy);
+        if (roundsHere(key)) {
+            synchronized (this) {
+                oneDnn().backwardFilter(rounded(sx, x.size(), true), rounded(sdy, dy.size(), false), sdw, key, accumulate);
+            }
+            return;
+        }
         oneDnn().backwardFilter(sx, sdy, sdw, key, accumulate);
     }
 
+    /**
+     * Whether this backend rounds a convolution's inputs itself: always under bf16-emulated; under
+     * bf16 only where oneDNN runs it as a GEMM (a kernel over the whole image), since its bf16
+     * convolutions round their inputs in their own reorders.
+     */
+    private boolean roundsHere(OneDnn.Key key) {
+        return precision == Precision.BF16_EMULATED || (precision == Precision.BF16 && key.dense());
+    }
+
+    /**
+     * {@code n} floats of {@code s} rounded to bf16, in the first or second scratch buffer (grown to
+     * {@code n} if smaller). Callers hold this backend's lock until the op has read them.
+     */
+    private HostStorage rounded(HostStorage s, long n, boolean first) {
+        HostStorage r = first ? roundedFirst : roundedSecond;
+        if (r == null || r.floats() < n) {
+            r = new HostStorage(n);
+            if (first) roundedFirst = r;
+            else roundedSecond = r;
+        }
+        Bf16.round(s.segment(), r.segment(), n);
+        return r;
+    }
+
     synchronized OneDnn oneDnn() { // package-private for the tests
-        if (oneDnn == null) oneDnn = new OneDnn(threads);
+        if (oneDnn == null) oneDnn = new OneDnn(threads, true, precision == Precision.BF16);
         return oneDnn;
     }
 
@@ -473,7 +557,10 @@ public final class CpuBackend implements Backend {
         oneDnn = null;
     }
 
-    @Override public String toString() { return "CpuBackend(" + threads + " threads, GEMM by " + (gemm == Gemm.OPENBLAS ? "OpenBLAS" : "oneDNN") + ")"; }
+    @Override public String toString() {
+        return "CpuBackend(" + threads + " threads, GEMM by " + (gemm == Gemm.OPENBLAS ? "OpenBLAS" : "oneDNN")
+                + (precision == Precision.FP32 ? "" : ", " + precision.id()) + ")";
+    }
 
     // ---- argument checks (messages are built only on failure) -------------------------------
 

@@ -178,6 +178,8 @@ final class OneDnn implements AutoCloseable {
 
     private final int threads;
     private final boolean blocked;
+    /** Give convolutions bf16 inputs where oneDNN has bf16 kernels for them (see {@link #create}). */
+    private final boolean bf16;
     private final dnnl_engine engine = new dnnl_engine();
     private final dnnl_stream stream = new dnnl_stream();
     private final Map<Key, Entry> cache = new HashMap<>();
@@ -186,11 +188,50 @@ final class OneDnn implements AutoCloseable {
     OneDnn(int threads) { this(threads, true); }
 
     /** @param blocked let oneDNN choose blocked layouts (with reorders at the edges) instead of plain nchw/oihw */
-    OneDnn(int threads, boolean blocked) {
+    OneDnn(int threads, boolean blocked) { this(threads, blocked, false); }
+
+    /**
+     * @param bf16 the convolutions' inputs as bf16 (outputs float32) where oneDNN has a kernel for
+     *             them; the caller has rounded them to bf16 already, so the reorders that convert
+     *             them are exact and a convolution without a bf16 kernel computes the same numbers
+     *             in float32
+     */
+    OneDnn(int threads, boolean blocked, boolean bf16) {
         this.threads = threads;
         this.blocked = blocked;
+        this.bf16 = bf16;
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create", "the CPU engine");
         check(dnnl_stream_create(stream, engine, dnnl_stream_default_flags), "dnnl_stream_create", "the CPU stream");
+    }
+
+    /**
+     * Whether oneDNN makes a bf16 convolution on this CPU (bf16 inputs, float32 output): it has
+     * them with AVX-512 (avx512_core_bf16, AMX) and refuses them with dnnl_unimplemented on AVX2,
+     * where bf16 would only be converted, never multiplied, faster.
+     */
+    static boolean hasBf16() { return Bf16Probe.ANSWER; }
+
+    private static final class Bf16Probe {
+        static final boolean ANSWER = probe();
+
+        private static boolean probe() {
+            dnnl_engine engine = new dnnl_engine();
+            if (dnnl_engine_create(engine, dnnl_cpu, 0) != dnnl_success) return false;
+            dnnl_memory_desc src = new dnnl_memory_desc(), wei = new dnnl_memory_desc(), dst = new dnnl_memory_desc();
+            dnnl_primitive_desc pd = new dnnl_primitive_desc();
+            try {
+                boolean described = dnnl_memory_desc_create_with_tag(src, 4, new long[]{1, 16, 8, 8}, dnnl_bf16, dnnl_format_tag_any) == dnnl_success
+                        && dnnl_memory_desc_create_with_tag(wei, 4, new long[]{16, 16, 3, 3}, dnnl_bf16, dnnl_format_tag_any) == dnnl_success
+                        && dnnl_memory_desc_create_with_tag(dst, 4, new long[]{1, 16, 8, 8}, dnnl_f32, dnnl_format_tag_any) == dnnl_success;
+                return described && dnnl_convolution_forward_primitive_desc_create(pd, engine, dnnl_forward_training,
+                        dnnl_convolution_direct, src, wei, (dnnl_memory_desc) null, dst, new long[]{1, 1}, NO_DILATION,
+                        new long[]{1, 1}, new long[]{1, 1}, (dnnl_primitive_attr) null) == dnnl_success;
+            } finally {
+                if (!pd.isNull()) dnnl_primitive_desc_destroy(pd);
+                for (dnnl_memory_desc d : new dnnl_memory_desc[]{src, wei, dst}) if (!d.isNull()) dnnl_memory_desc_destroy(d);
+                dnnl_engine_destroy(engine);
+            }
+        }
     }
 
     /** oneDNN's version, e.g. "oneDNN 3.8.1". */
@@ -316,29 +357,57 @@ final class OneDnn implements AutoCloseable {
         if (closed) throw new IllegalStateException(key.describe() + ": the cpu backend is closed");
         Entry e = cache.get(key);
         if (e == null) {
-            e = create(key);
+            if (bf16) {
+                try {
+                    e = create(key, true);
+                } catch (IllegalStateException noBf16Kernel) { // same numbers in float32: the inputs are bf16 values already
+                    e = create(key, false);
+                }
+            } else {
+                e = create(key, false);
+            }
             cache.put(key, e);
         }
         return e;
     }
 
-    private Entry create(Key key) {
+    /** @param bf16 the op's inputs in bf16 (forward: x, w; backward data: dy, w; backward weights: x, dy), its output float32 */
+    private Entry create(Key key, boolean bf16) {
         ConvGeometry g = key.g();
         long[] strides = {g.strideH(), g.strideW()}, padL = {g.padH(), g.padW()};
         long[] padR = {(key.p() - 1L) * g.strideH() + key.r() - key.h() - g.padH(),
                 (key.q() - 1L) * g.strideW() + key.s() - key.w() - g.padW()};
         long[] imageDims = {key.n(), key.c(), key.h(), key.w()}, weightsDims = {key.k(), key.c(), key.r(), key.s()},
                 outputDims = {key.n(), key.k(), key.p(), key.q()};
-        Descriptors plain = new Descriptors(key, strides, padL, padR), any = new Descriptors(key, strides, padL, padR);
+        // the callers' tensors (plain, float32), and what the primitive computes on (plainTyped: their layouts, bf16 inputs
+        // under bf16; any: layouts of oneDNN's choice); a backward op's forward hint has bf16 inputs and a float32 output
+        int op = key.op(), f32 = dnnl_f32, in = bf16 ? dnnl_bf16 : dnnl_f32;
+        int[] types = switch (op) { // image, weights, output
+            case FORWARD -> new int[]{in, in, f32};
+            case BACKWARD_DATA -> new int[]{f32, in, in};
+            default -> new int[]{in, f32, in};
+        };
+        int[] hintTypes = {in, in, f32};
+        Descriptors plain = new Descriptors(key, strides, padL, padR), any = new Descriptors(key, strides, padL, padR),
+                plainTyped = bf16 ? new Descriptors(key, strides, padL, padR) : plain,
+                hintAny = bf16 ? new Descriptors(key, strides, padL, padR) : any,
+                hintPlain = bf16 ? new Descriptors(key, strides, padL, padR) : plain;
         dnnl_primitive_desc hint = null, pd = null;
         useThreads(); // oneDNN sizes some kernels' work split by the thread count at creation
         try {
-            plain.describe(imageDims, dnnl_nchw, weightsDims, dnnl_oihw, outputDims, dnnl_nchw);
+            int[] f32s = {f32, f32, f32};
+            plain.describe(imageDims, dnnl_nchw, weightsDims, dnnl_oihw, outputDims, dnnl_nchw, f32s);
+            if (bf16) {
+                plainTyped.describe(imageDims, dnnl_nchw, weightsDims, dnnl_oihw, outputDims, dnnl_nchw, types);
+                hintPlain.describe(imageDims, dnnl_nchw, weightsDims, dnnl_oihw, outputDims, dnnl_nchw, hintTypes);
+            }
             String implementation = null;
             if (blocked && key.c() >= BLOCK) {
                 // let oneDNN choose the layouts (blocked nChw16c and friends for its direct AVX-512 kernels)
-                any.describe(imageDims, dnnl_format_tag_any, weightsDims, dnnl_format_tag_any, outputDims, dnnl_format_tag_any);
-                if (key.op() != FORWARD) hint = descriptor(FORWARD, any, null);
+                any.describe(imageDims, dnnl_format_tag_any, weightsDims, dnnl_format_tag_any, outputDims, dnnl_format_tag_any, types);
+                if (bf16) hintAny.describe(imageDims, dnnl_format_tag_any, weightsDims, dnnl_format_tag_any, outputDims,
+                        dnnl_format_tag_any, hintTypes);
+                if (key.op() != FORWARD) hint = descriptor(FORWARD, hintAny, null);
                 pd = descriptor(key.op(), any, hint);
                 implementation = implementation(pd, key);
                 if (implementation.contains("ref")) {
@@ -350,8 +419,8 @@ final class OneDnn implements AutoCloseable {
             }
             if (pd == null) {
                 // backward descriptors need the forward one as a hint
-                if (key.op() != FORWARD) hint = descriptor(FORWARD, plain, null);
-                pd = descriptor(key.op(), plain, hint);
+                if (key.op() != FORWARD) hint = descriptor(FORWARD, hintPlain, null);
+                pd = descriptor(key.op(), plainTyped, hint);
                 // oneDNN's first choice for plain nchw/oihw is jit_uni_ncsp_convolution, which goes through nhwc and, with
                 // the weights' layout fixed, can only nest the reference convolution (~1 GFLOP/s); the next one is
                 // im2col + JIT sgemm ("gemm:jit", 70-230 GFLOP/s on two AVX-512 cores). So take the first implementation
@@ -364,14 +433,14 @@ final class OneDnn implements AutoCloseable {
                     if (implementation.contains("ref")) { // next_impl cannot go back
                         dnnl_primitive_desc_destroy(pd);
                         pd = null;
-                        pd = descriptor(key.op(), plain, hint);
+                        pd = descriptor(key.op(), plainTyped, hint);
                         implementation = first;
                     }
                 }
             }
             dnnl_primitive primitive = new dnnl_primitive();
             check(dnnl_primitive_create(primitive, pd), "dnnl_primitive_create", key);
-            int op = key.op();
+            if (bf16) implementation += " (bf16)";
             Operand image = operand(key, pd, plain.image(), op == BACKWARD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md, op != BACKWARD_DATA);
             Operand weights = operand(key, pd, plain.weights(), op == BACKWARD_FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, op != BACKWARD_FILTER);
             Operand output = operand(key, pd, plain.output(), op == FORWARD ? dnnl_query_dst_md : dnnl_query_diff_dst_md, op != FORWARD);
@@ -400,6 +469,11 @@ final class OneDnn implements AutoCloseable {
             if (hint != null) dnnl_primitive_desc_destroy(hint);
             plain.destroy();
             any.destroy();
+            if (bf16) {
+                plainTyped.destroy();
+                hintAny.destroy();
+                hintPlain.destroy();
+            }
         }
     }
 
@@ -441,10 +515,11 @@ final class OneDnn implements AutoCloseable {
             this(key, strides, padL, padR, new dnnl_memory_desc(), new dnnl_memory_desc(), new dnnl_memory_desc());
         }
 
-        void describe(long[] imageDims, int imageTag, long[] weightsDims, int weightsTag, long[] outputDims, int outputTag) {
-            check(dnnl_memory_desc_create_with_tag(image, 4, imageDims, dnnl_f32, imageTag), "dnnl_memory_desc_create_with_tag", key);
-            check(dnnl_memory_desc_create_with_tag(weights, 4, weightsDims, dnnl_f32, weightsTag), "dnnl_memory_desc_create_with_tag", key);
-            check(dnnl_memory_desc_create_with_tag(output, 4, outputDims, dnnl_f32, outputTag), "dnnl_memory_desc_create_with_tag", key);
+        /** @param types the data types of image, weights and output (dnnl_f32, dnnl_bf16) */
+        void describe(long[] imageDims, int imageTag, long[] weightsDims, int weightsTag, long[] outputDims, int outputTag, int[] types) {
+            check(dnnl_memory_desc_create_with_tag(image, 4, imageDims, types[0], imageTag), "dnnl_memory_desc_create_with_tag", key);
+            check(dnnl_memory_desc_create_with_tag(weights, 4, weightsDims, types[1], weightsTag), "dnnl_memory_desc_create_with_tag", key);
+            check(dnnl_memory_desc_create_with_tag(output, 4, outputDims, types[2], outputTag), "dnnl_memory_desc_create_with_tag", key);
         }
 
         void destroy() {

@@ -2,6 +2,7 @@ package dev.jgan.selection;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.Precision;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.cuda.CudaBackend;
 import dev.jgan.lab.KernelLab;
@@ -48,23 +49,35 @@ public final class Backends {
      */
     public static Backend select(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
                                  CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
-        // the kernel lab's production choice per op (KernelLab.PRODUCTION_*): the backend itself while every op runs its baseline
-        return KernelLab.withProduction(open(device, threads, workspaceLimit, nondeterministicAllowed, binding, log, env));
+        return select(device, threads, Precision.FP32, workspaceLimit, nondeterministicAllowed, binding, log, env);
     }
 
-    private static Backend open(String device, int threads, long workspaceLimit, boolean nondeterministicAllowed,
+    /**
+     * @param precision the CPU backend's GEMM and convolution arithmetic (the CUDA backend's is fp32:
+     *                  {@code --device cuda} refuses another, auto says so in one line and uses fp32);
+     *                  bf16 on a CPU without bf16 dot products is one line and fp32
+     */
+    public static Backend select(String device, int threads, Precision precision, long workspaceLimit,
+                                 boolean nondeterministicAllowed, CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
+        // the kernel lab's production choice per op (KernelLab.PRODUCTION_*): the backend itself while every op runs its baseline
+        return KernelLab.withProduction(open(device, threads, precision, workspaceLimit, nondeterministicAllowed, binding, log, env));
+    }
+
+    private static Backend open(String device, int threads, Precision precision, long workspaceLimit, boolean nondeterministicAllowed,
                                 CudaBinding binding, Consumer<String> log, CudaProbe.Environment env) {
         if (threads <= 0) throw new UserError("--threads must be positive, got " + threads);
         boolean virtual = installVirtualGpuIfRequested();
         return switch (device) {
-            case "cpu" -> new CpuBackend(threads);
+            case "cpu" -> cpu(threads, precision, log);
             case "cuda" -> {
+                if (precision != Precision.FP32)
+                    throw new UserError("--precision " + precision.id() + " is for the CPU backend; the CUDA backend computes in fp32 (use --device cpu)");
                 CudaProbe.Status s = CudaProbe.probe(env);
                 if (!s.usable()) throw new UserError("--device cuda is not usable here: " + s.reason() + "; use --device cpu");
                 yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
             }
             case "auto" -> {
-                if (virtual) yield autoCpu(threads, "the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda", log);
+                if (virtual) yield autoCpu(threads, precision, "the virtual GPU of JGAN_VIRTUAL_GPU is used only with --device cuda", log);
                 CudaProbe.Status s = CudaProbe.probe(env);
                 // auto is everyone's default: the first thing missing is enough (no driver, usually), the
                 // rest is `gan info`'s; --device cuda names them all
@@ -72,22 +85,35 @@ public final class Backends {
                         : s.missing().getFirst() + (s.missing().size() > 1 ? "; `gan info` lists what else is missing" : "");
                 if (s.usable()) {
                     try {
-                        yield openCuda(workspaceLimit, nondeterministicAllowed, binding);
+                        Backend cuda = openCuda(workspaceLimit, nondeterministicAllowed, binding);
+                        if (precision != Precision.FP32)
+                            log.accept("--precision " + precision.id() + " is for the CPU backend: device auto chose CUDA, which computes in fp32");
+                        yield cuda;
                     } catch (UserError e) { // the probe passed but the GPU does not open: still the CPU, with the reason
                         why = e.getMessage().replaceFirst("^--device cuda: ", "").replaceFirst("; use --device cpu$", "");
                     }
                 }
-                yield autoCpu(threads, "CUDA: " + why, log);
+                yield autoCpu(threads, precision, "CUDA: " + why, log);
             }
             default -> throw new UserError("unknown device '" + device + "'; use auto, cpu or cuda");
         };
     }
 
     /** auto's fallback, with the reason CUDA was not chosen; one line where the build has no CPU backend (the bundle). */
-    private static Backend autoCpu(int threads, String why, Consumer<String> log) {
+    private static Backend autoCpu(int threads, Precision precision, String why, Consumer<String> log) {
         if (!CpuBackend.available()) throw new UserError("device auto: no backend here (" + why + "; the CPU backend is " + CpuBackend.ABSENT + ")");
         log.accept("device auto: using the CPU (" + why + ")");
-        return new CpuBackend(threads);
+        return cpu(threads, precision, log);
+    }
+
+    /** The CPU backend at {@code precision}; bf16 where the CPU has no bf16 arithmetic is fp32, said in one line. */
+    private static Backend cpu(int threads, Precision precision, Consumer<String> log) {
+        if (precision == Precision.BF16 && CpuBackend.available() && !CpuBackend.hasBf16Arithmetic()) {
+            log.accept("--precision bf16: this CPU has no bf16 dot products for oneDNN (AVX-512 BF16 or AMX); computing in fp32"
+                    + " (--precision bf16-emulated gives bf16's numbers on any CPU, slower)");
+            precision = Precision.FP32;
+        }
+        return new CpuBackend(threads, precision);
     }
 
     /** Loads the virtual GPU when JGAN_VIRTUAL_GPU asks for it; whether it is loaded. A failure is one line. */
@@ -138,6 +164,12 @@ public final class Backends {
     /** {@link #select(String, int, Consumer)} with the machine's own CUDA probe and the given workspace limit. */
     public static Backend select(String device, int threads, long workspaceLimit, Consumer<String> log) {
         return select(device, threads, workspaceLimit, false, CudaBinding.fromEnvironment(), log, CudaProbe.SYSTEM);
+    }
+
+    /** {@link #select(String, int, Precision, long, boolean, CudaBinding, Consumer, CudaProbe.Environment)} with the machine's own CUDA probe. */
+    public static Backend select(String device, int threads, Precision precision, long workspaceLimit, boolean nondeterministicAllowed,
+                                 CudaBinding binding, Consumer<String> log) {
+        return select(device, threads, precision, workspaceLimit, nondeterministicAllowed, binding, log, CudaProbe.SYSTEM);
     }
 
     /** {@link #select(String, int, long, boolean, CudaBinding, Consumer, CudaProbe.Environment)} with the machine's own CUDA probe. */
