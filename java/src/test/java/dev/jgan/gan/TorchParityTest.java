@@ -1,6 +1,7 @@
 package dev.jgan.gan;
 
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.Precision;
 import dev.jgan.cpu.CpuBackend;
 import dev.jgan.io.Safetensors;
 import dev.jgan.io.Safetensors.TensorData;
@@ -11,7 +12,7 @@ import dev.jgan.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,22 +29,25 @@ import static org.junit.jupiter.api.Assertions.fail;
  * jgan against PyTorch on the same weights and inputs: G's forward and parameter gradients, D's
  * logits, input gradient and parameter gradients, for each image preset. The PyTorch networks are
  * src/test/resources/torch_presets.py, written by hand from {@link Presets}; torch_parity.py
- * recomputes everything with them. Skipped, with the reason, where Debian's python3-torch is
- * absent; under CI=true that fails instead (.ci/run installs it).
+ * recomputes everything with them. In bf16-emulated, jgan's GEMMs and convolutions round their
+ * inputs to bf16 and so do the script's layers (forward and backward), with the tolerance the
+ * script derives for it. Skipped, with the reason, where Debian's python3-torch is absent; under
+ * CI=true that fails instead (.ci/run installs it).
  */
 class TorchParityTest {
     private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final int BATCH = 4;
 
     @ParameterizedTest
-    @ValueSource(strings = {"mlp-gan", "dcgan-28", "dcgan-64"})
-    void matchesPyTorch(String preset, @TempDir Path tmp) throws Exception {
+    @CsvSource({"mlp-gan, fp32", "dcgan-28, fp32", "dcgan-64, fp32", "mlp-gan, bf16-emulated", "dcgan-28, bf16-emulated",
+            "dcgan-64, bf16-emulated"})
+    void matchesPyTorch(String preset, String precision, @TempDir Path tmp) throws Exception {
         requireTorch();
         Path file = tmp.resolve("parity.safetensors");
-        export(preset, file);
+        export(preset, Precision.parse(precision), file);
         Path script = Path.of(getClass().getResource("/torch_parity.py").toURI());
-        Result r = run(PYTHON.toString(), script.toString(), preset, file.toString());
-        assertEquals(0, r.exit, preset + ": jgan and PyTorch differ:\n" + r.out);
+        Result r = run(PYTHON.toString(), script.toString(), preset, file.toString(), precision);
+        assertEquals(0, r.exit, preset + " in " + precision + ": jgan and PyTorch differ:\n" + r.out);
         assertTrue(r.out.contains("worst"), r.out);
     }
 
@@ -56,8 +60,8 @@ class TorchParityTest {
     }
 
     /** Writes the model state and every tensor the script recomputes. */
-    private static void export(String preset, Path file) {
-        try (Backend b = new CpuBackend(2)) {
+    private static void export(String preset, Precision precision, Path file) {
+        try (Backend b = new CpuBackend(2, precision)) {
             GanModel m = new GanModel(b, Presets.get(preset), BATCH, 3);
             LinkedHashMap<String, TensorData> t = new LinkedHashMap<>();
             m.state().forEach((k, v) -> put(t, k, v));
