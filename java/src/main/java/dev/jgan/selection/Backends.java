@@ -195,6 +195,9 @@ public final class Backends {
         lines.add("binding:   " + bindingLine(binding));
         lines.add("kernels:   " + KernelImages.summary());
         lines.add("oneDNN:    " + CpuBackend.oneDnnVersion());
+        if (CpuBackend.available())
+            lines.add("bf16:      " + (CpuBackend.hasBf16Arithmetic() ? "oneDNN has bf16 convolutions on this CPU (--precision bf16)"
+                    : "oneDNN has no bf16 kernels on this CPU (needs AVX-512 BF16 or AMX): --precision bf16 computes in fp32, bf16-emulated rounds"));
         return lines;
     }
 
