@@ -18,8 +18,9 @@ final class CommonOptions {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--threads", description = "CPU threads (default: all cores)")
-    Integer threads;
+    /** One count for every command; `gan bench` sweeps a list (1,2), the others refuse one ({@link #threads()}). */
+    @Option(names = "--threads", split = ",", paramLabel = "N", description = "CPU threads (default: all cores; gan bench: a list, e.g. 1,2)")
+    List<Integer> threads;
 
     @Option(names = "--workspace-mb", defaultValue = "256",
             description = "CUDA: the most cuDNN workspace one convolution may use, in MiB (default: ${DEFAULT-VALUE})")
@@ -49,18 +50,36 @@ final class CommonOptions {
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
 
-    int threads() { return threads != null ? threads : Backends.defaultThreads(); }
+    /** The one thread count asked for, or all cores. */
+    int threads() {
+        if (threads != null && threads.size() > 1)
+            throw new UserError("--threads takes one count here, got " + threads + " (only gan bench sweeps a list)");
+        return threadCounts().getFirst();
+    }
 
-    Backend backend(PrintWriter log) {
-        if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
-        CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
-        Precision p;
+    /** The thread counts asked for (gan bench's sweep), each positive; all cores when none was given. */
+    List<Integer> threadCounts() {
+        if (threads == null) return List.of(Backends.defaultThreads());
+        for (int t : threads) if (t <= 0) throw new UserError("--threads must be positive, got " + t);
+        return List.copyOf(threads);
+    }
+
+    Backend backend(PrintWriter log) { return backend(log, threads()); }
+
+    /** --precision, parsed. */
+    Precision precision() {
         try {
-            p = Precision.parse(precision);
+            return Precision.parse(precision);
         } catch (IllegalArgumentException e) {
             throw new UserError("--precision: " + e.getMessage());
         }
-        Backend b = Backends.select(device, threads(), p, workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+    }
+
+    /** The backend chosen by --device (with the kernel-lab variants of --variant) on {@code threads} CPU threads. */
+    Backend backend(PrintWriter log, int threads) {
+        if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
+        CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
+        Backend b = Backends.select(device, threads, precision(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
         try {
             List<Variant> chosen = new ArrayList<>();
             for (String v : variants) {

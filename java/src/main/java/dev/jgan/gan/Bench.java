@@ -6,6 +6,7 @@ import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * Times whole training steps exactly as shared/peers/torch_gan_bench.py does: one fixed real batch
@@ -20,7 +21,34 @@ public final class Bench {
 
         /** {@code PRESET<TAB>batch=B<TAB>X.XX ms/step<TAB>N img/s}, the peer script's format. */
         public String line() {
-            return String.format("%s\tbatch=%d\t%.2f ms/step\t%.0f img/s", preset, batch, msPerStep, imagesPerSecond());
+            return String.format(Locale.ROOT, "%s\tbatch=%d\t%.2f ms/step\t%.0f img/s", preset, batch, msPerStep, imagesPerSecond());
+        }
+    }
+
+    /**
+     * One configuration's result as {@code gan bench} reports it: the step's time, the threads it
+     * ran on, its arithmetic and the peak resident memory of the process that ran it.
+     *
+     * @param gflopPerStep the GFLOP of the step's GEMM and convolution calls ({@link StepFlops})
+     * @param peakRssBytes the peak resident memory (VmHWM) of the process that ran the steps, bytes; -1: unknown
+     */
+    public record Line(Result result, int threads, double gflopPerStep, long peakRssBytes) {
+        public double gflopPerS() { return gflopPerStep / result.msPerStep() * 1e3; }
+
+        /** Percent of {@code peakGflopPerS} (the FMA peak on as many threads); NaN where that is NaN. */
+        public double percentOf(double peakGflopPerS) { return 100 * gflopPerS() / peakGflopPerS; }
+
+        /**
+         * {@link Result#line()}'s four fields (the peer script's), then
+         * {@code G GFLOP/s (F GFLOP a step)<TAB>T threads<TAB>P% of peak<TAB>peak RSS M MB}; the
+         * percent is "-" where there is no peak (not a CPU), the memory "unknown" where it is (not Linux).
+         * MB are 10^6 bytes.
+         */
+        public String text(double peakGflopPerS) {
+            double pct = percentOf(peakGflopPerS);
+            return result.line() + String.format(Locale.ROOT, "\t%.0f GFLOP/s (%.2f GFLOP a step)\t%d thread%s\t%s of peak\tpeak RSS %s",
+                    gflopPerS(), gflopPerStep, threads, threads == 1 ? "" : "s", Double.isNaN(pct) ? "-" : String.format(Locale.ROOT, "%.1f%%", pct),
+                    peakRssBytes < 0 ? "unknown" : String.format(Locale.ROOT, "%.0f MB", peakRssBytes / 1e6));
         }
     }
 

@@ -80,6 +80,9 @@ class VirtualGpuCliTest {
         CliTest.Run b = gan("bench", "--device", "cuda", "--preset", "mlp-gan", "--batch", "16", "--steps", "3", "--warmup", "0");
         assertEquals(0, b.code(), b.err());
         assertTrue(b.out().contains("ms"), b.out());
+        // the CPU's FMA peak is not a GPU's: no probe, no percent
+        assertTrue(b.out().lines().findFirst().orElseThrow().contains("peak: not measured (not a CPU backend"), b.out());
+        assertTrue(b.out().contains("\t- of peak\tpeak RSS "), b.out());
 
         CliTest.Run info = gan("info");
         assertEquals(0, info.code(), info.err());

@@ -3,6 +3,8 @@ package dev.jgan.bench.lab;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.cuda.gpu.CudaProbe;
+import dev.jgan.gan.Machine;
+import dev.jgan.gan.Roofline;
 import dev.jgan.cuda.gpu.VirtualGpu;
 import dev.jgan.lab.KernelLab;
 import dev.jgan.lab.LabOp;
@@ -174,11 +176,11 @@ public final class KernelBench {
                 }
             }
             Path root = Path.of(System.getProperty("jgan.root", ".")).toAbsolutePath().normalize();
-            Map<String, Object> machine = ResultLog.cpu();
+            Map<String, Object> machine = Machine.cpu();
             String command = command(argv);
             out.println(command);
             return a.device == Device.CPU
-                    ? new Session(a, op, slots, calls, shapes, out, new ResultLog(a.results, machine, ResultLog.commit(root), command, "cpu", root)).cpu()
+                    ? new Session(a, op, slots, calls, shapes, out, new ResultLog(a.results, machine, Machine.commit(root), command, "cpu", root)).cpu()
                     : Session.cuda(a, op, slots, calls, shapes, out, machine, root, command);
         } catch (UserError | IllegalArgumentException e) {
             err.println("gan kernels bench: " + e.getMessage());
@@ -252,7 +254,7 @@ public final class KernelBench {
                 out.println("CUDA events: warm-up " + a.warmup * a.warmupMs + " ms, measured " + a.iterations * a.timeMs + " ms (at least "
                         + CudaTiming.MIN_REPETITIONS + " repetitions), L2 flushed before each by a " + a.flushMiB + " MiB fill; " + a.rounds
                         + " round(s), variants interleaved per shape; time = median of all repetitions" + note);
-                Session s = new Session(a, op, slots, calls, shapes, out, new ResultLog(a.results, m, ResultLog.commit(root), command, "cuda", root));
+                Session s = new Session(a, op, slots, calls, shapes, out, new ResultLog(a.results, m, Machine.commit(root), command, "cuda", root));
                 Map<String, Backend> installed = new HashMap<>();
                 Map<String, dev.jgan.tensor.Tensor> flush = new HashMap<>();
                 for (String v : slots)

@@ -1,5 +1,7 @@
 package dev.jgan.bench.lab;
 
+import dev.jgan.gan.Roofline;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -1,7 +1,6 @@
 package dev.jgan.bench.lab;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.jgan.gan.Machine;
 import dev.jgan.io.Json;
 import dev.jgan.lab.Variant;
 
@@ -17,7 +16,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -97,29 +95,6 @@ public record ResultLog(Path file, Map<String, Object> machine, String commit, S
             throw new IllegalStateException("cannot read " + source + ": " + e.getMessage(), e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** This machine's CPU: the model name (/proc/cpuinfo, or the architecture) and the cores the JVM sees. */
-    public static Map<String, Object> cpu() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("cpu", Machine.cpuModel());
-        m.put("cores", Runtime.getRuntime().availableProcessors());
-        return m;
-    }
-
-    /** {@code git rev-parse HEAD} in {@code root}, or "unknown" (no git, not a checkout). */
-    public static String commit(Path root) {
-        try {
-            Process p = new ProcessBuilder("git", "-C", root.toString(), "rev-parse", "HEAD").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.matches("[0-9a-f]{40}")) return "unknown";
-            return out;
-        } catch (IOException e) {
-            return "unknown";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
         }
     }
 }

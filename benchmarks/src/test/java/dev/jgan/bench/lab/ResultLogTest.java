@@ -1,6 +1,7 @@
 package dev.jgan.bench.lab;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.gan.Machine;
 import dev.jgan.io.Json;
 import dev.jgan.lab.KernelLab;
 import dev.jgan.lab.Variant;
@@ -106,6 +107,6 @@ class ResultLogTest {
 
     @Test
     void theCommitIsUnknownOutsideACheckout(@TempDir Path tmp) {
-        assertEquals("unknown", ResultLog.commit(tmp));
+        assertEquals("unknown", Machine.commit(tmp));
     }
 }

@@ -1,14 +1,20 @@
-package dev.jgan.bench.lab;
+package dev.jgan.gan;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,7 +24,9 @@ import java.util.stream.Stream;
 
 /**
  * This machine's CPU roofline, measured now rather than read from a data sheet: the memory
- * bandwidth of a STREAM triad and the throughput of a Vector API FMA loop, both on every core.
+ * bandwidth of a STREAM triad and the throughput of a Vector API FMA loop. {@code gan bench}
+ * measures it before its steps (their percent of peak) and {@code gan kernels bench} before its
+ * kernels (their percent of bandwidth and FMA peak): one probe for both.
  *
  * <p>Triad: {@code a[i] = b[i] + s * c[i]} over three double arrays of 64 MiB each (well beyond
  * any last-level cache), split in one contiguous chunk per thread; the best of several
@@ -32,24 +40,32 @@ import java.util.stream.Stream;
  *
  * <p>FMA: per thread, {@link #ACCUMULATORS} independent accumulators of the preferred float
  * species, each {@code acc = fma(acc, m, c)} per iteration: enough independent chains to hide the
- * FMA latency (4 cycles x 2 pipes on Zen 3 needs 8). GFLOP/s = 2 * lanes * FMAs / s, all threads.
+ * FMA latency (4 cycles x 2 pipes on Zen 3 needs 8). GFLOP/s = 2 * lanes * FMAs / s, all threads;
+ * measured on 1 thread and on each thread count asked for (a step on T threads is a percent of
+ * the peak on T threads).
  *
- * <p>Run alone: {@code java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.jgan.bench.lab.Roofline}
+ * <p>Memory: before C2 compiles the loops, the Vector API's vectors are boxed objects, so the
+ * probe's first milliseconds grow the heap (about 1 GB resident after it, measured on two Zen 3
+ * cores): a process that reports its own peak memory runs it after its measured work, or in
+ * another JVM ({@code gan bench} does both).
  *
- * @param triadGbPerS  the best triad bandwidth, GB/s (10^9 B/s), 24 B/element
- * @param cacheBytes   the last-level cache's size, bytes (0: unknown, no cache triad)
+ * <p>Run alone: {@code java --add-modules jdk.incubator.vector -cp java/target/jgan-engine.jar dev.jgan.gan.Roofline}
+ *
+ * @param threads          the threads the triads ran on, and the FMA thread count of {@link #fmaGflopPerS()}
+ * @param lanes            float lanes per FMA vector
+ * @param triadGbPerS      the best triad bandwidth, GB/s (10^9 B/s), 24 B/element
+ * @param cacheBytes       the last-level cache's size, bytes (0: unknown)
  * @param cacheTriadGbPerS the best triad bandwidth within the last-level cache, GB/s (0: not measured)
- * @param fmaGflopPerS the best FMA throughput, GFLOP/s (an FMA counts two)
- * @param threads      the threads both ran on
- * @param lanes        float lanes per FMA vector
+ * @param fmaByThreads     the best FMA throughput, GFLOP/s (an FMA counts two), by thread count
  */
-public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbPerS, double fmaGflopPerS, int threads, int lanes) {
+public record Roofline(int threads, int lanes, double triadGbPerS, long cacheBytes, double cacheTriadGbPerS,
+                       SortedMap<Integer, Double> fmaByThreads) {
     /** Elements per triad array: 8 Mi doubles = 64 MiB each, 192 MiB in all. */
     static final int TRIAD_ELEMENTS = 8 << 20;
     /** Bytes the triad counts per element: read b, read c, write a (write-allocate not counted). */
-    static final int TRIAD_BYTES_PER_ELEMENT = 24;
-    static final int ACCUMULATORS = 12;
-    /** FMA loop iterations per thread per repetition: 12 accumulators x 2^23 ~ 10^8 FMAs, ~50-100 ms a core. */
+    public static final int TRIAD_BYTES_PER_ELEMENT = 24;
+    public static final int ACCUMULATORS = 12;
+    /** FMA loop iterations per thread per repetition: 12 accumulators x 2^23 ~ 10^8 FMAs, ~20 ms a Zen 3 core. */
     static final long FMA_ITERATIONS = 1L << 23;
     static final int REPETITIONS = 6;
     /** The cache triad's repetitions: each is well under a millisecond, so the best of many. */
@@ -58,21 +74,76 @@ public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbP
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
-    /** The roofline on {@code threads} threads (the machine's cores: {@link Runtime#availableProcessors()}). */
+    public Roofline {
+        fmaByThreads = Collections.unmodifiableSortedMap(new TreeMap<>(fmaByThreads));
+    }
+
+    /**
+     * The kernel lab's roofline on {@code threads} threads: the memory and the last-level cache
+     * triads, and the FMA peak on 1 and on {@code threads} threads.
+     */
     public static Roofline measure(int threads) {
         long cache = lastLevelCacheBytes();
         int cacheElements = Math.toIntExact(cache / 8 / Double.BYTES);   // 3 arrays: 3/8 of the cache
-        return new Roofline(triad(threads, TRIAD_ELEMENTS, REPETITIONS), cache,
-                cacheElements < 1024 ? 0 : triad(threads, cacheElements, CACHE_REPETITIONS), fma(threads), threads, F.length());
+        double triad = triad(threads, TRIAD_ELEMENTS, REPETITIONS);
+        double cacheTriad = cacheElements < 1024 ? 0 : triad(threads, cacheElements, CACHE_REPETITIONS);
+        return new Roofline(threads, F.length(), triad, cache, cacheTriad, fmaPeaks(List.of(threads)));
     }
 
-    /** One line: both numbers and how they were measured. */
+    /**
+     * {@code gan bench}'s: the memory triad on every core, and the FMA peak on 1 thread and on each
+     * of {@code fmaThreads} (no cache triad: a whole step's arithmetic is what it is compared with).
+     * Under a second on two Zen 3 cores.
+     */
+    public static Roofline forSteps(Collection<Integer> fmaThreads) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        return new Roofline(cores, F.length(), triad(cores, TRIAD_ELEMENTS, REPETITIONS), lastLevelCacheBytes(), 0,
+                fmaPeaks(Stream.concat(fmaThreads.stream(), Stream.of(cores)).toList()));
+    }
+
+    /** The FMA peak on {@link #threads} threads, GFLOP/s. */
+    public double fmaGflopPerS() { return fmaGflopPerS(threads); }
+
+    /**
+     * The FMA peak on {@code t} threads, GFLOP/s: measured on min(t, cores) (more threads than
+     * cores share them), NaN where that was not measured.
+     */
+    public double fmaGflopPerS(int t) {
+        Double g = fmaByThreads.get(Math.min(t, Runtime.getRuntime().availableProcessors()));
+        return g == null ? Double.NaN : g;
+    }
+
+    /** The FMA loop's shape, e.g. "12 accumulators x 8 float lanes, Vector API fma". */
+    public String fmaMethod() { return ACCUMULATORS + " accumulators x " + lanes + " float lanes, Vector API fma"; }
+
+    /** The memory triad's, e.g. "2 threads, 3 x 64 MiB doubles, 24 B/element, write-allocate not counted". */
+    public String triadMethod() {
+        return threads + " threads, 3 x " + (TRIAD_ELEMENTS * 8L >> 20) + " MiB doubles, " + TRIAD_BYTES_PER_ELEMENT + " B/element, write-allocate not counted";
+    }
+
+    /** The FMA peaks in one phrase: "86.0 GFLOP/s on 1 thread, 171.9 on 2". */
+    public String fmaPeaks() {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<Integer, Double> e : fmaByThreads.entrySet())
+            b.append(b.isEmpty() ? String.format("%.1f GFLOP/s on %d thread%s", e.getValue(), e.getKey(), e.getKey() == 1 ? "" : "s")
+                    : String.format(", %.1f on %d", e.getValue(), e.getKey()));
+        return b.toString();
+    }
+
+    /** One line: the numbers and how they were measured. */
     public String describe() {
         String cache = cacheTriadGbPerS == 0 ? "" : String.format("; last-level cache (%d MiB) triad %.1f GB/s (3 x %.1f MiB)",
                 cacheBytes >> 20, cacheTriadGbPerS, cacheBytes / 8.0 / (1 << 20));
-        return String.format("memory triad %.1f GB/s (%d threads, 3 x %d MiB doubles, %d B/element, write-allocate not counted)%s; "
-                        + "FMA %.1f GFLOP/s (%d threads x %d accumulators x %d float lanes, Vector API fma)",
-                triadGbPerS, threads, TRIAD_ELEMENTS * 8L >> 20, TRIAD_BYTES_PER_ELEMENT, cache, fmaGflopPerS, threads, ACCUMULATORS, lanes);
+        return String.format("memory triad %.1f GB/s (%s)%s; FMA %s (%s)", triadGbPerS, triadMethod(), cache, fmaPeaks(), fmaMethod());
+    }
+
+    /** The best FMA GFLOP/s on 1 thread and on each of {@code threads}, each capped at the cores. */
+    static SortedMap<Integer, Double> fmaPeaks(Collection<Integer> threads) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        SortedMap<Integer, Double> peaks = new TreeMap<>();
+        peaks.put(1, fma(1));
+        for (int t : threads) peaks.computeIfAbsent(Math.min(t, cores), Roofline::fma);
+        return peaks;
     }
 
     /** The best GB/s of {@code repetitions} triads over three arrays of {@code elements} doubles. */
@@ -105,9 +176,12 @@ public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbP
         for (; i < hi; i++) a[i] = b[i] + s * c[i];
     }
 
-    static double fma(int threads) {
-        double seconds = parallelBest(threads, REPETITIONS, t -> fmaLoop(FMA_ITERATIONS));
-        return 2.0 * F.length() * ACCUMULATORS * FMA_ITERATIONS * threads / seconds / 1e9;
+    static double fma(int threads) { return fma(threads, FMA_ITERATIONS, REPETITIONS); }
+
+    /** The best GFLOP/s of {@code repetitions} runs of {@code iterations} FMA loop iterations on each of {@code threads}. */
+    static double fma(int threads, long iterations, int repetitions) {
+        double seconds = parallelBest(threads, repetitions, t -> fmaLoop(iterations));
+        return 2.0 * F.length() * ACCUMULATORS * iterations * threads / seconds / 1e9;
     }
 
     /** {@link #ACCUMULATORS} independent FMA chains; the sum is returned so the loop cannot be dropped. */
@@ -120,8 +194,7 @@ public record Roofline(double triadGbPerS, long cacheBytes, double cacheTriadGbP
             a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
             a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
         }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11).reduceLanes(
-                jdk.incubator.vector.VectorOperators.ADD);
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11).reduceLanes(VectorOperators.ADD);
     }
 
     /**
