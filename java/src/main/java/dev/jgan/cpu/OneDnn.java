@@ -16,6 +16,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -48,10 +49,11 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *       and each call reorders inputs into buffers kept with the primitive and the output back:
  *       a reorder is one pass over a tensor, the convolution hundreds of multiply-adds per element,
  *       and the direct kernels ran 1.3-2.5x faster than im2col + sgemm on dcgan-28's layers (batch
- *       64, two threads). Below 16 channels, or where oneDNN offers only a reference kernel for
- *       "any", the plain layouts are used as they are, and of oneDNN's implementations the first
- *       that is not a reference one is taken (see {@link #create}). fp math is strict (oneDNN's
- *       default: no TF32 or BF16 down-conversion).</li>
+ *       64, two threads). The blocked copies live only inside one call, so all primitives share
+ *       one buffer for them ({@link Workspace}). Below 16 channels, or where oneDNN offers only a
+ *       reference kernel for "any", the plain layouts are used as they are, and of oneDNN's
+ *       implementations the first that is not a reference one is taken (see {@link #create}). fp
+ *       math is strict (oneDNN's default: no TF32 or BF16 down-conversion).</li>
  *   <li>One CPU engine and stream. Each distinct (op, shapes, geometry) gets its primitive and its
  *       three memory objects once ({@link Key}); a call only points the memory objects at the
  *       tensors (dnnl_memory_set_data_handle), executes and waits.</li>
@@ -61,7 +63,12 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *       padding, as PyTorch's mkldnn path passes {@code padding - output_padding}). Rows past the
  *       last window are then simply not touched: backward data writes 0 there.</li>
  *   <li>Backward weights overwrites (oneDNN's backward primitives take no sum post-op), so
- *       {@code accumulate} runs it into a scratch tensor kept with the primitive and adds that.</li>
+ *       {@code accumulate} runs it into a scratch tensor (in the workspace) and adds that.</li>
+ *   <li>oneDNN's scratchpad is the user's ({@code dnnl_scratchpad_mode_user}), in the workspace too:
+ *       this build's library mode keeps one per thread (thread-local, grown by the primitives a
+ *       thread creates), so a primitive run on another thread than the one that created it read
+ *       that thread's, too small or none (a SIGSEGV in libdnnl). Reorders between these layouts
+ *       need none; one that did would keep the library's.</li>
  *   <li>Threads: this oneDNN build uses OpenMP (its own libgomp). OpenMP's thread count is a
  *       per-thread setting (nthreads-var), so each call sets {@code omp_set_num_threads(threads)}
  *       on the calling thread before oneDNN creates or runs a primitive.</li>
@@ -71,7 +78,8 @@ import static org.bytedeco.dnnl.global.dnnl.*;
  *       (N, 1, 1, 1) layout is both nchw and nhwc, and the gemm convolution rejects the mix), and
  *       its gemm convolution reaches 13-60 GFLOP/s with 100 channels where sgemm does 160-230
  *       (batch 64, two threads).</li>
- *   <li>Calls are serialised (synchronized): a cached primitive's memory objects are shared.</li>
+ *   <li>Calls are serialised (synchronized): a cached primitive's memory objects and the workspace
+ *       are shared.</li>
  * </ul>
  */
 final class OneDnn implements AutoCloseable {
@@ -118,25 +126,29 @@ final class OneDnn implements AutoCloseable {
     /**
      * One of a primitive's three tensors. {@code user} points at the caller's plain (nchw/oihw)
      * tensor each call; when the primitive wants another layout, {@code inner} is a buffer in that
-     * layout and {@code reorder} copies between the two (user to inner before an input is read,
-     * inner to user after an output is written).
+     * layout, {@code innerBytes} at {@code innerAt} in the workspace, and {@code reorder} copies
+     * between the two (user to inner before an input is read, inner to user after an output is written).
      */
     private static final class Operand {
         final dnnl_memory user;
         final dnnl_memory inner;        // null: the primitive reads or writes user directly
-        final HostStorage innerStorage; // keeps inner's buffer alive
+        final long innerAt, innerBytes;
         final dnnl_primitive reorder;
         final dnnl_exec_arg_t reorderArgs;
 
-        Operand(dnnl_memory user, dnnl_memory inner, HostStorage innerStorage, dnnl_primitive reorder, dnnl_exec_arg_t reorderArgs) {
+        Operand(dnnl_memory user, dnnl_memory inner, long innerAt, long innerBytes, dnnl_primitive reorder, dnnl_exec_arg_t reorderArgs) {
             this.user = user;
             this.inner = inner;
-            this.innerStorage = innerStorage;
+            this.innerAt = innerAt;
+            this.innerBytes = innerBytes;
             this.reorder = reorder;
             this.reorderArgs = reorderArgs;
         }
 
         dnnl_memory forPrimitive() { return inner != null ? inner : user; }
+
+        /** The workspace offset after this operand's buffer. */
+        long end() { return Workspace.align(innerAt + innerBytes); }
 
         void destroy() {
             dnnl_memory_destroy(user);
@@ -148,25 +160,75 @@ final class OneDnn implements AutoCloseable {
         }
     }
 
-    /** A cached primitive, its operands (image, weights, output) and arguments; scratch (weights-sized) for accumulate. */
+    /**
+     * A cached primitive, its operands (image, weights, output), oneDNN's scratchpad (null when it
+     * needs none) and arguments. In the workspace, the operands' blocked buffers, then the scratchpad
+     * at {@code scratchpadAt}, end at {@code need}; accumulate's scratch (weights-sized) follows.
+     */
     private static final class Entry {
         final Key key;
         final String implementation;
         final dnnl_primitive primitive;
         final Operand image, weights, output;
+        final dnnl_memory scratchpad;
+        final long scratchpadAt, need;
         final dnnl_exec_arg_t args;
-        HostStorage scratch;
+        final int argCount;
 
         Entry(Key key, String implementation, dnnl_primitive primitive, Operand image, Operand weights,
-              Operand output, dnnl_exec_arg_t args) {
+              Operand output, dnnl_memory scratchpad, long scratchpadAt, long need, dnnl_exec_arg_t args, int argCount) {
             this.key = key;
             this.implementation = implementation;
             this.primitive = primitive;
             this.image = image;
             this.weights = weights;
             this.output = output;
+            this.scratchpad = scratchpad;
+            this.scratchpadAt = scratchpadAt;
+            this.need = need;
             this.args = args;
+            this.argCount = argCount;
         }
+    }
+
+    /**
+     * One native buffer for what lives only inside one call: the operands' blocked-layout copies,
+     * oneDNN's scratchpad and accumulate's scratch. Calls are serialised, so every primitive lays
+     * its buffers out from offset 0 and the buffer is the largest need of any call, not the sum
+     * (dcgan-64 at batch 64: 26 MB instead of 166). Growing moves it, so each call sets every
+     * memory object's handle again.
+     */
+    private static final class Workspace {
+        private Arena arena;            // null until the first need
+        private MemorySegment segment;
+
+        /** Offsets and the buffer itself on cache lines (oneDNN's kernels want 64-byte aligned data). */
+        static long align(long bytes) { return (bytes + HostStorage.ALIGNMENT - 1) & -HostStorage.ALIGNMENT; }
+
+        long bytes() { return segment == null ? 0 : segment.byteSize(); }
+
+        /** Grows the buffer to at least {@code bytes}; its contents are dead between calls, so nothing is copied. */
+        void reserve(long bytes) {
+            if (bytes <= bytes()) return;
+            free(); // first, so that the old and the new buffer are never both held
+            arena = Arena.ofShared(); // calls come from any thread (one at a time)
+            segment = arena.allocate(bytes, HostStorage.ALIGNMENT);
+        }
+
+        Pointer at(long offset) { return new Address(segment.address() + offset); }
+
+        MemorySegment slice(long offset, long bytes) { return segment.asSlice(offset, bytes); }
+
+        void free() {
+            if (arena != null) arena.close();
+            arena = null;
+            segment = null;
+        }
+    }
+
+    /** A javacpp pointer at an address inside the workspace (it frees nothing). */
+    private static final class Address extends Pointer {
+        Address(long address) { this.address = address; }
     }
 
     /**
@@ -182,7 +244,9 @@ final class OneDnn implements AutoCloseable {
     private final boolean bf16;
     private final dnnl_engine engine = new dnnl_engine();
     private final dnnl_stream stream = new dnnl_stream();
+    private final dnnl_primitive_attr userScratchpad = new dnnl_primitive_attr();
     private final Map<Key, Entry> cache = new HashMap<>();
+    private final Workspace workspace = new Workspace();
     private boolean closed;
 
     OneDnn(int threads) { this(threads, true); }
@@ -202,6 +266,9 @@ final class OneDnn implements AutoCloseable {
         this.bf16 = bf16;
         check(dnnl_engine_create(engine, dnnl_cpu, 0), "dnnl_engine_create", "the CPU engine");
         check(dnnl_stream_create(stream, engine, dnnl_stream_default_flags), "dnnl_stream_create", "the CPU stream");
+        check(dnnl_primitive_attr_create(userScratchpad), "dnnl_primitive_attr_create", "the primitive attributes");
+        check(dnnl_primitive_attr_set_scratchpad_mode(userScratchpad, dnnl_scratchpad_mode_user),
+                "dnnl_primitive_attr_set_scratchpad_mode", "the primitive attributes");
     }
 
     /**
@@ -294,11 +361,11 @@ final class OneDnn implements AutoCloseable {
         Entry e = entry(key);
         if (!accumulate) {
             run(e, x.pointer(), dw.pointer(), dy.pointer());
-        } else {
+        } else { // into the scratch after the primitive's own buffers (the weights' blocked copy is reordered into it), then added
             long n = (long) key.k() * key.c() * key.r() * key.s();
-            if (e.scratch == null) e.scratch = new HostStorage(n);
-            run(e, x.pointer(), e.scratch.pointer(), dy.pointer());
-            addInto(dw.segment(), e.scratch.segment(), n);
+            workspace.reserve(e.need + n * Float.BYTES);
+            run(e, x.pointer(), workspace.at(e.need), dy.pointer());
+            addInto(dw.segment(), workspace.slice(e.need, n * Float.BYTES), n);
         }
         Reference.reachabilityFence(x);
         Reference.reachabilityFence(dy);
@@ -330,23 +397,34 @@ final class OneDnn implements AutoCloseable {
     /** Number of cached primitives (for tests). */
     synchronized int cached() { return cache.size(); }
 
+    /** The workspace's size in bytes: the largest need of any call so far (for tests). */
+    synchronized long bufferBytes() { return workspace.bytes(); }
+
+    /** Points every memory object of {@code e} at its tensor or its place in the workspace (which may have moved), and runs it. */
     private void run(Entry e, Pointer image, Pointer weights, Pointer output) {
-        check(dnnl_memory_set_data_handle(e.image.user, image), "dnnl_memory_set_data_handle", e.key);
-        check(dnnl_memory_set_data_handle(e.weights.user, weights), "dnnl_memory_set_data_handle", e.key);
-        check(dnnl_memory_set_data_handle(e.output.user, output), "dnnl_memory_set_data_handle", e.key);
+        workspace.reserve(e.need);
+        point(e, e.image, image);
+        point(e, e.weights, weights);
+        point(e, e.output, output);
+        if (e.scratchpad != null) check(dnnl_memory_set_data_handle(e.scratchpad, workspace.at(e.scratchpadAt)), "dnnl_memory_set_data_handle", e.key);
         useThreads();
         // inputs: forward reads image and weights, backward data reads output (dy) and weights, backward filter image and output
         int op = e.key.op();
         if (op != BACKWARD_DATA) reorder(e, e.image);
         if (op != BACKWARD_FILTER) reorder(e, e.weights);
         if (op != FORWARD) reorder(e, e.output);
-        check(dnnl_primitive_execute(e.primitive, stream, 3, e.args), "dnnl_primitive_execute", e.key);
+        check(dnnl_primitive_execute(e.primitive, stream, e.argCount, e.args), "dnnl_primitive_execute", e.key);
         switch (op) { // the one output, back to the caller's layout
             case FORWARD -> reorder(e, e.output);
             case BACKWARD_DATA -> reorder(e, e.image);
             default -> reorder(e, e.weights);
         }
         check(dnnl_stream_wait(stream), "dnnl_stream_wait", e.key);
+    }
+
+    private void point(Entry e, Operand o, Pointer tensor) {
+        check(dnnl_memory_set_data_handle(o.user, tensor), "dnnl_memory_set_data_handle", e.key);
+        if (o.inner != null) check(dnnl_memory_set_data_handle(o.inner, workspace.at(o.innerAt)), "dnnl_memory_set_data_handle", e.key);
     }
 
     private void reorder(Entry e, Operand o) {
@@ -441,10 +519,19 @@ final class OneDnn implements AutoCloseable {
             dnnl_primitive primitive = new dnnl_primitive();
             check(dnnl_primitive_create(primitive, pd), "dnnl_primitive_create", key);
             if (bf16) implementation += " (bf16)";
-            Operand image = operand(key, pd, plain.image(), op == BACKWARD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md, op != BACKWARD_DATA);
-            Operand weights = operand(key, pd, plain.weights(), op == BACKWARD_FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, op != BACKWARD_FILTER);
-            Operand output = operand(key, pd, plain.output(), op == FORWARD ? dnnl_query_dst_md : dnnl_query_diff_dst_md, op != FORWARD);
-            dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
+            Operand image = operand(key, pd, plain.image(), op == BACKWARD_DATA ? dnnl_query_diff_src_md : dnnl_query_src_md, op != BACKWARD_DATA, 0);
+            Operand weights = operand(key, pd, plain.weights(), op == BACKWARD_FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, op != BACKWARD_FILTER, image.end());
+            Operand output = operand(key, pd, plain.output(), op == FORWARD ? dnnl_query_dst_md : dnnl_query_diff_dst_md, op != FORWARD, weights.end());
+            long scratchpadAt = output.end(), need = scratchpadAt;
+            dnnl_memory scratchpad = null;
+            if (scratchpadBytes(pd) > 0) {
+                scratchpad = new dnnl_memory();
+                check(dnnl_memory_create(scratchpad, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), engine, (Pointer) null),
+                        "dnnl_memory_create", key);
+                need = Workspace.align(scratchpadAt + scratchpadBytes(pd));
+            }
+            int argCount = scratchpad != null ? 4 : 3;
+            dnnl_exec_arg_t args = new dnnl_exec_arg_t(argCount);
             switch (op) {
                 case FORWARD -> {
                     args.position(0).arg(DNNL_ARG_SRC).memory(image.forPrimitive());
@@ -462,8 +549,9 @@ final class OneDnn implements AutoCloseable {
                     args.position(2).arg(DNNL_ARG_DIFF_DST).memory(output.forPrimitive());
                 }
             }
+            if (scratchpad != null) args.position(3).arg(DNNL_ARG_SCRATCHPAD).memory(scratchpad);
             args.position(0);
-            return new Entry(key, implementation, primitive, image, weights, output, args);
+            return new Entry(key, implementation, primitive, image, weights, output, scratchpad, scratchpadAt, need, args, argCount);
         } finally {
             if (pd != null) dnnl_primitive_desc_destroy(pd);
             if (hint != null) dnnl_primitive_desc_destroy(hint);
@@ -479,24 +567,28 @@ final class OneDnn implements AutoCloseable {
 
     /**
      * The operand of {@code pd} that {@code query} names: a memory object over the caller's plain
-     * tensor ({@code plainDesc}), and when the primitive chose another layout, a buffer in that
-     * layout with the reorder between them ({@code input}: plain to inner, else inner to plain).
+     * tensor ({@code plainDesc}), and when the primitive chose another layout, a memory object in that
+     * layout (at {@code at} in the workspace) with the reorder between them ({@code input}: plain to
+     * inner, else inner to plain).
      */
-    private Operand operand(Key key, dnnl_primitive_desc pd, dnnl_memory_desc plainDesc, int query, boolean input) {
+    private Operand operand(Key key, dnnl_primitive_desc pd, dnnl_memory_desc plainDesc, int query, boolean input, long at) {
         dnnl_memory user = new dnnl_memory(); // no buffer yet (DNNL_MEMORY_NONE): each call sets the tensor's address
         check(dnnl_memory_create(user, plainDesc, engine, (Pointer) null), "dnnl_memory_create", key);
         dnnl_memory_desc chosen = dnnl_primitive_desc_query_md(pd, query, 0); // owned by pd
         if (chosen == null || chosen.isNull()) throw new IllegalStateException(key.describe() + ": oneDNN reports no memory descriptor for query " + query);
-        if (dnnl_memory_desc_equal(chosen, plainDesc) != 0) return new Operand(user, null, null, null, null);
-        HostStorage storage = new HostStorage((dnnl_memory_desc_get_size(chosen) + Float.BYTES - 1) / Float.BYTES);
-        dnnl_memory inner = new dnnl_memory();
-        check(dnnl_memory_create(inner, chosen, engine, storage.pointer()), "dnnl_memory_create", key);
+        if (dnnl_memory_desc_equal(chosen, plainDesc) != 0) return new Operand(user, null, at, 0, null, null);
+        dnnl_memory inner = new dnnl_memory(); // its place in the workspace is set each call
+        check(dnnl_memory_create(inner, chosen, engine, (Pointer) null), "dnnl_memory_create", key);
         dnnl_primitive_desc reorderPd = new dnnl_primitive_desc();
         dnnl_primitive reorder = new dnnl_primitive();
         try {
-            check(input ? dnnl_reorder_primitive_desc_create(reorderPd, plainDesc, engine, chosen, engine, (dnnl_primitive_attr) null)
-                        : dnnl_reorder_primitive_desc_create(reorderPd, chosen, engine, plainDesc, engine, (dnnl_primitive_attr) null),
-                    "dnnl_reorder_primitive_desc_create", key);
+            for (dnnl_primitive_attr attr : new dnnl_primitive_attr[] {userScratchpad, null}) { // the library's scratchpad if one needs any
+                if (!reorderPd.isNull()) dnnl_primitive_desc_destroy(reorderPd);
+                check(input ? dnnl_reorder_primitive_desc_create(reorderPd, plainDesc, engine, chosen, engine, attr)
+                            : dnnl_reorder_primitive_desc_create(reorderPd, chosen, engine, plainDesc, engine, attr),
+                        "dnnl_reorder_primitive_desc_create", key);
+                if (scratchpadBytes(reorderPd) == 0) break;
+            }
             check(dnnl_primitive_create(reorder, reorderPd), "dnnl_primitive_create(reorder)", key);
         } finally {
             if (!reorderPd.isNull()) dnnl_primitive_desc_destroy(reorderPd);
@@ -505,7 +597,13 @@ final class OneDnn implements AutoCloseable {
         args.position(0).arg(DNNL_ARG_FROM).memory(input ? user : inner);
         args.position(1).arg(DNNL_ARG_TO).memory(input ? inner : user);
         args.position(0);
-        return new Operand(user, inner, storage, reorder, args);
+        return new Operand(user, inner, at, dnnl_memory_desc_get_size(chosen), reorder, args);
+    }
+
+    /** The scratchpad {@code pd} asks the user for (0 in the library's mode, and when it needs none). */
+    private static long scratchpadBytes(dnnl_primitive_desc pd) {
+        dnnl_memory_desc md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0); // owned by pd
+        return md == null || md.isNull() ? 0 : dnnl_memory_desc_get_size(md);
     }
 
     /** The memory descriptors and geometry of one primitive, while it is made. */
@@ -537,14 +635,14 @@ final class OneDnn implements AutoCloseable {
         switch (op) {
             case FORWARD -> check(dnnl_convolution_forward_primitive_desc_create(pd, engine, dnnl_forward_training,
                     dnnl_convolution_direct, d.image(), d.weights(), (dnnl_memory_desc) null, d.output(),
-                    d.strides(), NO_DILATION, d.padL(), d.padR(), (dnnl_primitive_attr) null),
+                    d.strides(), NO_DILATION, d.padL(), d.padR(), userScratchpad),
                     "dnnl_convolution_forward_primitive_desc_create", d.key());
             case BACKWARD_DATA -> check(dnnl_convolution_backward_data_primitive_desc_create(pd, engine, dnnl_convolution_direct,
                     d.image(), d.weights(), d.output(), d.strides(), NO_DILATION, d.padL(), d.padR(), hint,
-                    (dnnl_primitive_attr) null), "dnnl_convolution_backward_data_primitive_desc_create", d.key());
+                    userScratchpad), "dnnl_convolution_backward_data_primitive_desc_create", d.key());
             default -> check(dnnl_convolution_backward_weights_primitive_desc_create(pd, engine, dnnl_convolution_direct,
                     d.image(), d.weights(), (dnnl_memory_desc) null, d.output(), d.strides(), NO_DILATION, d.padL(), d.padR(),
-                    hint, (dnnl_primitive_attr) null), "dnnl_convolution_backward_weights_primitive_desc_create", d.key());
+                    hint, userScratchpad), "dnnl_convolution_backward_weights_primitive_desc_create", d.key());
         }
         return pd;
     }
@@ -573,9 +671,12 @@ final class OneDnn implements AutoCloseable {
             e.image.destroy();
             e.weights.destroy();
             e.output.destroy();
+            if (e.scratchpad != null) dnnl_memory_destroy(e.scratchpad);
             e.args.close();
         }
         cache.clear();
+        workspace.free();
+        dnnl_primitive_attr_destroy(userScratchpad);
         dnnl_stream_destroy(stream);
         dnnl_engine_destroy(engine);
     }

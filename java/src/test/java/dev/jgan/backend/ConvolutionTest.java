@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * padding); then the exact shapes of the dcgan-28 and dcgan-64 presets at batch 2 (the cases are
  * in {@link ConvCases}).
  */
-class ConvolutionTest {
+public class ConvolutionTest {
     /**
      * Inputs are in [-1, 1], so every output is a sum of {@code terms} products of size ~1/3,
      * accumulated in float by the backend (in an order of its choosing) and in double by the
@@ -41,7 +41,7 @@ class ConvolutionTest {
      * padding or one channel is off by ~0.3 in many elements (the tolerance is 4e-3 at the largest,
      * 8192 terms). RTOL: the final rounding of the value and of the (+=) add (1e-6 = 17 eps).
      */
-    static final double ATOL_PER_TERM = 0x1p-21, RTOL = 1e-6;
+    public static final double ATOL_PER_TERM = 0x1p-21, RTOL = 1e-6;
     /**
      * The loss L = sum wgt * conv(x, w) is linear in x and in w, so central differences have no
      * truncation error; the step only sets the double rounding, ~1e-16 |L| / H.

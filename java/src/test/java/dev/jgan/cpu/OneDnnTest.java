@@ -1,6 +1,8 @@
 package dev.jgan.cpu;
 
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.ConvolutionTest;
+import dev.jgan.check.Reference;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.check.ConvCases;
@@ -16,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static dev.jgan.testing.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -139,6 +142,122 @@ class OneDnnTest {
                 blocked.implementations().forEach((what, impl) -> assertFalse(impl.contains("gemm") || impl.contains("ref"), what + " runs on " + impl));
             }
         }
+    }
+
+    /**
+     * Every primitive's blocked copies, scratchpad and accumulate scratch share one workspace that
+     * grows (and moves) when a larger call comes: interleaved calls of a small, a large and a plain
+     * (im2col + sgemm, with a scratchpad) convolution, all three directions and accumulate, twice
+     * over, must each match the reference; a memory object left on the old buffer would read freed
+     * or another call's memory. Tolerances as ConvolutionTest's (float sums in oneDNN's order).
+     */
+    @Test
+    void interleavedConvolutionsInTheSharedWorkspaceMatchTheReference() {
+        Conv small = ConvCases.WIDE[0], large = LARGE, plain = ConvCases.SWEEP[0];
+        try (OneDnn convs = new OneDnn(TestBackends.CPU_THREADS)) {
+            long afterSmall = 0;
+            for (int round = 0; round < 2; round++) {
+                for (Conv cv : new Conv[] {small, large, plain}) {
+                    matchesReference(convs, cv, round);
+                    if (round == 0 && cv == small) afterSmall = convs.bufferBytes();
+                }
+            }
+            assertTrue(afterSmall > 0, "the small convolution runs on blocked copies in the workspace");
+            assertTrue(convs.bufferBytes() > afterSmall, "the large one grew (and moved) the workspace: "
+                    + afterSmall + " -> " + convs.bufferBytes() + " bytes");
+        }
+    }
+
+    /** The workspace is the largest need of any one call, not the sum of the primitives'. */
+    @Test
+    void theWorkspaceIsTheLargestNeedNotTheSum() {
+        long[] alone = new long[2];
+        Conv[] convsByNeed = {ConvCases.WIDE[0], LARGE};
+        for (int i = 0; i < 2; i++) {
+            try (OneDnn convs = new OneDnn(TestBackends.CPU_THREADS)) {
+                matchesReference(convs, convsByNeed[i], 0);
+                alone[i] = convs.bufferBytes();
+            }
+        }
+        try (OneDnn convs = new OneDnn(TestBackends.CPU_THREADS)) {
+            for (Conv cv : convsByNeed) matchesReference(convs, cv, 0);
+            assertTrue(alone[0] > 0 && alone[1] > alone[0], "needs " + alone[0] + " and " + alone[1] + " bytes");
+            assertEquals(Math.max(alone[0], alone[1]), convs.bufferBytes(), "both convolutions, all directions, in one workspace");
+        }
+    }
+
+    /**
+     * This oneDNN build's own (library-mode) scratchpad belongs to the thread that created the
+     * primitive (thread-local); a primitive run on a thread that never created one would get none.
+     * The scratchpad is the user's, in the workspace, so primitives made on one thread run on
+     * another (im2col + sgemm needs a scratchpad; the blocked kernel here too, for backward data).
+     */
+    @Test
+    void primitivesMadeOnOneThreadRunOnAnother() throws Exception {
+        try (OneDnn convs = new OneDnn(TestBackends.CPU_THREADS)) {
+            for (long seed = 0; seed < 2; seed++) { // the first thread creates the primitives, the second only runs them
+                long s = seed;
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        for (Conv cv : new Conv[] {ConvCases.SWEEP[0], LARGE}) matchesReference(convs, cv, s);
+                    } catch (Throwable e) {
+                        failure.set(e);
+                    }
+                });
+                t.start();
+                t.join();
+                if (failure.get() != null) throw new AssertionError("on thread " + seed, failure.get());
+            }
+        }
+    }
+
+    /** Wider and larger than the WIDE cases, so that its blocked copies outgrow theirs. */
+    private static final Conv LARGE = new Conv("C 32, K 48, 3x3 s1 p1, 12x14", 3, 32, 12, 14, 48, 3, 3, ConvGeometry.of(1, 1));
+
+    /** Runs the three directions and accumulate of {@code cv} on {@code convs}, against Reference; {@code seed} varies the data. */
+    private static void matchesReference(OneDnn convs, Conv cv, long seed) {
+        Shape is = cv.image(), ws = cv.weights(), os = cv.output();
+        OneDnn.Key[] keys = new OneDnn.Key[3];
+        for (int op = 0; op < 3; op++)
+            keys[op] = new OneDnn.Key(op, cv.n(), cv.c(), cv.h(), cv.w(), cv.k(), cv.r(), cv.s(), os.dim(2), os.dim(3), cv.g());
+        float[] x = TestData.uniform(10 * seed + 1, is.intSize(), -1f, 1f), w = TestData.uniform(10 * seed + 2, ws.intSize(), -1f, 1f),
+                dy = TestData.uniform(10 * seed + 3, os.intSize(), -1f, 1f), old = TestData.uniform(10 * seed + 4, ws.intSize(), -1f, 1f);
+        HostStorage hx = storage(x), hw = storage(w), hdy = storage(dy);
+
+        HostStorage hy = new HostStorage(os.size());
+        convs.forward(hx, hw, hy, keys[OneDnn.FORWARD]);
+        float[] y = new float[os.intSize()];
+        Reference.conv2dForward(x, is, w, ws, y, os, cv.g());
+        assertClose("forward " + cv, y, floats(hy), atol(cv.forwardTerms()), ConvolutionTest.RTOL);
+
+        HostStorage hdx = new HostStorage(is.size());
+        convs.backwardData(hdy, hw, hdx, keys[OneDnn.BACKWARD_DATA]);
+        float[] dx = new float[is.intSize()];
+        Reference.conv2dBackwardData(dy, os, w, ws, dx, is, cv.g());
+        assertClose("backward data " + cv, dx, floats(hdx), atol(cv.dataTerms()), ConvolutionTest.RTOL);
+
+        HostStorage hdw = new HostStorage(ws.size());
+        convs.backwardFilter(hx, hdy, hdw, keys[OneDnn.BACKWARD_FILTER], false);
+        float[] dw = new float[ws.intSize()];
+        Reference.conv2dBackwardFilter(x, is, dy, os, dw, ws, cv.g(), false);
+        assertClose("backward filter (=) " + cv, dw, floats(hdw), atol(cv.filterTerms()), ConvolutionTest.RTOL);
+
+        HostStorage acc = storage(old);
+        convs.backwardFilter(hx, hdy, acc, keys[OneDnn.BACKWARD_FILTER], true);
+        float[] sum = new float[dw.length]; // the reference's (+=) is old + the (=) sum, rounded once
+        for (int i = 0; i < dw.length; i++) sum[i] = (float) (old[i] + (double) dw[i]);
+        assertClose("backward filter (+=) " + cv, sum, floats(acc), atol(cv.filterTerms()), ConvolutionTest.RTOL);
+    }
+
+    private static double atol(int terms) { return ConvolutionTest.ATOL_PER_TERM * terms; }
+
+    private static float[] floats(HostStorage h) { return h.segment().toArray(ValueLayout.JAVA_FLOAT); }
+
+    private static HostStorage storage(float[] v) {
+        HostStorage h = new HostStorage(v.length);
+        MemorySegment.copy(v, 0, h.segment(), ValueLayout.JAVA_FLOAT, 0, v.length);
+        return h;
     }
 
     private static HostStorage storage(long seed, Shape s) {
