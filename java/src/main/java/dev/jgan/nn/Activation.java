@@ -12,7 +12,7 @@ import dev.jgan.tensor.Tensor;
  */
 public abstract sealed class Activation extends Layer
         permits Activation.LeakyReLU, Activation.ReLU, Activation.Tanh, Activation.Sigmoid {
-    protected Tensor y, dx;
+    protected Tensor y;
     /** Set by {@link Sequential} when the preceding BatchNorm applies this activation. */
     private boolean fusedIntoBatchNorm;
 
@@ -21,8 +21,9 @@ public abstract sealed class Activation extends Layer
     @Override protected void allocate(Init init, RngStream rng) {
         if (fusedIntoBatchNorm) return;
         y = backend.allocate(inShape);
-        dx = backend.allocate(inShape);
     }
+
+    @Override protected boolean writesDx() { return !fusedIntoBatchNorm; }
 
     @Override public final Tensor forward(Tensor x, boolean training) {
         if (fusedIntoBatchNorm) return x;

@@ -22,7 +22,7 @@ import java.util.Map;
 public final class BatchNorm extends Layer {
     private final int channels;
     private final float momentum, eps;
-    private Tensor gamma, beta, dGamma, dBeta, runningMean, runningVar, saveMean, saveInvStd, y, dx, x;
+    private Tensor gamma, beta, dGamma, dBeta, runningMean, runningVar, saveMean, saveInvStd, y, x;
     /** While >= 0, the momentum of training forwards instead of {@link #momentum} (see {@link #averageBatches}). */
     private float momentumOverride = -1f;
     /** The slope of a fused LeakyReLU (ReLU: 0), or -1 when no activation is fused. */
@@ -55,7 +55,6 @@ public final class BatchNorm extends Layer {
         saveMean = backend.allocate(c);
         saveInvStd = backend.allocate(c);
         y = backend.allocate(inShape);
-        dx = backend.allocate(inShape);
     }
 
     /**

@@ -15,7 +15,7 @@ public final class Conv2d extends Layer {
     private final int in, out, k;
     private final ConvGeometry geometry;
     private final boolean hasBias;
-    private Tensor weight, bias, dWeight, dBias, y, dx, x;
+    private Tensor weight, bias, dWeight, dBias, y, x;
 
     public Conv2d(int in, int out, int k, int stride, int pad, boolean bias) {
         this.in = in;
@@ -40,7 +40,6 @@ public final class Conv2d extends Layer {
             init.bias(backend, bias, in * k * k, rng);
         }
         y = backend.allocate(outShape);
-        dx = backend.allocate(inShape);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {

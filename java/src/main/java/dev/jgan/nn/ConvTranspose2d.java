@@ -17,7 +17,7 @@ public final class ConvTranspose2d extends Layer {
     private final int in, out, k, outputPadding;
     private final ConvGeometry geometry;
     private final boolean hasBias;
-    private Tensor weight, bias, dWeight, dBias, y, dx, x;
+    private Tensor weight, bias, dWeight, dBias, y, x;
 
     public ConvTranspose2d(int in, int out, int k, int stride, int pad, int outputPadding, boolean bias) {
         if (outputPadding < 0 || outputPadding >= stride)
@@ -49,7 +49,6 @@ public final class ConvTranspose2d extends Layer {
             init.bias(backend, bias, out * k * k, rng);
         }
         y = backend.allocate(outShape);
-        dx = backend.allocate(inShape);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {

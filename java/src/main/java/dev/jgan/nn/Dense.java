@@ -13,7 +13,7 @@ import java.util.List;
 public final class Dense extends Layer {
     private final int in, out;
     private final boolean hasBias;
-    private Tensor weight, bias, dWeight, dBias, y, dx, x;
+    private Tensor weight, bias, dWeight, dBias, y, x;
 
     public Dense(int in, int out) { this(in, out, true); }
 
@@ -38,7 +38,6 @@ public final class Dense extends Layer {
             init.bias(backend, bias, in, rng);
         }
         y = backend.allocate(outShape);
-        dx = backend.allocate(inShape);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {

@@ -11,7 +11,7 @@ import dev.jgan.tensor.Tensor;
  */
 public final class Dropout extends Layer {
     private final float p;
-    private Tensor mask, y, dx;
+    private Tensor mask, y;
     private RngStream noise;
     private boolean lastTraining;
 
@@ -25,8 +25,10 @@ public final class Dropout extends Layer {
     @Override protected void allocate(Init init, RngStream rng) {
         mask = backend.allocate(inShape);
         y = backend.allocate(inShape);
-        dx = backend.allocate(inShape);
     }
+
+    /** p = 0 passes dy through. */
+    @Override protected boolean writesDx() { return p > 0f; }
 
     @Override public void setNoise(RngStream noise) { this.noise = noise; }
 
@@ -40,8 +42,11 @@ public final class Dropout extends Layer {
 
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         if (!needDx) return null;
-        if (!lastTraining || p == 0f) return dy;
-        backend.dropoutBackward(dy, mask, dx);
+        if (p == 0f) return dy;
+        // after an inference forward (the identity) dx = dy, copied: dx must be in its own buffer, as
+        // Sequential's alternation of gradient buffers expects of a layer that writes one
+        if (!lastTraining) backend.copy(dy, dx);
+        else backend.dropoutBackward(dy, mask, dx);
         return dx;
     }
 

@@ -10,6 +10,9 @@ public final class Flatten extends Layer {
 
     @Override protected void allocate(Init init, RngStream rng) {}
 
+    /** Its dx is a view of dy. */
+    @Override protected boolean writesDx() { return false; }
+
     @Override public Tensor forward(Tensor x, boolean training) { return x.view(outShape); }
 
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {

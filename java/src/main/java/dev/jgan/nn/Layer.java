@@ -14,20 +14,51 @@ import java.util.Map;
  * what its backward needs (its input, or its output) from the last forward in training mode.
  *
  * <p>Shapes are NCHW with the batch first: dense layers see (N, F), convolutional ones (N, C, H, W).
+ *
+ * <p>A layer that {@link #writesDx() writes a new dx} writes it into {@link #dx}, shape
+ * {@link #inShape}. Built alone, the layer allocates that tensor itself; in a {@link Sequential}
+ * it is a view of one of the two gradient buffers the network's layers take in turn (see
+ * {@link Sequential#build}). Either way dx is never dy's memory, and it holds the layer's dx only
+ * until the layer before it has run its backward.
  */
 public abstract class Layer {
     protected Backend backend;
     protected Shape inShape;
     protected Shape outShape;
+    /** Where backward writes dx, (N, ...) as {@link #inShape}; null when the layer {@link #writesDx writes none}. */
+    protected Tensor dx;
 
-    /** Allocates parameters (initialised from {@code rng}) and buffers for input {@code in}; returns the output shape. */
+    /**
+     * Allocates parameters (initialised from {@code rng}) and buffers for input {@code in}, dx
+     * included; returns the output shape.
+     */
     public final Shape build(Backend b, Shape in, Init init, RngStream rng) {
+        Shape out = buildSharingDx(b, in, init, rng);
+        if (writesDx()) dx = b.allocate(in);
+        return out;
+    }
+
+    /** As {@link #build} but without dx: the {@link Sequential} hands it in ({@link #useDx}). */
+    final Shape buildSharingDx(Backend b, Shape in, Init init, RngStream rng) {
         this.backend = b;
         this.inShape = in;
         this.outShape = outputShape(in);
         allocate(init, rng);
         return outShape;
     }
+
+    /** Makes backward write dx into {@code t}, a tensor of {@link #inShape} (a view of a shared buffer). */
+    final void useDx(Tensor t) {
+        if (!t.shape().equals(inShape)) throw new IllegalArgumentException(this + ": dx must be " + inShape + ", got " + t.shape());
+        dx = t;
+    }
+
+    /**
+     * Whether backward writes a new dx into {@link #dx}; false for a layer whose backward returns
+     * dy itself or a view of it (reshapes, an activation fused into the batch norm before it),
+     * which needs no dx of its own. Fixed once the layer is built.
+     */
+    protected boolean writesDx() { return true; }
 
     /** The output shape for an input shape; throws IllegalArgumentException naming the layer if it does not fit. */
     public abstract Shape outputShape(Shape in);

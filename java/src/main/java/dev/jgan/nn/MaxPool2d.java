@@ -6,7 +6,7 @@ import dev.jgan.tensor.Tensor;
 
 /** 2x2 max pooling with stride 2: (N, C, H, W) to (N, C, H / 2, W / 2), as PyTorch's MaxPool2d(2). */
 public final class MaxPool2d extends Layer {
-    private Tensor y, dx, x;
+    private Tensor y, x;
 
     @Override public Shape outputShape(Shape s) {
         require(s.rank() == 4 && s.dim(2) >= 2 && s.dim(3) >= 2, this + " needs input (N, C, H, W) with H, W >= 2, got " + s);
@@ -15,7 +15,6 @@ public final class MaxPool2d extends Layer {
 
     @Override protected void allocate(Init init, RngStream rng) {
         y = backend.allocate(outShape);
-        dx = backend.allocate(inShape);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {

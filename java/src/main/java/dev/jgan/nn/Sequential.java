@@ -24,6 +24,8 @@ public final class Sequential {
     /** Index of the first layer with parameters (layers.size() when none has), set by build. */
     private int firstWithParameters;
     private Map<String, Tensor> buffers;
+    /** The gradient buffers the layers' dx are views of (two, or none when no layer writes a dx), set by build. */
+    private List<Tensor> gradientBuffers;
 
     public Sequential(String prefix, List<Layer> layers) {
         this.prefix = prefix;
@@ -35,8 +37,19 @@ public final class Sequential {
      * A BatchNorm directly followed by a ReLU or LeakyReLU is fused first: the BatchNorm applies the
      * activation in its own op and the activation passes through, keeping both indices (and so
      * every parameter and buffer name).
+     *
+     * <p>The layers' input gradients share two buffers, each as large as the largest dx. A dx is
+     * read only by the backward of the layer before it, as its dy, so walking back from the last
+     * layer each layer that writes a dx takes the buffer its dy is not in; a layer that passes dy
+     * through (a reshape, a fused activation) leaves it where it is. The dx this network's backward
+     * returns is therefore valid until its next backward.
      */
     public Sequential build(Backend b, Shape in, Init init, RngStream rng) {
+        return build(b, in, init, rng, true);
+    }
+
+    /** {@link #build}, with {@code shareDx} false giving every layer its own dx (the reference for tests). */
+    Sequential build(Backend b, Shape in, Init init, RngStream rng, boolean shareDx) {
         for (int i = 0; i + 1 < layers.size(); i++) {
             if (layers.get(i) instanceof BatchNorm bn && layers.get(i + 1) instanceof Activation a) {
                 float slope = a.batchNormFusableSlope();
@@ -48,8 +61,9 @@ public final class Sequential {
         }
         inShape = in;
         Shape s = in;
-        for (Layer l : layers) s = l.build(b, s, init, rng);
+        for (Layer l : layers) s = shareDx ? l.buildSharingDx(b, s, init, rng) : l.build(b, s, init, rng);
         outShape = s;
+        gradientBuffers = shareDx ? shareGradients(b) : List.of();
         List<Parameter> ps = new ArrayList<>();
         Map<String, Tensor> bs = new LinkedHashMap<>();
         firstWithParameters = layers.size();
@@ -62,6 +76,24 @@ public final class Sequential {
         parameters = List.copyOf(ps);
         buffers = Collections.unmodifiableMap(bs);
         return this;
+    }
+
+    /** Points each layer's dx at a view of one of two buffers, taken in turn along the backward chain; returns them. */
+    private List<Tensor> shareGradients(Backend b) {
+        long largest = 0;
+        for (Layer l : layers) if (l.writesDx()) largest = Math.max(largest, l.inShape().size());
+        if (largest == 0) return List.of();
+        Shape size = Shape.of(Math.toIntExact(largest));
+        List<Tensor> buffers = List.of(b.allocate(size), b.allocate(size));
+        int dyIn = 1;   // the last layer's dy (the loss's gradient) is in neither: it takes buffer 0
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            Layer l = layers.get(i);
+            if (!l.writesDx()) continue;
+            int mine = 1 - dyIn;
+            l.useDx(buffers.get(mine).viewPrefix(l.inShape()));
+            dyIn = mine;
+        }
+        return buffers;
     }
 
     /** The noise stream every random layer (dropout) draws from in training. */
@@ -91,6 +123,9 @@ public final class Sequential {
     public Map<String, Tensor> buffers() { return buffers; }
 
     public List<Layer> layers() { return layers; }
+
+    /** The buffers the layers' input gradients are views of (see {@link #build}): two, or none when no layer writes a dx. */
+    public List<Tensor> gradientBuffers() { return gradientBuffers; }
 
     public Shape inShape() { return inShape; }
 

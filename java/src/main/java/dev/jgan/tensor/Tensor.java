@@ -35,6 +35,16 @@ public final class Tensor {
         return new Tensor(owner, other, storage);
     }
 
+    /**
+     * The first {@code other.size()} floats of this tensor's storage under shape {@code other}: a
+     * smaller tensor inside a buffer that several share in turn (a network's gradient buffers).
+     */
+    public Tensor viewPrefix(Shape other) {
+        if (other.size() > shape.size())
+            throw new IllegalArgumentException("cannot view " + other + " inside " + shape);
+        return new Tensor(owner, other, storage);
+    }
+
     /** Whether two tensors share their memory. */
     public boolean sameStorage(Tensor o) { return storage == o.storage; }
 
