@@ -41,8 +41,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code gan bench}: each configuration's steps, and the machine's FMA peak and memory bandwidth
  * measured in the same run ({@link Roofline}), printed first as a header. One configuration runs
- * in this JVM, the probe after its steps (its warm-up would count in the JVM's peak memory); a
- * sweep (a list in --preset, --batch or --threads) runs the probe here first and then each
+ * in this JVM after the probe (the kernel's peak-memory mark reset between them, so that the
+ * line's peak is the steps'; {@link #measure}); a sweep (a list in --preset, --batch or --threads) runs the probe here first and then each
  * configuration in a JVM of its own ({@link ChildJvm}), so that each line's peak resident memory
  * is its own. A child gets this command's own arguments
  * with the swept options replaced by its configuration's and {@code --one-configuration}, and
@@ -130,12 +130,10 @@ final class BenchCommand implements Callable<Integer> {
         try {
             cpu = KernelLab.deviceOf(b) == Variant.Device.CPU;
             if (configs.size() == 1) {
-                Bench.Line line = measure(b, configs.getFirst());
-                // the probe after the steps here: before C2 compiles its loops, the Vector API's boxed vectors grow the
-                // heap (~1 GB resident measured after it), which this JVM's peak would otherwise count as the steps'
-                Roofline peaks = cpu ? Roofline.forSteps(List.of(line.threads())) : null;
-                out.println(header(peaks, "in this JVM, after the steps"));
-                report(line, peaks, argv, true, out);
+                Roofline peaks = cpu ? Roofline.forSteps(List.of(configs.getFirst().threads())) : null;
+                out.println(header(peaks, "in this JVM, before the steps"));
+                out.flush();
+                report(measure(b, configs.getFirst()), peaks, argv, true, out);
                 printProfile(b, configs.getFirst(), out);
                 return 0;
             }
@@ -156,10 +154,15 @@ final class BenchCommand implements Callable<Integer> {
     /** Times {@code c} on {@code b}. */
     private Bench.Line measure(Backend b, Config c) {
         Preset p = Presets.get(c.preset());
+        long flops = StepFlops.count(b, p, c.batch());
+        // the counting steps' trainers are garbage now, their tensors off the heap until a collection frees them: free them
+        // here, and start the kernel's peak-memory mark from what is resident now (not the probe's or the count's peak)
+        System.gc();
+        Machine.resetPeakResident();
         Bench.Result r = Bench.run(b, p, c.batch(), steps(p), warmup);
-        // the steps' peak, read before StepFlops' counting step and the profile build trainers of their own
+        // the steps' peak, read before the profile builds a trainer of its own
         long rss = Machine.peakResidentBytes();
-        return new Bench.Line(r, c.threads(), StepFlops.count(b, p, c.batch()) / 1e9, rss);
+        return new Bench.Line(r, c.threads(), flops / 1e9, rss);
     }
 
     /** With --profile, the per-op table of {@code c}'s steps. */
@@ -186,6 +189,7 @@ final class BenchCommand implements Callable<Integer> {
         j.put("commit", Machine.commit(codeDirectory()));
         j.put("command", command(argv));
         j.put("device", common.device);
+        j.put("precision", common.precision().id());
         j.putAll(result(line));
         j.put("img_per_s", line.result().imagesPerSecond());
         j.put("gflop_per_s", line.gflopPerS());

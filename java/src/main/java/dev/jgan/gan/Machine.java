@@ -70,4 +70,18 @@ public final class Machine {
         }
         return -1;
     }
+
+    /**
+     * Starts {@link #peakResidentBytes()} again from the memory resident now (Linux 4.0+: "5" into
+     * /proc/self/clear_refs), so that a measurement after it reports its own peak and not an
+     * earlier one's (gan bench's probe). Whether it could: false where the kernel has no such file.
+     */
+    public static boolean resetPeakResident() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
 }

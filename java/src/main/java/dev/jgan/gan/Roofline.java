@@ -6,6 +6,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,10 +48,10 @@ import java.util.stream.Stream;
  * measured on 1 thread and on each thread count asked for (a step on T threads is a percent of
  * the peak on T threads).
  *
- * <p>Memory: before C2 compiles the loops, the Vector API's vectors are boxed objects, so the
- * probe's first milliseconds grow the heap (about 1 GB resident after it, measured on two Zen 3
- * cores): a process that reports its own peak memory runs it after its measured work, or in
- * another JVM ({@code gan bench} does both).
+ * <p>Memory: the triad's arrays are off the heap and freed when it ends. Before C2 compiles the
+ * FMA loop its vectors are boxed objects, garbage by the million: under G1 that grows the heap
+ * (about 1 GB resident after the probe, measured on two Zen 3 cores), under the serial collector
+ * that {@code gan} runs with it does not (about 170 MB for the whole probe).
  *
  * <p>Run alone: {@code java --add-modules jdk.incubator.vector -cp java/target/jgan-engine.jar dev.jgan.gan.Roofline}
  *
@@ -146,34 +150,38 @@ public record Roofline(int threads, int lanes, double triadGbPerS, long cacheByt
         return peaks;
     }
 
-    /** The best GB/s of {@code repetitions} triads over three arrays of {@code elements} doubles. */
+    /**
+     * The best GB/s of {@code repetitions} triads over three arrays of {@code elements} doubles,
+     * off the heap and freed on return (the probe leaves no resident memory behind it).
+     */
     static double triad(int threads, int elements, int repetitions) {
-        double[] a = new double[elements], b = new double[elements], c = new double[elements];
-        int chunk = Math.ceilDiv(elements, threads);
-        // first touch by the thread that will stream the chunk; the values keep the sums finite
-        parallelBest(threads, 1, t -> {
-            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
-            for (int i = lo; i < hi; i++) {
-                a[i] = 0;
-                b[i] = 1;
-                c[i] = 2;
-            }
-            return 0;
-        });
-        double seconds = parallelBest(threads, repetitions, t -> {
-            int lo = t * chunk, hi = Math.min(elements, lo + chunk);
-            triadChunk(a, b, c, 3.0, lo, hi);
-            return a[lo];
-        });
-        return (double) TRIAD_BYTES_PER_ELEMENT * elements / seconds / 1e9;
+        try (Arena arena = Arena.ofShared()) {
+            long bytes = (long) elements * Double.BYTES;
+            MemorySegment a = arena.allocate(bytes, 64), b = arena.allocate(bytes, 64), c = arena.allocate(bytes, 64);
+            int chunk = Math.ceilDiv(elements, threads);
+            // the arena zeroed them from this thread; b and c get values that keep the sums finite
+            b.fill((byte) 0x3f);
+            c.fill((byte) 0x3f);
+            double seconds = parallelBest(threads, repetitions, t -> {
+                int lo = t * chunk, hi = Math.min(elements, lo + chunk);
+                triadChunk(a, b, c, 3.0, lo, hi);
+                return a.getAtIndex(ValueLayout.JAVA_DOUBLE, lo);
+            });
+            return (double) TRIAD_BYTES_PER_ELEMENT * elements / seconds / 1e9;
+        }
     }
 
-    private static void triadChunk(double[] a, double[] b, double[] c, double s, int lo, int hi) {
+    private static void triadChunk(MemorySegment a, MemorySegment b, MemorySegment c, double s, int lo, int hi) {
         int i = lo;
         DoubleVector vs = DoubleVector.broadcast(D, s);
-        for (int upper = lo + D.loopBound(hi - lo); i < upper; i += D.length())
-            DoubleVector.fromArray(D, c, i).fma(vs, DoubleVector.fromArray(D, b, i)).intoArray(a, i);
-        for (; i < hi; i++) a[i] = b[i] + s * c[i];
+        ByteOrder order = ByteOrder.nativeOrder();
+        for (int upper = lo + D.loopBound(hi - lo); i < upper; i += D.length()) {
+            long at = (long) i * Double.BYTES;
+            DoubleVector.fromMemorySegment(D, c, at, order).fma(vs, DoubleVector.fromMemorySegment(D, b, at, order))
+                    .intoMemorySegment(a, at, order);
+        }
+        for (; i < hi; i++)
+            a.setAtIndex(ValueLayout.JAVA_DOUBLE, i, b.getAtIndex(ValueLayout.JAVA_DOUBLE, i) + s * c.getAtIndex(ValueLayout.JAVA_DOUBLE, i));
     }
 
     static double fma(int threads) { return fma(threads, FMA_ITERATIONS, REPETITIONS); }

@@ -16,8 +16,20 @@ import dev.jgan.tensor.Tensor;
 public final class StepFlops {
     private StepFlops() {}
 
-    /** FLOPs of one step of {@code p} at {@code batch}, counted on {@code b} (which runs the step). */
+    /**
+     * FLOPs of one step of {@code p} at {@code batch}, counted on {@code b} (which runs the step).
+     * Every counted call has the batch as one factor of its size (a GEMM's m or n, a convolution's
+     * N), so a step's count is affine in the batch: it is counted at batches 2 and 4 and extended,
+     * and the count takes a few MB rather than a second trainer of the measured size.
+     */
     public static long count(Backend b, Preset p, int batch) {
+        if (batch <= 4) return counted(b, p, batch);
+        long two = counted(b, p, 2), four = counted(b, p, 4);
+        return two + (batch - 2L) * (four - two) / 2;
+    }
+
+    /** FLOPs of one step of {@code p} at {@code batch}, counted from a step at that size. */
+    static long counted(Backend b, Preset p, int batch) {
         long[] total = new long[1];
         Bench.trainer(CallObserver.wrap(b, (call, args) -> total[0] += of(call, args)), p, batch).step();
         return total[0];

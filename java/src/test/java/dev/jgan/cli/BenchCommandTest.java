@@ -117,7 +117,7 @@ class BenchCommandTest {
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(2, lines.size(), r.out());
-        assertTrue(lines.getFirst().contains("in this JVM, after the steps"), lines.getFirst());
+        assertTrue(lines.getFirst().contains("in this JVM, before the steps"), lines.getFirst());
         assertTrue(LINE.matcher(lines.get(1)).matches(), lines.get(1));
         assertFalse(r.err().contains("Exception"), r.err());
     }

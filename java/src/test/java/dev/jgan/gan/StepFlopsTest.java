@@ -30,4 +30,14 @@ class StepFlopsTest {
         long flops = StepFlops.count(TestBackends.cpu(), Presets.get("mlp-gan"), 64);
         assertEquals(1.01e9, flops, 0.01e9, "mlp-gan: " + flops + " FLOPs a step");
     }
+
+    /** The count extended from batches 2 and 4 is the count of a step at the batch itself (exactly: it is affine in the batch). */
+    @Test
+    void extendedCountIsTheCountedOne() {
+        var b = TestBackends.cpu();
+        for (String preset : new String[] {"mlp-gan", "dcgan-28"}) {
+            Preset p = Presets.get(preset);
+            assertEquals(StepFlops.counted(b, p, 24), StepFlops.count(b, p, 24), preset);
+        }
+    }
 }
