@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.Precision;
 import dev.jgan.gan.Bench;
 import dev.jgan.gan.Machine;
 import dev.jgan.gan.Preset;
@@ -53,12 +54,12 @@ import java.util.concurrent.Callable;
                 "Prints a header line (CPU, cores, vector width, the FMA peak on 1 and N threads and the memory bandwidth, measured now), "
                         + "then per configuration PRESET<TAB>batch=B<TAB>X.XX ms/step<TAB>N img/s (median; the format of shared/peers/torch_gan_bench.py), "
                         + "GFLOP/s, threads, percent of the FMA peak on as many threads, and the peak resident memory (MB: 10^6 bytes).",
-                "Lists in --preset, --batch and --threads sweep every combination, each in its own JVM."})
+                "Lists in --preset, --batch, --threads and --precision sweep every combination, each in its own JVM; a line not in fp32 ends in its precision."})
 final class BenchCommand implements Callable<Integer> {
     /** What starts a child's result line on its stdout; the rest of its stdout (a --profile table) is passed through. */
     static final String RESULT_MARKER = "jgan-bench-result ";
-    /** The options a configuration replaces in a child's arguments (with the precision, when the sweep gains it). */
-    private static final Set<String> SWEPT = Set.of("--preset", "--batch", "--threads", "--results");
+    /** The options a configuration replaces in a child's arguments. */
+    private static final Set<String> SWEPT = Set.of("--preset", "--batch", "--threads", "--precision", "--results");
 
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
@@ -88,23 +89,26 @@ final class BenchCommand implements Callable<Integer> {
     boolean oneConfiguration;
 
     /**
-     * One configuration of a sweep: what one line measures. A new swept dimension (the precision)
-     * is one more field here, in {@link #every} and {@link #options}, and its option in {@link #SWEPT}.
+     * One configuration of a sweep: what one line measures. A new swept dimension is one more
+     * field here, in {@link #every} and {@link #options}, and its option in {@link #SWEPT}.
      */
-    record Config(String preset, int batch, int threads) {
-        /** Every combination, in the order given: preset, then batch, then threads. */
-        static List<Config> every(List<String> presets, List<Integer> batches, List<Integer> threads) {
+    record Config(String preset, int batch, int threads, Precision precision) {
+        /** Every combination, in the order given: preset, then batch, then threads, then precision. */
+        static List<Config> every(List<String> presets, List<Integer> batches, List<Integer> threads, List<Precision> precisions) {
             List<Config> all = new ArrayList<>();
-            for (String p : presets) for (int b : batches) for (int t : threads) all.add(new Config(p, b, t));
+            for (String p : presets) for (int b : batches) for (int t : threads) for (Precision x : precisions) all.add(new Config(p, b, t, x));
             return all;
         }
 
         /** The options that ask a child for exactly this configuration. */
         List<String> options() {
-            return List.of("--preset", preset, "--batch", Integer.toString(batch), "--threads", Integer.toString(threads));
+            return List.of("--preset", preset, "--batch", Integer.toString(batch), "--threads", Integer.toString(threads),
+                    "--precision", precision.id());
         }
 
-        @Override public String toString() { return preset + " batch=" + batch + " on " + threads + " thread" + (threads == 1 ? "" : "s"); }
+        @Override public String toString() {
+            return preset + " batch=" + batch + " on " + threads + " thread" + (threads == 1 ? "" : "s") + (precision == Precision.FP32 ? "" : " in " + precision);
+        }
     }
 
     @Override public Integer call() {
@@ -112,11 +116,11 @@ final class BenchCommand implements Callable<Integer> {
         if (warmup < 0) throw new UserError("--warmup must be >= 0, got " + warmup);
         for (int b : batches) if (b <= 0) throw new UserError("--batch must be positive, got " + b);
         for (String p : presets) Presets.get(p);   // an unknown name is one line before anything runs
-        List<Config> configs = Config.every(distinct(presets), distinct(batches), distinct(common.threadCounts()));
+        List<Config> configs = Config.every(distinct(presets), distinct(batches), distinct(common.threadCounts()), distinct(common.precisions()));
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (oneConfiguration) {
             if (configs.size() != 1) throw new UserError("--one-configuration takes one preset, batch and thread count");
-            try (Backend b = common.backend(err, configs.getFirst().threads())) {
+            try (Backend b = common.backend(err, configs.getFirst().threads(), configs.getFirst().precision())) {
                 out.println(RESULT_MARKER + json(result(measure(b, configs.getFirst()))));
                 printProfile(b, configs.getFirst(), out);
             }
@@ -126,14 +130,14 @@ final class BenchCommand implements Callable<Integer> {
         List<String> argv = benchArgs();
         boolean cpu;
         // the device and the variants are checked once here, before anything is timed; a single configuration runs on this backend
-        Backend b = common.backend(err, configs.getFirst().threads());
+        Backend b = common.backend(err, configs.getFirst().threads(), configs.getFirst().precision());
         try {
             cpu = KernelLab.deviceOf(b) == Variant.Device.CPU;
             if (configs.size() == 1) {
                 Roofline peaks = cpu ? Roofline.forSteps(List.of(configs.getFirst().threads())) : null;
                 out.println(header(peaks, "in this JVM, before the steps"));
                 out.flush();
-                report(measure(b, configs.getFirst()), peaks, argv, true, out);
+                report(measure(b, configs.getFirst()), configs.getFirst().precision(), peaks, argv, true, out);
                 printProfile(b, configs.getFirst(), out);
                 return 0;
             }
@@ -144,7 +148,7 @@ final class BenchCommand implements Callable<Integer> {
         out.println(header(peaks, "in this JVM, before the steps; each configuration runs in a JVM of its own"));
         for (Config c : configs) {
             Child child = inChild(argv, c, err);
-            report(child.line(), peaks, argv, false, out);
+            report(child.line(), c.precision(), peaks, argv, false, out);
             for (String l : child.output()) out.println(l);
             out.flush();
         }
@@ -175,10 +179,10 @@ final class BenchCommand implements Callable<Integer> {
 
     private int steps(Preset p) { return steps != null ? steps : Bench.defaultSteps(p); }
 
-    /** Prints the line (and appends it to --results). */
-    private void report(Bench.Line line, Roofline peaks, List<String> argv, boolean here, PrintWriter out) {
+    /** Prints the line, with its precision after it where that is not fp32 (and appends it to --results). */
+    private void report(Bench.Line line, Precision precision, Roofline peaks, List<String> argv, boolean here, PrintWriter out) {
         double peak = peaks == null ? Double.NaN : peaks.fmaGflopPerS(line.threads());
-        out.println(line.text(peak));
+        out.println(line.text(peak) + (precision == Precision.FP32 ? "" : "\t" + precision));
         out.flush();
         if (results == null) return;
         Map<String, Object> j = new LinkedHashMap<>();
@@ -189,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
         j.put("commit", Machine.commit(codeDirectory()));
         j.put("command", command(argv));
         j.put("device", common.device);
-        j.put("precision", common.precision().id());
+        j.put("precision", precision.id());
         j.putAll(result(line));
         j.put("img_per_s", line.result().imagesPerSecond());
         j.put("gflop_per_s", line.gflopPerS());

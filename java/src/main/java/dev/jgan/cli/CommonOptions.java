@@ -41,11 +41,12 @@ final class CommonOptions {
             description = "run a kernel-lab variant of an op instead of production's choice (repeatable; `gan kernels list` names them)")
     List<String> variants = new ArrayList<>();
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|bf16-emulated",
+    /** One precision for every command; `gan bench` sweeps a list (fp32,bf16), the others refuse one ({@link #precision()}). */
+    @Option(names = "--precision", split = ",", paramLabel = "fp32|bf16|bf16-emulated",
             description = "CPU: the GEMMs' and convolutions' arithmetic: fp32 (default), bf16 (bf16 inputs, fp32 sums, where the CPU "
                     + "has bf16 dot products; fp32 otherwise, said in one line) or bf16-emulated (bf16's numbers on any CPU, slower); "
-                    + "weights, batch norm, loss, Adam and checkpoints stay fp32")
-    String precision;
+                    + "weights, batch norm, loss, Adam and checkpoints stay fp32 (gan bench: a list, e.g. fp32,bf16)")
+    List<String> precision;
 
     @Option(names = "--debug", description = "print stack traces of failures")
     boolean debug;
@@ -64,22 +65,34 @@ final class CommonOptions {
         return List.copyOf(threads);
     }
 
-    Backend backend(PrintWriter log) { return backend(log, threads()); }
+    Backend backend(PrintWriter log) { return backend(log, threads(), precision()); }
 
-    /** --precision, parsed. */
+    /** The one precision asked for, fp32 when none was. */
     Precision precision() {
-        try {
-            return Precision.parse(precision);
-        } catch (IllegalArgumentException e) {
-            throw new UserError("--precision: " + e.getMessage());
-        }
+        if (precision != null && precision.size() > 1)
+            throw new UserError("--precision takes one value here, got " + String.join(",", precision) + " (only gan bench sweeps a list)");
+        return precisions().getFirst();
     }
 
-    /** The backend chosen by --device (with the kernel-lab variants of --variant) on {@code threads} CPU threads. */
-    Backend backend(PrintWriter log, int threads) {
+    /** The precisions asked for (gan bench's sweep); fp32 when none was given. */
+    List<Precision> precisions() {
+        if (precision == null || precision.isEmpty()) return List.of(Precision.FP32);
+        List<Precision> all = new ArrayList<>();
+        for (String p : precision) {
+            try {
+                all.add(Precision.parse(p));
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--precision: " + e.getMessage());
+            }
+        }
+        return all;
+    }
+
+    /** The backend chosen by --device (with the kernel-lab variants of --variant) on {@code threads} CPU threads in {@code precision}. */
+    Backend backend(PrintWriter log, int threads, Precision precision) {
         if (workspaceMb < 0) throw new UserError("--workspace-mb must be >= 0, got " + workspaceMb);
         CudaBinding binding = cudaBinding != null ? CudaBinding.parse(cudaBinding, "--cuda-binding") : CudaBinding.fromEnvironment();
-        Backend b = Backends.select(device, threads, precision(), workspaceMb << 20, cudnnNondeterministic, binding, log::println);
+        Backend b = Backends.select(device, threads, precision, workspaceMb << 20, cudnnNondeterministic, binding, log::println);
         try {
             List<Variant> chosen = new ArrayList<>();
             for (String v : variants) {

@@ -1,6 +1,7 @@
 package dev.jgan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.backend.Precision;
 import dev.jgan.gan.Bench;
 import dev.jgan.io.Json;
 import org.junit.jupiter.api.Test;
@@ -28,12 +29,14 @@ class BenchCommandTest {
 
     @Test
     void aSweepIsEveryCombinationInOrder() {
-        List<BenchCommand.Config> all = BenchCommand.Config.every(List.of("mlp-gan", "dcgan-28"), List.of(16, 64), List.of(1, 2));
-        assertEquals(8, all.size());
-        assertEquals(new BenchCommand.Config("mlp-gan", 16, 1), all.getFirst());
-        assertEquals(new BenchCommand.Config("mlp-gan", 16, 2), all.get(1), "threads vary fastest");
-        assertEquals(new BenchCommand.Config("dcgan-28", 64, 2), all.getLast());
-        assertEquals(List.of("--preset", "dcgan-28", "--batch", "64", "--threads", "2"), all.getLast().options());
+        Precision fp32 = Precision.FP32, bf16 = Precision.BF16;
+        List<BenchCommand.Config> all = BenchCommand.Config.every(List.of("mlp-gan", "dcgan-28"), List.of(16, 64), List.of(1, 2), List.of(fp32, bf16));
+        assertEquals(16, all.size());
+        assertEquals(new BenchCommand.Config("mlp-gan", 16, 1, fp32), all.getFirst());
+        assertEquals(new BenchCommand.Config("mlp-gan", 16, 1, bf16), all.get(1), "precision varies fastest");
+        assertEquals(new BenchCommand.Config("mlp-gan", 16, 2, fp32), all.get(2), "then threads");
+        assertEquals(new BenchCommand.Config("dcgan-28", 64, 2, bf16), all.getLast());
+        assertEquals(List.of("--preset", "dcgan-28", "--batch", "64", "--threads", "2", "--precision", "bf16"), all.getLast().options());
     }
 
     @Test
@@ -43,6 +46,7 @@ class BenchCommandTest {
         failsWith(2, "--threads must be positive, got 0", "bench", "--device", "cpu", "--threads", "1,0");
         failsWith(2, "'' is not an int", "bench", "--device", "cpu", "--threads", "1,,2");
         failsWith(2, "unknown preset 'nope'", "bench", "--device", "cpu", "--preset", "mlp-gan,nope");
+        failsWith(2, "--precision: unknown precision 'fp16'", "bench", "--device", "cpu", "--precision", "fp32,fp16");
         failsWith(2, "--threads takes one count here", "check", "--device", "cpu", "--threads", "1,2");
     }
 
@@ -120,5 +124,30 @@ class BenchCommandTest {
         assertTrue(lines.getFirst().contains("in this JVM, before the steps"), lines.getFirst());
         assertTrue(LINE.matcher(lines.get(1)).matches(), lines.get(1));
         assertFalse(r.err().contains("Exception"), r.err());
+    }
+
+    /** --precision sweeps like --threads: an fp32 line as before, a bf16-emulated one ending in its precision, each in the results. */
+    @Test
+    void aPrecisionSweepLabelsItsLines(@TempDir Path tmp) throws Exception {
+        Path results = tmp.resolve("r.jsonl");
+        CliTest.Run r = gan("bench", "--device", "cpu", "--preset", "mlp-gan-small", "--batch", "4", "--threads", "1",
+                "--precision", "fp32,bf16-emulated", "--steps", "2", "--warmup", "0", "--results", results.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.out());
+        assertTrue(LINE.matcher(lines.get(1)).matches(), lines.get(1));
+        assertTrue(lines.get(2).endsWith("\tbf16-emulated") && LINE.matcher(lines.get(2).substring(0, lines.get(2).lastIndexOf('\t'))).matches(),
+                lines.get(2));
+        List<String> precisions = new ArrayList<>();
+        for (String j : Files.readAllLines(results)) precisions.add(Json.MAPPER.readTree(j).get("precision").asText());
+        assertEquals(List.of("fp32", "bf16-emulated"), precisions);
+    }
+
+    @Test
+    void aListOfPrecisionsIsOneLineOutsideBench(@TempDir Path tmp) {
+        CliTest.Run r = gan("train", "--device", "cpu", "--preset", "mlp-gan-small", "--precision", "fp32,bf16", "--out", tmp.resolve("o").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--precision takes one value here"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 }
