@@ -4,7 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.random.Philox;
 
 /**
- * Mini-batches of a {@link Dataset} in a shuffled order that depends only on (seed, epoch), so a
+ * Mini-batches of an {@link ImageSource} in a shuffled order that depends only on (seed, epoch), so a
  * run resumed at (epoch, batch) sees exactly the batches it would have seen.
  *
  * <p>The order of epoch {@code e} is a Fisher-Yates shuffle (for i = N-1 down to 1, swap i with
@@ -21,13 +21,13 @@ public final class Batches {
     /** Counter word 3 of every shuffle draw ("shuf"). */
     public static final int SHUFFLE_STREAM = 0x73687566;
 
-    private final Dataset data;
+    private final ImageSource data;
     private final int batchSize;
     private final long seed;
     private final int[] order;
     private int orderEpoch = -1;
 
-    public Batches(Dataset data, int batchSize, long seed) {
+    public Batches(ImageSource data, int batchSize, long seed) {
         if (batchSize < 1) throw new UserError("batch size must be at least 1, got " + batchSize);
         if (batchSize > data.n())
             throw new UserError("batch size " + batchSize + " is larger than the dataset " + data.name() + " (" + data.n() + " images)");
@@ -37,7 +37,7 @@ public final class Batches {
         this.order = new int[data.n()];
     }
 
-    public Dataset data() { return data; }
+    public ImageSource data() { return data; }
 
     public int batchSize() { return batchSize; }
 
@@ -66,10 +66,9 @@ public final class Batches {
             if (labelsDst.length < batchSize) throw new IllegalArgumentException("labelsDst holds " + labelsDst.length + ", need " + batchSize);
         }
         int[] perm = order(epoch);
-        float[] images = data.images();
         for (int b = 0; b < batchSize; b++) {
             int src = perm[index * batchSize + b];
-            System.arraycopy(images, src * item, dst, b * item, item);
+            data.copy(src, dst, b * item);
             if (labelsDst != null) labelsDst[b] = data.labels()[src];
         }
     }

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * float), so 0 is exactly -1 and 255 exactly 1. The arrays are shared, not copied: treat them as
  * read-only.
  */
-public record Dataset(String name, float[] images, int[] labels, int n, int c, int h, int w) {
+public record Dataset(String name, float[] images, int[] labels, int n, int c, int h, int w) implements ImageSource {
     private static final float[] U8_TO_UNIT = new float[256];
 
     static {
@@ -28,7 +28,14 @@ public record Dataset(String name, float[] images, int[] labels, int n, int c, i
     }
 
     /** Floats per image: C * H * W. */
-    public int itemSize() { return c * h * w; }
+    @Override public int itemSize() { return c * h * w; }
+
+    @Override public void copy(int item, float[] dst, int offset) {
+        if (item < 0 || item >= n) throw new IndexOutOfBoundsException("image " + item + " of " + n);
+        System.arraycopy(images, item * itemSize(), dst, offset, itemSize());
+    }
+
+    @Override public Dataset toDataset() { return this; }
 
     /** The [-1, 1] value of an 8-bit pixel. */
     public static float unit(int u8) { return U8_TO_UNIT[u8 & 0xFF]; }
