@@ -55,7 +55,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override public Integer call() {
         if (n < 2) throw new UserError("--n must be at least 2 (FID needs a covariance), got " + n);
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
-        Preset p = Presets.get(ck.preset());
+        Preset p = ck.config().model();   // with the channels it was trained on
         if (!p.kind().images()) throw new UserError("the ring toy makes 2-D points, not images: its quality is the modes_covered of metrics.jsonl");
         String ds = dataset != null ? dataset : ck.config().dataset();
         Path dir = data != null ? data : dataset == null && ck.config().dataDir() != null ? Path.of(ck.config().dataDir()) : null;

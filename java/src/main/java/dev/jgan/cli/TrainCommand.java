@@ -34,11 +34,23 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "mlp-gan, mlp-gan-small, dcgan-28, dcgan-64 or ring (default: mlp-gan)")
     String preset;
 
-    @Option(names = "--dataset", description = "fashion-mnist or mnist (default: the preset's, fashion-mnist)")
+    @Option(names = "--dataset", description = "fashion-mnist, mnist, cifar10 (with --data), emoji or folder (default: the preset's, "
+            + "fashion-mnist; a --data folder of pictures is a folder)")
     String dataset;
 
-    @Option(names = "--data", description = "directory with train-images-idx3-ubyte[.gz] (overrides discovery)")
+    @Option(names = "--data", description = "directory with train-images-idx3-ubyte[.gz] (overrides discovery), CIFAR-10's *.bin files, "
+            + "or any folder of PNG/JPEG/BMP/GIF images (searched recursively; sub-folders are class labels)")
     Path data;
+
+    @Option(names = "--channels", description = "1 (gray) or 3 (colour); default: the data's (gray when every image is)")
+    Integer channels;
+
+    @Option(names = "--background", defaultValue = TrainConfig.BACKGROUND, paramLabel = "white|black",
+            description = "what transparent pixels are composited onto (default: ${DEFAULT-VALUE})")
+    String background;
+
+    @Option(names = "--flip", description = "mirror each real image left-right with probability 1/2 (decided by seed and step: resume stays exact)")
+    boolean flip;
 
     @Option(names = "--steps", description = "generator updates (default: the preset's, 3000)")
     Long steps;
@@ -140,7 +152,12 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
                 .loss(loss).realLabel(realLabel).labelNoise(labelNoise).dSteps(dSteps).logEvery(logEvery)
                 .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
-                .cudnnNondeterministic(common.cudnnNondeterministic);
+                .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip);
+        if (channels != null) {
+            if (channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
+            if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");
+            c.channels(channels);
+        }
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);
         if (lr != null) c.lr(lr);

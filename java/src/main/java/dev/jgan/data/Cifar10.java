@@ -16,9 +16,12 @@ import java.util.List;
  * {@code test_batch.bin}, in the given folder or in the {@code cifar-10-batches-bin} folder the
  * archive unpacks to. Each record is {@value #RECORD_BYTES} bytes: the label (0-9), then the
  * 32x32 image as 1024 red, 1024 green and 1024 blue bytes, each plane row by row: exactly the
- * (C, H, W) order of a {@link Dataset} item.
+ * (C, H, W) order of an {@link ImageSource} item, kept as bytes ({@link U8Images}).
  */
 public final class Cifar10 {
+    public static final String NAME = "cifar10";
+    /** Where a user gets the files (jgan downloads nothing it does not install itself). */
+    public static final String URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
     public static final int SIZE = 32, CHANNELS = 3, CLASSES = 10;
     public static final int IMAGE_BYTES = CHANNELS * SIZE * SIZE, RECORD_BYTES = 1 + IMAGE_BYTES;
     /** The archive's own folder name, looked in when the files are not in the folder given. */
@@ -41,7 +44,7 @@ public final class Cifar10 {
      * labels. A missing file, a size that is not whole records, or a label over 9 is one
      * {@link UserError} naming the file.
      */
-    public static Dataset read(Path dir, Datasets.Split split) {
+    public static U8Images read(Path dir, Datasets.Split split) {
         Path base = Files.isRegularFile(dir.resolve(files(split).getFirst())) || !Files.isDirectory(dir.resolve(ARCHIVE_FOLDER))
                 ? dir : dir.resolve(ARCHIVE_FOLDER);
         List<byte[]> contents = new ArrayList<>();
@@ -75,6 +78,6 @@ public final class Cifar10 {
                 labels[i] = bytes[at] & 0xFF;
                 System.arraycopy(bytes, at + 1, pixels, i * IMAGE_BYTES, IMAGE_BYTES);
             }
-        return Dataset.fromBytes("cifar10", pixels, labels, n, CHANNELS, SIZE, SIZE);
+        return U8Images.of(NAME, pixels, labels, CLASS_NAMES, n, CHANNELS, SIZE, SIZE);
     }
 }

@@ -23,7 +23,12 @@ import java.util.function.Consumer;
  * Every failure is a one-line {@link UserError} that says what to install or pass.
  */
 public final class Datasets {
-    public static final List<String> NAMES = List.of("fashion-mnist", "mnist");
+    /** --data DIR holding image files: any --data that holds no IDX images. */
+    public static final String FOLDER = "folder";
+    /** The datasets --dataset names. */
+    public static final List<String> NAMES = List.of("fashion-mnist", "mnist", Cifar10.NAME, "emoji", FOLDER);
+    /** The ones held as IDX files, read by {@link #load} as floats. */
+    public static final List<String> IDX_NAMES = List.of("fashion-mnist", "mnist");
     public static final Path DEBIAN_FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
 
     private Datasets() {}
@@ -51,6 +56,62 @@ public final class Datasets {
         }
     }
 
+    /**
+     * How a run wants its images: {@code size} x {@code size} pixels (0: the data's own, where it
+     * has one), {@code channels} 1 or 3 or
+     * 0 for the data's own, transparent pixels composited onto {@code background}, "white" or "black".
+     */
+    public record Want(int size, int channels, String background) {
+        public Want {
+            if (size < 0) throw new IllegalArgumentException("size must be >= 0 (0: the data's own), got " + size);
+            if (channels != 0 && channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
+            if (!"white".equals(background) && !"black".equals(background))
+                throw new UserError("--background must be white or black, got " + background);
+        }
+    }
+
+    /**
+     * What {@code name} with {@code --data dataDir} (may be null) is: {@link #FOLDER} when the
+     * directory holds no IDX images and the name is not cifar10 (whose files are not IDX either),
+     * the name itself otherwise.
+     */
+    public static String resolve(String name, Path dataDir) {
+        if (dataDir == null || name.equals(Cifar10.NAME) || name.equals(FOLDER)) return name;
+        if (!Files.isDirectory(dataDir)) throw new UserError("--data " + dataDir + ": no such directory");
+        return findFile(dataDir, Split.TRAIN.prefix() + "-images", "idx3") == null ? FOLDER : name;
+    }
+
+    /**
+     * The {@code split} of dataset {@code name} (after {@link #resolve}) as a run wants it, at
+     * {@code want}'s size and channels (IDX floats resized bilinear as floats, 8-bit images as
+     * 8-bit; channels converted as they are read, {@link ImageSource#withChannels}). A dataset with no such split
+     * (a folder, the emoji, the npm digits' test split) is a UserError.
+     */
+    public static ImageSource open(String name, Split split, Path dataDir, Want want, Sources sources) {
+        ImageSource images = switch (resolve(name, dataDir)) {
+            case Cifar10.NAME -> {
+                if (dataDir == null)
+                    throw new UserError("cifar10 needs --data DIR holding CIFAR-10's binary files (data_batch_1.bin ... test_batch.bin): "
+                            + "download and unpack " + Cifar10.URL);
+                if (!Files.isDirectory(dataDir)) throw new UserError("--data " + dataDir + ": no such directory");
+                yield Cifar10.read(dataDir, split);
+            }
+            default -> load(name, split, dataDir, sources);
+        };
+        images = sized(images, want.size());
+        return want.channels() == 0 ? images : images.withChannels(want.channels());
+    }
+
+    /** {@code images} at size x size (0: as they are): floats resized as floats, 8-bit images as 8-bit. */
+    static ImageSource sized(ImageSource images, int size) {
+        if (size == 0 || images.h() == size && images.w() == size) return images;
+        return switch (images) {
+            case Dataset d -> Resize.bilinear(d, size, size);
+            case U8Images u -> u.resize(size, size);
+            default -> throw new IllegalArgumentException("cannot resize " + images);
+        };
+    }
+
     /** The training split of {@code name}; {@code dataDir} (--data) may be null. */
     public static Dataset load(String name, Path dataDir) {
         return load(name, Split.TRAIN, dataDir);
@@ -63,6 +124,7 @@ public final class Datasets {
     public static Dataset load(String name, Split split, Path dataDir, Sources sources) {
         if (!NAMES.contains(name))
             throw new UserError("unknown dataset '" + name + "': known datasets are " + String.join(", ", NAMES));
+        if (!IDX_NAMES.contains(name)) throw new IllegalArgumentException(name + " is not IDX data: read it with Datasets.open");
         if (dataDir != null) {
             if (!Files.isDirectory(dataDir)) throw new UserError("--data " + dataDir + ": no such directory");
             return loadIdxDir(name, dataDir, split, "pass --data with a directory that holds them");

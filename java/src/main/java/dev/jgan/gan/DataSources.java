@@ -2,13 +2,16 @@ package dev.jgan.gan;
 
 import dev.jgan.UserError;
 import dev.jgan.data.Batches;
-import dev.jgan.data.Dataset;
-import dev.jgan.data.Resize;
+import dev.jgan.data.ImageSource;
 import dev.jgan.data.RingOfGaussians;
+import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
 /** Opens the real data a run trains on, as the deterministic batch sequence the trainer draws from. */
 final class DataSources {
+    /** Counter word 3 of the --flip draws ("flip"): never the shuffle's or the backends' streams. */
+    static final int FLIP_STREAM = 0x666c6970;
+
     private DataSources() {}
 
     static RealBatches open(TrainConfig c, Preset p) {
@@ -16,20 +19,46 @@ final class DataSources {
         return p.kind().open(c, p, key);
     }
 
-    static RealBatches images(Dataset ds, Preset p, int batch, long key) {
-        if (ds.c() == p.item().dim(0) && (ds.h() != p.item().dim(1) || ds.w() != p.item().dim(2)))
-            ds = Resize.bilinear(ds, p.item().dim(1), p.item().dim(2));   // 28x28 datasets for the 64x64 DCGAN
+    /**
+     * Batches of {@code ds} (already at the preset's height and width; any channels) in the
+     * shuffled order of {@link Batches}, each image mirrored left-right when {@code flip} and its
+     * flip bit is set: bit {@code i % 128} of Philox block (lo32(batch), hi32(batch), i / 128,
+     * {@link #FLIP_STREAM}) under the data key, so batch i is the same whoever computes it, when.
+     */
+    static RealBatches images(ImageSource ds, Preset p, int batch, long key, boolean flip) {
         Shape item = Shape.of(ds.c(), ds.h(), ds.w());
-        if (!item.equals(p.item()))
-            throw new UserError("dataset " + ds.name() + " has images " + item + ", preset " + p.name() + " needs " + p.item());
+        if (ds.h() != p.item().dim(1) || ds.w() != p.item().dim(2))
+            throw new UserError("dataset " + ds.name() + " has images " + ds.h() + "x" + ds.w() + ", preset " + p.name() + " needs "
+                    + p.item().dim(1) + "x" + p.item().dim(2));
         if (ds.n() < batch) throw new UserError("dataset " + ds.name() + " has " + ds.n() + " images, fewer than one batch of " + batch);
         Batches batches = new Batches(ds, batch, key);
         long perEpoch = batches.batchesPerEpoch();
+        int k0 = (int) key, k1 = (int) (key >>> 32);
         return new RealBatches() {
+            private final int[] bits = new int[4];
+
             @Override public Shape item() { return item; }
 
             @Override public void fill(long index, float[] dst) {
                 batches.fill(Math.toIntExact(index / perEpoch), (int) (index % perEpoch), dst);
+                if (flip) mirror(index, dst);
+            }
+
+            private void mirror(long index, float[] dst) {
+                int h = ds.h(), w = ds.w(), rows = ds.c() * h;
+                for (int i = 0; i < batch; i++) {
+                    if (i % 128 == 0) Philox.block((int) index, (int) (index >>> 32), i / 128, FLIP_STREAM, k0, k1, bits);
+                    if ((bits[(i % 128) / 32] >>> (i % 32) & 1) == 0) continue;
+                    int base = i * ds.itemSize();
+                    for (int r = 0; r < rows; r++) {
+                        int row = base + r * w;
+                        for (int x = 0, y = w - 1; x < y; x++, y--) {
+                            float t = dst[row + x];
+                            dst[row + x] = dst[row + y];
+                            dst[row + y] = t;
+                        }
+                    }
+                }
             }
 
             @Override public long batchesPerEpoch() { return perEpoch; }

@@ -36,7 +36,7 @@ public final class GanTrainer {
     private final float[] statsHost = new float[STATS];
     private final RngStream noise;
     private final Loss loss;
-    private long step, batchesDrawn;
+    private long step, batchesDrawn, dataNanos;
 
     public GanTrainer(GanModel model, TrainConfig config, RealBatches data) {
         if (!data.item().equals(model.preset().item()))
@@ -68,7 +68,9 @@ public final class GanTrainer {
         for (int k = 0; k < config.dSteps(); k++) {
             b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
             fake = g.forward(z, true);
+            long asked = System.nanoTime();
             data.fill(batchesDrawn++, realHost);
+            dataNanos += System.nanoTime() - asked;
             b.copyFromHost(realHost, real);
 
             Tensor logits = d.forward(real, true);
@@ -111,6 +113,12 @@ public final class GanTrainer {
     public long steps() { return step; }
 
     public long batchesDrawn() { return batchesDrawn; }
+
+    /**
+     * Time the steps of this trainer spent getting their real batches on the host (waiting for a
+     * batch the background thread had not finished, and copying it), in nanoseconds, all steps.
+     */
+    public long dataNanos() { return dataNanos; }
 
     public RngStream noise() { return noise; }
 

@@ -37,7 +37,7 @@ public final class Generation {
 
     /** As {@link #generate(Backend, Checkpoints.Loaded, int, long)}; {@code ema} false uses the live G even when an EMA is saved. */
     public static float[] generate(Backend b, Checkpoints.Loaded ck, int n, long seed, boolean ema) {
-        Preset p = Presets.get(ck.preset());
+        Preset p = ck.config().model();   // with the channels it was trained on
         GanModel model = new GanModel(b, p, Math.min(n, CHUNK), ck.config().seed(), ck.hasEma());
         Checkpoints.loadModel(ck, model);
         return generate(model, n, new RngStream(seed, 0), ema);
@@ -64,7 +64,7 @@ public final class Generation {
     }
 
     public static void write(Backend b, Checkpoints.Loaded ck, int n, long seed, boolean ema, Format format, Path out) {
-        Preset p = Presets.get(ck.preset());
+        Preset p = ck.config().model();   // with the channels it was trained on
         Shape item = p.item();
         if (!p.kind().images() && format == Format.IDX) throw new UserError("the 2-D toy makes points, not images: use --format npy or png");
         float[] x = generate(b, ck, n, seed, ema);

@@ -1,7 +1,7 @@
 package dev.jgan.gan;
 
 import dev.jgan.UserError;
-import dev.jgan.data.Dataset;
+import dev.jgan.data.ImageSource;
 import dev.jgan.data.Datasets;
 import dev.jgan.data.ModeCoverage;
 import dev.jgan.data.RingOfGaussians;
@@ -16,13 +16,16 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 /**
  * A named recipe: both networks, their initialisation and the optimiser settings of the tutorial
- * it follows. {@code item} is the shape of one real sample: (C, H, W) for images, taken from the
- * preset (and checked against the dataset), (2) for the toy's points. Built by name with
- * {@link #builder(String)}.
+ * it follows. {@code item} is the shape of one real sample: (C, H, W) for images, (2) for the
+ * toy's points. An image preset is written for any channel count: its networks are functions of
+ * C ({@code generatorFor}, {@code discriminatorFor}), the built-in item has the tutorial's C (1),
+ * and {@link #withChannels(int)} gives the same recipe for colour (C = 3), as the data decides.
+ * Built by name with {@link #builder(String)}.
  *
  * @param kind           what the preset makes, which decides its data, pictures and evaluation
  * @param defaultDataset the dataset used when none is named ("ring" for the toy, which makes its own)
@@ -33,8 +36,8 @@ public record Preset(
         Kind kind,
         Shape item,
         int zDim,
-        Supplier<List<Layer>> generator,
-        Supplier<List<Layer>> discriminator,
+        IntFunction<List<Layer>> generatorFor,
+        IntFunction<List<Layer>> discriminatorFor,
         Init init,
         float lrG,
         float lrD,
@@ -55,8 +58,9 @@ public record Preset(
         IMAGES {
             @Override RealBatches open(TrainConfig c, Preset p, long key) {
                 if (c.dataset().equals(RingOfGaussians.NAME)) throw new UserError("dataset ring is the toy's; use --preset ring");
-                Dataset ds = Datasets.load(c.dataset(), c.dataDir() == null ? null : Path.of(c.dataDir()));
-                return DataSources.images(ds, p, c.batch(), key);
+                ImageSource ds = Datasets.open(c.dataset(), Datasets.Split.TRAIN, c.dataDir() == null ? null : Path.of(c.dataDir()),
+                        new Datasets.Want(p.item().dim(1), c.channels(), c.background()), Datasets.Sources.defaults());
+                return new Prefetch(DataSources.images(ds, p, c.batch(), key, c.flip()), c.batch());
             }
 
             @Override void writePng(Path file, float[] host, Shape s, int max, int scale) {
@@ -114,6 +118,32 @@ public record Preset(
         Objects.requireNonNull(defaultDataset, "defaultDataset");
     }
 
+    /** Image channels (C of the item), or 0 for the toy's points. */
+    public int channels() { return kind.images() ? item.dim(0) : 0; }
+
+    /** The generator's layers for this preset's item, fresh on every call. */
+    public Supplier<List<Layer>> generator() { return () -> generatorFor.apply(channels()); }
+
+    /** The discriminator's layers for this preset's item, fresh on every call. */
+    public Supplier<List<Layer>> discriminator() { return () -> discriminatorFor.apply(channels()); }
+
+    /**
+     * The same recipe for images of {@code c} channels (1 gray, 3 colour): item (c, H, W), both
+     * networks built for it. This preset itself when it has c channels already.
+     */
+    public Preset withChannels(int c) {
+        if (!kind.images()) throw new IllegalArgumentException(name + " makes points, not images of " + c + " channels");
+        if (c != 1 && c != 3) throw new UserError("--channels must be 1 or 3, got " + c);
+        if (c == channels()) return this;
+        return new Preset(name, description, kind, Shape.of(c, item.dim(1), item.dim(2)), zDim, generatorFor, discriminatorFor, init,
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
+    }
+
+    /** The item's description, as "28x28x1". */
+    public String itemText() {
+        return kind.images() ? item.dim(1) + "x" + item.dim(2) + "x" + item.dim(0) : item.toString();
+    }
+
     /** A builder for preset {@code name}; its initial values are the defaults shared by the built-in recipes. */
     public static Builder builder(String name) { return new Builder(name); }
 
@@ -124,7 +154,7 @@ public record Preset(
         private Kind kind = Kind.IMAGES;
         private Shape item;
         private int zDim = 100;
-        private Supplier<List<Layer>> generator, discriminator;
+        private IntFunction<List<Layer>> generator, discriminator;
         private Init init = Init.GLOROT_UNIFORM;
         private float lrG = 2e-4f, lrD = 2e-4f, beta1 = 0.5f, beta2 = 0.999f;
         private int batch = 64, steps = 3000, sampleEvery = 500;
@@ -137,8 +167,10 @@ public record Preset(
         public Builder points() { kind = Kind.POINTS; dataset = RingOfGaussians.NAME; return this; }
         public Builder item(Shape v) { item = v; return this; }
         public Builder zDim(int v) { zDim = v; return this; }
-        public Builder generator(Supplier<List<Layer>> v) { generator = v; return this; }
-        public Builder discriminator(Supplier<List<Layer>> v) { discriminator = v; return this; }
+        /** The generator's layers for images of C channels (the argument; 0 for points). */
+        public Builder generator(IntFunction<List<Layer>> v) { generator = v; return this; }
+        /** The discriminator's layers for images of C channels (the argument; 0 for points). */
+        public Builder discriminator(IntFunction<List<Layer>> v) { discriminator = v; return this; }
         public Builder init(Init v) { init = v; return this; }
         /** The same Adam learning rate for G and D. */
         public Builder lr(float v) { lrG = v; lrD = v; return this; }

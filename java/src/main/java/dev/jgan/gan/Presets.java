@@ -45,35 +45,35 @@ public final class Presets {
     public static Map<String, Preset> all() { return ALL; }
 
     /**
-     * The Keras-GAN vanilla GAN (gan.py): G 100 -> 256 -> 512 -> 1024 -> 784, each hidden layer
+     * The Keras-GAN vanilla GAN (gan.py): G 100 -> 256 -> 512 -> 1024 -> 784C, each hidden layer
      * Dense, LeakyReLU 0.2, BatchNorm (Keras momentum 0.8 = PyTorch 0.2; Keras eps 0.001); tanh
-     * output as 1x28x28. D 784 -> 512 -> 256 -> 1 with LeakyReLU 0.2 and a logit output. Keras'
+     * output as Cx28x28 (C = 1 in Keras-GAN; 3 for colour data). D 784C -> 512 -> 256 -> 1 with LeakyReLU 0.2 and a logit output. Keras'
      * Glorot-uniform weights, Adam 2e-4, beta1 0.5.
      */
     static Preset mlpGan() {
         float slope = 0.2f, momentum = 0.2f, eps = 1e-3f;
-        return Preset.builder("mlp-gan").description("Keras-GAN vanilla MLP GAN with batch norm (28x28x1)")
+        return Preset.builder("mlp-gan").description("Keras-GAN vanilla MLP GAN with batch norm (28x28, 1 or 3 channels)")
                 .item(Shape.of(1, 28, 28)).zDim(100)
-                .generator(() -> List.<Layer>of(
+                .generator(c -> List.<Layer>of(
                         new Dense(100, 256), new LeakyReLU(slope), new BatchNorm(256, momentum, eps),
                         new Dense(256, 512), new LeakyReLU(slope), new BatchNorm(512, momentum, eps),
                         new Dense(512, 1024), new LeakyReLU(slope), new BatchNorm(1024, momentum, eps),
-                        new Dense(1024, 784), new Tanh(), new Reshape(1, 28, 28)))
-                .discriminator(() -> List.<Layer>of(
-                        new Flatten(), new Dense(784, 512), new LeakyReLU(slope),
+                        new Dense(1024, c * 784), new Tanh(), new Reshape(c, 28, 28)))
+                .discriminator(c -> List.<Layer>of(
+                        new Flatten(), new Dense(c * 784, 512), new LeakyReLU(slope),
                         new Dense(512, 256), new LeakyReLU(slope), new Dense(256, 1)))
                 .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(3000).sampleEvery(500)
                 .dataset("fashion-mnist").build();
     }
 
-    /** The smallest classic GAN: G 100 -> 128 -> 784 (LeakyReLU 0.01, tanh), D 784 -> 128 -> 1 (LeakyReLU 0.01). */
+    /** The smallest classic GAN: G 100 -> 128 -> 784C (LeakyReLU 0.01, tanh), D 784C -> 128 -> 1 (LeakyReLU 0.01); C channels. */
     static Preset mlpGanSmall() {
         float slope = 0.01f;
-        return Preset.builder("mlp-gan-small").description("one-hidden-layer MLP GAN (28x28x1)")
+        return Preset.builder("mlp-gan-small").description("one-hidden-layer MLP GAN (28x28, 1 or 3 channels)")
                 .item(Shape.of(1, 28, 28)).zDim(100)
-                .generator(() -> List.<Layer>of(new Dense(100, 128), new LeakyReLU(slope), new Dense(128, 784), new Tanh(),
-                        new Reshape(1, 28, 28)))
-                .discriminator(() -> List.<Layer>of(new Flatten(), new Dense(784, 128), new LeakyReLU(slope), new Dense(128, 1)))
+                .generator(c -> List.<Layer>of(new Dense(100, 128), new LeakyReLU(slope), new Dense(128, c * 784), new Tanh(),
+                        new Reshape(c, 28, 28)))
+                .discriminator(c -> List.<Layer>of(new Flatten(), new Dense(c * 784, 128), new LeakyReLU(slope), new Dense(128, 1)))
                 .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(3000).sampleEvery(500)
                 .dataset("fashion-mnist").build();
     }
@@ -81,9 +81,9 @@ public final class Presets {
     /**
      * The DCGAN of TensorFlow's tutorial (Fashion-MNIST seed). G: Dense 100 -> 7*7*256 (no bias),
      * BN, LeakyReLU 0.3, reshape to 256x7x7; ConvT 256 -> 128 (5x5, stride 1, same), BN, LeakyReLU;
-     * ConvT 128 -> 64 (5x5, stride 2, to 14x14), BN, LeakyReLU; ConvT 64 -> 1 (5x5, stride 2, to
+     * ConvT 128 -> 64 (5x5, stride 2, to 14x14), BN, LeakyReLU; ConvT 64 -> C (5x5, stride 2, to
      * 28x28), tanh; no biases in G; BN with Keras' eps 0.001 and momentum 0.99 (0.01 in PyTorch's
-     * convention). D: Conv 1 -> 64 and 64 -> 128 (5x5, stride 2, same), each LeakyReLU 0.3 and
+     * convention). D: Conv C -> 64 and 64 -> 128 (5x5, stride 2, same), each LeakyReLU 0.3 and
      * Dropout 0.3; Dense 6272 -> 1 logit. Keras' Glorot-uniform weights. Training follows the
      * DCGAN paper's Adam (lr 2e-4, beta1 0.5) rather than the tutorial's (1e-4, beta1 0.9), at
      * batch 16: the tutorial needs tens of epochs, and after one epoch of Fashion-MNIST its recipe
@@ -93,16 +93,16 @@ public final class Presets {
      */
     static Preset dcgan28() {
         float slope = 0.3f, momentum = 0.01f, eps = 1e-3f;
-        return Preset.builder("dcgan-28").description("TensorFlow tutorial DCGAN (28x28x1)")
+        return Preset.builder("dcgan-28").description("TensorFlow tutorial DCGAN (28x28, 1 or 3 channels)")
                 .item(Shape.of(1, 28, 28)).zDim(100)
-                .generator(() -> List.<Layer>of(
+                .generator(c -> List.<Layer>of(
                         new Dense(100, 7 * 7 * 256, false), new BatchNorm(7 * 7 * 256, momentum, eps), new LeakyReLU(slope),
                         new Reshape(256, 7, 7),
                         new ConvTranspose2d(256, 128, 5, 1, 2, 0, false), new BatchNorm(128, momentum, eps), new LeakyReLU(slope),
                         new ConvTranspose2d(128, 64, 5, 2, 2, 1, false), new BatchNorm(64, momentum, eps), new LeakyReLU(slope),
-                        new ConvTranspose2d(64, 1, 5, 2, 2, 1, false), new Tanh()))
-                .discriminator(() -> List.<Layer>of(
-                        new Conv2d(1, 64, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
+                        new ConvTranspose2d(64, c, 5, 2, 2, 1, false), new Tanh()))
+                .discriminator(c -> List.<Layer>of(
+                        new Conv2d(c, 64, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
                         new Conv2d(64, 128, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
                         new Flatten(), new Dense(128 * 7 * 7, 1)))
                 .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(16).steps(3750).sampleEvery(500)
@@ -110,9 +110,10 @@ public final class Presets {
     }
 
     /**
-     * Radford et al.'s DCGAN as pytorch/examples trains it, for 64x64 single-channel images (the
-     * 28x28 datasets are resized, bilinear, on load). G: ConvT 100 -> 512 (4x4, stride 1, pad 0),
-     * then 512 -> 256 -> 128 -> 64 (4x4, stride 2, pad 1), each BN + ReLU, then ConvT 64 -> 1, tanh.
+     * Radford et al.'s DCGAN as pytorch/examples trains it, for 64x64 images of nc = 1 or 3
+     * channels (the 28x28 datasets are resized, bilinear, on load; nc = 3 is pytorch/examples'
+     * own). G: ConvT 100 -> 512 (4x4, stride 1, pad 0),
+     * then 512 -> 256 -> 128 -> 64 (4x4, stride 2, pad 1), each BN + ReLU, then ConvT 64 -> nc, tanh.
      * D mirrors it with LeakyReLU 0.2, BN on every layer but the first, and a last 4x4 conv to one
      * logit. No biases; weights N(0, 0.02), BN gamma N(1, 0.02); PyTorch's BN defaults (momentum
      * 0.1, eps 1e-5); Adam 2e-4, beta1 0.5.
@@ -120,17 +121,17 @@ public final class Presets {
     static Preset dcgan64() {
         float slope = 0.2f, momentum = 0.1f, eps = 1e-5f;
         int g = 64, d = 64;
-        return Preset.builder("dcgan-64").description("Radford et al. DCGAN, pytorch/examples (64x64x1)")
+        return Preset.builder("dcgan-64").description("Radford et al. DCGAN, pytorch/examples (64x64, 1 or 3 channels: nc)")
                 .item(Shape.of(1, 64, 64)).zDim(100)
-                .generator(() -> List.<Layer>of(
+                .generator(c -> List.<Layer>of(
                         new Reshape(100, 1, 1),
                         new ConvTranspose2d(100, g * 8, 4, 1, 0, 0, false), new BatchNorm(g * 8, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 8, g * 4, 4, 2, 1, 0, false), new BatchNorm(g * 4, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 4, g * 2, 4, 2, 1, 0, false), new BatchNorm(g * 2, momentum, eps), new ReLU(),
                         new ConvTranspose2d(g * 2, g, 4, 2, 1, 0, false), new BatchNorm(g, momentum, eps), new ReLU(),
-                        new ConvTranspose2d(g, 1, 4, 2, 1, 0, false), new Tanh()))
-                .discriminator(() -> List.<Layer>of(
-                        new Conv2d(1, d, 4, 2, 1, false), new LeakyReLU(slope),
+                        new ConvTranspose2d(g, c, 4, 2, 1, 0, false), new Tanh()))
+                .discriminator(c -> List.<Layer>of(
+                        new Conv2d(c, d, 4, 2, 1, false), new LeakyReLU(slope),
                         new Conv2d(d, d * 2, 4, 2, 1, false), new BatchNorm(d * 2, momentum, eps), new LeakyReLU(slope),
                         new Conv2d(d * 2, d * 4, 4, 2, 1, false), new BatchNorm(d * 4, momentum, eps), new LeakyReLU(slope),
                         new Conv2d(d * 4, d * 8, 4, 2, 1, false), new BatchNorm(d * 8, momentum, eps), new LeakyReLU(slope),
@@ -149,9 +150,9 @@ public final class Presets {
         int z = 2, w = 128;
         return Preset.builder("ring").description("2-D toy: ring of 8 Gaussians (radius 2, std 0.05)")
                 .points().item(Shape.of(2)).zDim(z)
-                .generator(() -> List.<Layer>of(new Dense(z, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                .generator(c -> List.<Layer>of(new Dense(z, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
                         new Dense(w, 2)))
-                .discriminator(() -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
+                .discriminator(c -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
                         new Dense(w, 1)))
                 .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(4000).sampleEvery(500)
                 .build();

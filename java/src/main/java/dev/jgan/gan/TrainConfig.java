@@ -19,12 +19,18 @@ import dev.jgan.UserError;
  * @param cudnnNondeterministic whether the run let its CUDA backend choose cuDNN's non-deterministic
  *                   convolution algorithms (--cudnn-nondeterministic; the backend gets the flag, this
  *                   records it); the algorithms chosen are saved in the run's algorithms.json
+ * @param channels   image channels: 1 or 3, or 0 to take them from the data (a run's saved config
+ *                   holds the channels it trained on; 0 in a checkpoint of an older jgan is the preset's 1)
+ * @param background what transparent pixels of a folder's or the emoji's images are composited onto:
+ *                   "white" or "black"
+ * @param flip       whether each real image is mirrored left-right with probability 1/2, decided by
+ *                   (seed, batch, position) alone
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
-        boolean cudnnNondeterministic) {
+        boolean cudnnNondeterministic, int channels, String background, boolean flip) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -33,6 +39,11 @@ public record TrainConfig(
     public static final int D_STEPS = 1, LOG_EVERY = 100, CHECKPOINT_EVERY = 1000, EVAL_EVERY = 0;
     /** Images generated for each --eval-every measurement unless --eval-n says otherwise. */
     public static final int EVAL_N = 2000;
+    public static final String BACKGROUND = "white";
+
+    public TrainConfig {
+        if (background == null) background = BACKGROUND;   // the config of a checkpoint written before --background
+    }
 
     /** The preset's own recipe with every other value at its default. */
     public static TrainConfig defaults(Preset p) { return builder(p).build(); }
@@ -63,6 +74,7 @@ public record TrainConfig(
         b.labelNoise = labelNoise; b.dSteps = dSteps; b.logEvery = logEvery; b.sampleEvery = sampleEvery;
         b.checkpointEvery = checkpointEvery; b.gEma = gEma; b.evalEvery = evalEvery; b.evalN = evalN;
         b.cudnnNondeterministic = cudnnNondeterministic;
+        b.channels = channels; b.background = background; b.flip = flip;
         return b;
     }
 
@@ -74,7 +86,9 @@ public record TrainConfig(
                 evalEvery = EVAL_EVERY, evalN = EVAL_N;
         private float lrG, lrD, beta1, beta2, realLabel = REAL_LABEL, labelNoise = LABEL_NOISE, gEma = G_EMA;
         private String loss = LOSS;
-        private boolean cudnnNondeterministic;
+        private boolean cudnnNondeterministic, flip;
+        private int channels;
+        private String background = BACKGROUND;
 
         private Builder() {}
 
@@ -101,10 +115,15 @@ public record TrainConfig(
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         public Builder evalN(int v) { evalN = v; return this; }
         public Builder cudnnNondeterministic(boolean v) { cudnnNondeterministic = v; return this; }
+        /** 1 or 3, or 0: the data's. */
+        public Builder channels(int v) { channels = v; return this; }
+        public Builder background(String v) { background = v; return this; }
+        public Builder flip(boolean v) { flip = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, lrG, lrD, beta1, beta2, loss, realLabel,
-                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic);
+                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
+                    channels, background, flip);
         }
     }
 
@@ -122,6 +141,8 @@ public record TrainConfig(
         check(evalEvery >= 0, "--eval-every must be >= 0, got " + evalEvery);
         check(evalEvery == 0 || evalN >= 2, "--eval-n must be at least 2, got " + evalN);
         check(evalEvery == 0 || Presets.get(preset).kind().images(), "--eval-every measures images; the ring toy logs its modes instead");
+        check(channels == 0 || channels == 1 || channels == 3, "--channels must be 1 or 3, got " + channels);
+        check(BACKGROUND.equals(background) || "black".equals(background), "--background must be white or black, got " + background);
         Loss.of(loss);
         return this;
     }
@@ -129,6 +150,14 @@ public record TrainConfig(
     public Loss lossKind() { return Loss.of(loss); }
 
     public TrainConfig withSteps(long s) { return toBuilder().steps(s).build(); }
+
+    /** The preset this run trains: {@code p} with the run's channels (p itself while they are still the data's, 0). */
+    public Preset presetFor(Preset p) {
+        return channels == 0 || !p.kind().images() ? p : p.withChannels(channels);
+    }
+
+    /** The preset this run trains, by its name. */
+    public Preset model() { return presetFor(Presets.get(preset)); }
 
     private static void check(boolean ok, String message) {
         if (!ok) throw new UserError(message);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jgan.UserError;
 import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
+import dev.jgan.data.Datasets;
 import dev.jgan.eval.Evaluator;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.Json;
@@ -69,14 +70,25 @@ public final class TrainingRun {
     public Result start(TrainConfig config, int epochs, Progress progress) {
         config.validate();
         Preset preset = Presets.get(config.preset());
+        if (preset.kind().images())   // "folder" when --data holds pictures, not IDX files
+            config = config.toBuilder().dataset(Datasets.resolve(config.dataset(), config.dataDir() == null ? null : Path.of(config.dataDir())))
+                    .build();
         RealBatches data = DataSources.open(config, preset);
+        if (preset.kind().images() && config.channels() == 0) config = config.toBuilder().channels(data.item().dim(0)).build();
+        preset = config.model();   // the channels the data has (or --channels asked for)
         if (epochs > 0) {
             if (data.batchesPerEpoch() == 0) throw new UserError("--epochs does not apply to " + preset.name() + ", which has no fixed dataset; use --steps");
             config = config.withSteps(Math.max(1, epochs * data.batchesPerEpoch() / config.dSteps())).validate();
         }
-        prepareDirectory();
-        GanTrainer trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed(), config.gEma() > 0), config, data);
-        writeConfig(config, trainer);
+        GanTrainer trainer;
+        try {
+            prepareDirectory();
+            trainer = new GanTrainer(new GanModel(backend, preset, config.batch(), config.seed(), config.gEma() > 0), config, data);
+            writeConfig(config, trainer);
+        } catch (RuntimeException e) {
+            data.close();   // the loop closes it from here on
+            throw e;
+        }
         MetricsLog metrics = MetricsLog.open(out.resolve("metrics.jsonl"));
         return loop(trainer, metrics, progress);
     }
@@ -95,13 +107,19 @@ public final class TrainingRun {
         if (steps > 0) config = config.withSteps(steps);
         config.validate();
         loadAlgorithms();
-        Preset p = Presets.get(config.preset());
+        Preset p = config.model();
         RealBatches data = DataSources.open(config, p);
-        GanTrainer trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed(), config.gEma() > 0), config, data);
-        Checkpoints.loadTrainer(ck, trainer);
-        if (trainer.steps() >= config.steps())
-            throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());
-        writeConfig(config, trainer);
+        GanTrainer trainer;
+        try {
+            trainer = new GanTrainer(new GanModel(backend, p, config.batch(), config.seed(), config.gEma() > 0), config, data);
+            Checkpoints.loadTrainer(ck, trainer);
+            if (trainer.steps() >= config.steps())
+                throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());
+            writeConfig(config, trainer);
+        } catch (RuntimeException e) {
+            data.close();
+            throw e;
+        }
         MetricsLog metrics = MetricsLog.resume(out.resolve("metrics.jsonl"), trainer.steps());
         log.accept("resuming " + out + " from step " + trainer.steps() + " (" + latest.getFileName() + ")");
         return loop(trainer, metrics, progress);
@@ -116,7 +134,8 @@ public final class TrainingRun {
         StepStats last = null;
         Path checkpoint = null, sample = null;
         long intervalStart = System.nanoTime(), intervalSteps = 0;
-        try (metrics) {
+        long intervalDataNanos = 0;
+        try (metrics; RealBatches data = t.data()) {
             while (t.steps() < c.steps()) {
                 t.step();
                 intervalSteps++;
@@ -128,12 +147,14 @@ public final class TrainingRun {
                     last = checked(t, checkpoint);
                     double seconds = (System.nanoTime() - intervalStart) / 1e9;
                     double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
-                    Map<String, Object> line = metricsLine(t, last, imagesPerSecond, samples);
+                    double dataMs = (t.dataNanos() - intervalDataNanos) / 1e6 / intervalSteps;
+                    Map<String, Object> line = metricsLine(t, last, imagesPerSecond, dataMs, samples);
                     if (evaluated) line.putAll(quality.measure(s));
                     metrics.append(line);
                     watch.stats(last);
                     intervalStart = System.nanoTime();
                     intervalSteps = 0;
+                    intervalDataNanos = t.dataNanos();
                 } else if (evaluated) {
                     Map<String, Object> line = new LinkedHashMap<>();
                     line.put("step", s);
@@ -167,7 +188,7 @@ public final class TrainingRun {
         return s;
     }
 
-    private static Map<String, Object> metricsLine(GanTrainer t, StepStats s, double imagesPerSecond, Samples samples) {
+    private static Map<String, Object> metricsLine(GanTrainer t, StepStats s, double imagesPerSecond, double dataMs, Samples samples) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", s.step());
         long perEpoch = t.data().batchesPerEpoch();
@@ -179,6 +200,7 @@ public final class TrainingRun {
         m.put("d_x", s.dReal());
         m.put("d_g_z", s.dFake());
         m.put("img_per_s", Math.round(imagesPerSecond));
+        m.put("data_ms", Math.round(dataMs * 1000) / 1000.0);   // per step: waiting for and copying the real batches
         t.model().preset().kind().addQuality(m, samples::generate);
         return m;
     }

@@ -45,7 +45,7 @@ class Cifar10Test {
     @Test
     void recordsBecomeLabelledChwImagesInOrder(@TempDir Path tmp) throws IOException {
         write(tmp);
-        Dataset train = Cifar10.read(tmp, Datasets.Split.TRAIN);
+        U8Images train = Cifar10.read(tmp, Datasets.Split.TRAIN);
         assertEquals(8, train.n());
         assertEquals(3, train.c());
         assertEquals(32, train.h());
@@ -53,12 +53,12 @@ class Cifar10Test {
         assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, train.labels(), "labels in file order");
         for (int id = 0; id < 8; id++)
             for (int c = 0; c < 3; c++) for (int y = 0; y < 32; y += 5) for (int x = 0; x < 32; x += 3) {
-                float want = Dataset.unit(pixel(id, c, y, x));
-                assertEquals(want, train.images()[id * 3072 + c * 1024 + y * 32 + x], "record " + id + " c=" + c + " y=" + y + " x=" + x);
+                assertEquals(pixel(id, c, y, x), train.pixel(id * 3072 + c * 1024 + y * 32 + x), "record " + id + " c=" + c + " y=" + y + " x=" + x);
             }
-        Dataset test = Cifar10.read(tmp, Datasets.Split.TEST);
+        assertEquals(Cifar10.CLASS_NAMES, train.classNames());
+        U8Images test = Cifar10.read(tmp, Datasets.Split.TEST);
         assertArrayEquals(new int[] {0, 1}, test.labels());
-        assertEquals(Dataset.unit(pixel(101, 2, 31, 31)), test.images()[3072 + 2 * 1024 + 31 * 32 + 31]);
+        assertEquals(Dataset.unit(pixel(101, 2, 31, 31)), test.toDataset().images()[3072 + 2 * 1024 + 31 * 32 + 31], "as floats");
     }
 
     @Test

@@ -39,15 +39,15 @@ class DatasetsTest {
     }
 
     @Test void unknownName() {
-        UserError e = assertThrows(UserError.class, () -> Datasets.load("cifar10", Split.TRAIN, null, sources(null)));
-        assertEquals("unknown dataset 'cifar10': known datasets are fashion-mnist, mnist", e.getMessage());
+        UserError e = assertThrows(UserError.class, () -> Datasets.load("celeba", Split.TRAIN, null, sources(null)));
+        assertEquals("unknown dataset 'celeba': known datasets are fashion-mnist, mnist, cifar10, emoji, folder", e.getMessage());
     }
 
     @Test void dataDirWinsAndScalesPixels() {
         Path d = dir.resolve("idx");
         writeIdx(d, "train", 7, 4, 3, true, true);
         writeIdx(d, "t10k", 2, 4, 3, false, false);
-        for (String name : Datasets.NAMES) {
+        for (String name : Datasets.IDX_NAMES) {
             Dataset ds = Datasets.load(name, Split.TRAIN, d, sources(null));
             assertEquals(name, ds.name());
             assertEquals(7, ds.n());

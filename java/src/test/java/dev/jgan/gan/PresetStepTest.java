@@ -24,14 +24,18 @@ class PresetStepTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        TestBackends.all().forEach(b -> Presets.all().keySet().forEach(p -> out.add(Arguments.of(b, p))));
+        TestBackends.all().forEach(b -> Presets.all().values().forEach(p -> {
+            out.add(Arguments.of(b, p.name(), p.channels()));
+            if (p.kind().images()) out.add(Arguments.of(b, p.name(), 3));   // colour: the same recipe with C = 3
+        }));
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{1} on {0}")
+    @ParameterizedTest(name = "{1} c={2} on {0}")
     @MethodSource("cases")
-    void oneStepReachesEveryParameter(Backend b, String name) {
-        Preset p = Presets.get(name);
+    void oneStepReachesEveryParameter(Backend b, String name, int channels) {
+        Preset p = channels == 0 ? Presets.get(name) : Presets.get(name).withChannels(channels);
+        assertEquals(channels, p.channels());
         GanModel m = new GanModel(b, p, BATCH, 3);
         TrainConfig c = TrainConfig.builder(p).seed(3).batch(BATCH).steps(10).realLabel(0.9f)
                 .logEvery(1).sampleEvery(1).checkpointEvery(1).build();

@@ -118,15 +118,21 @@ class TrainingRunTest {
     }
 
     /** Label noise and (in dcgan-28) dropout draw random numbers too: the resumed run must draw the same. */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"mlp-gan, 12, 16", "dcgan-28, 6, 8", "dcgan-64, 3, 4"})
-    void resumeReproducesAnUninterruptedRun(String preset, int half, int batch, @TempDir Path tmp) throws Exception {
+    /** In colour too (the gray digits read as 3 channels), and with --flip, which draws its own random bits. */
+    @ParameterizedTest(name = "{0} c={3} flip={4}")
+    @CsvSource({"mlp-gan, 12, 16, 0, false", "dcgan-28, 6, 8, 0, false", "dcgan-64, 3, 4, 0, false", "mlp-gan, 6, 16, 3, true",
+            "dcgan-28, 4, 8, 3, true", "dcgan-64, 2, 4, 3, true"})
+    void resumeReproducesAnUninterruptedRun(String preset, int half, int batch, int channels, boolean flip, @TempDir Path tmp) throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 100);
         Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
-        int log = half / 3;
-        new TrainingRun(backend, straight, s -> {}).start(config(preset, data, 2 * half, batch, log, half / 2), 0, TrainingRun.Progress.NONE);
-        new TrainingRun(backend, split, s -> {}).start(config(preset, data, half, batch, log, half / 2), 0, TrainingRun.Progress.NONE);
+        int log = Math.max(1, half / 3);
+        TrainConfig whole = config(preset, data, 2 * half, batch, log, half / 2).toBuilder().channels(channels).flip(flip).build();
+        new TrainingRun(backend, straight, s -> {}).start(whole, 0, TrainingRun.Progress.NONE);
+        new TrainingRun(backend, split, s -> {}).start(whole.withSteps(half), 0, TrainingRun.Progress.NONE);
         new TrainingRun(backend, split, s -> {}).resume(null, 2 * half, TrainingRun.Progress.NONE);
+        TrainConfig saved = Checkpoints.read(Checkpoints.latest(split)).config();
+        assertEquals(channels == 0 ? 1 : channels, saved.channels(), "the checkpoint records the channels trained on");
+        assertEquals(flip, saved.flip());
 
         List<Map<String, Object>> a = MetricsLog.read(straight.resolve("metrics.jsonl"));
         List<Map<String, Object>> b = MetricsLog.read(split.resolve("metrics.jsonl"));
