@@ -101,7 +101,8 @@ def load(path):
 
 preset, t = sys.argv[1], load(sys.argv[2])
 precision = sys.argv[3] if len(sys.argv) > 3 else 'fp32'
-g, d = torch_presets.PRESETS[preset]()
+channels = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+g, d = torch_presets.PRESETS[preset](channels)
 if precision == 'bf16-emulated':
     round_like_jgan(g)
     round_like_jgan(d)

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * jgan against PyTorch on the same weights and inputs: G's forward and parameter gradients, D's
- * logits, input gradient and parameter gradients, for each image preset. The PyTorch networks are
+ * logits, input gradient and parameter gradients, for each image preset, gray and in colour. The PyTorch networks are
  * src/test/resources/torch_presets.py, written by hand from {@link Presets}; torch_parity.py
  * recomputes everything with them. In bf16-emulated, jgan's GEMMs and convolutions round their
  * inputs to bf16 and so do the script's layers (forward and backward), with the tolerance the
@@ -39,15 +39,15 @@ class TorchParityTest {
     private static final int BATCH = 4;
 
     @ParameterizedTest
-    @CsvSource({"mlp-gan, fp32", "dcgan-28, fp32", "dcgan-64, fp32", "mlp-gan, bf16-emulated", "dcgan-28, bf16-emulated",
-            "dcgan-64, bf16-emulated"})
-    void matchesPyTorch(String preset, String precision, @TempDir Path tmp) throws Exception {
+    @CsvSource({"mlp-gan, fp32, 1", "dcgan-28, fp32, 1", "dcgan-64, fp32, 1", "mlp-gan, bf16-emulated, 1", "dcgan-28, bf16-emulated, 1",
+            "dcgan-64, bf16-emulated, 1", "dcgan-64, fp32, 3", "dcgan-28, fp32, 3"})
+    void matchesPyTorch(String preset, String precision, int channels, @TempDir Path tmp) throws Exception {
         requireTorch();
         Path file = tmp.resolve("parity.safetensors");
-        export(preset, Precision.parse(precision), file);
+        export(preset, channels, Precision.parse(precision), file);
         Path script = Path.of(getClass().getResource("/torch_parity.py").toURI());
-        Result r = run(PYTHON.toString(), script.toString(), preset, file.toString(), precision);
-        assertEquals(0, r.exit, preset + " in " + precision + ": jgan and PyTorch differ:\n" + r.out);
+        Result r = run(PYTHON.toString(), script.toString(), preset, file.toString(), precision, Integer.toString(channels));
+        assertEquals(0, r.exit, preset + " with " + channels + " channels in " + precision + ": jgan and PyTorch differ:\n" + r.out);
         assertTrue(r.out.contains("worst"), r.out);
     }
 
@@ -60,9 +60,9 @@ class TorchParityTest {
     }
 
     /** Writes the model state and every tensor the script recomputes. */
-    private static void export(String preset, Precision precision, Path file) {
+    private static void export(String preset, int channels, Precision precision, Path file) {
         try (Backend b = new CpuBackend(2, precision)) {
-            GanModel m = new GanModel(b, Presets.get(preset), BATCH, 3);
+            GanModel m = new GanModel(b, Presets.get(preset).withChannels(channels), BATCH, 3);
             LinkedHashMap<String, TensorData> t = new LinkedHashMap<>();
             m.state().forEach((k, v) -> put(t, k, v));
             Tensor z = b.allocate(m.noiseShape());
