@@ -28,7 +28,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output file")
     Path out;
 
-    @Option(names = "--format", description = "png (a grid), idx (uint8 0-255, N x H x W) or npy (float32 in [-1, 1]); default: from --out's extension")
+    @Option(names = "--format", description = "png (a grid, in colour for colour models), idx (uint8 0-255, N x H x W, gray models only) or npy (float32 in [-1, 1]: "
+            + "N x H x W for gray, N x C x H x W for colour); default: from --out's extension")
     String format;
 
     @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")

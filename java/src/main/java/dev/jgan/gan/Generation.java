@@ -75,7 +75,8 @@ public final class Generation {
             case NPY -> Npy.write(out, x, item.dim(0) == 1 && item.rank() == 3
                     ? new int[] {n, item.dim(1), item.dim(2)} : item.batched(n).dims());
             case IDX -> {
-                if (item.dim(0) != 1) throw new UserError("idx holds one-channel images; this preset makes " + item.dim(0) + " channels: use npy");
+                if (item.dim(0) != 1)
+                    throw new UserError("idx holds gray images only; this checkpoint makes " + item.dim(0) + "-channel images: use --format npy or png");
                 Idx.writeImages(out, x, n, item.dim(1), item.dim(2), out.getFileName().toString().endsWith(".gz"));
             }
         }
