@@ -53,7 +53,8 @@ import java.util.concurrent.Callable;
         description = {"Time whole training steps (G forward, D update on real + fake, G update) after warm-up.",
                 "Prints a header line (CPU, cores, vector width, the FMA peak on 1 and N threads and the memory bandwidth, measured now), "
                         + "then per configuration PRESET<TAB>batch=B<TAB>X.XX ms/step<TAB>N img/s (median; the format of shared/peers/torch_gan_bench.py), "
-                        + "GFLOP/s, threads, percent of the FMA peak on as many threads, and the peak resident memory (MB: 10^6 bytes).",
+                        + "GFLOP/s, threads, percent of the FMA peak on as many threads, the peak resident memory (MB: 10^6 bytes), "
+                        + "and the data time: what a step spent getting its real batch (with --dataset/--data, as a run reads it).",
                 "Lists in --preset, --batch, --threads and --precision sweep every combination, each in its own JVM; a line not in fp32 ends in its precision."})
 final class BenchCommand implements Callable<Integer> {
     /** What starts a child's result line on its stdout; the rest of its stdout (a --profile table) is passed through. */
@@ -79,6 +80,16 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--profile", description = "also time every op separately (synchronising after each) and print where a step's time goes")
     boolean profile;
+
+    @Option(names = "--dataset", description = "draw the real batches from this dataset as a run does (shuffled, on the background "
+            + "thread), not the peer's fixed batch; its data time is the line's (default: the fixed batch)")
+    String dataset;
+
+    @Option(names = "--data", description = "as gan train's --data (a folder of images, IDX files, CIFAR-10's files); implies --dataset")
+    Path data;
+
+    @Option(names = "--channels", description = "1 or 3 (default: the data's; 1 for the fixed batch)")
+    Integer channels;
 
     @Option(names = "--results", paramLabel = "FILE",
             description = "append one JSON line per result to FILE: machine, commit, command, configuration, numbers, the measured peaks")
@@ -155,15 +166,22 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Where the steps' real batches come from. */
+    private Bench.Data data() {
+        if (channels != null && channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
+        String ds = dataset != null ? dataset : data != null ? "fashion-mnist" : null;   // resolved to a folder when --data holds pictures
+        return new Bench.Data(ds, data == null ? null : data.toString(), channels == null ? 0 : channels);
+    }
+
     /** Times {@code c} on {@code b}. */
     private Bench.Line measure(Backend b, Config c) {
-        Preset p = Presets.get(c.preset());
+        Preset p = data().preset(Presets.get(c.preset()));
         long flops = StepFlops.count(b, p, c.batch());
         // the counting steps' trainers are garbage now, their tensors off the heap until a collection frees them: free them
         // here, and start the kernel's peak-memory mark from what is resident now (not the probe's or the count's peak)
         System.gc();
         Machine.resetPeakResident();
-        Bench.Result r = Bench.run(b, p, c.batch(), steps(p), warmup);
+        Bench.Result r = Bench.run(b, p, c.batch(), steps(p), warmup, data());
         // the steps' peak, read before the profile builds a trainer of its own
         long rss = Machine.peakResidentBytes();
         return new Bench.Line(r, c.threads(), flops / 1e9, rss);
@@ -224,6 +242,7 @@ final class BenchCommand implements Callable<Integer> {
         m.put("batch", l.result().batch());
         m.put("threads", l.threads());
         m.put("ms_per_step", l.result().msPerStep());
+        m.put("data_ms_per_step", l.result().dataMsPerStep());
         m.put("gflop_per_step", l.gflopPerStep());
         m.put("peak_rss_bytes", l.peakRssBytes());
         return m;
@@ -241,7 +260,8 @@ final class BenchCommand implements Callable<Integer> {
     static Bench.Line parseResult(String json) {
         try {
             JsonNode j = Json.MAPPER.readTree(json);
-            return new Bench.Line(new Bench.Result(j.get("preset").asText(), j.get("batch").asInt(), j.get("ms_per_step").asDouble()),
+            return new Bench.Line(new Bench.Result(j.get("preset").asText(), j.get("batch").asInt(), j.get("ms_per_step").asDouble(),
+                    j.get("data_ms_per_step").asDouble()),
                     j.get("threads").asInt(), j.get("gflop_per_step").asDouble(), j.get("peak_rss_bytes").asLong());
         } catch (JsonProcessingException | NullPointerException e) {
             throw new IllegalStateException("a bench child's result line is not what it should be: " + json, e);

@@ -25,7 +25,8 @@ class BenchCommandTest {
     private static final Pattern PEER = Pattern.compile("[a-z0-9-]+\tbatch=\\d+\t\\d+\\.\\d\\d ms/step\t\\d+ img/s");
     /** A result line: the peer's fields, then GFLOP/s, threads, percent of peak and peak RSS. */
     private static final Pattern LINE = Pattern.compile(PEER.pattern()
-            + "\t\\d+ GFLOP/s \\(\\d+\\.\\d\\d GFLOP a step\\)\t(\\d+) threads?\t(\\d+\\.\\d%|-) of peak\tpeak RSS (\\d+) MB");
+            + "\t\\d+ GFLOP/s \\(\\d+\\.\\d\\d GFLOP a step\\)\t(\\d+) threads?\t(\\d+\\.\\d%|-) of peak\tpeak RSS (\\d+) MB"
+            + "\tdata \\d+\\.\\d{3} ms/step \\(\\d+\\.\\d\\d%\\)");
 
     @Test
     void aSweepIsEveryCombinationInOrder() {
@@ -71,12 +72,12 @@ class BenchCommandTest {
     /** Hand-computed: 1.01 GFLOP in 10 ms is 101 GFLOP/s, half of a 202 GFLOP/s peak. */
     @Test
     void theLineKeepsThePeerFieldsFirst() {
-        Bench.Result r = new Bench.Result("mlp-gan", 64, 10.0);
+        Bench.Result r = new Bench.Result("mlp-gan", 64, 10.0, 0.05);
         assertEquals("mlp-gan\tbatch=64\t10.00 ms/step\t6400 img/s", r.line());
         Bench.Line l = new Bench.Line(r, 2, 1.01, 412_000_000L);
-        assertEquals(r.line() + "\t101 GFLOP/s (1.01 GFLOP a step)\t2 threads\t50.0% of peak\tpeak RSS 412 MB", l.text(202));
+        assertEquals(r.line() + "\t101 GFLOP/s (1.01 GFLOP a step)\t2 threads\t50.0% of peak\tpeak RSS 412 MB\tdata 0.050 ms/step (0.50%)", l.text(202));
         assertTrue(LINE.matcher(l.text(202)).matches(), l.text(202));
-        assertEquals(r.line() + "\t101 GFLOP/s (1.01 GFLOP a step)\t1 thread\t- of peak\tpeak RSS unknown",
+        assertEquals(r.line() + "\t101 GFLOP/s (1.01 GFLOP a step)\t1 thread\t- of peak\tpeak RSS unknown\tdata 0.050 ms/step (0.50%)",
                 new Bench.Line(r, 1, 1.01, -1).text(Double.NaN), "no CPU peak, no /proc");
         Bench.Line back = BenchCommand.parseResult(BenchCommand.json(BenchCommand.result(l)));
         assertEquals(l, back, "what a child prints is what the parent reads");
