@@ -21,6 +21,11 @@ import java.util.concurrent.Future;
 final class Prefetch implements RealBatches {
     /** Batches prepared ahead: one is enough while a batch takes less time than a step; two absorb a slow page-in. */
     static final int DEPTH = 2;
+    /**
+     * False when the system property {@code jgan.prefetch} is "false" (JGAN_JAVA_OPTS=-Djgan.prefetch=false):
+     * the step then prepares its own batch, which is what the data time of the README's comparison measures.
+     */
+    static final boolean ENABLED = !"false".equals(System.getProperty("jgan.prefetch"));
 
     private final RealBatches source;
     private final int floats;

@@ -60,7 +60,8 @@ public record Preset(
                 if (c.dataset().equals(RingOfGaussians.NAME)) throw new UserError("dataset ring is the toy's; use --preset ring");
                 ImageSource ds = Datasets.open(c.dataset(), Datasets.Split.TRAIN, c.dataDir() == null ? null : Path.of(c.dataDir()),
                         new Datasets.Want(p.item().dim(1), c.channels(), c.background()), Datasets.Sources.defaults());
-                return new Prefetch(DataSources.images(ds, p, c.batch(), key, c.flip()), c.batch());
+                RealBatches batches = DataSources.images(ds, p, c.batch(), key, c.flip());
+                return Prefetch.ENABLED ? new Prefetch(batches, c.batch()) : batches;
             }
 
             @Override void writePng(Path file, float[] host, Shape s, int max, int scale) {
