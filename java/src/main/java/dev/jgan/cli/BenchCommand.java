@@ -190,7 +190,7 @@ final class BenchCommand implements Callable<Integer> {
     /** With --profile, the per-op table of {@code c}'s steps. */
     private void printProfile(Backend b, Config c, PrintWriter out) {
         if (!profile) return;
-        Preset p = Presets.get(c.preset());
+        Preset p = data().preset(Presets.get(c.preset()));
         out.print(Bench.profile(b, p, c.batch(), steps(p), warmup));
         out.flush();
     }

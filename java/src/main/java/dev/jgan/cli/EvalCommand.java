@@ -18,6 +18,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -63,7 +64,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Path json = out != null ? out : checkpoint.resolveSibling(checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
         try (Backend b = common.backend(err)) {
-            Evaluator ev = Evaluator.open(b, ds, dir, err::println);
+            Evaluator ev = Evaluator.open(b, ds, dir, p.item().dim(1), p.item().dim(0), ck.config().background(), err::println);
             long start = System.nanoTime();
             float[] images = Generation.generate(b, ck, n, seed, !noEma);
             var item = p.item();
@@ -72,9 +73,11 @@ final class EvalCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "classifier: %s, test accuracy %.2f%% (%s)%n", ds, 100 * ev.testAccuracy(), ev.testSource());
             o.printf(Locale.ROOT, "FID %.3f (%d images of the %s generator vs the test split); floor: FID of the training split vs the test split %.3f%n",
                     r.fid(), n, ema ? "EMA" : "live", ev.floor());
-            o.printf(Locale.ROOT, "coverage: %d of 10 classes hold >= 2%%, KL from uniform %.4f, mean max-softmax confidence %.4f%n",
-                    r.coverage().classesCovered(), r.coverage().klFromUniform(), r.coverage().meanConfidence());
-            o.println("histogram: " + Arrays.stream(r.coverage().histogram()).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
+            int k = r.coverage().histogram().length;
+            o.printf(Locale.ROOT, "coverage: %d of %d classes hold >= a fifth of their share of the data; KL from the data's classes %.4f, "
+                            + "from uniform %.4f; mean max-softmax confidence %.4f%n",
+                    r.coverage().classesCovered(), k, r.coverage().klFromData(), r.coverage().klFromUniform(), r.coverage().meanConfidence());
+            o.println("histogram: " + histogram(r.coverage().histogram(), ev.classNames(), ev.dataShares()));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("checkpoint", checkpoint.toString());
             m.put("preset", ck.preset());
@@ -87,5 +90,14 @@ final class EvalCommand implements Callable<Integer> {
         }
         o.println("wrote " + json);
         return 0;
+    }
+
+    /** Each class's count, with its name and its share of the data where they are known: "Flags 31 (7.1%)". */
+    static String histogram(int[] h, List<String> names, double[] data) {
+        if (names.isEmpty()) return Arrays.stream(h).mapToObj(Integer::toString).collect(Collectors.joining(" "));
+        StringBuilder b = new StringBuilder();
+        for (int c = 0; c < h.length; c++)
+            b.append(c == 0 ? "" : ", ").append(names.get(c)).append(' ').append(h[c]).append(String.format(Locale.ROOT, " (data %.1f%%)", 100 * data[c]));
+        return b.toString();
     }
 }

@@ -4,10 +4,12 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.data.Dataset;
 import dev.jgan.data.Datasets;
+import dev.jgan.data.ImageSource;
 import dev.jgan.data.Resize;
 import dev.jgan.data.RingOfGaussians;
 import dev.jgan.io.Safetensors;
 import dev.jgan.io.Safetensors.TensorData;
+import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.nio.charset.StandardCharsets;
@@ -19,6 +21,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -69,10 +72,15 @@ public final class Evaluator {
     private final double testAccuracy, floor, trainSeconds;
     private final Path file;
     private final String testSource;
+    /** The share of each class in the test split: what coverage is measured against. */
+    private final double[] dataShares;
+    private final List<String> classNames;
 
     private Evaluator(Classifier classifier, String dataset, Fid.Stats test, double testAccuracy, double floor,
-                      double trainSeconds, Path file, String testSource) {
+                      double trainSeconds, Path file, String testSource, double[] dataShares, List<String> classNames) {
         this.classifier = classifier;
+        this.dataShares = dataShares;
+        this.classNames = classNames;
         this.dataset = dataset;
         this.test = test;
         this.testAccuracy = testAccuracy;
@@ -92,43 +100,110 @@ public final class Evaluator {
         return open(b, s, cacheDir, epochsFor(s.train().n()), log);
     }
 
+    /**
+     * The evaluator of a generator of {@code channels}-channel images of side {@code size} trained
+     * on {@code dataset}: its classifier reads the data at the data's own size (IDX 28, CIFAR-10 32,
+     * the emoji 64) or, for a folder, the generator's, in the generator's channels (transparency
+     * onto {@code background}); generated images of another size are resized to it.
+     */
+    public static Evaluator open(Backend b, String dataset, Path dataDir, int size, int channels, String background, Consumer<String> log) {
+        Splits s = splits(dataset, dataDir, size, channels, background, Datasets.Sources.defaults());
+        return open(b, s, Datasets.defaultCacheDir().resolve("classifiers"), epochsFor(s.train().n()), log);
+    }
+
+    /** The evaluator of ready splits (a test's), its classifier cached in {@code cacheDir}. */
+    public static Evaluator open(Backend b, Splits s, Path cacheDir, Consumer<String> log) {
+        return open(b, s, cacheDir, epochsFor(s.train().n()), log);
+    }
+
     /** {@value #EPOCHS} passes, or as many as {@value #MIN_BATCHES} batches take for a smaller split, at most {@value #MAX_EPOCHS}. */
     static int epochsFor(int trainImages) {
         int perEpoch = Math.max(1, trainImages / Classifier.BATCH);
         return Math.max(EPOCHS, Math.min(MAX_EPOCHS, (MIN_BATCHES + perEpoch - 1) / perEpoch));
     }
 
-    /** The training and test data of an evaluation. */
-    public record Splits(String name, Dataset train, Dataset test, String testSource) {}
+    /**
+     * The training and test data of an evaluation, with labels 0..classes-1 (named by
+     * {@code classNames}, or bare numbers when it is empty).
+     */
+    public record Splits(String name, Dataset train, Dataset test, String testSource, int classes, List<String> classNames) {
+        public Splits {
+            for (Dataset d : new Dataset[] {train, test}) {
+                if (d.labels() == null) throw new IllegalArgumentException(d + " has no labels");
+                for (int l : d.labels()) if (l < 0 || l >= classes) throw new IllegalArgumentException(d + " has label " + l + " of " + classes);
+            }
+            classNames = List.copyOf(classNames);
+        }
+
+        /**
+         * The splits of labelled {@code train} and {@code test}; with no test split (null), every
+         * {@value #HOLDOUT_EVERY}th image of each class is held out as the test split. Unlabelled
+         * data is a UserError saying what gives labels.
+         */
+        public static Splits of(String name, ImageSource train, ImageSource test) {
+            if (train.labels() == null)
+                throw new UserError("FID and class coverage need labels, and " + name + " has none: put the pictures in one sub-folder "
+                        + "per class (--data DIR/CLASS/*.png), or evaluate against a labelled dataset with --dataset (and --data)");
+            Dataset all = train.toDataset();
+            int classes = train.classNames().isEmpty() ? Arrays.stream(all.labels()).max().orElse(0) + 1 : train.classNames().size();
+            if (classes < 2) throw new UserError("FID and class coverage need at least 2 classes; " + name + " has " + classes);
+            String source = "test split";
+            Dataset testSet;
+            if (test != null) {
+                testSet = test.toDataset();
+                if (testSet.labels() == null) throw new UserError("the test split of " + name + " has no labels");
+                if (!train.classNames().isEmpty()) classes = Math.max(classes, Arrays.stream(testSet.labels()).max().orElse(0) + 1);
+            } else {
+                if (all.n() < 10 * HOLDOUT_EVERY)
+                    throw new UserError(name + " has " + all.n() + " images; FID needs at least " + 10 * HOLDOUT_EVERY
+                            + " to hold every " + HOLDOUT_EVERY + "th of each class out as its test split");
+                testSet = everyOfEachClass(all, HOLDOUT_EVERY, true);
+                all = everyOfEachClass(all, HOLDOUT_EVERY, false);
+                source = "every " + HOLDOUT_EVERY + "th image of each class, held out (no test split): " + testSet.n() + " images";
+            }
+            return new Splits(name, all, testSet, source, classes, train.classNames());
+        }
+    }
 
     static Splits splits(String dataset, Path dataDir) {
         if (dataset.equals(RingOfGaussians.NAME)) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
+        if (!Datasets.IDX_NAMES.contains(dataset)) return splits(dataset, dataDir, 0, 0, "white", Datasets.Sources.defaults());
         Dataset train = Datasets.load(dataset, Datasets.Split.TRAIN, dataDir);
         Dataset test;
-        String source = "test split";
         try {
             test = Datasets.load(dataset, Datasets.Split.TEST, dataDir);
         } catch (UserError e) {
             if (train.n() < 10 * HOLDOUT_EVERY) throw e;
-            test = every(train, HOLDOUT_EVERY, true);
-            train = every(train, HOLDOUT_EVERY, false);
-            source = "every " + HOLDOUT_EVERY + "th training image, held out (no test split): " + test.n() + " images";
+            test = null;
         }
-        for (Dataset d : new Dataset[] {train, test}) {
-            if (d.labels() == null)
-                throw new UserError("evaluating on " + dataset + " needs labels: " + d.name() + " has no *-labels-idx1-ubyte file beside its images");
-            if (d.c() != 1 || d.h() != 28 || d.w() != 28)
-                throw new UserError("the evaluation classifier reads 1x28x28 images; " + dataset + " has " + d.c() + "x" + d.h() + "x" + d.w());
+        if (train.labels() == null)
+            throw new UserError("evaluating on " + dataset + " needs labels: " + train.name() + " has no *-labels-idx1-ubyte file beside its images");
+        if (train.c() != 1 || train.h() != 28 || train.w() != 28)
+            throw new UserError("the evaluation classifier of " + dataset + " reads 1x28x28 images; it has " + train.c() + "x" + train.h() + "x" + train.w());
+        return Splits.of(dataset, train, test);
+    }
+
+    /** Any dataset's splits, as {@link #open(Backend, String, Path, int, int, String, Consumer)} describes. */
+    static Splits splits(String dataset, Path dataDir, int size, int channels, String background, Datasets.Sources sources) {
+        if (dataset.equals(RingOfGaussians.NAME)) throw new UserError("the ring toy is measured by its modes (metrics.jsonl), not by FID");
+        String name = Datasets.resolve(dataset, dataDir);
+        Datasets.Want want = new Datasets.Want(name.equals(Datasets.FOLDER) ? size : 0, channels, background);
+        ImageSource train = Datasets.open(name, Datasets.Split.TRAIN, dataDir, want, sources);
+        ImageSource test;
+        try {
+            test = Datasets.open(name, Datasets.Split.TEST, dataDir, want, sources);
+        } catch (UserError e) {
+            test = null;   // no test split: held out of the training split
         }
-        return new Splits(dataset, train, test, source);
+        return Splits.of(name.equals(Datasets.FOLDER) ? "folder " + dataDir.toAbsolutePath().normalize().getFileName() : name, train, test);
     }
 
     /** Everything that decides the trained classifier; {@link #key()} names its cache file. */
     record Recipe(String checksum, String architecture, int epochs, float lr, float lastEpochLr, float beta1,
                   float beta2, int batch, long seed, int trainingVersion) {
         /** This jgan's recipe for a training split of that checksum, trained for that many epochs. */
-        static Recipe of(String checksum, int epochs) {
-            return new Recipe(checksum, Classifier.ARCHITECTURE, epochs, Classifier.LR, Classifier.LAST_EPOCH_LR,
+        static Recipe of(String checksum, String architecture, int epochs) {
+            return new Recipe(checksum, architecture, epochs, Classifier.LR, Classifier.LAST_EPOCH_LR,
                     Classifier.BETA1, Classifier.BETA2, Classifier.BATCH, SEED, TRAINING_VERSION);
         }
 
@@ -145,9 +220,9 @@ public final class Evaluator {
 
     static Evaluator open(Backend b, Splits s, Path cacheDir, int epochs, Consumer<String> log) {
         String checksum = checksum(s.train());
-        Recipe recipe = Recipe.of(checksum, epochs);
-        Path file = cacheFile(cacheDir, s.name(), recipe);
-        Classifier c = new Classifier(b, SEED);
+        Classifier c = new Classifier(b, SEED, Shape.of(s.train().c(), s.train().h(), s.train().w()), s.classes());
+        Recipe recipe = Recipe.of(checksum, c.architecture(), epochs);
+        Path file = cacheFile(cacheDir, s.name().replaceAll("[^A-Za-z0-9._-]", "_"), recipe);
         Map<String, String> meta = Files.isRegularFile(file) ? tryLoad(file, c, recipe, log) : null;
         Dataset test = s.test();
         Fid.Stats testStats;
@@ -162,7 +237,7 @@ public final class Evaluator {
             double floor = Fid.distance(Fid.stats(trainOut.features(), s.train().n(), Classifier.FEATURES), testStats);
             meta = new LinkedHashMap<>();
             meta.put("format", FORMAT);
-            meta.put("architecture", Classifier.ARCHITECTURE);
+            meta.put("architecture", c.architecture());
             meta.put("dataset", s.name());
             meta.put("checksum", checksum);
             meta.put("epochs", Integer.toString(epochs));
@@ -182,7 +257,8 @@ public final class Evaluator {
             testStats = Fid.stats(c.run(test.images(), test.n()).features(), test.n(), Classifier.FEATURES);
         }
         return new Evaluator(c, s.name(), testStats, Double.parseDouble(meta.get("test_accuracy")),
-                Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"));
+                Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"),
+                Coverage.shares(test.labels(), s.classes()), s.classNames());
     }
 
     /** Loads a cached classifier into c; null (retrain) when the file is of another format or recipe or unreadable. */
@@ -195,7 +271,7 @@ public final class Evaluator {
             return null;
         }
         Map<String, String> meta = contents.metadata();
-        boolean fits = FORMAT.equals(meta.get("format")) && Classifier.ARCHITECTURE.equals(meta.get("architecture"))
+        boolean fits = FORMAT.equals(meta.get("format")) && c.architecture().equals(meta.get("architecture"))
                 && recipe.toString().equals(meta.get("recipe"))
                 && meta.get("test_accuracy") != null && meta.get("floor_fid") != null && meta.get("train_seconds") != null;
         Map<String, float[]> data = new HashMap<>();
@@ -217,13 +293,22 @@ public final class Evaluator {
 
     /** Measures n generated images (n, c, h, w) in [-1, 1]; other sizes than 28x28 are resized (bilinear) first. */
     public Result evaluate(float[] images, int n, int c, int h, int w) {
-        if (c != 1) throw new UserError("the evaluation classifier reads one-channel images; these have " + c + " channels");
+        Shape item = classifier.item();
+        if (c != item.dim(0))
+            throw new UserError("the evaluation classifier of " + dataset + " reads " + item.dim(0) + "-channel images; these have " + c);
         if (n < 2) throw new UserError("FID needs at least 2 samples, got " + n);
-        if (h != 28 || w != 28) images = Resize.bilinear(new Dataset("generated", images, null, n, 1, h, w), 28, 28).images();
+        if (h != item.dim(1) || w != item.dim(2))
+            images = Resize.bilinear(new Dataset("generated", images, null, n, c, h, w), item.dim(1), item.dim(2)).images();
         Classifier.Outputs o = classifier.run(images, n);
         double fid = Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test);
-        return new Result(n, fid, Coverage.of(o));
+        return new Result(n, fid, Coverage.of(o, dataShares));
     }
+
+    /** The classes' names (empty when they are bare numbers). */
+    public List<String> classNames() { return classNames; }
+
+    /** The share of each class in the test split. */
+    public double[] dataShares() { return dataShares.clone(); }
 
     public String dataset() { return dataset; }
 
@@ -274,6 +359,29 @@ public final class Evaluator {
         return hex.toString();
     }
 
+    /**
+     * Of each class, the images whose rank within their class r has r % k == k - 1
+     * ({@code held}), or all the others; the order is kept.
+     */
+    static Dataset everyOfEachClass(Dataset d, int k, boolean held) {
+        int item = d.itemSize(), count = 0;
+        int[] rank = new int[d.n()];
+        Map<Integer, Integer> seen = new HashMap<>();
+        for (int i = 0; i < d.n(); i++) {
+            rank[i] = seen.merge(d.labels()[i], 1, Integer::sum) - 1;
+            if ((rank[i] % k == k - 1) == held) count++;
+        }
+        float[] im = new float[count * item];
+        int[] lb = new int[count];
+        int j = 0;
+        for (int i = 0; i < d.n(); i++) {
+            if ((rank[i] % k == k - 1) != held) continue;
+            System.arraycopy(d.images(), i * item, im, j * item, item);
+            lb[j++] = d.labels()[i];
+        }
+        return new Dataset(d.name(), im, lb, count, d.c(), d.h(), d.w());
+    }
+
     /** The images i with i % k == k - 1 ({@code held}), or all the others. */
     static Dataset every(Dataset d, int k, boolean held) {
         int item = d.itemSize(), count = 0;
@@ -300,6 +408,9 @@ public final class Evaluator {
         m.put("classes_covered", r.coverage().classesCovered());
         m.put("histogram", r.coverage().histogram());
         m.put("kl_uniform", r.coverage().klFromUniform());
+        m.put("kl_data", r.coverage().klFromData());
+        m.put("classes", classifier.classes());
+        if (!classNames.isEmpty()) m.put("class_names", classNames);
         m.put("mean_confidence", r.coverage().meanConfidence());
         m.put("classifier_test_accuracy", testAccuracy);
         m.put("classifier_test_set", testSource);

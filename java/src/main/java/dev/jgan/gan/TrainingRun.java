@@ -128,8 +128,9 @@ public final class TrainingRun {
     private Result loop(GanTrainer t, MetricsLog metrics, Progress progress) {
         TrainConfig c = t.config();
         Samples samples = new Samples(t.model(), c.seed());
+        Shape item = t.model().preset().item();
         Quality quality = c.evalEvery() > 0 ? new Quality(t, Evaluator.open(backend, c.dataset(),
-                c.dataDir() == null ? null : Path.of(c.dataDir()), log), log) : null;
+                c.dataDir() == null ? null : Path.of(c.dataDir()), item.dim(1), item.dim(0), c.background(), log), log) : null;
         CollapseWatch watch = new CollapseWatch(log);
         StepStats last = null;
         Path checkpoint = null, sample = null;
@@ -283,12 +284,15 @@ public final class TrainingRun {
             m.put("fid", Math.round(r.fid() * 1000) / 1000.0);
             m.put("classes_covered", r.coverage().classesCovered());
             m.put("kl_uniform", Math.round(r.coverage().klFromUniform() * 1000) / 1000.0);
+            m.put("kl_data", Math.round(r.coverage().klFromData() * 1000) / 1000.0);
+            m.put("classes", r.coverage().histogram().length);
             m.put("mean_confidence", Math.round(r.coverage().meanConfidence() * 1000) / 1000.0);
             m.put("eval_n", n);
             m.put("floor_fid", Math.round(evaluator.floor() * 1000) / 1000.0);
-            if (r.coverage().classesCovered() < MIN_CLASSES)
-                log.accept(String.format(Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of 10 classes "
-                        + "(FID %.1f, KL from uniform %.2f)", step, r.coverage().classesCovered(), r.fid(), r.coverage().klFromUniform()));
+            int classes = r.coverage().histogram().length;
+            if (r.coverage().classesCovered() < Math.min(MIN_CLASSES, classes - 2))
+                log.accept(String.format(Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of %d classes "
+                        + "(FID %.1f, KL from the data's classes %.2f)", step, r.coverage().classesCovered(), classes, r.fid(), r.coverage().klFromData()));
             return m;
         }
     }

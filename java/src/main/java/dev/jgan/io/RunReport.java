@@ -2,6 +2,7 @@ package dev.jgan.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgan.UserError;
+import dev.jgan.data.Emoji;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +64,7 @@ public final class RunReport {
                 .append(esc(c.path("preset").asText("?"))).append(" on ").append(esc(c.path("dataset").asText("?")))
                 .append(", step ").append(last == null ? "0" : last.get("step")).append(" of ").append(c.path("steps").asText("?"))
                 .append(c.path("gEma").asDouble(0) > 0 ? ", generator EMA " + c.path("gEma").asText() : "")
+                .append(c.path("channels").asInt(1) == 3 ? ", in colour" : "")
                 .append(". Report written ").append(ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss z", Locale.ROOT)))
                 .append(".</p>\n");
 
@@ -77,9 +79,12 @@ public final class RunReport {
         List<Map<String, Object>> evals = rows.stream().filter(r -> r.get("fid") instanceof Number).toList();
         if (!evals.isEmpty()) {
             Map<String, Object> e = evals.get(evals.size() - 1);
-            b.append("<h2>Quality</h2>\n<table><tr><th>step</th><th>FID</th><th>classes covered (&ge; 2%)</th><th>KL from uniform</th>"
-                    + "<th>mean confidence</th><th>samples</th></tr>\n<tr><td>").append(e.get("step")).append("</td><td>")
-                    .append(fmt(e.get("fid"))).append("</td><td>").append(e.get("classes_covered")).append(" of 10</td><td>")
+            Object classes = e.get("classes") != null ? e.get("classes") : 10;   // runs before colour data measured 10 classes
+            b.append("<h2>Quality</h2>\n<table><tr><th>step</th><th>FID</th><th>classes covered (&ge; a fifth of their share of the data)</th>"
+                    + "<th>KL from the data's classes</th><th>KL from uniform</th><th>mean confidence</th><th>samples</th></tr>\n<tr><td>")
+                    .append(e.get("step")).append("</td><td>")
+                    .append(fmt(e.get("fid"))).append("</td><td>").append(e.get("classes_covered")).append(" of ").append(classes).append("</td><td>")
+                    .append(e.get("kl_data") == null ? "-" : fmt(e.get("kl_data"))).append("</td><td>")
                     .append(fmt(e.get("kl_uniform"))).append("</td><td>").append(fmt(e.get("mean_confidence"))).append("</td><td>")
                     .append(e.get("eval_n")).append("</td></tr></table>\n");
             if (e.get("floor_fid") instanceof Number f)
@@ -105,6 +110,7 @@ public final class RunReport {
             b.append("</div>\n");
         }
 
+        if (Emoji.NAME.equals(c.path("dataset").asText())) b.append("<p class=\"sub\">").append(esc(Emoji.CREDIT)).append(".</p>\n");
         b.append("<h2>Config</h2>\n<pre>").append(esc(c.toPrettyString())).append("</pre>\n");
         b.append("<h2>Machine and backend</h2>\n<table>\n");
         row(b, "backend", doc.path("backend").asText("?"));

@@ -108,7 +108,7 @@ class EvaluatorTest {
         Path dir = other.resolve("cache");
         Files.createDirectories(dir);
         Evaluator.Splits s = Evaluator.splits("fashion-mnist", data);
-        Path file = Evaluator.cacheFile(dir, "fashion-mnist", Evaluator.Recipe.of(Evaluator.checksum(s.train()), 1));
+        Path file = Evaluator.cacheFile(dir, "fashion-mnist", Evaluator.Recipe.of(Evaluator.checksum(s.train()), Classifier.ARCHITECTURE, 1));
         Files.writeString(file, "not a safetensors file");
         List<String> lines = new ArrayList<>();
         Backend b = TestBackends.cpu();
@@ -121,8 +121,8 @@ class EvaluatorTest {
     /** Each ingredient of the recipe changes the cache key, so no cached classifier outlives a change to one. */
     @Test
     void cacheKeyCoversTheWholeRecipe() {
-        Evaluator.Recipe r = Evaluator.Recipe.of("0123456789ab", 3);
-        assertEquals(r.key(), Evaluator.Recipe.of("0123456789ab", 3).key(), "the same recipe, the same key");
+        Evaluator.Recipe r = Evaluator.Recipe.of("0123456789ab", Classifier.ARCHITECTURE, 3);
+        assertEquals(r.key(), Evaluator.Recipe.of("0123456789ab", Classifier.ARCHITECTURE, 3).key(), "the same recipe, the same key");
         assertTrue(r.key().matches("[0-9a-f]{12}"), r.key());
         List<Evaluator.Recipe> changed = List.of(
                 new Evaluator.Recipe("0123456789ac", r.architecture(), r.epochs(), r.lr(), r.lastEpochLr(), r.beta1(), r.beta2(), r.batch(), r.seed(), r.trainingVersion()),
