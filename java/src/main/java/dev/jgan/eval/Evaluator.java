@@ -161,6 +161,9 @@ public final class Evaluator {
                 all = everyOfEachClass(all, HOLDOUT_EVERY, false);
                 source = "every " + HOLDOUT_EVERY + "th image of each class, held out (no test split): " + testSet.n() + " images";
             }
+            if (all.n() < Classifier.BATCH)
+                throw new UserError(name + " leaves " + all.n() + " images to train the evaluation classifier on; it needs at least "
+                        + Classifier.BATCH + " (one batch)");
             return new Splits(name, all, testSet, source, classes, train.classNames());
         }
     }
