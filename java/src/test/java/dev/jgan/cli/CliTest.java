@@ -204,7 +204,7 @@ class CliTest {
             assertEquals(0, e.code(), e.err());
             assertFalse(e.err().contains("training the evaluation classifier"), "cached: " + e.err());
             assertTrue(e.out().contains("FID ") && e.out().contains("EMA generator") && e.out().contains("floor"), e.out());
-            assertTrue(e.out().contains("classes hold >= 2%"), e.out());
+            assertTrue(e.out().contains("of 10 classes hold >= a fifth of their share of the data"), e.out());
             Path json = run.resolve("checkpoints/step-0000004.eval.json");
             String doc = Files.readString(json);
             assertTrue(doc.contains("\"fid\"") && doc.contains("\"generator\" : \"ema\"") && doc.contains("\"histogram\""), doc);
