@@ -69,9 +69,9 @@ public final class GanTrainer {
             b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
             fake = g.forward(z, true);
             long asked = System.nanoTime();
-            data.fill(batchesDrawn++, realHost);
+            float[] batch = data.take(batchesDrawn++, realHost);
             dataNanos += System.nanoTime() - asked;
-            b.copyFromHost(realHost, real);
+            b.copyFromHost(batch, real);
 
             Tensor logits = d.forward(real, true);
             bce(logits, config.realLabel(), 0f, 1f, REAL);

@@ -32,6 +32,8 @@ final class Prefetch implements RealBatches {
     private final ExecutorService worker;
     private final Map<Long, Future<float[]>> queued = new HashMap<>();
     private final ArrayDeque<float[]> free = new ArrayDeque<>();
+    /** The buffer {@link #take} handed out last, back in {@link #free} at the next call. */
+    private float[] lent;
 
     Prefetch(RealBatches source, int batch) {
         this.source = source;
@@ -48,6 +50,20 @@ final class Prefetch implements RealBatches {
     @Override public long batchesPerEpoch() { return source.batchesPerEpoch(); }
 
     @Override public void fill(long index, float[] dst) {
+        float[] ready = next(index);
+        System.arraycopy(ready, 0, dst, 0, floats);
+        release(ready);
+    }
+
+    /** Lends the prepared buffer itself: the step's wait is the hand-over alone, no 4 bytes a value copied. */
+    @Override public float[] take(long index, float[] scratch) {
+        if (lent != null) release(lent);
+        lent = next(index);
+        return lent;
+    }
+
+    /** Batch {@code index}, once ready, with the batches behind it queued. */
+    private float[] next(long index) {
         Future<float[]> f = queued.remove(index);
         if (f == null) {
             for (Future<float[]> other : queued.values()) release(await(other));
@@ -55,9 +71,7 @@ final class Prefetch implements RealBatches {
             f = submit(index);
         }
         for (long next = index + 1; next <= index + DEPTH; next++) if (!queued.containsKey(next)) queued.put(next, submit(next));
-        float[] ready = await(f);
-        System.arraycopy(ready, 0, dst, 0, floats);
-        release(ready);
+        return await(f);
     }
 
     private Future<float[]> submit(long index) {

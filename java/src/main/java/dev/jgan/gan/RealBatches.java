@@ -13,6 +13,16 @@ public interface RealBatches extends AutoCloseable {
     /** Copies batch number {@code index} (counting from 0 over the whole run) into {@code dst}. */
     void fill(long index, float[] dst);
 
+    /**
+     * Batch number {@code index}, in {@code scratch} or in a buffer of the source's own that stays
+     * valid until the next call: what the step reads its batch from. A source that prepares batches
+     * in the background lends its buffer here instead of copying it.
+     */
+    default float[] take(long index, float[] scratch) {
+        fill(index, scratch);
+        return scratch;
+    }
+
     /** Batches per epoch, or 0 for an endless source such as the toy distribution. */
     long batchesPerEpoch();
 

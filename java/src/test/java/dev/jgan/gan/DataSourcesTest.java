@@ -67,6 +67,21 @@ class DataSourcesTest {
     }
 
     @Test
+    void aLentBatchStaysWholeWhileTheNextOnesArePrepared() throws InterruptedException {
+        RealBatches direct = DataSources.images(numbered(), SMALL, BATCH, 5, true);
+        float[] scratch = new float[Math.toIntExact(SMALL.item().size() * BATCH)];
+        try (Prefetch ahead = new Prefetch(DataSources.images(numbered(), SMALL, BATCH, 5, true), BATCH)) {
+            for (long index : new long[] {0, 1, 2, 7, 8, 3}) {
+                float[] lent = ahead.take(index, scratch);
+                float[] before = lent.clone();
+                Thread.sleep(20);   // the worker fills index + 1 .. index + DEPTH meanwhile, never into the lent buffer
+                assertArrayEquals(batch(direct, index), lent, "batch " + index + " as lent");
+                assertArrayEquals(before, lent, "batch " + index + " changed while lent");
+            }
+        }
+    }
+
+    @Test
     void aFailureOnTheBackgroundThreadReachesTheStep() {
         RealBatches failing = new RealBatches() {
             @Override public Shape item() { return SMALL.item(); }
