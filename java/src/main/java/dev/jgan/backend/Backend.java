@@ -240,6 +240,17 @@ public interface Backend extends TensorOwner, AutoCloseable {
                        Tensor dLogits, Tensor stats, int slot);
 
     /**
+     * A GAN loss on D's raw outputs (no sigmoid), mean over the N elements of {@code logits}, in one
+     * pass, with target {@code a} ({@link CriticLoss}): LINEAR loss_i = a l_i; HINGE
+     * loss_i = max(0, 1 - a l_i) (gradient 0 at the kink); SQUARED loss_i = (l_i - a)^2 / 2;
+     * dLogits_i = gradScale * dloss_i/dl_i / N. Each float product and sum is rounded on its own.
+     * Writes to {@code stats[slot]} the mean loss, to {@code stats[slot + 1]} the mean l (the
+     * critic's score), to {@code stats[slot + 2]} the fraction of l above {@link CriticLoss#boundary}.
+     * dLogits may alias logits.
+     */
+    void criticLoss(CriticLoss kind, Tensor logits, float a, float gradScale, Tensor dLogits, Tensor stats, int slot);
+
+    /**
      * Softmax over the last dimension of (N, K) rows: y[n, k] = exp(x[n, k] - m_n) / sum_j exp(x[n, j] - m_n)
      * with m_n = max_j x[n, j] (no overflow for any finite x). y may alias x.
      */
@@ -292,6 +303,19 @@ public interface Backend extends TensorOwner, AutoCloseable {
     /** SGD with momentum as PyTorch: buf = momentum * buf + g (buf = g at the first step); p -= lr * buf. */
     void sgdStep(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity,
                  float lr, float momentum, boolean firstStep);
+
+    /**
+     * RMSprop as PyTorch (no momentum, not centred): v = alpha v + (1 - alpha) g^2;
+     * p -= lr * (g / (sqrt(v) + eps)), {@code (1 - alpha)} rounded to float first and each float
+     * operation rounded on its own, so every backend gives the same bits.
+     */
+    void rmspropStep(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg, float lr, float alpha, float eps);
+
+    /**
+     * Clamps in place: t[i] = t[i] < lo ? lo : (t[i] > hi ? hi : t[i]), so a NaN stays NaN
+     * (WGAN's weight clipping). lo <= hi.
+     */
+    void clamp(Tensor t, float lo, float hi);
 
     // ---- random numbers (Philox 4x32-10) ----------------------------------------------------
 

@@ -72,7 +72,8 @@ public final class OpChecks {
         }
     }
 
-    private static final String[] ADAM_LISTS = {"grads", "m", "v"}, SGD_LISTS = {"grads", "velocity"};
+    private static final String[] ADAM_LISTS = {"grads", "m", "v"}, SGD_LISTS = {"grads", "velocity"},
+            RMSPROP_LISTS = {"grads", "squareAvg"};
 
     /** adamStep's arguments: t at least 1, grads, m and v one per parameter and of its size. */
     @SuppressWarnings("unchecked")
@@ -85,6 +86,24 @@ public final class OpChecks {
     @SuppressWarnings("unchecked")
     public static void sgd(List<Tensor> params, List<Tensor> grads, List<Tensor> velocity) {
         optimizerLists("sgdStep", params, SGD_LISTS, new List[] {grads, velocity});
+    }
+
+    /** rmspropStep: grads and squareAvg parallel to params, tensor for tensor of one size. */
+    @SuppressWarnings("unchecked")
+    public static void rmsprop(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg) {
+        optimizerLists("rmspropStep", params, RMSPROP_LISTS, new List[] {grads, squareAvg});
+    }
+
+    /** criticLoss: a kind, dLogits as large as logits, three stats floats at the slot. */
+    public static void criticLoss(CriticLoss kind, Tensor logits, Tensor dLogits, Tensor stats, int slot) {
+        if (kind == null) throw new IllegalArgumentException("criticLoss: kind is null");
+        sameSize("criticLoss", "logits", logits, "dLogits", dLogits);
+        statsSlot("criticLoss", stats, slot, 3);
+    }
+
+    /** clamp: lo <= hi (neither NaN). */
+    public static void clamp(float lo, float hi) {
+        if (!(lo <= hi)) throw new IllegalArgumentException("clamp: lo must be <= hi, got " + lo + " and " + hi);
     }
 
     /** dropoutBackward: dy, mask and dx of one size. */

@@ -2,6 +2,7 @@ package dev.jgan.check;
 
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -128,6 +129,12 @@ public final class OpSuite {
         for (int n : AWKWARD_SIZES) {
             cases.add(bce(n, false, 0.9f, 1f));
             cases.add(bce(n, true, 0f, -2f));
+            cases.add(criticLoss(n, CriticLoss.LINEAR, -1f, 1f));
+            cases.add(criticLoss(n, CriticLoss.HINGE, 1f, 1f));
+            cases.add(criticLoss(n, CriticLoss.HINGE, -1f, 2f));
+            cases.add(criticLoss(n, CriticLoss.SQUARED, 0f, -1f));
+            cases.add(criticLoss(n, CriticLoss.SQUARED, 1f, 1f));
+            cases.add(clamp(n, -0.5f, 0.75f));
         }
         cases.add(softmax(1, 1));
         cases.add(softmax(13, 10));
@@ -139,6 +146,8 @@ public final class OpSuite {
         cases.add(adam(new int[] {13, 1025}, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-2f, 7));
         cases.add(sgd(new int[] {1, 13, 207}, 1e-2f, 0.9f, true));
         cases.add(sgd(new int[] {13, 1025}, 1e-2f, 0.9f, false));
+        cases.add(rmsprop(new int[] {1, 13, 207}, 5e-5f, 0.99f, 1e-8f));
+        cases.add(rmsprop(new int[] {13, 1025}, 1e-3f, 0.9f, 1e-6f));
         return cases;
     }
 
@@ -385,6 +394,39 @@ public final class OpSuite {
                 });
     }
 
+    /**
+     * A critic loss on outputs in [-3, 3] (both sides of the hinge's margin and of LSGAN's
+     * boundary): loss, mean score and fraction above the boundary, and the gradient. The float
+     * terms (a l, 1 - a l, (l - a)^2 / 2) are within an ulp of the reference's double ones, so the
+     * BCE tolerances hold with room.
+     */
+    public static Case criticLoss(int n, CriticLoss kind, float a, float gradScale) {
+        return new Case("criticLoss " + kind.name().toLowerCase(java.util.Locale.ROOT) + " a " + a + " scale " + gradScale,
+                "(" + n + ")", Set.of("criticLoss"), b -> {
+                    Shape s = Shape.of(n);
+                    float[] l = scaled(uniform(36, n), 3f);
+                    float[] dl = new float[n], stats = uniform(37, 5);
+                    Tensor tdl = b.allocate(s), ts = b.fromHost(stats, Shape.of(5));
+                    b.criticLoss(kind, b.fromHost(l, s), a, gradScale, tdl, ts, 1);
+                    Reference.criticLoss(kind, l, a, gradScale, dl, stats, 1);
+                    return new Comparison().close("stats", stats, ts.toHost(), LOSS_ATOL, LOSS_RTOL)
+                            .close("dLogits", dl, tdl.toHost(), LOSS_GRAD_ABS_PER_SCALE * Math.abs(gradScale) / n, LOSS_GRAD_RTOL);
+                });
+    }
+
+    /** Clamping values in [-2, 2] to [lo, hi], with a NaN at the last element: bit for bit, the NaN kept. */
+    public static Case clamp(int n, float lo, float hi) {
+        return new Case("clamp " + lo + " " + hi, "(" + n + ")", Set.of("clamp"), b -> {
+            Shape s = Shape.of(n);
+            float[] t = scaled(uniform(38, n), 2f);
+            if (n > 1) t[n - 1] = Float.NaN;
+            Tensor tt = b.fromHost(t, s);
+            b.clamp(tt, lo, hi);
+            Reference.clamp(t, lo, hi);
+            return new Comparison().sameBits("t", t, tt.toHost());
+        });
+    }
+
     /** Softmax over rows of logits in [-30, 30]. */
     public static Case softmax(int n, int k) {
         return new Case("softmax", "(" + n + ", " + k + ")", Set.of("softmax"), b -> {
@@ -456,6 +498,21 @@ public final class OpSuite {
             b.sgdStep(o.tp, o.tg, o.tm, lr, momentum, firstStep);
             Reference.sgdStep(o.p, o.g, o.m, lr, momentum, firstStep);
             return o.compare();
+        });
+    }
+
+    /** One RMSprop step over several tensors in one call, from a non-zero square average. */
+    public static Case rmsprop(int[] sizes, float lr, float alpha, float eps) {
+        return new Case("rmsprop lr " + lr + " alpha " + alpha + " eps " + eps, sizesString(sizes), Set.of("rmspropStep"), b -> {
+            Opt o = new Opt(b, sizes, true);
+            b.rmspropStep(o.tp, o.tg, o.tv, lr, alpha, eps);
+            Reference.rmspropStep(o.p, o.g, o.v, lr, alpha, eps);
+            Comparison c = new Comparison();
+            for (int i = 0; i < sizes.length; i++) {
+                c.close("param " + i, o.p.get(i), o.tp.get(i).toHost(), PARAM_ATOL, PARAM_RTOL);
+                c.close("square_avg " + i, o.v.get(i), o.tv.get(i).toHost(), V_ATOL, MOMENT_RTOL);
+            }
+            return c;
         });
     }
 

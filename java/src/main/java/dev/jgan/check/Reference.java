@@ -1,6 +1,7 @@
 package dev.jgan.check;
 
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
@@ -334,6 +335,33 @@ public final class Reference {
         stats[slot + 2] = (float) (positives / n);
     }
 
+    /** A critic loss (see Backend.criticLoss), in double. */
+    public static void criticLoss(CriticLoss kind, float[] logits, float a, float gradScale, float[] dLogits, float[] stats, int slot) {
+        int n = logits.length;
+        double loss = 0, score = 0, above = 0;
+        for (int i = 0; i < n; i++) {
+            double l = logits[i], li, di;
+            switch (kind) {
+                case LINEAR -> { li = a * l; di = a; }
+                case HINGE -> { li = Math.max(0, 1 - a * l); di = 1 - a * l > 0 ? -a : 0; }
+                case SQUARED -> { li = (l - a) * (l - a) / 2; di = l - a; }
+                default -> throw new AssertionError(kind);
+            }
+            loss += li;
+            score += l;
+            if (l > kind.boundary()) above++;
+            dLogits[i] = (float) (gradScale * di / n);
+        }
+        stats[slot] = (float) (loss / n);
+        stats[slot + 1] = (float) (score / n);
+        stats[slot + 2] = (float) (above / n);
+    }
+
+    /** t = t < lo ? lo : (t > hi ? hi : t); a NaN stays NaN. */
+    public static void clamp(float[] t, float lo, float hi) {
+        for (int i = 0; i < t.length; i++) t[i] = t[i] < lo ? lo : (t[i] > hi ? hi : t[i]);
+    }
+
     /** Softmax of each of the n rows of x (n, k), in double. */
     public static void softmax(float[] x, int n, int k, float[] y) {
         for (int r = 0; r < n; r++) {
@@ -437,6 +465,18 @@ public final class Reference {
                 double b = firstStep ? g[i] : (double) momentum * buf[i] + g[i];
                 buf[i] = (float) b;
                 p[i] = (float) (p[i] - lr * b);
+            }
+        }
+    }
+
+    /** RMSprop as PyTorch: v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps), in double. */
+    public static void rmspropStep(List<float[]> params, List<float[]> grads, List<float[]> squareAvg, float lr, float alpha, float eps) {
+        for (int k = 0; k < params.size(); k++) {
+            float[] p = params.get(k), g = grads.get(k), v = squareAvg.get(k);
+            for (int i = 0; i < p.length; i++) {
+                double vi = alpha * (double) v[i] + (1 - (double) alpha) * g[i] * g[i];
+                v[i] = (float) vi;
+                p[i] = (float) (p[i] - lr * (g[i] / (Math.sqrt(vi) + eps)));
             }
         }
     }

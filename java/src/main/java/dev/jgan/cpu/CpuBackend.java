@@ -3,6 +3,7 @@ package dev.jgan.cpu;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.backend.OpChecks;
 import dev.jgan.backend.Precision;
 import dev.jgan.tensor.Shape;
@@ -469,6 +470,14 @@ public final class CpuBackend implements Backend {
         Bce.withLogits(sl, st, target, gradScale, sd, logits.size(), ss, slot);
     }
 
+    @Override public void criticLoss(CriticLoss kind, Tensor logits, float a, float gradScale, Tensor dLogits,
+                                     Tensor stats, int slot) {
+        String op = "criticLoss";
+        MemorySegment sl = seg(op, "logits", logits), sd = seg(op, "dLogits", dLogits), ss = seg(op, "stats", stats);
+        OpChecks.criticLoss(kind, logits, dLogits, stats, slot);
+        CriticLosses.loss(kind, sl, a, gradScale, sd, logits.size(), ss, slot);
+    }
+
     @Override public void softmax(Tensor x, Tensor y) {
         MemorySegment sx = seg("softmax", "x", x), sy = seg("softmax", "y", y);
         OpChecks.softmax(x, y);
@@ -530,6 +539,21 @@ public final class CpuBackend implements Backend {
         owned("sgdStep", "grads", grads);
         owned("sgdStep", "velocity", velocity);
         Optimizers.sgd(params, grads, velocity, lr, momentum, firstStep);
+    }
+
+    @Override public void rmspropStep(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg, float lr,
+                                      float alpha, float eps) {
+        OpChecks.rmsprop(params, grads, squareAvg);
+        owned("rmspropStep", "params", params);
+        owned("rmspropStep", "grads", grads);
+        owned("rmspropStep", "squareAvg", squareAvg);
+        Optimizers.rmsprop(params, grads, squareAvg, lr, alpha, eps);
+    }
+
+    @Override public void clamp(Tensor t, float lo, float hi) {
+        MemorySegment st = seg("clamp", "t", t);
+        OpChecks.clamp(lo, hi);
+        Clamp.inPlace(st, t.size(), lo, hi);
     }
 
     // ---- random numbers -------------------------------------------------------------------

@@ -80,6 +80,33 @@ final class Optimizers {
         }
     }
 
+    /**
+     * RMSprop: v = alpha v + rest g^2 (rest = 1 - alpha in float); p -= lr * (g / (sqrt(v) + eps)),
+     * PyTorch's order, every operation rounded on its own (the vector body and the tail alike).
+     */
+    static void rmsprop(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg, float lr, float alpha, float eps) {
+        float rest = 1f - alpha;
+        for (int t = 0; t < params.size(); t++) {
+            MemorySegment p = segment(params.get(t)), grad = segment(grads.get(t)), v = segment(squareAvg.get(t));
+            long n = params.get(t).size();
+            long i = 0;
+            for (long bound = F.loopBound(n); i < bound; i += FL) {
+                long at = i << 2;
+                FloatVector g = fromMemorySegment(F, grad, at, ORDER);
+                FloatVector vv = fromMemorySegment(F, v, at, ORDER).mul(alpha).add(g.mul(g).mul(rest));
+                vv.intoMemorySegment(v, at, ORDER);
+                FloatVector step = g.div(vv.sqrt().add(eps)).mul(lr);
+                fromMemorySegment(F, p, at, ORDER).sub(step).intoMemorySegment(p, at, ORDER);
+            }
+            for (; i < n; i++) {
+                float g = get(grad, i);
+                float vi = alpha * get(v, i) + rest * (g * g);
+                set(v, i, vi);
+                set(p, i, get(p, i) - lr * (g / ((float) Math.sqrt(vi) + eps)));
+            }
+        }
+    }
+
     private static MemorySegment segment(Tensor t) {
         return ((HostStorage) t.storage()).segment();
     }

@@ -3,6 +3,7 @@ package dev.jgan.cuda;
 import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.backend.OpChecks;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -512,6 +513,14 @@ public final class CudaBackend implements Backend {
         kernels.bceWithLogits(pl, pt, target, gradScale, pd, ps, slot, logits.size());
     }
 
+    @Override public void criticLoss(CriticLoss kind, Tensor logits, float a, float gradScale, Tensor dLogits,
+                                     Tensor stats, int slot) {
+        String op = "criticLoss";
+        long pl = ptr(op, "logits", logits), pd = ptr(op, "dLogits", dLogits), ps = ptr(op, "stats", stats);
+        OpChecks.criticLoss(kind, logits, dLogits, stats, slot);
+        kernels.criticLoss(kind.code(), pl, a, gradScale, pd, ps, slot, logits.size());
+    }
+
     // ---- optimizers -----------------------------------------------------------------------
 
     @Override public void adamStep(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v,
@@ -529,6 +538,20 @@ public final class CudaBackend implements Backend {
         long[] pp = pointers("sgdStep", "params", params), pg = pointers("sgdStep", "grads", grads),
                 pb = pointers("sgdStep", "velocity", velocity);
         for (int i = 0; i < pp.length; i++) kernels.sgdStep(pp[i], pg[i], pb[i], params.get(i).size(), lr, momentum, firstStep);
+    }
+
+    @Override public void rmspropStep(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg, float lr,
+                                      float alpha, float eps) {
+        OpChecks.rmsprop(params, grads, squareAvg);
+        long[] pp = pointers("rmspropStep", "params", params), pg = pointers("rmspropStep", "grads", grads),
+                pv = pointers("rmspropStep", "squareAvg", squareAvg);
+        for (int i = 0; i < pp.length; i++) kernels.rmspropStep(pp[i], pg[i], pv[i], params.get(i).size(), lr, alpha, eps);
+    }
+
+    @Override public void clamp(Tensor t, float lo, float hi) {
+        long pt = ptr("clamp", "t", t);
+        OpChecks.clamp(lo, hi);
+        kernels.clamp(pt, t.size(), lo, hi);
     }
 
     // ---- softmax (x: (N, K) rows) ------------------------------------------------------------

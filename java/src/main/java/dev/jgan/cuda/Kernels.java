@@ -69,7 +69,8 @@ public final class Kernels {
             "batch_norm_relu_forward", "batch_norm_relu_backward", "batch_norm_relu_nc_forward", "batch_norm_relu_nc_backward",
             "batch_norm_leaky_relu_forward", "batch_norm_leaky_relu_backward",
             "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_nc_backward",
-            "bce_with_logits_forward", "adam_forward", "sgd_forward",
+            "bce_with_logits_forward", "critic_loss_forward", "adam_forward", "sgd_forward", "rmsprop_forward",
+            "clamp_forward",
             "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
             "dropout_forward", "dropout_backward",
             "softmax_forward", "softmax_cross_entropy_forward", "max_pool_2x2_forward", "max_pool_2x2_backward",
@@ -242,6 +243,22 @@ public final class Kernels {
                 .pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
     }
 
+    /**
+     * A GAN loss on n raw D outputs, loss and gradient in one launch ({@code kind} a
+     * {@link dev.jgan.backend.CriticLoss#code}): linear a l, hinge max(0, 1 - a l), squared
+     * (l - a)^2 / 2, dLogits = gradScale dloss/dl / n. Writes stats[slot] = mean loss,
+     * stats[slot + 1] = mean l, stats[slot + 2] = fraction above the kind's boundary. dLogits may alias logits.
+     */
+    public void criticLoss(int kind, long logits, float a, float gradScale, long dLogits, long stats, int slot, long n) {
+        String op = "criticLoss";
+        count(op, "n", n);
+        if (slot < 0) throw new IllegalArgumentException(op + ": slot must be at least 0, got " + slot);
+        if (kind < 0 || kind > 2) throw new IllegalArgumentException(op + ": kind must be 0, 1 or 2, got " + kind);
+        float k = (float) ((double) gradScale / n);
+        run(grid(1), BLOCK_1D, args("critic_loss_forward").pointer(ptr(op, "logits", logits)).i32(kind).f32(a).f32(k)
+                .pointer(ptr(op, "dLogits", dLogits)).pointer(ptr(op, "stats", stats) + 4L * slot).i64(n));
+    }
+
     /** Softmax of each row of x (n, k): y = exp(x - max) / sum exp(x - max). y may alias x. */
     public void softmax(long x, long y, int n, int k) {
         String op = "softmax";
@@ -354,6 +371,22 @@ public final class Kernels {
         count(op, "n", n);
         elementwise(n, args("sgd_forward").pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
                 .pointer(ptr(op, "buf", buf)).i64(n).f32(lr).f32(momentum).i32(first ? 1 : 0));
+    }
+
+    /** RMSprop over one tensor of n floats, in place: v = alpha v + (1 - alpha) g^2; p -= lr (g / (sqrt(v) + eps)). */
+    public void rmspropStep(long p, long grad, long v, long n, float lr, float alpha, float eps) {
+        String op = "rmspropStep";
+        count(op, "n", n);
+        elementwise(n, args("rmsprop_forward").pointer(ptr(op, "p", p)).pointer(ptr(op, "grad", grad))
+                .pointer(ptr(op, "v", v)).i64(n).f32(lr).f32(alpha).f32(1f - alpha).f32(eps));
+    }
+
+    /** t = t < lo ? lo : (t > hi ? hi : t) over n floats, in place (NaN stays NaN). */
+    public void clamp(long t, long n, float lo, float hi) {
+        String op = "clamp";
+        count(op, "n", n);
+        if (!(lo <= hi)) throw new IllegalArgumentException(op + ": lo must be <= hi, got " + lo + " and " + hi);
+        elementwise(n, args("clamp_forward").pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi));
     }
 
     // ---- random numbers (Philox 4x32-10, dev.jgan.random.Philox's mapping) -------------------------

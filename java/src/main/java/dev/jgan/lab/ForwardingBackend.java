@@ -3,6 +3,7 @@ package dev.jgan.lab;
 import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -85,6 +86,10 @@ public class ForwardingBackend implements Backend {
                                         Tensor dLogits, Tensor stats, int slot) {
         base.bceWithLogits(logits, targets, target, gradScale, dLogits, stats, slot);
     }
+    @Override public void criticLoss(CriticLoss kind, Tensor logits, float a, float gradScale, Tensor dLogits,
+                                     Tensor stats, int slot) {
+        base.criticLoss(kind, logits, a, gradScale, dLogits, stats, slot);
+    }
     @Override public void softmax(Tensor x, Tensor y) { base.softmax(x, y); }
     @Override public void softmaxCrossEntropy(Tensor logits, Tensor labels, float gradScale, Tensor dLogits,
                                               Tensor stats, int slot) {
@@ -101,6 +106,11 @@ public class ForwardingBackend implements Backend {
                                   float momentum, boolean firstStep) {
         base.sgdStep(params, grads, velocity, lr, momentum, firstStep);
     }
+    @Override public void rmspropStep(List<Tensor> params, List<Tensor> grads, List<Tensor> squareAvg, float lr,
+                                      float alpha, float eps) {
+        base.rmspropStep(params, grads, squareAvg, lr, alpha, eps);
+    }
+    @Override public void clamp(Tensor t, float lo, float hi) { base.clamp(t, lo, hi); }
     @Override public void fillUniform(Tensor t, float lo, float hi, long seed, long offset) {
         base.fillUniform(t, lo, hi, seed, offset);
     }

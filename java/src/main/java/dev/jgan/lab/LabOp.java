@@ -19,11 +19,14 @@ public enum LabOp {
     BATCH_NORM("batch_norm", Set.of("batchNormTrain", "batchNormInfer", "batchNormBackward", "batchNormLeakyReluTrain",
             "batchNormLeakyReluBackward"), List.of("batch_norm_"), "cpu/BatchNorm.java"),
     BCE("bce", Set.of("bceWithLogits"), List.of("bce_"), "cpu/Bce.java"),
+    CRITIC_LOSS("critic_loss", Set.of("criticLoss"), List.of("critic_loss_"), "cpu/CriticLosses.java"),
     SOFTMAX("softmax", Set.of("softmax", "softmaxCrossEntropy"), List.of("softmax_"), "cpu/Softmax.java"),
     POOLING("pooling", Set.of("maxPool2x2Forward", "maxPool2x2Backward"), List.of("max_pool_"), "cpu/Pooling.java"),
     EMA("ema", Set.of("ema"), List.of("ema_"), "cpu/Averaging.java"),
     ADAM("adam", Set.of("adamStep"), List.of("adam_"), "cpu/Optimizers.java"),
     SGD("sgd", Set.of("sgdStep"), List.of("sgd_"), "cpu/Optimizers.java"),
+    RMSPROP("rmsprop", Set.of("rmspropStep"), List.of("rmsprop_"), "cpu/Optimizers.java"),
+    CLAMP("clamp", Set.of("clamp"), List.of("clamp_"), "cpu/Clamp.java"),
     RANDOM("random", Set.of("fillUniform", "fillNormal", "fillBernoulli"), List.of("philox_"), "cpu/RandomFill.java");
 
     /** Backend calls that move or describe memory and run no kernel of jgan's: not lab ops. */

@@ -15,7 +15,7 @@ import static dev.jgan.testing.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Adam and SGD over several tensors of odd sizes in one call. */
+/** Adam, SGD and RMSprop over several tensors of odd sizes in one call. */
 class OptimizerTest {
     /** Parameters of order 1 updated in float: a few roundings of p (6e-8 each), the update itself is ~1e-3. */
     static final double P_ATOL = 3e-7, P_RTOL = 1e-6;
@@ -124,6 +124,61 @@ class OptimizerTest {
         }
         assertTensors("p", rp, tp, P_ATOL, P_RTOL);
         assertTensors("velocity", rb, tb, 1e-6, 1e-6);
+    }
+
+    /**
+     * lr 0.1, alpha 0.5, eps 0.5 (large, so that it is added after the square root), two steps
+     * from v = 0 with constant gradients per tensor, p -= lr g / (sqrt(v) + eps):
+     * <pre>
+     * g = (2, 2):   v = 2, 3;   dp = -0.2 / (sqrt 2 + 0.5) - 0.2 / (sqrt 3 + 0.5) = -0.194085245
+     * g = (-2, -2): the same, sign flipped
+     * g = (2, -2):  v = 2, 3;   dp = -0.2 / (sqrt 2 + 0.5) + 0.2 / (sqrt 3 + 0.5) = -0.014877855
+     * g = (0, 0):   nothing moves
+     * g = (1, 3):   v = 0.5, 4.75; dp = -0.1 / (sqrt 0.5 + 0.5) - 0.3 / (sqrt 4.75 + 0.5) = -0.194806011
+     * </pre>
+     * then three steps from random state against the reference at the WGAN paper's settings.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.testing.TestBackends#all")
+    void rmspropByHandAndAgainstReference(Backend be) {
+        List<float[]> p0 = random(2, -1f, 1f);
+        List<Tensor> p = tensors(be, p0), v = tensors(be, constant(0, 0, 0, 0, 0));
+        be.rmspropStep(p, tensors(be, constant(2, -2, 2, 0, 1)), v, 0.1f, 0.5f, 0.5f);
+        be.rmspropStep(p, tensors(be, constant(2, -2, -2, 0, 3)), v, 0.1f, 0.5f, 0.5f);
+        double[] dp = {-0.194085245, 0.194085245, -0.014877855, 0, -0.194806011};
+        List<float[]> expected = new ArrayList<>();
+        for (int k = 0; k < p0.size(); k++) {
+            float[] e = p0.get(k).clone();
+            for (int i = 0; i < e.length; i++) e[i] = (float) (e[i] + dp[k]);
+            expected.add(e);
+        }
+        assertTensors("p after two steps", expected, p, 1e-6, 0);
+        assertTensors("square_avg after two steps", constant(3, 3, 3, 0, 4.75f), v, 0, 0);
+
+        List<float[]> rp = random(40, -1f, 1f), rv = random(41, 0f, 0.01f);
+        List<Tensor> tp = tensors(be, rp), tv = tensors(be, rv);
+        for (int step = 0; step < 3; step++) {
+            List<float[]> rg = random(50 + step, -1f, 1f);
+            Reference.rmspropStep(rp, rg, rv, 5e-5f, 0.99f, 1e-8f);
+            be.rmspropStep(tp, tensors(be, rg), tv, 5e-5f, 0.99f, 1e-8f);
+        }
+        assertTensors("p", rp, tp, P_ATOL, P_RTOL);
+        assertTensors("square_avg", rv, tv, V_ATOL, MOMENT_RTOL);
+    }
+
+    /** The CPU's vector body and scalar tail and the CUDA kernel round alike: the same bits on every backend. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.testing.TestBackends#all")
+    void rmspropGivesTheCpuBackendsBits(Backend be) {
+        List<float[]> p = random(60, -1f, 1f), v = random(61, 0f, 0.01f), g = random(62, -1f, 1f);
+        Backend cpu = dev.jgan.testing.TestBackends.cpu();
+        List<Tensor> cp = tensors(cpu, p), cv = tensors(cpu, v), bp = tensors(be, p), bv = tensors(be, v);
+        cpu.rmspropStep(cp, tensors(cpu, g), cv, 1e-3f, 0.99f, 1e-8f);
+        be.rmspropStep(bp, tensors(be, g), bv, 1e-3f, 0.99f, 1e-8f);
+        for (int k = 0; k < p.size(); k++) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(cp.get(k).toHost(), bp.get(k).toHost(), 0f, "p[" + k + "]");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(cv.get(k).toHost(), bv.get(k).toHost(), 0f, "square_avg[" + k + "]");
+        }
     }
 
     @ParameterizedTest(name = "{0}")

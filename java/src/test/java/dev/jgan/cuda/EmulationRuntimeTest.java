@@ -2,6 +2,7 @@ package dev.jgan.cuda;
 
 import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.tensor.Shape;
+import dev.jgan.backend.CriticLoss;
 import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;
@@ -193,6 +194,15 @@ class EmulationRuntimeTest {
             k.bceWithLogits(Emulation.Buffer.of(logits).address(), 0L, 1f, 1f, new Emulation.Buffer(n).address(), bs.address(), 0, n);
             Reference.bceWithLogits(logits, null, 1f, 1f, d, stats, 0);
             assertClose("BCE statistics", stats, bs.get(), 1e-6, 1e-5);
+        }));
+        out.add(new Check("critic loss statistics", "critic_loss_forward", k -> {
+            int n = 1000;   // least squares against 0 on outputs in [0.5, 4]: every term and score positive
+            float[] logits = TestData.uniform(5, n, 0.5f, 4f), d = new float[n], stats = new float[3];
+            Emulation.Buffer bs = new Emulation.Buffer(3);
+            k.criticLoss(CriticLoss.SQUARED.code(), Emulation.Buffer.of(logits).address(), 0f, 1f, new Emulation.Buffer(n).address(),
+                    bs.address(), 0, n);
+            Reference.criticLoss(CriticLoss.SQUARED, logits, 0f, 1f, d, stats, 0);
+            assertClose("critic loss statistics", stats, bs.get(), 1e-6, 1e-5);
         }));
         out.add(new Check("softmax cross-entropy statistics", "softmax_cross_entropy_forward", k -> {
             int n = 700, classes = 10;
