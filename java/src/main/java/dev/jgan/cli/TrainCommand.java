@@ -70,14 +70,25 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr-d", description = "discriminator learning rate")
     Float lrD;
 
-    @Option(names = "--beta1", description = "Adam beta1 (default: the preset's, 0.5)")
+    @Option(names = "--beta1", description = "Adam's beta1 (default: the preset's, 0.5)")
     Float beta1;
 
     @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--loss", defaultValue = TrainConfig.LOSS, description = "generator loss: nonsaturating or minimax (default: ${DEFAULT-VALUE})")
+    @Option(names = "--loss", defaultValue = TrainConfig.LOSS, description = "nonsaturating, minimax (BCE on D's sigmoid), hinge, "
+            + "lsgan (least squares) or wgan (Wasserstein with weight clipping; RMSprop 5e-5, 5 D steps, --clip 0.01 unless given) "
+            + "(default: ${DEFAULT-VALUE})")
     String loss;
+
+    @Option(names = "--optimizer", description = "adam, sgd (with --momentum) or rmsprop, for G and D (default: adam; rmsprop for --loss wgan)")
+    String optimizer;
+
+    @Option(names = "--momentum", defaultValue = "" + TrainConfig.MOMENTUM, description = "SGD's momentum (default: ${DEFAULT-VALUE})")
+    float momentum;
+
+    @Option(names = "--clip", description = "clamp D's parameters to [-C, C] after each of its updates, 0 = off (default: 0; 0.01 for --loss wgan)")
+    Float clip;
 
     @Option(names = "--real-label", defaultValue = "" + TrainConfig.REAL_LABEL, description = "D's target for real images; 0.9 = one-sided label smoothing (default: ${DEFAULT-VALUE})")
     float realLabel;
@@ -85,8 +96,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--label-noise", defaultValue = "" + TrainConfig.LABEL_NOISE, description = "fraction of D's labels flipped each batch (default: ${DEFAULT-VALUE})")
     float labelNoise;
 
-    @Option(names = "--d-steps", defaultValue = "" + TrainConfig.D_STEPS, description = "D updates per G update (default: ${DEFAULT-VALUE})")
-    int dSteps;
+    @Option(names = "--d-steps", description = "D updates per G update (default: " + TrainConfig.D_STEPS + "; "
+            + TrainConfig.WGAN_D_STEPS + " for --loss wgan)")
+    Integer dSteps;
 
     @Option(names = "--log-every", defaultValue = "" + TrainConfig.LOG_EVERY, description = "steps between metrics lines (default: ${DEFAULT-VALUE})")
     int logEvery;
@@ -135,7 +147,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         StepStats s = r.last();
-        outw.printf("step %d: D loss %.4f, G loss %.4f, D(x) %.3f, D(G(z)) %.3f%n", s.step(), s.dLoss(), s.gLoss(), s.dReal(), s.dFake());
+        outw.println(s.summary());
         outw.println("outputs in " + r.runDir() + ": samples/ (last: " + r.lastSample().getFileName() + "), checkpoints/ (last: "
                 + r.checkpoint().getFileName() + "), metrics.jsonl, config.json, report.html");
         return 0;
@@ -150,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
         if (p.kind().makesOwnData() && dataset != null && !dataset.equals(p.defaultDataset()))
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
-                .loss(loss).realLabel(realLabel).labelNoise(labelNoise).dSteps(dSteps).logEvery(logEvery)
+                .loss(loss).realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
                 .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
                 .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip);
         if (channels != null) {
@@ -158,6 +170,12 @@ final class TrainCommand implements Callable<Integer> {
             if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");
             c.channels(channels);
         }
+        if (dSteps != null) {
+            if (dSteps <= 0) throw new UserError("--d-steps must be positive, got " + dSteps);
+            c.dSteps(dSteps);
+        }
+        if (optimizer != null) c.optimizer(optimizer);
+        if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);
         if (lr != null) c.lr(lr);

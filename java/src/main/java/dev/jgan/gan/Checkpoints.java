@@ -69,6 +69,7 @@ public final class Checkpoints {
         meta.put("step", Long.toString(t.steps()));
         meta.put("batches_drawn", Long.toString(t.batchesDrawn()));
         meta.put("noise_offset", Long.toString(t.noise().offset()));
+        // the optimizers' step counts (Adam's bias correction, SGD's first step), under their first names
         meta.put("adam_steps_g", Integer.toString(t.optimizerG().steps()));
         meta.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
         meta.put("backend", b.name());

@@ -3,12 +3,17 @@ package dev.jgan.gan;
 import dev.jgan.backend.Backend;
 import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Sequential;
+import dev.jgan.nn.Parameter;
 import dev.jgan.optim.Adam;
+import dev.jgan.optim.Optimizer;
+import dev.jgan.optim.RmsProp;
+import dev.jgan.optim.Sgd;
 import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,11 +23,17 @@ import java.util.Map;
  * the updated D with the same fake batch, D's parameters untouched. With {@code dSteps > 1} the D
  * update repeats on fresh real and fake batches and G learns from the last fake batch.
  *
+ * <p>The objective is the config's {@link Loss}: binary cross-entropy on D's logits for
+ * nonsaturating and minimax, the critic losses on D's raw output for hinge, lsgan and wgan; with
+ * {@code clip > 0} D's parameters are clamped to [-clip, clip] after each of its updates. Both
+ * networks use the config's optimizer (Adam, SGD with momentum or RMSprop).
+ *
  * <p>Nothing crosses to the host inside a step but the real batch; the losses stay on the
  * backend in a small stats tensor until {@link #readStats()} asks for them.
  */
 public final class GanTrainer {
-    // stats slots: bceWithLogits writes (loss, mean sigmoid, fraction > 0) at each base
+    // stats slots: bceWithLogits writes (loss, mean sigmoid, fraction > 0) at each base, criticLoss
+    // (loss, mean score, fraction above the boundary)
     private static final int REAL = 0, FAKE = 3, GEN = 6, STATS = 9;
 
     private final Backend b;
@@ -30,7 +41,8 @@ public final class GanTrainer {
     private final TrainConfig config;
     private final RealBatches data;
     private final Sequential g, d;
-    private final Adam optG, optD;
+    private final Optimizer optG, optD;
+    private final List<Tensor> dWeights;
     private final Tensor z, real, dLogits, stats, targets;
     private final float[] realHost;
     private final float[] statsHost = new float[STATS];
@@ -47,8 +59,9 @@ public final class GanTrainer {
         this.data = data;
         this.g = model.generator();
         this.d = model.discriminator();
-        this.optG = new Adam(b, g.parameters(), config.lrG(), config.beta1(), config.beta2(), 1e-8f, 0f);
-        this.optD = new Adam(b, d.parameters(), config.lrD(), config.beta1(), config.beta2(), 1e-8f, 0f);
+        this.optG = optimizer(b, g.parameters(), config.lrG(), config);
+        this.optD = optimizer(b, d.parameters(), config.lrD(), config);
+        this.dWeights = d.parameters().stream().map(Parameter::value).toList();
         int n = model.batch();
         this.z = b.allocate(model.noiseShape());
         this.real = b.allocate(d.inShape());
@@ -74,17 +87,23 @@ public final class GanTrainer {
             b.copyFromHost(batch, real);
 
             Tensor logits = d.forward(real, true);
-            bce(logits, config.realLabel(), 0f, 1f, REAL);
+            if (loss.sigmoid()) bce(logits, config.realLabel(), 0f, 1f, REAL);
+            else b.criticLoss(loss.critic(), logits, loss.criticRealTarget(), 1f, dLogits, stats, REAL);
             d.backward(dLogits, GradMode.WRITE, false);
 
             logits = d.forward(fake, true);
-            bce(logits, 0f, config.realLabel(), 1f, FAKE);
+            if (loss.sigmoid()) bce(logits, 0f, config.realLabel(), 1f, FAKE);
+            else b.criticLoss(loss.critic(), logits, loss.criticFakeTarget(), 1f, dLogits, stats, FAKE);
             d.backward(dLogits, GradMode.ACCUMULATE, false);
             optD.step();
+            if (config.clip() > 0) for (Tensor w : dWeights) b.clamp(w, -config.clip(), config.clip());
         }
         Tensor logits = d.forward(fake, true);
-        if (loss == Loss.NONSATURATING) b.bceWithLogits(logits, null, 1f, 1f, dLogits, stats, GEN);   // -log D(G(z))
-        else b.bceWithLogits(logits, null, 0f, -1f, dLogits, stats, GEN);                             // log(1 - D(G(z))) = -BCE(l, 0)
+        switch (loss) {
+            case NONSATURATING -> b.bceWithLogits(logits, null, 1f, 1f, dLogits, stats, GEN);   // -log D(G(z))
+            case MINIMAX -> b.bceWithLogits(logits, null, 0f, -1f, dLogits, stats, GEN);        // log(1 - D(G(z))) = -BCE(l, 0)
+            default -> b.criticLoss(loss.generator(), logits, loss.generatorTarget(), 1f, dLogits, stats, GEN);
+        }
         Tensor dFake = d.backward(dLogits, GradMode.SKIP, true);
         g.backward(dFake, GradMode.WRITE, false);
         optG.step();
@@ -106,8 +125,9 @@ public final class GanTrainer {
     public StepStats readStats() {
         b.toHost(stats, statsHost);
         float[] s = statsHost;
-        float gLoss = loss == Loss.NONSATURATING ? s[GEN] : -s[GEN];
-        return new StepStats(step, s[REAL] + s[FAKE], s[REAL + 2], 1f - s[FAKE + 2], gLoss, s[REAL + 1], s[FAKE + 1]);
+        float gLoss = loss == Loss.MINIMAX ? -s[GEN] : s[GEN];
+        float accReal = loss.hasBoundary() ? s[REAL + 2] : Float.NaN, accFake = loss.hasBoundary() ? 1f - s[FAKE + 2] : Float.NaN;
+        return new StepStats(step, s[REAL] + s[FAKE], accReal, accFake, gLoss, s[REAL + 1], s[FAKE + 1], loss);
     }
 
     public long steps() { return step; }
@@ -128,23 +148,33 @@ public final class GanTrainer {
 
     public TrainConfig config() { return config; }
 
-    /** Optimizer moments by name ({@code g.0.weight.exp_avg}, ...), for checkpoints. */
+    /** Optimizer state by name ({@code g.0.weight.exp_avg}, {@code .momentum_buffer}, {@code .square_avg}), for checkpoints. */
     public Map<String, Tensor> optimizerState() {
         Map<String, Tensor> m = new LinkedHashMap<>(optG.state());
         m.putAll(optD.state());
         return m;
     }
 
-    public Adam optimizerG() { return optG; }
+    public Optimizer optimizerG() { return optG; }
 
-    public Adam optimizerD() { return optD; }
+    public Optimizer optimizerD() { return optD; }
+
+    /** The config's optimizer over {@code params} at learning rate {@code lr}. */
+    private static Optimizer optimizer(Backend b, List<Parameter> params, float lr, TrainConfig c) {
+        return switch (c.optimizer()) {
+            case "adam" -> new Adam(b, params, lr, c.beta1(), c.beta2(), 1e-8f, 0f);
+            case "sgd" -> new Sgd(b, params, lr, c.momentum());
+            case "rmsprop" -> new RmsProp(b, params, lr, RmsProp.ALPHA, RmsProp.EPS);
+            default -> throw new IllegalArgumentException("unknown optimizer " + c.optimizer());
+        };
+    }
 
     /** Restores the counters after the tensors have been loaded from a checkpoint. */
-    public void restoreCounters(long step, long batchesDrawn, long noiseOffset, int adamStepsG, int adamStepsD) {
+    public void restoreCounters(long step, long batchesDrawn, long noiseOffset, int optimizerStepsG, int optimizerStepsD) {
         this.step = step;
         this.batchesDrawn = batchesDrawn;
         this.noise.seek(noiseOffset);
-        optG.setSteps(adamStepsG);
-        optD.setSteps(adamStepsD);
+        optG.setSteps(optimizerStepsG);
+        optD.setSteps(optimizerStepsD);
     }
 }

@@ -25,12 +25,17 @@ import dev.jgan.UserError;
  *                   "white" or "black"
  * @param flip       whether each real image is mirrored left-right with probability 1/2, decided by
  *                   (seed, batch, position) alone
+ * @param optimizer  "adam", "sgd" (with {@code momentum}) or "rmsprop", for both networks
+ * @param momentum   SGD's momentum (unused by the others)
+ * @param clip       D's parameters are clamped to [-clip, clip] after each of its updates (WGAN's
+ *                   weight clipping), or 0 for none
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
-        boolean cudnnNondeterministic, int channels, String background, boolean flip) {
+        boolean cudnnNondeterministic, int channels, String background, boolean flip,
+        String optimizer, float momentum, float clip) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -40,9 +45,17 @@ public record TrainConfig(
     /** Images generated for each --eval-every measurement unless --eval-n says otherwise. */
     public static final int EVAL_N = 2000;
     public static final String BACKGROUND = "white";
+    public static final String OPTIMIZER = "adam";
+    /** SGD's momentum unless --momentum says otherwise. */
+    public static final float MOMENTUM = 0.9f;
+    /** What --loss wgan changes unless the flags say otherwise: the WGAN paper's recipe. */
+    public static final String WGAN_OPTIMIZER = "rmsprop";
+    public static final float WGAN_LR = 5e-5f, WGAN_CLIP = 0.01f;
+    public static final int WGAN_D_STEPS = 5;
 
     public TrainConfig {
         if (background == null) background = BACKGROUND;   // the config of a checkpoint written before --background
+        if (optimizer == null) optimizer = OPTIMIZER;       // ... before --optimizer
     }
 
     /** The preset's own recipe with every other value at its default. */
@@ -75,6 +88,7 @@ public record TrainConfig(
         b.checkpointEvery = checkpointEvery; b.gEma = gEma; b.evalEvery = evalEvery; b.evalN = evalN;
         b.cudnnNondeterministic = cudnnNondeterministic;
         b.channels = channels; b.background = background; b.flip = flip;
+        b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true;
         return b;
     }
 
@@ -82,13 +96,17 @@ public record TrainConfig(
     public static final class Builder {
         private String preset, dataset, dataDir;
         private long seed = SEED, steps;
-        private int batch, dSteps = D_STEPS, logEvery = LOG_EVERY, sampleEvery, checkpointEvery = CHECKPOINT_EVERY,
+        private int batch, dSteps, logEvery = LOG_EVERY, sampleEvery, checkpointEvery = CHECKPOINT_EVERY,
                 evalEvery = EVAL_EVERY, evalN = EVAL_N;
         private float lrG, lrD, beta1, beta2, realLabel = REAL_LABEL, labelNoise = LABEL_NOISE, gEma = G_EMA;
         private String loss = LOSS;
         private boolean cudnnNondeterministic, flip;
         private int channels;
         private String background = BACKGROUND;
+        // unset (null, NaN, 0, false) until given: then build() takes the loss's recipe (wgan's) or the defaults
+        private String optimizer;
+        private float momentum = MOMENTUM, clip = Float.NaN;
+        private boolean lrGiven;
 
         private Builder() {}
 
@@ -99,9 +117,9 @@ public record TrainConfig(
         public Builder batch(int v) { batch = v; return this; }
         public Builder steps(long v) { steps = v; return this; }
         /** The same learning rate for G and D. */
-        public Builder lr(float v) { lrG = v; lrD = v; return this; }
-        public Builder lrG(float v) { lrG = v; return this; }
-        public Builder lrD(float v) { lrD = v; return this; }
+        public Builder lr(float v) { lrG = v; lrD = v; lrGiven = true; return this; }
+        public Builder lrG(float v) { lrG = v; lrGiven = true; return this; }
+        public Builder lrD(float v) { lrD = v; lrGiven = true; return this; }
         public Builder beta1(float v) { beta1 = v; return this; }
         public Builder beta2(float v) { beta2 = v; return this; }
         public Builder loss(String v) { loss = v; return this; }
@@ -119,11 +137,27 @@ public record TrainConfig(
         public Builder channels(int v) { channels = v; return this; }
         public Builder background(String v) { background = v; return this; }
         public Builder flip(boolean v) { flip = v; return this; }
+        /** adam, sgd or rmsprop; unset: rmsprop for --loss wgan, adam otherwise. */
+        public Builder optimizer(String v) { optimizer = v; return this; }
+        public Builder momentum(float v) { momentum = v; return this; }
+        /** D's weight clipping bound, 0 for none; unset: 0.01 for --loss wgan, 0 otherwise. */
+        public Builder clip(float v) { clip = v; return this; }
 
+        /**
+         * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
+         * critic updates per G update and weights clipped to 0.01 (Arjovsky et al.'s Algorithm 1);
+         * for the others, Adam at the preset's rates, 1 D update, no clipping.
+         */
         public TrainConfig build() {
-            return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, lrG, lrD, beta1, beta2, loss, realLabel,
-                    labelNoise, dSteps, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip);
+            boolean wgan = WASSERSTEIN_FLAG.equals(loss);
+            String opt = optimizer != null ? optimizer : wgan ? WGAN_OPTIMIZER : OPTIMIZER;
+            float g = lrG, d = lrD;
+            if (wgan && !lrGiven) g = d = WGAN_LR;
+            int k = dSteps != 0 ? dSteps : wgan ? WGAN_D_STEPS : D_STEPS;
+            float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
+            return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
+                    labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
+                    channels, background, flip, opt, momentum, c);
         }
     }
 
@@ -143,9 +177,17 @@ public record TrainConfig(
         check(evalEvery == 0 || Presets.get(preset).kind().images(), "--eval-every measures images; the ring toy logs its modes instead");
         check(channels == 0 || channels == 1 || channels == 3, "--channels must be 1 or 3, got " + channels);
         check(BACKGROUND.equals(background) || "black".equals(background), "--background must be white or black, got " + background);
-        Loss.of(loss);
+        Loss l = Loss.of(loss);
+        check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
+        check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
+        check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
+        check(l.sigmoid() || (realLabel == 1f && labelNoise == 0f), "--real-label and --label-noise set BCE's targets; --loss "
+                + loss + " has none (use nonsaturating or minimax)");
         return this;
     }
+
+    private static final String WASSERSTEIN_FLAG = Loss.WASSERSTEIN.flag();
+    private static final java.util.List<String> OPTIMIZERS = java.util.List.of("adam", "sgd", "rmsprop");
 
     public Loss lossKind() { return Loss.of(loss); }
 

@@ -195,11 +195,19 @@ public final class TrainingRun {
         long perEpoch = t.data().batchesPerEpoch();
         if (perEpoch > 0) m.put("epoch", Math.round(1000.0 * t.batchesDrawn() / perEpoch) / 1000.0);
         m.put("d_loss", s.dLoss());
-        m.put("d_acc_real", s.dAccReal());
-        m.put("d_acc_fake", s.dAccFake());
+        if (s.loss().hasBoundary()) {
+            m.put("d_acc_real", s.dAccReal());
+            m.put("d_acc_fake", s.dAccFake());
+        }
         m.put("g_loss", s.gLoss());
-        m.put("d_x", s.dReal());
-        m.put("d_g_z", s.dFake());
+        if (s.loss().sigmoid()) {
+            m.put("d_x", s.dReal());
+            m.put("d_g_z", s.dFake());
+        } else {   // hinge, lsgan, wgan: mean raw outputs, no probability
+            m.put("critic_real", s.dReal());
+            m.put("critic_fake", s.dFake());
+            m.put("critic_gap", s.gap());
+        }
         m.put("img_per_s", Math.round(imagesPerSecond));
         m.put("data_ms", Math.round(dataMs * 1000) / 1000.0);   // per step: waiting for and copying the real batches
         t.model().preset().kind().addQuality(m, samples::generate);
@@ -298,12 +306,14 @@ public final class TrainingRun {
     }
 
     /**
-     * Warns once per stretch when D(G(z)) stays under {@value #LOW} for {@value #STRETCH} steps or
-     * more: D then rejects nearly every fake, G's gradient (non-saturating or not) carries little,
-     * and a collapsed or stalled G is the usual cause.
+     * Warns once per stretch when D rejects nearly every fake for {@value #STRETCH} steps or more: a
+     * collapsed or stalled G is the usual cause. "Nearly every" in each loss's terms: D(G(z)) under
+     * {@value #LOW} (a sigmoid loss, where G's gradient then carries little; lsgan, whose fake target
+     * is 0), the mean fake score beyond hinge's margin (under -1: D's fake loss is 0). WGAN's scores
+     * have no scale to judge by: no watch.
      */
     static final class CollapseWatch {
-        static final float LOW = 0.05f;
+        static final float LOW = 0.05f, HINGE_MARGIN = -1f;
         static final long STRETCH = 500;
         private final Consumer<String> log;
         private long since = -1;
@@ -312,7 +322,13 @@ public final class TrainingRun {
         CollapseWatch(Consumer<String> log) { this.log = log; }
 
         void stats(StepStats s) {
-            if (!(s.dFake() < LOW)) {
+            Loss loss = s.loss();
+            boolean rejecting = switch (loss) {
+                case HINGE -> s.dFake() < HINGE_MARGIN;
+                case WASSERSTEIN -> false;
+                default -> s.dFake() < LOW;
+            };
+            if (!rejecting) {
                 since = -1;
                 warned = false;
                 return;
@@ -320,8 +336,10 @@ public final class TrainingRun {
             if (since < 0) since = s.step();
             if (!warned && s.step() - since >= STRETCH) {
                 warned = true;
-                log.accept(String.format(Locale.ROOT, "warning: step %d: D(G(z)) has stayed below %.2f since step %d: D rejects "
-                        + "nearly every fake; G may have collapsed or stopped learning (look at samples/)", s.step(), LOW, since));
+                String what = loss.sigmoid() ? String.format(Locale.ROOT, "D(G(z)) has stayed below %.2f", LOW)
+                        : String.format(Locale.ROOT, "D's mean score on fakes has stayed below %.2f", loss == Loss.HINGE ? HINGE_MARGIN : LOW);
+                log.accept(String.format(Locale.ROOT, "warning: step %d: %s since step %d: D rejects "
+                        + "nearly every fake; G may have collapsed or stopped learning (look at samples/)", s.step(), what, since));
             }
         }
     }

@@ -97,7 +97,10 @@ public final class RunReport {
         List<Map<String, Object>> train = rows.stream().filter(r -> r.get("d_loss") instanceof Number).toList();
         b.append("<h2>Training curves</h2>\n<div class=\"charts\">\n");
         b.append(chart("Losses", "loss", train, "d_loss", "g_loss"));
-        b.append(chart("Discriminator outputs", "mean sigmoid", train, "d_x", "d_g_z"));
+        if (train.stream().anyMatch(r -> r.get("critic_real") != null))   // hinge, lsgan, wgan: D's raw output
+            b.append(chart("Critic scores (D's raw output, no sigmoid)", "mean score", train, "critic_real", "critic_fake", "critic_gap"));
+        else
+            b.append(chart("Discriminator outputs D(x), D(G(z))", "mean sigmoid", train, "d_x", "d_g_z"));
         if (train.stream().anyMatch(r -> r.get("modes_covered") != null))
             b.append(chart("Ring modes covered (of 8)", "modes", train, "modes_covered"));
         b.append("</div>\n");

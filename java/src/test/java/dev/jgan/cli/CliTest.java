@@ -87,6 +87,46 @@ class CliTest {
         assertTrue(help.out().contains("--cudnn-nondeterministic"), help.out());
     }
 
+    /**
+     * Each loss and optimizer from the CLI: the closing line speaks the loss's terms, the config
+     * records what the defaults resolved to (wgan: RMSprop at 5e-5, 5 critic steps, clip 0.01),
+     * and a run resumed from the CLI ends on the same checkpoint as the uninterrupted one.
+     */
+    @Test
+    void lossesAndOptimizersTrainFromTheCliAndResume(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Run hinge = gan(train(data, tmp.resolve("hinge"), "--preset", "mlp-gan-small", "--steps", "2", "--loss", "hinge",
+                "--optimizer", "sgd", "--momentum", "0.5"));
+        assertEquals(0, hinge.code(), hinge.err());
+        assertTrue(hinge.out().contains("critic on real") && hinge.out().contains("gap"), hinge.out());
+        String config = Files.readString(tmp.resolve("hinge/config.json"));
+        assertTrue(config.contains("\"optimizer\" : \"sgd\"") && config.contains("\"momentum\" : 0.5"), config);
+
+        Run bce = gan(train(data, tmp.resolve("bce"), "--preset", "mlp-gan-small", "--steps", "2", "--optimizer", "rmsprop"));
+        assertEquals(0, bce.code(), bce.err());
+        assertTrue(bce.out().contains("D(x)") && !bce.out().contains("critic"), bce.out());
+
+        Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
+        String[] wgan = {"--preset", "mlp-gan-small", "--loss", "wgan", "--checkpoint-every", "2"};
+        assertEquals(0, gan(train(data, straight, concat(wgan, "--steps", "4"))).code());
+        assertEquals(0, gan(train(data, split, concat(wgan, "--steps", "2"))).code());
+        config = Files.readString(split.resolve("config.json"));
+        for (String k : List.of("\"optimizer\" : \"rmsprop\"", "\"clip\" : 0.01", "\"dSteps\" : 5", "\"lrD\" : 5.0E-5"))
+            assertTrue(config.contains(k), k + " in " + config);
+        Run resumed = gan("train", "--device", "cpu", "--threads", "2", "--no-progress", "--out", split.toString(), "--resume", "--steps", "4");
+        assertEquals(0, resumed.code(), resumed.err());
+        var a = dev.jgan.io.Safetensors.read(straight.resolve("checkpoints/step-0000004.safetensors")).tensors();
+        var b = dev.jgan.io.Safetensors.read(split.resolve("checkpoints/step-0000004.safetensors")).tensors();
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) org.junit.jupiter.api.Assertions.assertArrayEquals(a.get(k).data(), b.get(k).data(), 0f, k);
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void badInputGetsOneLineAndANonZeroExit(@TempDir Path tmp) throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
@@ -98,6 +138,13 @@ class CliTest {
         failsWith(2, "unknown device", train(data, tmp.resolve("e"), "--device", "tpu"));
         failsWith(2, "--device cuda is not usable here", train(data, tmp.resolve("e2"), "--device", "cuda"));
         failsWith(2, "no such directory", train(tmp.resolve("nowhere"), tmp.resolve("f"), "--steps", "2"));
+
+        failsWith(2, "unknown loss 'nope'", train(data, tmp.resolve("g"), "--loss", "nope"));
+        failsWith(2, "unknown optimizer 'nope'", train(data, tmp.resolve("h"), "--optimizer", "nope"));
+        failsWith(2, "--loss hinge has none", train(data, tmp.resolve("i"), "--loss", "hinge", "--real-label", "0.9"));
+        failsWith(2, "--clip must be >= 0", train(data, tmp.resolve("j"), "--clip", "-1"));
+        failsWith(2, "--momentum must be in [0, 1)", train(data, tmp.resolve("k"), "--optimizer", "sgd", "--momentum", "1"));
+        failsWith(2, "--d-steps must be positive", train(data, tmp.resolve("l"), "--d-steps", "0"));
 
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");
         failsWith(2, "cannot write", train(data, file.resolve("run"), "--steps", "2"));

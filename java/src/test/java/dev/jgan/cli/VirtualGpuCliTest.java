@@ -120,6 +120,26 @@ class VirtualGpuCliTest {
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
     }
 
+    /** Each non-BCE loss and each optimizer trains on cuda from the CLI and resumes to the same bits. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"hinge, sgd", "lsgan, adam", "wgan, rmsprop"})
+    void eachLossResumesOnCudaBitForBit(String loss, String optimizer, @TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
+        String[] common = {"--preset", "mlp-gan-small", "--loss", loss, "--optimizer", optimizer, "--checkpoint-every", "2",
+                "--sample-every", "100"};
+        CliTest.Run whole = gan(cuda(data, straight, concat(common, "--steps", "4")));
+        assertEquals(0, whole.code(), whole.err());
+        assertTrue(whole.out().contains("critic on real"), whole.out());
+        assertEquals(0, gan(cuda(data, split, concat(common, "--steps", "2"))).code());
+        CliTest.Run r = gan("train", "--device", "cuda", "--no-progress", "--out", split.toString(), "--resume", "--steps", "4");
+        assertEquals(0, r.code(), r.err());
+        var ca = Safetensors.read(Checkpoints.latest(straight)).tensors();
+        var cb = Safetensors.read(Checkpoints.latest(split)).tensors();
+        assertEquals(ca.keySet(), cb.keySet());
+        for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, loss + ": " + k + " equal after resume");
+    }
+
     /**
      * Each injected fault, at a call that falls after the first checkpoint: the run stops with one
      * line naming the call (and the status), no stack trace, a non-zero exit, and every checkpoint
