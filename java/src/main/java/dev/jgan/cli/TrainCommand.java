@@ -81,6 +81,10 @@ final class TrainCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE})")
     String loss;
 
+    @Option(names = "--init", description = "how the layers start: glorot (Keras' Glorot-uniform), pytorch (PyTorch's "
+            + "default layer init) or normal (DCGAN's N(0, 0.02)) (default: the preset's)")
+    String init;
+
     @Option(names = "--optimizer", description = "adam, sgd (with --momentum) or rmsprop, for G and D (default: adam; rmsprop for --loss wgan)")
     String optimizer;
 
@@ -175,6 +179,7 @@ final class TrainCommand implements Callable<Integer> {
             c.dSteps(dSteps);
         }
         if (optimizer != null) c.optimizer(optimizer);
+        if (init != null) c.init(init);
         if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);

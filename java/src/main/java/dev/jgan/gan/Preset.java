@@ -140,6 +140,13 @@ public record Preset(
                 lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
     }
 
+    /** The same preset with its layers initialised by {@code i} ({@code --init}). */
+    public Preset withInit(Init i) {
+        if (i == init) return this;
+        return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, i,
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
+    }
+
     /** The item's description, as "28x28x1". */
     public String itemText() {
         return kind.images() ? item.dim(1) + "x" + item.dim(2) + "x" + item.dim(0) : item.toString();

@@ -29,13 +29,15 @@ import dev.jgan.UserError;
  * @param momentum   SGD's momentum (unused by the others)
  * @param clip       D's parameters are clamped to [-clip, clip] after each of its updates (WGAN's
  *                   weight clipping), or 0 for none
+ * @param init       how the layers start: "glorot", "pytorch" or "normal" ({@link dev.jgan.nn.Init});
+ *                   null in the config of a checkpoint written before --init, meaning the preset's
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
-        String optimizer, float momentum, float clip) {
+        String optimizer, float momentum, float clip, String init) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -76,6 +78,7 @@ public record TrainConfig(
         b.beta1 = p.beta1();
         b.beta2 = p.beta2();
         b.sampleEvery = p.sampleEvery();
+        b.presetInit = p.init().flag();
         return b;
     }
 
@@ -88,7 +91,7 @@ public record TrainConfig(
         b.checkpointEvery = checkpointEvery; b.gEma = gEma; b.evalEvery = evalEvery; b.evalN = evalN;
         b.cudnnNondeterministic = cudnnNondeterministic;
         b.channels = channels; b.background = background; b.flip = flip;
-        b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true;
+        b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true; b.init = init;
         return b;
     }
 
@@ -104,7 +107,7 @@ public record TrainConfig(
         private int channels;
         private String background = BACKGROUND;
         // unset (null, NaN, 0, false) until given: then build() takes the loss's recipe (wgan's) or the defaults
-        private String optimizer;
+        private String optimizer, init, presetInit;
         private float momentum = MOMENTUM, clip = Float.NaN;
         private boolean lrGiven;
 
@@ -142,6 +145,8 @@ public record TrainConfig(
         public Builder momentum(float v) { momentum = v; return this; }
         /** D's weight clipping bound, 0 for none; unset: 0.01 for --loss wgan, 0 otherwise. */
         public Builder clip(float v) { clip = v; return this; }
+        /** glorot, pytorch or normal; unset: the preset's. */
+        public Builder init(String v) { init = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -157,7 +162,7 @@ public record TrainConfig(
             float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip, opt, momentum, c);
+                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit);
         }
     }
 
@@ -178,6 +183,7 @@ public record TrainConfig(
         check(channels == 0 || channels == 1 || channels == 3, "--channels must be 1 or 3, got " + channels);
         check(BACKGROUND.equals(background) || "black".equals(background), "--background must be white or black, got " + background);
         Loss l = Loss.of(loss);
+        if (init != null) dev.jgan.nn.Init.of(init);   // one line naming the choices
         check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
         check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
@@ -195,7 +201,8 @@ public record TrainConfig(
 
     /** The preset this run trains: {@code p} with the run's channels (p itself while they are still the data's, 0). */
     public Preset presetFor(Preset p) {
-        return channels == 0 || !p.kind().images() ? p : p.withChannels(channels);
+        Preset q = init == null ? p : p.withInit(dev.jgan.nn.Init.of(init));
+        return channels == 0 || !p.kind().images() ? q : q.withChannels(channels);
     }
 
     /** The preset this run trains, by its name. */

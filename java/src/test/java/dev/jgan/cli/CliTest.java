@@ -96,11 +96,17 @@ class CliTest {
     void lossesAndOptimizersTrainFromTheCliAndResume(@TempDir Path tmp) throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
         Run hinge = gan(train(data, tmp.resolve("hinge"), "--preset", "mlp-gan-small", "--steps", "2", "--loss", "hinge",
-                "--optimizer", "sgd", "--momentum", "0.5"));
+                "--optimizer", "sgd", "--momentum", "0.5", "--init", "pytorch"));
         assertEquals(0, hinge.code(), hinge.err());
         assertTrue(hinge.out().contains("critic on real") && hinge.out().contains("gap"), hinge.out());
         String config = Files.readString(tmp.resolve("hinge/config.json"));
         assertTrue(config.contains("\"optimizer\" : \"sgd\"") && config.contains("\"momentum\" : 0.5"), config);
+        assertTrue(config.contains("\"init\" : \"pytorch\""), config);
+        // PyTorch's init bounds G's first layer (fan-in 100) by 0.1, Glorot's by 0.16; two SGD steps at 2e-4 move it by far less
+        float[] w = dev.jgan.io.Safetensors.read(dev.jgan.gan.Checkpoints.latest(tmp.resolve("hinge"))).tensors().get("g.0.weight").data();
+        float max = 0;
+        for (float x : w) max = Math.max(max, Math.abs(x));
+        assertTrue(max <= 0.1f + 1e-3f && max > 0.09f, "g.0.weight starts in PyTorch's bound 0.1: largest " + max);
 
         Run bce = gan(train(data, tmp.resolve("bce"), "--preset", "mlp-gan-small", "--steps", "2", "--optimizer", "rmsprop"));
         assertEquals(0, bce.code(), bce.err());
@@ -144,6 +150,7 @@ class CliTest {
         failsWith(2, "--loss hinge has none", train(data, tmp.resolve("i"), "--loss", "hinge", "--real-label", "0.9"));
         failsWith(2, "--clip must be >= 0", train(data, tmp.resolve("j"), "--clip", "-1"));
         failsWith(2, "--momentum must be in [0, 1)", train(data, tmp.resolve("k"), "--optimizer", "sgd", "--momentum", "1"));
+        failsWith(2, "unknown init 'he'", train(data, tmp.resolve("m"), "--init", "he"));
         failsWith(2, "--d-steps must be positive", train(data, tmp.resolve("l"), "--d-steps", "0"));
 
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");
