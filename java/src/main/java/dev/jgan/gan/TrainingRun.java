@@ -323,12 +323,12 @@ public final class TrainingRun {
 
         void stats(StepStats s) {
             Loss loss = s.loss();
-            boolean rejecting = switch (loss) {
-                case HINGE -> s.dFake() < HINGE_MARGIN;
-                case WASSERSTEIN -> false;
-                default -> s.dFake() < LOW;
+            float bound = switch (loss) {   // NaN: no fake score counts as rejected
+                case HINGE -> HINGE_MARGIN;
+                case WASSERSTEIN -> Float.NaN;
+                default -> LOW;
             };
-            if (!rejecting) {
+            if (!(s.dFake() < bound)) {
                 since = -1;
                 warned = false;
                 return;
@@ -336,8 +336,8 @@ public final class TrainingRun {
             if (since < 0) since = s.step();
             if (!warned && s.step() - since >= STRETCH) {
                 warned = true;
-                String what = loss.sigmoid() ? String.format(Locale.ROOT, "D(G(z)) has stayed below %.2f", LOW)
-                        : String.format(Locale.ROOT, "D's mean score on fakes has stayed below %.2f", loss == Loss.HINGE ? HINGE_MARGIN : LOW);
+                String what = String.format(Locale.ROOT, loss.sigmoid() ? "D(G(z)) has stayed below %.2f"
+                        : "D's mean score on fakes has stayed below %.2f", bound);
                 log.accept(String.format(Locale.ROOT, "warning: step %d: %s since step %d: D rejects "
                         + "nearly every fake; G may have collapsed or stopped learning (look at samples/)", s.step(), what, since));
             }

@@ -74,13 +74,7 @@ class OptimizerTest {
         be.adamStep(p, tensors(be, constant(2, -2, 2, 0, 1)), m, v, 0.1f, 0.5f, 0.75f, 0.5f, 0f, 1);
         be.adamStep(p, tensors(be, constant(1, -1, -2, 0, 3)), m, v, 0.1f, 0.5f, 0.75f, 0.5f, 0f, 2);
         double[] dp = {-0.08 - 0.066273733, 0.08 + 0.066273733, -0.08 + 0.026666667, 0, -0.066666667 - 0.081574033};
-        List<float[]> expected = new ArrayList<>();
-        for (int k = 0; k < p0.size(); k++) {
-            float[] e = p0.get(k).clone();
-            for (int i = 0; i < e.length; i++) e[i] = (float) (e[i] + dp[k]);
-            expected.add(e);
-        }
-        assertTensors("p after two steps", expected, p, 1e-6, 0);
+        assertTensors("p after two steps", shifted(p0, dp), p, 1e-6, 0);
         assertTensors("m after two steps", constant(1, -1, -0.5f, 0, 1.75f), m, 0, 0);
         assertTensors("v after two steps", constant(1, 1, 1.75f, 0, 2.4375f), v, 0, 0);
     }
@@ -146,13 +140,7 @@ class OptimizerTest {
         be.rmspropStep(p, tensors(be, constant(2, -2, 2, 0, 1)), v, 0.1f, 0.5f, 0.5f);
         be.rmspropStep(p, tensors(be, constant(2, -2, -2, 0, 3)), v, 0.1f, 0.5f, 0.5f);
         double[] dp = {-0.194085245, 0.194085245, -0.014877855, 0, -0.194806011};
-        List<float[]> expected = new ArrayList<>();
-        for (int k = 0; k < p0.size(); k++) {
-            float[] e = p0.get(k).clone();
-            for (int i = 0; i < e.length; i++) e[i] = (float) (e[i] + dp[k]);
-            expected.add(e);
-        }
-        assertTensors("p after two steps", expected, p, 1e-6, 0);
+        assertTensors("p after two steps", shifted(p0, dp), p, 1e-6, 0);
         assertTensors("square_avg after two steps", constant(3, 3, 3, 0, 4.75f), v, 0, 0);
 
         List<float[]> rp = random(40, -1f, 1f), rv = random(41, 0f, 0.01f);
@@ -192,5 +180,16 @@ class OptimizerTest {
         e = assertThrows(IllegalArgumentException.class, () -> be.sgdStep(p, wrongSize, p, 0.1f, 0.9f, true));
         assertTrue(e.getMessage().contains("sgdStep") && e.getMessage().contains("(12)"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> be.adamStep(p, p, p, p, 0.1f, 0.9f, 0.999f, 1e-8f, 0f, 0));
+    }
+
+    /** Each tensor of {@code p0} with every element moved by that tensor's {@code dp[k]}, rounded to float. */
+    private static List<float[]> shifted(List<float[]> p0, double[] dp) {
+        List<float[]> out = new ArrayList<>();
+        for (int k = 0; k < p0.size(); k++) {
+            float[] e = p0.get(k).clone();
+            for (int i = 0; i < e.length; i++) e[i] = (float) (e[i] + dp[k]);
+            out.add(e);
+        }
+        return out;
     }
 }
