@@ -317,6 +317,28 @@ public interface Backend extends TensorOwner, AutoCloseable {
      */
     void clamp(Tensor t, float lo, float hi);
 
+    // ---- spectral normalisation (Miyato et al. 2018, as torch.nn.utils.spectral_norm) ---------
+
+    /**
+     * wsn = w / sigma(w), sigma estimated by power iteration. w is read as the matrix M whose rows
+     * are its dimension {@code dim} (PyTorch's {@code dim}: 0 for dense and convolution weights
+     * (out, in, ...), 1 for a transposed convolution's (in, out, k, k)) and whose columns are the
+     * other dimensions in order: rows = w.dim(dim), cols = w.size() / rows. With {@code update},
+     * one power iteration first: v = normalize(M^T u), u = normalize(M v), normalize(x) =
+     * x / max(|x|, 1e-12). Then sigma = u . (M v). u: rows floats, v: cols floats (both read,
+     * and written with update), wsn: w's shape, work: 2 + rows floats, sigma at work[0] (the
+     * rest scratch, and what {@link #spectralNormBackward} reads).
+     */
+    void spectralNorm(Tensor w, int dim, Tensor u, Tensor v, boolean update, Tensor wsn, Tensor work);
+
+    /**
+     * The gradient through wsn = w / sigma with u and v held constant (they come from the power
+     * iteration, which PyTorch runs without gradients): given g = dL/dwsn,
+     * dw (= or +=) (g - (g . wsn) u v^T) / sigma, with sigma, u, v, wsn and work those of the last
+     * {@link #spectralNorm} on w. Writes g . wsn to work[1].
+     */
+    void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw, boolean accumulate);
+
     // ---- random numbers (Philox 4x32-10) ----------------------------------------------------
 
     /** t[i] = lo + (hi - lo) * u_i with u_i = {@link Philox#uniform} of element i, in (0, 1]. */

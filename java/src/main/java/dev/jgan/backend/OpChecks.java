@@ -106,6 +106,31 @@ public final class OpChecks {
         if (!(lo <= hi)) throw new IllegalArgumentException("clamp: lo must be <= hi, got " + lo + " and " + hi);
     }
 
+    /**
+     * The matrix view of a spectral norm's weight: its rows are dim 0 or 1 of a w of rank at least
+     * 2; returns {rows, outer, inner} with
+     * M[r, o inner + j] = w[(o rows + r) inner + j]. u has rows floats, v cols = outer inner,
+     * wsn (and g, dw) w's size, work 2 + rows; wsn and work share no memory with w, u or v.
+     */
+    public static int[] spectralNorm(String op, Tensor w, int dim, Tensor u, Tensor v, Tensor wsn, Tensor work) {
+        Shape s = w.shape();
+        if (dim < 0 || dim > 1 || s.rank() < 2 || dim >= s.rank())
+            throw new IllegalArgumentException(op + ": dim must be 0 or 1 of a weight of rank >= 2, got dim " + dim + " of " + s);
+        int rows = s.dim(dim), outer = dim == 0 ? 1 : s.dim(0);
+        int inner = Math.toIntExact(w.size() / ((long) rows * outer));
+        long cols = (long) outer * inner;
+        if (u.size() != rows) throw new IllegalArgumentException(op + ": u " + u.shape() + " must have " + rows + " elements for w " + s);
+        if (v.size() != cols) throw new IllegalArgumentException(op + ": v " + v.shape() + " must have " + cols + " elements for w " + s);
+        sameSize(op, "w", w, "wsn", wsn);
+        if (work.size() != 2L + rows)
+            throw new IllegalArgumentException(op + ": work " + work.shape() + " must have 2 + rows = " + (2 + rows) + " elements");
+        distinct(op, "wsn", wsn, "w", w, "u", u);
+        distinct(op, "wsn", wsn, "v", v, "work", work);
+        distinct(op, "work", work, "w", w, "u", u);
+        distinct(op, "work", work, "v", v, "wsn", wsn);
+        return new int[] {rows, outer, inner};
+    }
+
     /** dropoutBackward: dy, mask and dx of one size. */
     public static void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
         sameSize("dropoutBackward", "dy", dy, "mask", mask);

@@ -49,6 +49,13 @@ public final class OpSuite {
     public static final double PARAM_ATOL = 3e-7, PARAM_RTOL = 1e-6;
     /** Adam's and SGD's first moment: float roughly 3e-8 roundings that survive cancellation; the second moment sums squares. */
     public static final double M_ATOL = 1e-7, V_ATOL = 1e-9, MOMENT_RTOL = 1e-6;
+    /**
+     * Spectral norm (u, v, sigma, wsn, dw): matrix-vector sums of up to a few thousand terms, in
+     * float lanes on the CPU and double on the GPU, against double; u and v have entries of about
+     * 1/sqrt(length) and a wrong index or a missed normalisation moves them by that much, far
+     * above 1e-6 absolute or 2e-5 relative.
+     */
+    public static final double SN_ATOL = 1e-6, SN_RTOL = 2e-5;
 
     /** The seed a case's inputs are drawn with ({@link Case#run(Backend, long)}); 0 unless bound. */
     private static final ScopedValue<Long> RUN_SEED = ScopedValue.newInstance();
@@ -135,6 +142,10 @@ public final class OpSuite {
             cases.add(criticLoss(n, CriticLoss.SQUARED, 0f, -1f));
             cases.add(criticLoss(n, CriticLoss.SQUARED, 1f, 1f));
             cases.add(clamp(n, -0.5f, 0.75f));
+        }
+        for (SpectralCase c : SPECTRAL_SWEEP) {
+            for (boolean update : new boolean[] {false, true}) cases.add(spectralNorm(c.w(), c.dim(), update));
+            for (boolean acc : new boolean[] {false, true}) cases.add(spectralNormBackward(c.w(), c.dim(), acc));
         }
         cases.add(softmax(1, 1));
         cases.add(softmax(13, 10));
@@ -411,6 +422,57 @@ public final class OpSuite {
                     Reference.criticLoss(kind, l, a, gradScale, dl, stats, 1);
                     return new Comparison().close("stats", stats, ts.toHost(), LOSS_ATOL, LOSS_RTOL)
                             .close("dLogits", dl, tdl.toHost(), LOSS_GRAD_ABS_PER_SCALE * Math.abs(gradScale) / n, LOSS_GRAD_RTOL);
+                });
+    }
+
+    /** A weight and the dimension of it that is the spectral norm's rows. */
+    record SpectralCase(Shape w, int dim) {}
+
+    /**
+     * Dense weights (a 1x1, an odd one, one past a power of two wide), a convolution's and a
+     * transposed convolution's (rows its dim 1: outer 5 runs of 9 per row).
+     */
+    static final List<SpectralCase> SPECTRAL_SWEEP = List.of(new SpectralCase(Shape.of(1, 1), 0),
+            new SpectralCase(Shape.of(13, 207), 0), new SpectralCase(Shape.of(64, 1025), 0),
+            new SpectralCase(Shape.of(8, 3, 4, 4), 0), new SpectralCase(Shape.of(5, 7, 3, 3), 1));
+
+    /**
+     * Spectral norm of w in [-1, 1]: with the power iteration from u, v in [-1, 1] (not
+     * normalised: the op must not assume it); without, from the u and v of one iteration (so that
+     * sigma = |M v| is well away from 0).
+     */
+    public static Case spectralNorm(Shape w, int dim, boolean update) {
+        return new Case("spectralNorm dim " + dim + (update ? " update" : ""), w.toString(), Set.of("spectralNorm"), b -> {
+            int[] m = Reference.spectralMatrix(w, dim);
+            int rows = m[0], cols = m[1] * m[2];
+            float[] wh = uniform(40, w.intSize()), u = uniform(41, rows), v = uniform(42, cols), wsn = new float[wh.length];
+            if (!update) Reference.spectralNorm(wh, w, dim, u, v, true, wsn);   // u and v of one iteration: sigma = |M v| > 0
+            Tensor tu = b.fromHost(u, Shape.of(rows)), tv = b.fromHost(v, Shape.of(cols)), tn = b.allocate(w);
+            Tensor work = b.allocate(Shape.of(2 + rows));
+            b.spectralNorm(b.fromHost(wh, w), dim, tu, tv, update, tn, work);
+            double sigma = Reference.spectralNorm(wh, w, dim, u, v, update, wsn);
+            return new Comparison().close("u", u, tu.toHost(), SN_ATOL, SN_RTOL).close("v", v, tv.toHost(), SN_ATOL, SN_RTOL)
+                    .close("sigma", new float[] {(float) sigma}, new float[] {work.toHost()[0]}, SN_ATOL, SN_RTOL)
+                    .close("wsn", wsn, tn.toHost(), SN_ATOL, SN_RTOL);
+        });
+    }
+
+    /** The spectral norm's weight gradient from g in [-1, 1] after a spectralNorm without update, written or added to dw. */
+    public static Case spectralNormBackward(Shape w, int dim, boolean accumulate) {
+        return new Case("spectralNormBackward dim " + dim + (accumulate ? " accumulate" : ""), w.toString(),
+                Set.of("spectralNorm", "spectralNormBackward"), b -> {
+                    int[] m = Reference.spectralMatrix(w, dim);
+                    int rows = m[0], cols = m[1] * m[2];
+                    float[] wh = uniform(43, w.intSize()), u = uniform(44, rows), v = uniform(45, cols), g = uniform(46, wh.length);
+                    float[] dw = uniform(47, wh.length), wsn = new float[wh.length];
+                    Reference.spectralNorm(wh, w, dim, u, v, true, wsn);
+                    Tensor tu = b.fromHost(u, Shape.of(rows)), tv = b.fromHost(v, Shape.of(cols)), tn = b.allocate(w);
+                    Tensor work = b.allocate(Shape.of(2 + rows)), tdw = b.fromHost(dw, w);
+                    b.spectralNorm(b.fromHost(wh, w), dim, tu, tv, false, tn, work);
+                    b.spectralNormBackward(b.fromHost(g, w), tn, dim, tu, tv, work, tdw, accumulate);
+                    double sigma = Reference.spectralNorm(wh, w, dim, u, v, false, wsn);
+                    Reference.spectralNormBackward(g, wsn, w, dim, u, v, sigma, dw, accumulate);
+                    return new Comparison().close("dw", dw, tdw.toHost(), SN_ATOL, SN_RTOL);
                 });
     }
 

@@ -69,6 +69,8 @@ public final class PresetOps {
             case "bceWithLogits" -> OpSuite.bce(size(a[0]), a[1] != null, (Float) a[2], (Float) a[3]);
             case "criticLoss" -> OpSuite.criticLoss(size(a[1]), (CriticLoss) a[0], (Float) a[2], (Float) a[3]);
             case "clamp" -> OpSuite.clamp(size(a[0]), (Float) a[1], (Float) a[2]);
+            case "spectralNorm" -> OpSuite.spectralNorm(t(a[0]).shape(), (Integer) a[1], (Boolean) a[4]);
+            case "spectralNormBackward" -> OpSuite.spectralNormBackward(t(a[0]).shape(), (Integer) a[2], (Boolean) a[7]);
             case "softmax" -> OpSuite.softmax(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "softmaxCrossEntropy" -> OpSuite.softmaxCrossEntropy(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "maxPool2x2Forward" -> OpSuite.maxPool(t(a[0]).shape());

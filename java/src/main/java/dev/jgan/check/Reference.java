@@ -481,6 +481,60 @@ public final class Reference {
         }
     }
 
+    // ---- spectral normalisation: M[r, o inner + j] = w[(o rows + r) inner + j] -------------
+
+    /** rows, outer, inner of w's matrix view with rows its dimension dim (0 or 1). */
+    public static int[] spectralMatrix(Shape w, int dim) {
+        int rows = w.dim(dim), outer = dim == 0 ? 1 : w.dim(0);
+        return new int[] {rows, outer, w.intSize() / (rows * outer)};
+    }
+
+    /** Backend.spectralNorm in double: u, v updated in place with update, wsn written, sigma returned. */
+    public static double spectralNorm(float[] w, Shape shape, int dim, float[] u, float[] v, boolean update, float[] wsn) {
+        int[] m = spectralMatrix(shape, dim);
+        int rows = m[0], outer = m[1], inner = m[2], cols = outer * inner;
+        if (update) {
+            double[] vt = new double[cols];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) vt[c] += spectralAt(w, m, r, c) * u[r];
+            normalizeInto(vt, v);
+        }
+        double[] mv = new double[rows];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) mv[r] += spectralAt(w, m, r, c) * v[c];
+        if (update) normalizeInto(mv, u);
+        double sigma = 0;
+        for (int r = 0; r < rows; r++) sigma += u[r] * mv[r];
+        for (int i = 0; i < w.length; i++) wsn[i] = (float) (w[i] / sigma);
+        return sigma;
+    }
+
+    /** Backend.spectralNormBackward in double: dw (=|+=) (g - (g . wsn) u v^T) / sigma. */
+    public static void spectralNormBackward(float[] g, float[] wsn, Shape shape, int dim, float[] u, float[] v, double sigma,
+                                            float[] dw, boolean accumulate) {
+        int[] m = spectralMatrix(shape, dim);
+        double gw = 0;
+        for (int i = 0; i < g.length; i++) gw += (double) g[i] * wsn[i];
+        int rows = m[0], inner = m[2];
+        for (int i = 0; i < g.length; i++) {
+            int j = i % inner, r = (i / inner) % rows, o = i / inner / rows;
+            double d = (g[i] - gw * u[r] * v[o * inner + j]) / sigma;
+            dw[i] = (float) (accumulate ? dw[i] + d : d);
+        }
+    }
+
+    private static double spectralAt(float[] w, int[] m, int r, int c) {
+        int inner = m[2], o = c / inner, j = c % inner;
+        return w[(o * m[0] + r) * inner + j];
+    }
+
+    private static void normalizeInto(double[] x, float[] out) {
+        double s = 0;
+        for (double e : x) s += e * e;
+        double norm = Math.max(Math.sqrt(s), 1e-12);
+        for (int i = 0; i < x.length; i++) out[i] = (float) (x[i] / norm);
+    }
+
     // ---- random numbers: the float mapping in the Javadoc's order, for bit-exact checks ----
 
     public static void fillUniform(float[] t, float lo, float hi, long seed, long offset) {

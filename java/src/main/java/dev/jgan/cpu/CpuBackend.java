@@ -556,6 +556,26 @@ public final class CpuBackend implements Backend {
         Clamp.inPlace(st, t.size(), lo, hi);
     }
 
+    // ---- spectral normalisation -------------------------------------------------------------
+
+    @Override public void spectralNorm(Tensor w, int dim, Tensor u, Tensor v, boolean update, Tensor wsn, Tensor work) {
+        String op = "spectralNorm";
+        MemorySegment sw = seg(op, "w", w), su = seg(op, "u", u), sv = seg(op, "v", v), sn = seg(op, "wsn", wsn),
+                sk = seg(op, "work", work);
+        int[] m = OpChecks.spectralNorm(op, w, dim, u, v, wsn, work);
+        SpectralNorms.forward(sw, su, sv, update, sn, sk, m[0], m[1], m[2]);
+    }
+
+    @Override public void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw,
+                                               boolean accumulate) {
+        String op = "spectralNormBackward";
+        MemorySegment sg = seg(op, "g", g), sn = seg(op, "wsn", wsn), su = seg(op, "u", u), sv = seg(op, "v", v),
+                sk = seg(op, "work", work), sd = seg(op, "dw", dw);
+        int[] m = OpChecks.spectralNorm(op, wsn, dim, u, v, g, work);
+        OpChecks.sameSize(op, "wsn", wsn, "dw", dw);
+        SpectralNorms.backward(sg, sn, su, sv, sk, sd, accumulate, m[0], m[1], m[2]);
+    }
+
     // ---- random numbers -------------------------------------------------------------------
 
     @Override public void fillUniform(Tensor t, float lo, float hi, long seed, long offset) {

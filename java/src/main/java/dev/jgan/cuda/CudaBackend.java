@@ -554,6 +554,25 @@ public final class CudaBackend implements Backend {
         kernels.clamp(pt, t.size(), lo, hi);
     }
 
+    // ---- spectral normalisation -------------------------------------------------------------
+
+    @Override public void spectralNorm(Tensor w, int dim, Tensor u, Tensor v, boolean update, Tensor wsn, Tensor work) {
+        String op = "spectralNorm";
+        long pw = ptr(op, "w", w), pu = ptr(op, "u", u), pv = ptr(op, "v", v), pn = ptr(op, "wsn", wsn), pk = ptr(op, "work", work);
+        int[] m = OpChecks.spectralNorm(op, w, dim, u, v, wsn, work);
+        kernels.spectralNorm(pw, pu, pv, update, pn, pk, m[0], m[1], m[2]);
+    }
+
+    @Override public void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw,
+                                               boolean accumulate) {
+        String op = "spectralNormBackward";
+        long pg = ptr(op, "g", g), pn = ptr(op, "wsn", wsn), pu = ptr(op, "u", u), pv = ptr(op, "v", v),
+                pk = ptr(op, "work", work), pd = ptr(op, "dw", dw);
+        int[] m = OpChecks.spectralNorm(op, wsn, dim, u, v, g, work);
+        OpChecks.sameSize(op, "wsn", wsn, "dw", dw);
+        kernels.spectralNormBackward(pg, pn, pu, pv, pk, pd, accumulate, m[0], m[1], m[2]);
+    }
+
     // ---- softmax (x: (N, K) rows) ------------------------------------------------------------
 
     @Override public void softmax(Tensor x, Tensor y) {

@@ -30,6 +30,8 @@ import java.util.Map;
  *   <li>BCE and softmax cross-entropy: one block of {@value #BLOCK} threads (n is the batch
  *       size; one block reduces deterministically). Softmax: one thread per row, elementwise
  *       grid over the rows (k is a class count).</li>
+ *   <li>Spectral norm: M^T u one thread per column and the scaling elementwise; M v one block of
+ *       {@value #BLOCK} threads per row, grid rows; the dot products one block.</li>
  *   <li>2x2 max pooling: elementwise over the outputs (forward) or over dx (backward); EMA:
  *       elementwise.</li>
  *   <li>Adam: tables of up to {@value #ADAM_MAX_TENSORS} tensors by value, one launch per table;
@@ -71,6 +73,8 @@ public final class Kernels {
             "batch_norm_leaky_relu_nc_forward", "batch_norm_leaky_relu_nc_backward",
             "bce_with_logits_forward", "critic_loss_forward", "adam_forward", "sgd_forward", "rmsprop_forward",
             "clamp_forward",
+            "spectral_norm_wtu_forward", "spectral_norm_wv_forward", "spectral_norm_dot_forward",
+            "spectral_norm_normalize_forward", "spectral_norm_scale_forward", "spectral_norm_backward",
             "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
             "dropout_forward", "dropout_backward",
             "softmax_forward", "softmax_cross_entropy_forward", "max_pool_2x2_forward", "max_pool_2x2_backward",
@@ -387,6 +391,58 @@ public final class Kernels {
         count(op, "n", n);
         if (!(lo <= hi)) throw new IllegalArgumentException(op + ": lo must be <= hi, got " + lo + " and " + hi);
         elementwise(n, args("clamp_forward").pointer(ptr(op, "t", t)).i64(n).f32(lo).f32(hi));
+    }
+
+    // ---- spectral norm (kernels/spectral_norm.cu: M[r, o inner + j] = w[(o rows + r) inner + j]) ----------
+
+    /**
+     * With {@code update}, one power iteration: v = M^T u / |M^T u|, u = M v / |M v| (norms at
+     * least 1e-12); then sigma = u . M v into work[0] and wsn = w / sigma. work: 2 + rows floats
+     * (work[1] a scalar, work[2 ..] = M v).
+     */
+    public void spectralNorm(long w, long u, long v, boolean update, long wsn, long work, int rows, int outer, int inner) {
+        String op = "spectralNorm";
+        long cols = matrix(op, rows, outer, inner), mv = ptr(op, "work", work) + 8;
+        ptr(op, "w", w); ptr(op, "u", u); ptr(op, "v", v); ptr(op, "wsn", wsn);
+        if (update) {
+            elementwise(cols, args("spectral_norm_wtu_forward").pointer(w).pointer(u).pointer(v).i64(rows).i64(outer).i64(inner));
+            dot(v, v, work + 4, cols);
+            normalize(v, work + 4, v, cols);
+        }
+        run(grid(rows), BLOCK_1D, args("spectral_norm_wv_forward").pointer(w).pointer(v).pointer(mv).i64(rows).i64(outer).i64(inner));
+        if (update) {
+            dot(mv, mv, work + 4, rows);
+            normalize(mv, work + 4, u, rows);
+        }
+        dot(u, mv, work, rows);
+        elementwise(cols * rows, args("spectral_norm_scale_forward").pointer(w).pointer(work).pointer(wsn).i64(cols * rows));
+    }
+
+    /** work[1] = g . wsn, then dw (=|+=) (g - work[1] u v^T) / work[0], from the last {@link #spectralNorm}'s work. */
+    public void spectralNormBackward(long g, long wsn, long u, long v, long work, long dw, boolean accumulate,
+                                     int rows, int outer, int inner) {
+        String op = "spectralNormBackward";
+        long n = matrix(op, rows, outer, inner) * rows;
+        dot(ptr(op, "g", g), ptr(op, "wsn", wsn), ptr(op, "work", work) + 4, n);
+        elementwise(n, args("spectral_norm_backward").pointer(g).pointer(ptr(op, "u", u)).pointer(ptr(op, "v", v))
+                .pointer(work).pointer(ptr(op, "dw", dw)).i32(accumulate ? 1 : 0).i64(rows).i64(outer).i64(inner));
+    }
+
+    /** out[0] = a . b over n floats, one block. */
+    private void dot(long a, long b, long out, long n) {
+        run(grid(1), BLOCK_1D, args("spectral_norm_dot_forward").pointer(a).pointer(b).pointer(out).i64(n));
+    }
+
+    /** y = x / max(sqrt(squareNorm[0]), 1e-12) over n floats; y may be x. */
+    private void normalize(long x, long squareNorm, long y, long n) {
+        elementwise(n, args("spectral_norm_normalize_forward").pointer(x).pointer(squareNorm).pointer(y).i64(n));
+    }
+
+    /** rows, outer, inner all at least 1; returns cols = outer inner. */
+    private static long matrix(String op, int rows, int outer, int inner) {
+        if (rows < 1 || outer < 1 || inner < 1)
+            throw new IllegalArgumentException(op + ": (rows, outer, inner) must be positive, got (" + rows + ", " + outer + ", " + inner + ")");
+        return (long) outer * inner;
     }
 
     // ---- random numbers (Philox 4x32-10, dev.jgan.random.Philox's mapping) -------------------------

@@ -111,6 +111,13 @@ public class ForwardingBackend implements Backend {
         base.rmspropStep(params, grads, squareAvg, lr, alpha, eps);
     }
     @Override public void clamp(Tensor t, float lo, float hi) { base.clamp(t, lo, hi); }
+    @Override public void spectralNorm(Tensor w, int dim, Tensor u, Tensor v, boolean update, Tensor wsn, Tensor work) {
+        base.spectralNorm(w, dim, u, v, update, wsn, work);
+    }
+    @Override public void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw,
+                                               boolean accumulate) {
+        base.spectralNormBackward(g, wsn, dim, u, v, work, dw, accumulate);
+    }
     @Override public void fillUniform(Tensor t, float lo, float hi, long seed, long offset) {
         base.fillUniform(t, lo, hi, seed, offset);
     }

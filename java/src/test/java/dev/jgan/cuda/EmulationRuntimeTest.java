@@ -204,6 +204,32 @@ class EmulationRuntimeTest {
             Reference.criticLoss(CriticLoss.SQUARED, logits, 0f, 1f, d, stats, 0);
             assertClose("critic loss statistics", stats, bs.get(), 1e-6, 1e-5);
         }));
+        out.add(new Check("spectral norm M v", "spectral_norm_wv_forward", k -> {
+            int rows = 3, cols = 1000;   // positive w and v: every partial sum of a row adds
+            float[] w = TestData.uniform(8, rows * cols, 0.5f, 1.5f), u = TestData.uniform(9, rows, 0.5f, 1.5f);
+            float[] v = TestData.uniform(10, cols, 0.5f, 1.5f);
+            Emulation.Buffer work = new Emulation.Buffer(2 + rows);
+            k.spectralNorm(Emulation.Buffer.of(w).address(), Emulation.Buffer.of(u).address(), Emulation.Buffer.of(v).address(),
+                    false, new Emulation.Buffer(w.length).address(), work.address(), rows, 1, cols);
+            float[] mv = new float[rows], got = Arrays.copyOfRange(work.get(), 2, 2 + rows);
+            for (int r = 0; r < rows; r++) {
+                double s = 0;
+                for (int c = 0; c < cols; c++) s += (double) w[r * cols + c] * v[c];
+                mv[r] = (float) s;
+            }
+            assertClose("spectral norm M v", mv, got, 1e-6, 1e-5);
+        }));
+        out.add(new Check("spectral norm g . wsn", "spectral_norm_dot_forward", k -> {
+            int rows = 1, cols = 1000;
+            float[] g = TestData.uniform(11, cols, 0.5f, 1.5f), wsn = TestData.uniform(12, cols, 0.5f, 1.5f);
+            float[] u = {1f}, v = TestData.uniform(13, cols, 0.5f, 1.5f);
+            Emulation.Buffer work = new Emulation.Buffer(2 + rows);
+            double expected = 0;
+            for (int i = 0; i < cols; i++) expected += (double) g[i] * wsn[i];
+            k.spectralNormBackward(Emulation.Buffer.of(g).address(), Emulation.Buffer.of(wsn).address(), Emulation.Buffer.of(u).address(),
+                    Emulation.Buffer.of(v).address(), work.address(), new Emulation.Buffer(cols).address(), false, rows, 1, cols);
+            assertClose("spectral norm g . wsn", new float[] {(float) expected}, new float[] {work.get()[1]}, 1e-6, 1e-5);
+        }));
         out.add(new Check("softmax cross-entropy statistics", "softmax_cross_entropy_forward", k -> {
             int n = 700, classes = 10;
             float[] logits = TestData.uniform(7, n * classes, -3f, 3f), labels = new float[n], d = new float[n * classes];
