@@ -85,6 +85,10 @@ final class TrainCommand implements Callable<Integer> {
             + "default layer init) or normal (DCGAN's N(0, 0.02)) (default: the preset's)")
     String init;
 
+    @Option(names = "--spectral-norm", description = "spectral normalisation (Miyato et al. 2018) of every dense and "
+            + "convolution layer of d, g, both or none (default: none)")
+    String spectralNorm;
+
     @Option(names = "--optimizer", description = "adam, sgd (with --momentum) or rmsprop, for G and D (default: adam; rmsprop for --loss wgan)")
     String optimizer;
 
@@ -180,6 +184,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (optimizer != null) c.optimizer(optimizer);
         if (init != null) c.init(init);
+        if (spectralNorm != null) c.spectralNorm(spectralNorm);
         if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);

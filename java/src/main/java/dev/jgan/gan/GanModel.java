@@ -39,6 +39,8 @@ public final class GanModel {
     static final int EMA_BN_IMAGES = 1024;
 
     private final Sequential g, d, gEma;
+    /** G's spectral-norm vectors and their copies in the EMA generator (pairs: G's, then G_ema's), empty without both. */
+    private final List<Tensor> emaSpectralVectors = new ArrayList<>();
     private final long seed;
     private boolean emaStatsStale;
 
@@ -66,15 +68,26 @@ public final class GanModel {
             for (int i = 0; i < g.parameters().size(); i++) backend.copy(g.parameters().get(i).value(), gEma.parameters().get(i).value());
             var from = g.buffers().values().iterator();
             for (Tensor t : gEma.buffers().values()) backend.copy(from.next(), t);
+            for (var e : g.buffers().entrySet()) {
+                if (!e.getKey().endsWith(".weight_u") && !e.getKey().endsWith(".weight_v")) continue;
+                emaSpectralVectors.add(e.getValue());
+                emaSpectralVectors.add(gEma.buffers().get("g_ema" + e.getKey().substring(1)));
+            }
         } else {
             this.gEma = null;
         }
     }
 
-    /** avg = decay * avg + (1 - decay) * live for every parameter of G; the EMA's batch-norm statistics are re-estimated when next needed. */
+    /**
+     * avg = decay * avg + (1 - decay) * live for every parameter of G; the EMA's batch-norm
+     * statistics are re-estimated when next needed. A spectrally normalised layer's u and v are
+     * G's (the averaged weight's singular vectors are close to the live one's, and an inference
+     * forward runs no power iteration of its own).
+     */
     public void updateEma(float decay) {
         var ps = g.parameters();
         for (int i = 0; i < ps.size(); i++) backend.ema(gEma.parameters().get(i).value(), ps.get(i).value(), decay);
+        for (int i = 0; i < emaSpectralVectors.size(); i += 2) backend.copy(emaSpectralVectors.get(i), emaSpectralVectors.get(i + 1));
         emaStatsStale = true;
     }
 

@@ -147,6 +147,17 @@ public record Preset(
                 lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
     }
 
+    /**
+     * The same recipe with the dense and convolution layers of the networks {@code on} names
+     * spectrally normalised ({@code --spectral-norm}); this preset itself for NONE.
+     */
+    public Preset withSpectralNorm(SpectralNormOn on) {
+        if (on == SpectralNormOn.NONE) return this;
+        return new Preset(name, description, kind, item, zDim, SpectralNormOn.apply(on.generator(), generatorFor),
+                SpectralNormOn.apply(on.discriminator(), discriminatorFor), init, lrG, lrD, beta1, beta2, batch, defaultSteps,
+                sampleEvery, defaultDataset);
+    }
+
     /** The item's description, as "28x28x1". */
     public String itemText() {
         return kind.images() ? item.dim(1) + "x" + item.dim(2) + "x" + item.dim(0) : item.toString();

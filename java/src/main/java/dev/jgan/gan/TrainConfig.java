@@ -31,13 +31,15 @@ import dev.jgan.UserError;
  *                   weight clipping), or 0 for none
  * @param init       how the layers start: "glorot", "pytorch" or "normal" ({@link dev.jgan.nn.Init});
  *                   null in the config of a checkpoint written before --init, meaning the preset's
+ * @param spectralNorm which networks are spectrally normalised: "none", "d", "g" or "both"
+ *                   ({@link SpectralNormOn}); null in a config written before --spectral-norm, meaning none
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
-        String optimizer, float momentum, float clip, String init) {
+        String optimizer, float momentum, float clip, String init, String spectralNorm) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -92,6 +94,7 @@ public record TrainConfig(
         b.cudnnNondeterministic = cudnnNondeterministic;
         b.channels = channels; b.background = background; b.flip = flip;
         b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true; b.init = init;
+        b.spectralNorm = spectralNorm;
         return b;
     }
 
@@ -108,6 +111,7 @@ public record TrainConfig(
         private String background = BACKGROUND;
         // unset (null, NaN, 0, false) until given: then build() takes the loss's recipe (wgan's) or the defaults
         private String optimizer, init, presetInit;
+        private String spectralNorm = SpectralNormOn.NONE.flag();
         private float momentum = MOMENTUM, clip = Float.NaN;
         private boolean lrGiven;
 
@@ -147,6 +151,8 @@ public record TrainConfig(
         public Builder clip(float v) { clip = v; return this; }
         /** glorot, pytorch or normal; unset: the preset's. */
         public Builder init(String v) { init = v; return this; }
+        /** none, d, g or both. */
+        public Builder spectralNorm(String v) { spectralNorm = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -162,7 +168,7 @@ public record TrainConfig(
             float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit);
+                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm);
         }
     }
 
@@ -184,6 +190,7 @@ public record TrainConfig(
         check(BACKGROUND.equals(background) || "black".equals(background), "--background must be white or black, got " + background);
         Loss l = Loss.of(loss);
         if (init != null) dev.jgan.nn.Init.of(init);   // one line naming the choices
+        if (spectralNorm != null) SpectralNormOn.of(spectralNorm);
         check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
         check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
@@ -202,6 +209,7 @@ public record TrainConfig(
     /** The preset this run trains: {@code p} with the run's channels (p itself while they are still the data's, 0). */
     public Preset presetFor(Preset p) {
         Preset q = init == null ? p : p.withInit(dev.jgan.nn.Init.of(init));
+        if (spectralNorm != null) q = q.withSpectralNorm(SpectralNormOn.of(spectralNorm));
         return channels == 0 || !p.kind().images() ? q : q.withChannels(channels);
     }
 

@@ -6,6 +6,7 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * 2-D convolution (cross-correlation), x (N, in, H, W) to y (N, out, P, Q), with a square
@@ -16,6 +17,9 @@ public final class Conv2d extends Layer {
     private final ConvGeometry geometry;
     private final boolean hasBias;
     private Tensor weight, bias, dWeight, dBias, y, x;
+    /** The weight's spectral norm when the layer is {@link #spectralNormalized}, else null; w: what the last forward computed with. */
+    private SpectralNorm sn;
+    private Tensor w;
 
     public Conv2d(int in, int out, int k, int stride, int pad, boolean bias) {
         this.in = in;
@@ -40,29 +44,40 @@ public final class Conv2d extends Layer {
             init.bias(backend, bias, in * k * k, rng);
         }
         y = backend.allocate(outShape);
+        sn = spectralNorm(weight, 0, rng);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {
         this.x = x;
-        backend.conv2dForward(x, weight, y, geometry);
+        w = sn == null ? weight : sn.forward(weight, training);
+        backend.conv2dForward(x, w, y, geometry);
         if (hasBias) backend.addBias(y, bias);
         return y;
     }
 
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         if (mode != GradMode.SKIP) {
-            backend.conv2dBackwardFilter(x, dy, dWeight, geometry, mode.accumulate());
+            if (sn == null) {
+                backend.conv2dBackwardFilter(x, dy, dWeight, geometry, mode.accumulate());
+            } else {
+                backend.conv2dBackwardFilter(x, dy, sn.weightGradient(), geometry, false);
+                sn.backward(dWeight, mode.accumulate());
+            }
             if (hasBias) backend.biasGrad(dy, dBias, mode.accumulate());
         }
         if (!needDx) return null;
-        backend.conv2dBackwardData(dy, weight, dx, geometry);
+        backend.conv2dBackwardData(dy, w, dx, geometry);
         return dx;
     }
 
     @Override public List<Parameter> parameters() { return weightAndBias(weight, dWeight, bias, dBias); }
 
+    @Override public Map<String, Tensor> buffers() { return sn == null ? Map.of() : sn.buffers(); }
+
+    @Override public boolean hasWeight() { return true; }
+
     @Override public String toString() {
         return "Conv2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "
-                + geometry.padH() + (hasBias ? "" : ", no bias") + ")";
+                + geometry.padH() + (hasBias ? "" : ", no bias") + spectralText() + ")";
     }
 }

@@ -6,6 +6,7 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Transposed 2-D convolution, x (N, in, H, W) to y (N, out, (H - 1) stride - 2 pad + k + outputPadding, ...),
@@ -18,6 +19,9 @@ public final class ConvTranspose2d extends Layer {
     private final ConvGeometry geometry;
     private final boolean hasBias;
     private Tensor weight, bias, dWeight, dBias, y, x;
+    /** The weight's spectral norm when the layer is {@link #spectralNormalized}, else null; w: what the last forward computed with. */
+    private SpectralNorm sn;
+    private Tensor w;
 
     public ConvTranspose2d(int in, int out, int k, int stride, int pad, int outputPadding, boolean bias) {
         if (outputPadding < 0 || outputPadding >= stride)
@@ -49,29 +53,40 @@ public final class ConvTranspose2d extends Layer {
             init.bias(backend, bias, out * k * k, rng);
         }
         y = backend.allocate(outShape);
+        sn = spectralNorm(weight, 1, rng);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {
         this.x = x;
-        backend.conv2dBackwardData(x, weight, y, geometry);        // y = x (*)^T w
+        w = sn == null ? weight : sn.forward(weight, training);
+        backend.conv2dBackwardData(x, w, y, geometry);        // y = x (*)^T w
         if (hasBias) backend.addBias(y, bias);
         return y;
     }
 
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         if (mode != GradMode.SKIP) {
-            backend.conv2dBackwardFilter(dy, x, dWeight, geometry, mode.accumulate());   // roles of x and dy swapped
+            if (sn == null) {
+                backend.conv2dBackwardFilter(dy, x, dWeight, geometry, mode.accumulate());   // roles of x and dy swapped
+            } else {
+                backend.conv2dBackwardFilter(dy, x, sn.weightGradient(), geometry, false);
+                sn.backward(dWeight, mode.accumulate());
+            }
             if (hasBias) backend.biasGrad(dy, dBias, mode.accumulate());
         }
         if (!needDx) return null;
-        backend.conv2dForward(dy, weight, dx, geometry);
+        backend.conv2dForward(dy, w, dx, geometry);
         return dx;
     }
 
     @Override public List<Parameter> parameters() { return weightAndBias(weight, dWeight, bias, dBias); }
 
+    @Override public Map<String, Tensor> buffers() { return sn == null ? Map.of() : sn.buffers(); }
+
+    @Override public boolean hasWeight() { return true; }
+
     @Override public String toString() {
         return "ConvTranspose2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "
-                + geometry.padH() + (outputPadding > 0 ? ", output padding " + outputPadding : "") + (hasBias ? "" : ", no bias") + ")";
+                + geometry.padH() + (outputPadding > 0 ? ", output padding " + outputPadding : "") + (hasBias ? "" : ", no bias") + spectralText() + ")";
     }
 }

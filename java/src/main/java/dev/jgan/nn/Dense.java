@@ -5,6 +5,7 @@ import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Fully connected layer, y = x W^T + b, with x (N, in), W (out, in) as PyTorch stores it (so
@@ -14,6 +15,9 @@ public final class Dense extends Layer {
     private final int in, out;
     private final boolean hasBias;
     private Tensor weight, bias, dWeight, dBias, y, x;
+    /** The weight's spectral norm when the layer is {@link #spectralNormalized}, else null; w: what the last forward computed with. */
+    private SpectralNorm sn;
+    private Tensor w;
 
     public Dense(int in, int out) { this(in, out, true); }
 
@@ -38,12 +42,14 @@ public final class Dense extends Layer {
             init.bias(backend, bias, in, rng);
         }
         y = backend.allocate(outShape);
+        sn = spectralNorm(weight, 0, rng);
     }
 
     @Override public Tensor forward(Tensor x, boolean training) {
         this.x = x;
+        w = sn == null ? weight : sn.forward(weight, training);
         int n = inShape.dim(0);
-        backend.gemm(false, true, n, out, in, 1f, x, weight, 0f, y);   // y (N, out) = x (N, in) W^T
+        backend.gemm(false, true, n, out, in, 1f, x, w, 0f, y);   // y (N, out) = x (N, in) W^T
         if (hasBias) backend.addBias(y, bias);
         return y;
     }
@@ -51,16 +57,21 @@ public final class Dense extends Layer {
     @Override public Tensor backward(Tensor dy, GradMode mode, boolean needDx) {
         int n = inShape.dim(0);
         if (mode != GradMode.SKIP) {
-            float beta = mode.accumulate() ? 1f : 0f;
-            backend.gemm(true, false, out, in, n, 1f, dy, x, beta, dWeight);   // dW (out, in) = dy^T x
+            float beta = sn == null && mode.accumulate() ? 1f : 0f;
+            backend.gemm(true, false, out, in, n, 1f, dy, x, beta, sn == null ? dWeight : sn.weightGradient());   // dW (out, in) = dy^T x
+            if (sn != null) sn.backward(dWeight, mode.accumulate());
             if (hasBias) backend.biasGrad(dy, dBias, mode.accumulate());
         }
         if (!needDx) return null;
-        backend.gemm(false, false, n, in, out, 1f, dy, weight, 0f, dx);       // dx (N, in) = dy W
+        backend.gemm(false, false, n, in, out, 1f, dy, w, 0f, dx);       // dx (N, in) = dy W
         return dx;
     }
 
     @Override public List<Parameter> parameters() { return weightAndBias(weight, dWeight, bias, dBias); }
 
-    @Override public String toString() { return "Dense(" + in + " -> " + out + (hasBias ? "" : ", no bias") + ")"; }
+    @Override public Map<String, Tensor> buffers() { return sn == null ? Map.of() : sn.buffers(); }
+
+    @Override public boolean hasWeight() { return true; }
+
+    @Override public String toString() { return "Dense(" + in + " -> " + out + (hasBias ? "" : ", no bias") + spectralText() + ")"; }
 }

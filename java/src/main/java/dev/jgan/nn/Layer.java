@@ -27,6 +27,7 @@ public abstract class Layer {
     protected Shape outShape;
     /** Where backward writes dx, (N, ...) as {@link #inShape}; null when the layer {@link #writesDx writes none}. */
     protected Tensor dx;
+    private boolean spectral;
 
     /**
      * Allocates parameters (initialised from {@code rng}) and buffers for input {@code in}, dx
@@ -73,6 +74,27 @@ public abstract class Layer {
      * and returns dx, or null when {@code needDx} is false (the first layer of a network).
      */
     public abstract Tensor backward(Tensor dy, GradMode mode, boolean needDx);
+
+    /**
+     * Makes the layer compute with its spectrally normalised weight ({@link SpectralNorm}), from
+     * its next build on; only for layers {@link #hasWeight with a weight}. Returns this.
+     */
+    public final Layer spectralNormalized() {
+        require(hasWeight(), this + " has no weight to normalise");
+        spectral = true;
+        return this;
+    }
+
+    /** Whether the layer has a weight matrix that {@link #spectralNormalized} can normalise (dense and convolution layers). */
+    public boolean hasWeight() { return false; }
+
+    /** The spectral norm of {@code weight} when {@link #spectralNormalized}, else null; for {@link #allocate}. */
+    protected final SpectralNorm spectralNorm(Tensor weight, int dim, RngStream rng) {
+        return spectral ? new SpectralNorm(backend, weight, dim, rng) : null;
+    }
+
+    /** ", spectral norm" when the layer is {@link #spectralNormalized}, for toString. */
+    protected final String spectralText() { return spectral ? ", spectral norm" : ""; }
 
     /** Gives layers that draw random numbers in training (dropout) the run's noise stream. */
     public void setNoise(RngStream noise) {}

@@ -108,8 +108,13 @@ class CliTest {
         for (float x : w) max = Math.max(max, Math.abs(x));
         assertTrue(max <= 0.1f + 1e-3f && max > 0.09f, "g.0.weight starts in PyTorch's bound 0.1: largest " + max);
 
-        Run bce = gan(train(data, tmp.resolve("bce"), "--preset", "mlp-gan-small", "--steps", "2", "--optimizer", "rmsprop"));
+        Run bce = gan(train(data, tmp.resolve("bce"), "--preset", "mlp-gan-small", "--steps", "2", "--optimizer", "rmsprop",
+                "--spectral-norm", "g"));
         assertEquals(0, bce.code(), bce.err());
+        assertTrue(Files.readString(tmp.resolve("bce/config.json")).contains("\"spectralNorm\" : \"g\""));
+        var snState = dev.jgan.io.Safetensors.read(dev.jgan.gan.Checkpoints.latest(tmp.resolve("bce"))).tensors().keySet();
+        assertTrue(snState.contains("g.0.weight_u") && snState.contains("g.0.weight_v") && snState.stream().noneMatch(k -> k.startsWith("d.")
+                && k.endsWith("_u")), "G's vectors, none of D's: " + snState);
         assertTrue(bce.out().contains("D(x)") && !bce.out().contains("critic"), bce.out());
 
         Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
@@ -151,6 +156,7 @@ class CliTest {
         failsWith(2, "--clip must be >= 0", train(data, tmp.resolve("j"), "--clip", "-1"));
         failsWith(2, "--momentum must be in [0, 1)", train(data, tmp.resolve("k"), "--optimizer", "sgd", "--momentum", "1"));
         failsWith(2, "unknown init 'he'", train(data, tmp.resolve("m"), "--init", "he"));
+        failsWith(2, "unknown --spectral-norm 'yes'; use none, d, g or both", train(data, tmp.resolve("n"), "--spectral-norm", "yes"));
         failsWith(2, "--d-steps must be positive", train(data, tmp.resolve("l"), "--d-steps", "0"));
 
         Path file = Files.writeString(tmp.resolve("plain-file"), "x");

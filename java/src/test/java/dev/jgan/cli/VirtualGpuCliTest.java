@@ -120,14 +120,14 @@ class VirtualGpuCliTest {
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
     }
 
-    /** Each non-BCE loss and each optimizer trains on cuda from the CLI and resumes to the same bits. */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"hinge, sgd", "lsgan, adam", "wgan, rmsprop"})
-    void eachLossResumesOnCudaBitForBit(String loss, String optimizer, @TempDir Path tmp) throws Exception {
+    /** Each non-BCE loss and each optimizer, with and without spectral norm, trains on cuda from the CLI and resumes to the same bits. */
+    @ParameterizedTest(name = "{0} {1} spectral norm {2}")
+    @CsvSource({"hinge, sgd, none", "lsgan, adam, both", "wgan, rmsprop, none", "hinge, adam, d"})
+    void eachLossResumesOnCudaBitForBit(String loss, String optimizer, String spectralNorm, @TempDir Path tmp) throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
         Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
         String[] common = {"--preset", "mlp-gan-small", "--loss", loss, "--optimizer", optimizer, "--checkpoint-every", "2",
-                "--sample-every", "100"};
+                "--sample-every", "100", "--spectral-norm", spectralNorm};
         CliTest.Run whole = gan(cuda(data, straight, concat(common, "--steps", "4")));
         assertEquals(0, whole.code(), whole.err());
         assertTrue(whole.out().contains("critic on real"), whole.out());
@@ -138,6 +138,7 @@ class VirtualGpuCliTest {
         var cb = Safetensors.read(Checkpoints.latest(split)).tensors();
         assertEquals(ca.keySet(), cb.keySet());
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, loss + ": " + k + " equal after resume");
+        assertEquals(!"none".equals(spectralNorm), ca.containsKey("d.1.weight_u"), "D's first dense layer's u is in the checkpoint: " + ca.keySet());
     }
 
     /**

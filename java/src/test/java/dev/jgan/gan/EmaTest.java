@@ -39,6 +39,23 @@ class EmaTest {
                 .batch(16).steps(steps).logEvery(2).sampleEvery(4).checkpointEvery(4).gEma(ema).build();
     }
 
+    /** With G spectrally normalised, the EMA generator computes with G's latest u and v (its inference forwards iterate none). */
+    @Test
+    void theEmaGeneratorTakesGsSpectralVectors(@TempDir Path tmp) {
+        Path data = TinyData.write(tmp, 64);
+        TrainConfig c = TrainConfig.builder(Presets.get("mlp-gan-small")).dataset("fashion-mnist").dataDir(data.toString()).seed(5)
+                .batch(8).steps(2).gEma(0.9f).spectralNorm("g").build();
+        GanModel m = new GanModel(backend, c.model(), 8, c.seed(), true);
+        GanTrainer t = new GanTrainer(m, c, DataSources.open(c, m.preset()));
+        Map<String, Tensor> state = m.state();
+        float[] before = state.get("g.0.weight_u").toHost();
+        t.step();
+        float[] after = state.get("g.0.weight_u").toHost();
+        assertFalse(Arrays.equals(before, after), "G's training forward iterated");
+        assertArrayEquals(after, state.get("g_ema.0.weight_u").toHost(), 0f, "the EMA generator's u is G's");
+        assertArrayEquals(state.get("g.2.weight_v").toHost(), state.get("g_ema.2.weight_v").toHost(), 0f, "and v");
+    }
+
     /**
      * After one step from g0 to g1, g_ema = d g0 + (1 - d) g1 (weights, by hand); its batch-norm
      * running mean is then re-estimated for those weights: the mean over the EMA stream's 1024

@@ -34,14 +34,20 @@ class LossesTrainingTest {
     /** Timing keys differ between any two runs; everything else in a metrics line must not. */
     private static final Set<String> TIMING = Set.of("img_per_s", "data_ms");
 
-    record Recipe(String preset, String loss, String optimizer) {
-        @Override public String toString() { return preset + " " + loss + " " + optimizer; }
+    record Recipe(String preset, String loss, String optimizer, String spectralNorm) {
+        Recipe(String preset, String loss, String optimizer) { this(preset, loss, optimizer, "none"); }
+
+        @Override public String toString() {
+            return preset + " " + loss + " " + optimizer + ("none".equals(spectralNorm) ? "" : " spectral norm " + spectralNorm);
+        }
     }
 
     static Stream<Arguments> recipes() {
         List<Recipe> all = List.of(new Recipe("mlp-gan-small", "hinge", "adam"), new Recipe("mlp-gan-small", "lsgan", "sgd"),
                 new Recipe("mlp-gan-small", "wgan", "rmsprop"), new Recipe("mlp-gan-small", "nonsaturating", "rmsprop"),
-                new Recipe("dcgan-28", "wgan", "rmsprop"), new Recipe("dcgan-28", "hinge", "sgd"));
+                new Recipe("dcgan-28", "wgan", "rmsprop"), new Recipe("dcgan-28", "hinge", "sgd"),
+                new Recipe("mlp-gan-small", "hinge", "adam", "d"), new Recipe("mlp-gan-small", "nonsaturating", "adam", "both"),
+                new Recipe("dcgan-28", "hinge", "adam", "both"));
         // the emulated GPU runs convolutions on the host slowly: the MLP recipes there, all of them on the CPU
         return TestBackends.all().flatMap(b -> all.stream().filter(r -> b.name().equals("cpu") || r.preset().startsWith("mlp"))
                 .map(r -> Arguments.of(Named.of(b.name(), b), r)));
@@ -49,7 +55,8 @@ class LossesTrainingTest {
 
     private static TrainConfig config(Recipe r, Path data, int steps) {
         TrainConfig.Builder b = TrainConfig.builder(Presets.get(r.preset())).dataset("fashion-mnist").dataDir(data.toString())
-                .seed(7).batch(8).steps(steps).loss(r.loss()).logEvery(3).sampleEvery(steps).checkpointEvery(steps);
+                .seed(7).batch(8).steps(steps).loss(r.loss()).logEvery(3).sampleEvery(steps).checkpointEvery(steps)
+                .spectralNorm(r.spectralNorm());
         if (!"wgan".equals(r.loss())) b.optimizer(r.optimizer());   // wgan: its own recipe, RMSprop among it
         return b.build().validate();
     }
@@ -82,6 +89,11 @@ class LossesTrainingTest {
         };
         assertTrue(ca.keySet().stream().anyMatch(k -> k.endsWith(state)), "the checkpoint holds the optimizer's " + state + ": " + ca.keySet());
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
+        SpectralNormOn on = SpectralNormOn.of(recipe.spectralNorm());
+        for (String net : List.of("g.", "d."))
+            assertEquals(net.equals("g.") ? on.generator() : on.discriminator(),
+                    ca.keySet().stream().anyMatch(k -> k.startsWith(net) && k.endsWith(".weight_u")),
+                    "the checkpoint holds " + net + "*.weight_u exactly when " + net + " is normalised: " + ca.keySet());
 
         Map<String, Object> last = a.getLast();
         Loss loss = Loss.of(recipe.loss());
