@@ -31,13 +31,16 @@ import dev.jgan.UserError;
  *                   weight clipping), or 0 for none
  * @param init       how the layers start: "glorot", "pytorch" or "normal" ({@link dev.jgan.nn.Init});
  *                   null in the config of a checkpoint written before --init, meaning the preset's
+ * @param diffAugment DiffAugment's policy for D's inputs: "none" or a comma list of color,
+ *                   translation, cutout ({@link Augmentation#policy}); "none" in the config of a
+ *                   checkpoint written before --diffaugment
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
-        String optimizer, float momentum, float clip, String init) {
+        String optimizer, float momentum, float clip, String init, String diffAugment) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -48,6 +51,8 @@ public record TrainConfig(
     public static final int EVAL_N = 2000;
     public static final String BACKGROUND = "white";
     public static final String OPTIMIZER = "adam";
+    /** No DiffAugment unless --diffaugment names a policy. */
+    public static final String DIFF_AUGMENT = Augmentation.NONE;
     /** SGD's momentum unless --momentum says otherwise. */
     public static final float MOMENTUM = 0.9f;
     /** What --loss wgan changes unless the flags say otherwise: the WGAN paper's recipe. */
@@ -58,6 +63,7 @@ public record TrainConfig(
     public TrainConfig {
         if (background == null) background = BACKGROUND;   // the config of a checkpoint written before --background
         if (optimizer == null) optimizer = OPTIMIZER;       // ... before --optimizer
+        if (diffAugment == null) diffAugment = DIFF_AUGMENT; // ... before --diffaugment
     }
 
     /** The preset's own recipe with every other value at its default. */
@@ -92,6 +98,7 @@ public record TrainConfig(
         b.cudnnNondeterministic = cudnnNondeterministic;
         b.channels = channels; b.background = background; b.flip = flip;
         b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true; b.init = init;
+        b.diffAugment = diffAugment;
         return b;
     }
 
@@ -105,7 +112,7 @@ public record TrainConfig(
         private String loss = LOSS;
         private boolean cudnnNondeterministic, flip;
         private int channels;
-        private String background = BACKGROUND;
+        private String background = BACKGROUND, diffAugment = DIFF_AUGMENT;
         // unset (null, NaN, 0, false) until given: then build() takes the loss's recipe (wgan's) or the defaults
         private String optimizer, init, presetInit;
         private float momentum = MOMENTUM, clip = Float.NaN;
@@ -147,6 +154,8 @@ public record TrainConfig(
         public Builder clip(float v) { clip = v; return this; }
         /** glorot, pytorch or normal; unset: the preset's. */
         public Builder init(String v) { init = v; return this; }
+        /** none, or a comma list of color, translation, cutout, applied to D's inputs in the order given. */
+        public Builder diffAugment(String v) { diffAugment = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -162,7 +171,7 @@ public record TrainConfig(
             float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit);
+                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, diffAugment);
         }
     }
 
@@ -187,6 +196,8 @@ public record TrainConfig(
         check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
         check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
+        check(Augmentation.policy(diffAugment).isEmpty() || Presets.get(preset).kind().images(),
+                "--diffaugment transforms images; the " + preset + " preset's points have no pixels (use --diffaugment none)");
         check(l.sigmoid() || (realLabel == 1f && labelNoise == 0f), "--real-label and --label-noise set BCE's targets; --loss "
                 + loss + " has none (use nonsaturating or minimax)");
         return this;

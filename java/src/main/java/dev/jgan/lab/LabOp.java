@@ -27,6 +27,7 @@ public enum LabOp {
     SGD("sgd", Set.of("sgdStep"), List.of("sgd_"), "cpu/Optimizers.java"),
     RMSPROP("rmsprop", Set.of("rmspropStep"), List.of("rmsprop_"), "cpu/Optimizers.java"),
     CLAMP("clamp", Set.of("clamp"), List.of("clamp_"), "cpu/Clamp.java"),
+    DIFF_AUGMENT("diff_augment", Set.of("diffAugment", "diffAugmentBackward"), List.of("diff_augment_"), "cpu/DiffAugments.java"),
     RANDOM("random", Set.of("fillUniform", "fillNormal", "fillBernoulli"), List.of("philox_"), "cpu/RandomFill.java");
 
     /** Backend calls that move or describe memory and run no kernel of jgan's: not lab ops. */
