@@ -4,6 +4,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.backend.CallObserver;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.gan.Bench;
 import dev.jgan.gan.GanTrainer;
 import dev.jgan.gan.Preset;
@@ -69,6 +70,7 @@ public final class PresetOps {
             case "bceWithLogits" -> OpSuite.bce(size(a[0]), a[1] != null, (Float) a[2], (Float) a[3]);
             case "criticLoss" -> OpSuite.criticLoss(size(a[1]), (CriticLoss) a[0], (Float) a[2], (Float) a[3]);
             case "clamp" -> OpSuite.clamp(size(a[0]), (Float) a[1], (Float) a[2]);
+            case "diffAugment", "diffAugmentBackward" -> OpSuite.diffAugment((DiffAugment) a[0], t(a[1]).shape());
             case "softmax" -> OpSuite.softmax(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "softmaxCrossEntropy" -> OpSuite.softmaxCrossEntropy(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "maxPool2x2Forward" -> OpSuite.maxPool(t(a[0]).shape());
