@@ -339,6 +339,33 @@ public interface Backend extends TensorOwner, AutoCloseable {
      */
     void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw, boolean accumulate);
 
+    // ---- DiffAugment (x, y: (N, C, H, W); params: (N, kind.params()), r in [0, 1)) ------------
+
+    /**
+     * One DiffAugment transform ({@link DiffAugment}; Zhao et al. 2020) of each image n with its
+     * row of params:
+     * <ul>
+     *   <li>COLOR (r_b, r_s, r_c): x1 = x + (r_b - 0.5); m_p = sum_c x1[c, p] / C (float, channel
+     *       order); x2 = (x1 - m_p) * (2 r_s) + m_p; M = mean over c, p of x2 (in double);
+     *       y = (x2 - M) * (r_c + 0.5) + M. Float products and sums rounded one by one.</li>
+     *   <li>TRANSLATION (r_h, r_w): y[c, i, j] = x[c, i + t_h, j + t_w], 0 outside, with
+     *       t = {@link DiffAugment#shift} (uniform in [-s, s], s = int(H / 8 + 0.5)).</li>
+     *   <li>CUTOUT (r_h, r_w): y = 0 inside rows [a, a + int(H / 2 + 0.5)) x columns [b, ...)
+     *       ({@link DiffAugment#cutStart}, clipped to the image), y = x elsewhere.</li>
+     * </ul>
+     * y may alias x for COLOR and CUTOUT, not for TRANSLATION.
+     */
+    void diffAugment(DiffAugment kind, Tensor x, Tensor params, Tensor y);
+
+    /**
+     * dx (=) of {@link #diffAugment} given dy; every transform is affine in x, so x is not needed.
+     * COLOR: D = mean over c, p of dy (double), g = (r_c + 0.5) dy + (1 - (r_c + 0.5)) D,
+     * G_p = sum_c g[c, p] / C, dx = 2 r_s g + (1 - 2 r_s) G_p (brightness passes g through).
+     * TRANSLATION: dx[c, i, j] = dy[c, i - t_h, j - t_w], 0 outside. CUTOUT: dx = dy with the
+     * forward's square set to 0. dx may alias dy for COLOR and CUTOUT, not for TRANSLATION.
+     */
+    void diffAugmentBackward(DiffAugment kind, Tensor dy, Tensor params, Tensor dx);
+
     // ---- random numbers (Philox 4x32-10) ----------------------------------------------------
 
     /** t[i] = lo + (hi - lo) * u_i with u_i = {@link Philox#uniform} of element i, in (0, 1]. */

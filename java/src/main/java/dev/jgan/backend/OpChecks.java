@@ -131,6 +131,22 @@ public final class OpChecks {
         return new int[] {rows, outer, inner};
     }
 
+    /**
+     * diffAugment and its backward (named by op): a kind, x (N, C, H, W), y of x's shape, params
+     * (N, kind.params()); y apart from x for TRANSLATION (it gathers from other pixels).
+     */
+    public static void diffAugment(String op, DiffAugment kind, String xn, Tensor x, Tensor params, String yn, Tensor y) {
+        if (kind == null) throw new IllegalArgumentException(op + ": kind is null");
+        if (x.shape().rank() != 4) throw new IllegalArgumentException(op + ": " + xn + " " + x.shape() + " must be (N, C, H, W)");
+        if (!y.shape().equals(x.shape()))
+            throw new IllegalArgumentException(op + ": " + yn + " " + y.shape() + " must have " + xn + "'s shape " + x.shape());
+        Shape want = Shape.of(x.shape().dim(0), kind.params());
+        if (!params.shape().equals(want))
+            throw new IllegalArgumentException(op + ": params " + params.shape() + " must be " + want + " for " + kind.flag());
+        if (kind == DiffAugment.TRANSLATION) distinct(op, yn, y, xn, x, "params", params);
+        else if (y.sameStorage(params)) distinct(op, yn, y, "params", params, "params", params);
+    }
+
     /** dropoutBackward: dy, mask and dx of one size. */
     public static void dropoutBackward(Tensor dy, Tensor mask, Tensor dx) {
         sameSize("dropoutBackward", "dy", dy, "mask", mask);

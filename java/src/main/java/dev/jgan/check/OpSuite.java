@@ -3,6 +3,7 @@ package dev.jgan.check;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -56,6 +57,9 @@ public final class OpSuite {
      * above 1e-6 absolute or 2e-5 relative.
      */
     public static final double SN_ATOL = 1e-6, SN_RTOL = 2e-5;
+
+    /** DiffAugment's colour: about eight float roundings of values up to ~4 (x in [-1, 1], brightness +-0.5, saturation x2, contrast x1.5), each <= 2.4e-7, against the reference's double. */
+    public static final double AUGMENT_COLOR_ATOL = 2e-6, AUGMENT_COLOR_RTOL = 1e-6;
 
     /** The seed a case's inputs are drawn with ({@link Case#run(Backend, long)}); 0 unless bound. */
     private static final ScopedValue<Long> RUN_SEED = ScopedValue.newInstance();
@@ -159,6 +163,9 @@ public final class OpSuite {
         cases.add(sgd(new int[] {13, 1025}, 1e-2f, 0.9f, false));
         cases.add(rmsprop(new int[] {1, 13, 207}, 5e-5f, 0.99f, 1e-8f));
         cases.add(rmsprop(new int[] {13, 1025}, 1e-3f, 0.9f, 1e-6f));
+        for (DiffAugment kind : DiffAugment.values())
+            for (Shape s : List.of(Shape.of(2, 3, 5, 7), Shape.of(3, 1, 8, 8), Shape.of(1, 3, 13, 16)))
+                cases.add(diffAugment(kind, s));
         return cases;
     }
 
@@ -486,6 +493,30 @@ public final class OpSuite {
             b.clamp(tt, lo, hi);
             Reference.clamp(t, lo, hi);
             return new Comparison().sameBits("t", t, tt.toHost());
+        });
+    }
+
+    /**
+     * A DiffAugment transform forward and backward on images in [-1, 1] with params in [0, 1), the
+     * first image's at the ends (0 and the largest float below 1: the extreme shifts and cut
+     * positions). Translation and cutout move or clear values: bit for bit.
+     */
+    public static Case diffAugment(DiffAugment kind, Shape x) {
+        return new Case("diffAugment " + kind.flag(), x.toString(), Set.of("diffAugment", "diffAugmentBackward"), b -> {
+            int n = x.dim(0), size = x.intSize();
+            Shape ps = Shape.of(n, kind.params());
+            float[] v = uniform(39, size), dy = uniform(40, size), p = uniform(41, ps.intSize(), 0f, 1f);
+            for (int j = 0; j < kind.params(); j++) p[j] = j % 2 == 0 ? 0f : Math.nextDown(1f);
+            float[] y = new float[size], dx = new float[size];
+            Tensor tp = b.fromHost(p, ps), ty = b.allocate(x), tdx = b.allocate(x);
+            b.diffAugment(kind, b.fromHost(v, x), tp, ty);
+            b.diffAugmentBackward(kind, b.fromHost(dy, x), tp, tdx);
+            Reference.diffAugment(kind, v, x, p, y);
+            Reference.diffAugmentBackward(kind, dy, x, p, dx);
+            Comparison c = new Comparison();
+            if (kind != DiffAugment.COLOR) return c.sameBits("y", y, ty.toHost()).sameBits("dx", dx, tdx.toHost());
+            return c.close("y", y, ty.toHost(), AUGMENT_COLOR_ATOL, AUGMENT_COLOR_RTOL)
+                    .close("dx", dx, tdx.toHost(), AUGMENT_COLOR_ATOL, AUGMENT_COLOR_RTOL);
         });
     }
 

@@ -4,6 +4,7 @@ import dev.jgan.backend.Backend;
 import dev.jgan.backend.CallObserver;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.gan.Bench;
 import dev.jgan.gan.GanTrainer;
 import dev.jgan.gan.Preset;
@@ -71,6 +72,7 @@ public final class PresetOps {
             case "clamp" -> OpSuite.clamp(size(a[0]), (Float) a[1], (Float) a[2]);
             case "spectralNorm" -> OpSuite.spectralNorm(t(a[0]).shape(), (Integer) a[1], (Boolean) a[4]);
             case "spectralNormBackward" -> OpSuite.spectralNormBackward(t(a[0]).shape(), (Integer) a[2], (Boolean) a[7]);
+            case "diffAugment", "diffAugmentBackward" -> OpSuite.diffAugment((DiffAugment) a[0], t(a[1]).shape());
             case "softmax" -> OpSuite.softmax(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "softmaxCrossEntropy" -> OpSuite.softmaxCrossEntropy(t(a[0]).shape().dim(0), t(a[0]).shape().dim(1));
             case "maxPool2x2Forward" -> OpSuite.maxPool(t(a[0]).shape());

@@ -2,6 +2,7 @@ package dev.jgan.check;
 
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.random.Philox;
 import dev.jgan.tensor.Shape;
 
@@ -360,6 +361,105 @@ public final class Reference {
     /** t = t < lo ? lo : (t > hi ? hi : t); a NaN stays NaN. */
     public static void clamp(float[] t, float lo, float hi) {
         for (int i = 0; i < t.length; i++) t[i] = t[i] < lo ? lo : (t[i] > hi ? hi : t[i]);
+    }
+
+    // ---- DiffAugment (x: (N, C, H, W), params: (N, kind.params())) -----------------------------
+
+    /** DiffAugment's transform {@code kind} of x (see Backend.diffAugment), colour in double. */
+    public static void diffAugment(DiffAugment kind, float[] x, Shape shape, float[] params, float[] y) {
+        int n = shape.dim(0), c = shape.dim(1), h = shape.dim(2), w = shape.dim(3), s = h * w;
+        for (int img = 0; img < n; img++) {
+            int base = img * c * s;
+            switch (kind) {
+                case COLOR -> {
+                    double b = params[3 * img] - 0.5, sat = 2.0 * params[3 * img + 1], k = params[3 * img + 2] + 0.5;
+                    double[] x2 = new double[c * s];
+                    double total = 0;
+                    for (int p = 0; p < s; p++) {
+                        double m = 0;
+                        for (int ch = 0; ch < c; ch++) m += x[base + ch * s + p] + b;
+                        m /= c;
+                        for (int ch = 0; ch < c; ch++) {
+                            x2[ch * s + p] = (x[base + ch * s + p] + b - m) * sat + m;
+                            total += x2[ch * s + p];
+                        }
+                    }
+                    double mean = total / (c * s);
+                    for (int i = 0; i < c * s; i++) y[base + i] = (float) ((x2[i] - mean) * k + mean);
+                }
+                case TRANSLATION -> {
+                    int th = augmentShift(params[2 * img], h), tw = augmentShift(params[2 * img + 1], w);
+                    for (int ch = 0; ch < c; ch++)
+                        for (int i = 0; i < h; i++)
+                            for (int j = 0; j < w; j++) {
+                                int fi = i + th, fj = j + tw;
+                                boolean inside = fi >= 0 && fi < h && fj >= 0 && fj < w;
+                                y[base + (ch * h + i) * w + j] = inside ? x[base + (ch * h + fi) * w + fj] : 0f;
+                            }
+                }
+                case CUTOUT -> {
+                    int a = augmentCutStart(params[2 * img], h), b = augmentCutStart(params[2 * img + 1], w);
+                    int sh = (h + 1) / 2, sw = (w + 1) / 2;
+                    for (int ch = 0; ch < c; ch++)
+                        for (int i = 0; i < h; i++)
+                            for (int j = 0; j < w; j++) {
+                                int at = base + (ch * h + i) * w + j;
+                                y[at] = i >= a && i < a + sh && j >= b && j < b + sw ? 0f : x[at];
+                            }
+                }
+            }
+        }
+    }
+
+    /** The adjoint of {@link #diffAugment} applied to dy (colour in double; translation shifts back; cutout is its own). */
+    public static void diffAugmentBackward(DiffAugment kind, float[] dy, Shape shape, float[] params, float[] dx) {
+        int n = shape.dim(0), c = shape.dim(1), h = shape.dim(2), w = shape.dim(3), s = h * w;
+        if (kind == DiffAugment.CUTOUT) {
+            diffAugment(kind, dy, shape, params, dx);
+            return;
+        }
+        for (int img = 0; img < n; img++) {
+            int base = img * c * s;
+            if (kind == DiffAugment.COLOR) {
+                double sat = 2.0 * params[3 * img + 1], k = params[3 * img + 2] + 0.5, total = 0;
+                for (int i = 0; i < c * s; i++) total += dy[base + i];
+                double d = total / (c * s);
+                for (int p = 0; p < s; p++) {
+                    double g = 0;   // contrast's adjoint, summed over the pixel's channels
+                    for (int ch = 0; ch < c; ch++) g += k * dy[base + ch * s + p] + (1 - k) * d;
+                    g /= c;
+                    for (int ch = 0; ch < c; ch++)
+                        dx[base + ch * s + p] = (float) (sat * (k * dy[base + ch * s + p] + (1 - k) * d) + (1 - sat) * g);
+                }
+            } else {
+                int th = augmentShift(params[2 * img], h), tw = augmentShift(params[2 * img + 1], w);
+                for (int ch = 0; ch < c; ch++)
+                    for (int i = 0; i < h; i++)
+                        for (int j = 0; j < w; j++) {
+                            int fi = i - th, fj = j - tw;
+                            boolean inside = fi >= 0 && fi < h && fj >= 0 && fj < w;
+                            dx[base + (ch * h + i) * w + j] = inside ? dy[base + (ch * h + fi) * w + fj] : 0f;
+                        }
+            }
+        }
+    }
+
+    /** floor(q m / 2^24) with q = floor(r 2^24) in [0, 2^24): DiffAugment's integer in [0, m), in double (exact). */
+    static int augmentDraw(float r, int m) {
+        double q = Math.min(Math.max(Math.floor(r * 16777216.0), 0), 16777215);
+        return (int) Math.floor(q * m / 16777216.0);
+    }
+
+    /** Translation's shift in [-s, s], s = int(e / 8 + 0.5). */
+    static int augmentShift(float r, int e) {
+        int s = (int) (e * 0.125 + 0.5);
+        return augmentDraw(r, 2 * s + 1) - s;
+    }
+
+    /** Cutout's first row (column): a centre in [0, e + (1 - size % 2)) minus size / 2, size = int(e / 2 + 0.5). */
+    static int augmentCutStart(float r, int e) {
+        int size = (int) (e * 0.5 + 0.5);
+        return augmentDraw(r, e + 1 - size % 2) - size / 2;
     }
 
     /** Softmax of each of the n rows of x (n, k), in double. */

@@ -89,6 +89,12 @@ final class TrainCommand implements Callable<Integer> {
             + "convolution layer of d, g, both or none (default: none)")
     String spectralNorm;
 
+    @Option(names = "--diffaugment", defaultValue = TrainConfig.DIFF_AUGMENT, paramLabel = "none|POLICY",
+            description = "DiffAugment (Zhao et al. 2020) of every image D sees, real and fake: a comma list of color "
+                    + "(3-channel images only), translation, cutout, e.g. translation,cutout or color,translation,cutout "
+                    + "(default: ${DEFAULT-VALUE})")
+    String diffAugment;
+
     @Option(names = "--optimizer", description = "adam, sgd (with --momentum) or rmsprop, for G and D (default: adam; rmsprop for --loss wgan)")
     String optimizer;
 
@@ -172,7 +178,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
                 .loss(loss).realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
                 .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
-                .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip);
+                .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
         if (channels != null) {
             if (channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
             if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");

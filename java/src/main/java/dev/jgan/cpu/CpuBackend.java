@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.backend.OpChecks;
 import dev.jgan.backend.Precision;
 import dev.jgan.tensor.Shape;
@@ -574,6 +575,24 @@ public final class CpuBackend implements Backend {
         int[] m = OpChecks.spectralNorm(op, wsn, dim, u, v, g, work);
         OpChecks.sameSize(op, "wsn", wsn, "dw", dw);
         SpectralNorms.backward(sg, sn, su, sv, sk, sd, accumulate, m[0], m[1], m[2]);
+    }
+
+    // ---- DiffAugment ------------------------------------------------------------------------
+
+    @Override public void diffAugment(DiffAugment kind, Tensor x, Tensor params, Tensor y) {
+        augment("diffAugment", false, kind, x, params, y);
+    }
+
+    @Override public void diffAugmentBackward(DiffAugment kind, Tensor dy, Tensor params, Tensor dx) {
+        augment("diffAugmentBackward", true, kind, dy, params, dx);
+    }
+
+    private static void augment(String op, boolean backward, DiffAugment kind, Tensor in, Tensor params, Tensor out) {
+        String inName = backward ? "dy" : "x", outName = backward ? "dx" : "y";
+        MemorySegment si = seg(op, inName, in), sp = seg(op, "params", params), so = seg(op, outName, out);
+        OpChecks.diffAugment(op, kind, inName, in, params, outName, out);
+        Shape s = in.shape();
+        DiffAugments.apply(kind, backward, si, sp, so, s.dim(0), s.dim(1), s.dim(2), s.dim(3));
     }
 
     // ---- random numbers -------------------------------------------------------------------

@@ -4,6 +4,7 @@ import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.backend.OpChecks;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -571,6 +572,29 @@ public final class CudaBackend implements Backend {
         int[] m = OpChecks.spectralNorm(op, wsn, dim, u, v, g, work);
         OpChecks.sameSize(op, "wsn", wsn, "dw", dw);
         kernels.spectralNormBackward(pg, pn, pu, pv, pk, pd, accumulate, m[0], m[1], m[2]);
+    }
+
+    // ---- DiffAugment (x: (N, C, H, W)) ----------------------------------------------------------
+
+    @Override public void diffAugment(DiffAugment kind, Tensor x, Tensor params, Tensor y) {
+        augment("diffAugment", false, kind, x, params, y);
+    }
+
+    @Override public void diffAugmentBackward(DiffAugment kind, Tensor dy, Tensor params, Tensor dx) {
+        augment("diffAugmentBackward", true, kind, dy, params, dx);
+    }
+
+    private void augment(String op, boolean backward, DiffAugment kind, Tensor in, Tensor params, Tensor out) {
+        String inName = backward ? "dy" : "x", outName = backward ? "dx" : "y";
+        long pi = ptr(op, inName, in), pp = ptr(op, "params", params), po = ptr(op, outName, out);
+        OpChecks.diffAugment(op, kind, inName, in, params, outName, out);
+        Shape s = in.shape();
+        int n = s.dim(0), c = s.dim(1), h = s.dim(2), w = s.dim(3);
+        switch (kind) {
+            case COLOR -> kernels.diffAugmentColor(backward, pi, pp, po, n, c, h, w);
+            case TRANSLATION -> kernels.diffAugmentTranslation(backward, pi, pp, po, n, c, h, w);
+            case CUTOUT -> kernels.diffAugmentCutout(pi, pp, po, n, c, h, w);   // a 0/1 mask is its own adjoint
+        }
     }
 
     // ---- softmax (x: (N, K) rows) ------------------------------------------------------------

@@ -37,6 +37,8 @@ import java.util.Map;
  *   <li>Adam: tables of up to {@value #ADAM_MAX_TENSORS} tensors by value, one launch per table;
  *       tiles of {@value #ADAM_TILE} elements, {@value #BLOCK} threads a block,
  *       grid = min(tiles, {@value #BLOCKS_PER_SM} x SMs).</li>
+ *   <li>DiffAugment: colour one block of {@value #BLOCK} threads per image, grid n (its mean is
+ *       one block's deterministic sum); translation and cutout elementwise over the output.</li>
  * </ul>
  * No kernel uses dynamic shared memory; the reductions' static shared memory is at most 2.1 KiB.
  *
@@ -78,7 +80,9 @@ public final class Kernels {
             "philox_uniform_forward", "philox_normal_forward", "philox_bernoulli_forward",
             "dropout_forward", "dropout_backward",
             "softmax_forward", "softmax_cross_entropy_forward", "max_pool_2x2_forward", "max_pool_2x2_backward",
-            "ema_forward");
+            "ema_forward",
+            "diff_augment_color_forward", "diff_augment_color_backward", "diff_augment_translation_forward",
+            "diff_augment_translation_backward", "diff_augment_cutout_forward");
 
     /** One launch as this class configures it. */
     public record Launch(String kernel, Dim3 grid, Dim3 block, int sharedBytes, KernelArgs args) {}
@@ -445,6 +449,36 @@ public final class Kernels {
         return (long) outer * inner;
     }
 
+    // ---- DiffAugment (x, y: (n, c, h, w); params: (n, k) numbers r in [0, 1) per image) ----------------
+
+    /**
+     * Colour (k = 3: brightness, saturation, contrast) of each image, or with {@code backward} its
+     * adjoint given dy in x's place: see kernels/diff_augment.cu. y may alias x.
+     */
+    public void diffAugmentColor(boolean backward, long x, long params, long y, int n, int c, int h, int w) {
+        String op = backward ? "diffAugmentBackward" : "diffAugment";
+        images(op, n, c, h, w);
+        long s = (long) h * w;
+        run(grid(n), BLOCK_1D, args(backward ? "diff_augment_color_backward" : "diff_augment_color_forward")
+                .pointer(ptr(op, "x", x)).pointer(ptr(op, "params", params)).pointer(ptr(op, "y", y)).i64(c).i64(s));
+    }
+
+    /** Translation (k = 2) by t = draw(r, 2 s + 1) - s, zero fill; with {@code backward} its adjoint (shift by -t). y apart from x. */
+    public void diffAugmentTranslation(boolean backward, long x, long params, long y, int n, int c, int h, int w) {
+        String op = backward ? "diffAugmentBackward" : "diffAugment";
+        long total = images(op, n, c, h, w);
+        elementwise(total, args(backward ? "diff_augment_translation_backward" : "diff_augment_translation_forward")
+                .pointer(ptr(op, "x", x)).pointer(ptr(op, "params", params)).pointer(ptr(op, "y", y)).i64(n).i64(c).i64(h).i64(w));
+    }
+
+    /** Cutout (k = 2): y = 0 in each image's square, x elsewhere; its own adjoint. y may alias x. */
+    public void diffAugmentCutout(long x, long params, long y, int n, int c, int h, int w) {
+        String op = "diffAugment";
+        long total = images(op, n, c, h, w);
+        elementwise(total, args("diff_augment_cutout_forward").pointer(ptr(op, "x", x)).pointer(ptr(op, "params", params))
+                .pointer(ptr(op, "y", y)).i64(n).i64(c).i64(h).i64(w));
+    }
+
     // ---- random numbers (Philox 4x32-10, dev.jgan.random.Philox's mapping) -------------------------
 
     /** t[i] = lo + (hi - lo) u_i, u_i in (0, 1] the Philox uniform of element i. */
@@ -594,6 +628,13 @@ public final class Kernels {
         if (n < 1 || c < 1 || s < 1)
             throw new IllegalArgumentException(op + ": (n, c, s) must be positive, got (" + n + ", " + c + ", " + s + ")");
         return Math.multiplyExact(Math.multiplyExact((long) n, c), s);
+    }
+
+    /** n images (c, h, w), every extent positive; returns the element count. */
+    private static long images(String op, int n, int c, int h, int w) {
+        if (n < 1 || c < 1 || h < 1 || w < 1)
+            throw new IllegalArgumentException(op + ": (n, c, h, w) must be positive, got (" + n + ", " + c + ", " + h + ", " + w + ")");
+        return Math.multiplyExact(Math.multiplyExact((long) n * c, h), w);
     }
 
     /** planes >= 1 and a 2x2 window fits: h, w >= 2; returns the output count. */

@@ -1,6 +1,8 @@
 package dev.jgan.gan;
 
+import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Sequential;
 import dev.jgan.nn.Parameter;
@@ -28,6 +30,10 @@ import java.util.Map;
  * {@code clip > 0} D's parameters are clamped to [-clip, clip] after each of its updates. Both
  * networks use the config's optimizer (Adam, SGD with momentum or RMSprop).
  *
+ * <p>With a --diffaugment policy every batch D sees, real and fake, in D's update and in G's, is
+ * augmented first with its own random numbers ({@link Augmentation}), and G's gradient flows back
+ * through the augmentation of its fake batch (Zhao et al. 2020).
+ *
  * <p>Nothing crosses to the host inside a step but the real batch; the losses stay on the
  * backend in a small stats tensor until {@link #readStats()} asks for them.
  */
@@ -48,6 +54,7 @@ public final class GanTrainer {
     private final float[] statsHost = new float[STATS];
     private final RngStream noise;
     private final Loss loss;
+    private final Augmentation augment;   // null without --diffaugment
     private long step, batchesDrawn, dataNanos;
 
     public GanTrainer(GanModel model, TrainConfig config, RealBatches data) {
@@ -73,6 +80,17 @@ public final class GanTrainer {
         g.setNoise(noise);
         d.setNoise(noise);
         this.loss = config.lossKind();
+        List<DiffAugment> policy = Augmentation.policy(config.diffAugment());
+        int channels = model.preset().channels();
+        if (policy.contains(DiffAugment.COLOR) && channels != 3)
+            throw new UserError("--diffaugment color changes colour, and these images have " + channels + " channel"
+                    + (channels == 1 ? "" : "s") + ": leave it out (e.g. translation,cutout) or train on colour (--channels 3)");
+        this.augment = policy.isEmpty() ? null : new Augmentation(b, policy, d.inShape());
+    }
+
+    /** x as D sees it: augmented under --diffaugment. */
+    private Tensor augmented(Tensor x) {
+        return augment == null ? x : augment.forward(x, noise);
     }
 
     /** One generator update (after {@code dSteps} discriminator updates). */
@@ -86,26 +104,26 @@ public final class GanTrainer {
             dataNanos += System.nanoTime() - asked;
             b.copyFromHost(batch, real);
 
-            Tensor logits = d.forward(real, true);
+            Tensor logits = d.forward(augmented(real), true);
             if (loss.sigmoid()) bce(logits, config.realLabel(), 0f, 1f, REAL);
             else b.criticLoss(loss.critic(), logits, loss.criticRealTarget(), 1f, dLogits, stats, REAL);
             d.backward(dLogits, GradMode.WRITE, false);
 
-            logits = d.forward(fake, true);
+            logits = d.forward(augmented(fake), true);
             if (loss.sigmoid()) bce(logits, 0f, config.realLabel(), 1f, FAKE);
             else b.criticLoss(loss.critic(), logits, loss.criticFakeTarget(), 1f, dLogits, stats, FAKE);
             d.backward(dLogits, GradMode.ACCUMULATE, false);
             optD.step();
             if (config.clip() > 0) for (Tensor w : dWeights) b.clamp(w, -config.clip(), config.clip());
         }
-        Tensor logits = d.forward(fake, true);
+        Tensor logits = d.forward(augmented(fake), true);
         switch (loss) {
             case NONSATURATING -> b.bceWithLogits(logits, null, 1f, 1f, dLogits, stats, GEN);   // -log D(G(z))
             case MINIMAX -> b.bceWithLogits(logits, null, 0f, -1f, dLogits, stats, GEN);        // log(1 - D(G(z))) = -BCE(l, 0)
             default -> b.criticLoss(loss.generator(), logits, loss.generatorTarget(), 1f, dLogits, stats, GEN);
         }
         Tensor dFake = d.backward(dLogits, GradMode.SKIP, true);
-        g.backward(dFake, GradMode.WRITE, false);
+        g.backward(augment == null ? dFake : augment.backward(dFake), GradMode.WRITE, false);
         optG.step();
         if (model.hasEma()) model.updateEma(config.gEma());
         step++;

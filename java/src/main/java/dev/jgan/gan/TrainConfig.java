@@ -33,13 +33,16 @@ import dev.jgan.UserError;
  *                   null in the config of a checkpoint written before --init, meaning the preset's
  * @param spectralNorm which networks are spectrally normalised: "none", "d", "g" or "both"
  *                   ({@link SpectralNormOn}); null in a config written before --spectral-norm, meaning none
+ * @param diffAugment DiffAugment's policy for D's inputs: "none" or a comma list of color,
+ *                   translation, cutout ({@link Augmentation#policy}); "none" in the config of a
+ *                   checkpoint written before --diffaugment
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
-        String optimizer, float momentum, float clip, String init, String spectralNorm) {
+        String optimizer, float momentum, float clip, String init, String spectralNorm, String diffAugment) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -50,6 +53,8 @@ public record TrainConfig(
     public static final int EVAL_N = 2000;
     public static final String BACKGROUND = "white";
     public static final String OPTIMIZER = "adam";
+    /** No DiffAugment unless --diffaugment names a policy. */
+    public static final String DIFF_AUGMENT = Augmentation.NONE;
     /** SGD's momentum unless --momentum says otherwise. */
     public static final float MOMENTUM = 0.9f;
     /** What --loss wgan changes unless the flags say otherwise: the WGAN paper's recipe. */
@@ -60,6 +65,7 @@ public record TrainConfig(
     public TrainConfig {
         if (background == null) background = BACKGROUND;   // the config of a checkpoint written before --background
         if (optimizer == null) optimizer = OPTIMIZER;       // ... before --optimizer
+        if (diffAugment == null) diffAugment = DIFF_AUGMENT; // ... before --diffaugment
     }
 
     /** The preset's own recipe with every other value at its default. */
@@ -95,6 +101,7 @@ public record TrainConfig(
         b.channels = channels; b.background = background; b.flip = flip;
         b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true; b.init = init;
         b.spectralNorm = spectralNorm;
+        b.diffAugment = diffAugment;
         return b;
     }
 
@@ -108,7 +115,7 @@ public record TrainConfig(
         private String loss = LOSS;
         private boolean cudnnNondeterministic, flip;
         private int channels;
-        private String background = BACKGROUND;
+        private String background = BACKGROUND, diffAugment = DIFF_AUGMENT;
         // unset (null, NaN, 0, false) until given: then build() takes the loss's recipe (wgan's) or the defaults
         private String optimizer, init, presetInit;
         private String spectralNorm = SpectralNormOn.NONE.flag();
@@ -153,6 +160,8 @@ public record TrainConfig(
         public Builder init(String v) { init = v; return this; }
         /** none, d, g or both. */
         public Builder spectralNorm(String v) { spectralNorm = v; return this; }
+        /** none, or a comma list of color, translation, cutout, applied to D's inputs in the order given. */
+        public Builder diffAugment(String v) { diffAugment = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -168,7 +177,7 @@ public record TrainConfig(
             float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm);
+                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm, diffAugment);
         }
     }
 
@@ -194,6 +203,8 @@ public record TrainConfig(
         check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
         check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
+        check(Augmentation.policy(diffAugment).isEmpty() || Presets.get(preset).kind().images(),
+                "--diffaugment transforms images; the " + preset + " preset's points have no pixels (use --diffaugment none)");
         check(l.sigmoid() || (realLabel == 1f && labelNoise == 0f), "--real-label and --label-noise set BCE's targets; --loss "
                 + loss + " has none (use nonsaturating or minimax)");
         return this;

@@ -4,6 +4,7 @@ import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.ConvGeometry;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 
@@ -117,6 +118,10 @@ public class ForwardingBackend implements Backend {
     @Override public void spectralNormBackward(Tensor g, Tensor wsn, int dim, Tensor u, Tensor v, Tensor work, Tensor dw,
                                                boolean accumulate) {
         base.spectralNormBackward(g, wsn, dim, u, v, work, dw, accumulate);
+    }
+    @Override public void diffAugment(DiffAugment kind, Tensor x, Tensor params, Tensor y) { base.diffAugment(kind, x, params, y); }
+    @Override public void diffAugmentBackward(DiffAugment kind, Tensor dy, Tensor params, Tensor dx) {
+        base.diffAugmentBackward(kind, dy, params, dx);
     }
     @Override public void fillUniform(Tensor t, float lo, float hi, long seed, long offset) {
         base.fillUniform(t, lo, hi, seed, offset);

@@ -28,6 +28,7 @@ public enum LabOp {
     RMSPROP("rmsprop", Set.of("rmspropStep"), List.of("rmsprop_"), "cpu/Optimizers.java"),
     CLAMP("clamp", Set.of("clamp"), List.of("clamp_"), "cpu/Clamp.java"),
     SPECTRAL_NORM("spectral_norm", Set.of("spectralNorm", "spectralNormBackward"), List.of("spectral_norm_"), "cpu/SpectralNorms.java"),
+    DIFF_AUGMENT("diff_augment", Set.of("diffAugment", "diffAugmentBackward"), List.of("diff_augment_"), "cpu/DiffAugments.java"),
     RANDOM("random", Set.of("fillUniform", "fillNormal", "fillBernoulli"), List.of("philox_"), "cpu/RandomFill.java");
 
     /** Backend calls that move or describe memory and run no kernel of jgan's: not lab ops. */

@@ -132,6 +132,23 @@ class CliTest {
         for (String k : a.keySet()) org.junit.jupiter.api.Assertions.assertArrayEquals(a.get(k).data(), b.get(k).data(), 0f, k);
     }
 
+    /**
+     * --diffaugment from the CLI: a policy trains and is recorded in config.json; an unknown
+     * transform, colour on gray images and augmenting the ring's points are one line and exit 2.
+     */
+    @Test
+    void diffAugmentTrainsFromTheCliAndBadPoliciesAreOneLine(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        Run r = gan(train(data, tmp.resolve("da"), "--preset", "mlp-gan-small", "--steps", "2", "--diffaugment", "translation,cutout"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.readString(tmp.resolve("da/config.json")).contains("\"diffAugment\" : \"translation,cutout\""));
+        failsWith(2, "unknown transform 'rotate'", train(data, tmp.resolve("x"), "--diffaugment", "translation,rotate"));
+        failsWith(2, "--diffaugment color changes colour, and these images have 1 channel",
+                train(data, tmp.resolve("y"), "--preset", "mlp-gan-small", "--steps", "1", "--diffaugment", "color,cutout"));
+        failsWith(2, "points have no pixels", "train", "--no-progress", "--device", "cpu", "--preset", "ring", "--steps", "1",
+                "--out", tmp.resolve("z").toString(), "--diffaugment", "cutout");
+    }
+
     static String[] concat(String[] a, String... b) {
         String[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

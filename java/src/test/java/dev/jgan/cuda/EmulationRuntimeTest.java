@@ -3,6 +3,8 @@ package dev.jgan.cuda;
 import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.tensor.Shape;
 import dev.jgan.backend.CriticLoss;
+import dev.jgan.backend.DiffAugment;
+import dev.jgan.check.OpSuite;
 import dev.jgan.check.Reference;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.api.Test;
@@ -230,6 +232,20 @@ class EmulationRuntimeTest {
                     Emulation.Buffer.of(v).address(), work.address(), new Emulation.Buffer(cols).address(), false, rows, 1, cols);
             assertClose("spectral norm g . wsn", new float[] {(float) expected}, new float[] {work.get()[1]}, 1e-6, 1e-5);
         }));
+        for (boolean backward : new boolean[] {false, true}) {
+            String kernel = backward ? "diff_augment_color_backward" : "diff_augment_color_forward";
+            out.add(new Check("DiffAugment colour " + (backward ? "backward" : "forward"), kernel, k -> {
+                // values in [0.5, 1.5] and contrast 0.6 (r_c = 0.1): every warp's share of the mean moves y (dx)
+                Shape shape = Shape.of(2, 3, 32, 32);
+                int size = shape.intSize();
+                float[] x = TestData.uniform(8, size, 0.5f, 1.5f), params = {0.7f, 0.3f, 0.1f, 0.2f, 0.9f, 0.05f}, y = new float[size];
+                Emulation.Buffer by = new Emulation.Buffer(size);
+                k.diffAugmentColor(backward, Emulation.Buffer.of(x).address(), Emulation.Buffer.of(params).address(), by.address(), 2, 3, 32, 32);
+                if (backward) Reference.diffAugmentBackward(DiffAugment.COLOR, x, shape, params, y);
+                else Reference.diffAugment(DiffAugment.COLOR, x, shape, params, y);
+                assertClose("DiffAugment colour", y, by.get(), OpSuite.AUGMENT_COLOR_ATOL, OpSuite.AUGMENT_COLOR_RTOL);
+            }));
+        }
         out.add(new Check("softmax cross-entropy statistics", "softmax_cross_entropy_forward", k -> {
             int n = 700, classes = 10;
             float[] logits = TestData.uniform(7, n * classes, -3f, 3f), labels = new float[n], d = new float[n * classes];

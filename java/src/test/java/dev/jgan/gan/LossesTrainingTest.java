@@ -106,6 +106,34 @@ class LossesTrainingTest {
         }
     }
 
+    /**
+     * --diffaugment color,translation,cutout on colour images: a run stopped and resumed equals the
+     * uninterrupted one bit for bit (the augmentation draws from the checkpointed noise stream), the
+     * policy is in the checkpoint's config, and the augmentation changes the run (the test can fail).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.testing.TestBackends#all")
+    void diffAugmentResumesBitExactly(Backend backend, @TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
+        String policy = "color,translation,cutout";
+        TrainConfig whole = TrainConfig.builder(Presets.get("mlp-gan-small")).dataset("fashion-mnist").dataDir(data.toString())
+                .seed(7).batch(8).steps(4).channels(3).diffAugment(policy).logEvery(2).sampleEvery(4).checkpointEvery(4).build().validate();
+        Path straight = tmp.resolve("straight"), split = tmp.resolve("split"), plain = tmp.resolve("plain");
+        new TrainingRun(backend, straight, s -> {}).start(whole, 0, TrainingRun.Progress.NONE);
+        new TrainingRun(backend, split, s -> {}).start(whole.withSteps(2).toBuilder().checkpointEvery(2).build(), 0,
+                TrainingRun.Progress.NONE);
+        new TrainingRun(backend, split, s -> {}).resume(null, 4, TrainingRun.Progress.NONE);
+        new TrainingRun(backend, plain, s -> {}).start(whole.toBuilder().diffAugment("none").build(), 0, TrainingRun.Progress.NONE);
+
+        assertEquals(policy, Checkpoints.read(Checkpoints.latest(split)).config().diffAugment(), "the policy is in the checkpoint");
+        var ca = Safetensors.read(Checkpoints.latest(straight)).tensors();
+        var cb = Safetensors.read(Checkpoints.latest(split)).tensors();
+        assertEquals(ca.keySet(), cb.keySet());
+        for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
+        float[] augmented = ca.get("g.0.weight").data(), without = Safetensors.read(Checkpoints.latest(plain)).tensors().get("g.0.weight").data();
+        assertFalse(java.util.Arrays.equals(augmented, without), "G learns from augmented batches: other weights than without");
+    }
+
     /** WGAN's recipe where no flag says otherwise, and every critic parameter inside the clip after training. */
     @Test
     void wganClipsEveryCriticParameter(@TempDir Path tmp) throws Exception {
@@ -150,5 +178,11 @@ class LossesTrainingTest {
         assertTrue(e.getMessage().contains("hinge, lsgan or wgan"), e.getMessage());
         e = assertThrows(UserError.class, () -> TrainConfig.builder(p).clip(-1f).build().validate());
         assertTrue(e.getMessage().contains("--clip"), e.getMessage());
+        e = assertThrows(UserError.class, () -> TrainConfig.builder(p).diffAugment("translation,flip").build().validate());
+        assertTrue(e.getMessage().contains("unknown transform 'flip'"), e.getMessage());
+        e = assertThrows(UserError.class, () -> TrainConfig.builder(p).diffAugment("cutout,cutout").build().validate());
+        assertTrue(e.getMessage().contains("cutout twice"), e.getMessage());
+        e = assertThrows(UserError.class, () -> TrainConfig.builder(Presets.get("ring")).diffAugment("cutout").build().validate());
+        assertTrue(e.getMessage().contains("points have no pixels"), e.getMessage());
     }
 }
