@@ -120,14 +120,19 @@ class VirtualGpuCliTest {
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
     }
 
-    /** Each non-BCE loss and each optimizer, with and without spectral norm, trains on cuda from the CLI and resumes to the same bits. */
-    @ParameterizedTest(name = "{0} {1} spectral norm {2}")
-    @CsvSource({"hinge, sgd, none", "lsgan, adam, both", "wgan, rmsprop, none", "hinge, adam, d"})
-    void eachLossResumesOnCudaBitForBit(String loss, String optimizer, String spectralNorm, @TempDir Path tmp) throws Exception {
+    /**
+     * Each non-BCE loss and each optimizer, with and without spectral norm and DiffAugment, trains
+     * on cuda from the CLI and resumes to the same bits.
+     */
+    @ParameterizedTest(name = "{0} {1} spectral norm {2} diffaugment {3}")
+    @CsvSource({"hinge, sgd, none, none", "lsgan, adam, both, none", "wgan, rmsprop, none, 'translation,cutout'",
+            "hinge, adam, d, 'translation,cutout'"})
+    void eachLossResumesOnCudaBitForBit(String loss, String optimizer, String spectralNorm, String diffAugment, @TempDir Path tmp)
+            throws Exception {
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 40);
         Path straight = tmp.resolve("straight"), split = tmp.resolve("split");
         String[] common = {"--preset", "mlp-gan-small", "--loss", loss, "--optimizer", optimizer, "--checkpoint-every", "2",
-                "--sample-every", "100", "--spectral-norm", spectralNorm};
+                "--sample-every", "100", "--spectral-norm", spectralNorm, "--diffaugment", diffAugment};
         CliTest.Run whole = gan(cuda(data, straight, concat(common, "--steps", "4")));
         assertEquals(0, whole.code(), whole.err());
         assertTrue(whole.out().contains("critic on real"), whole.out());

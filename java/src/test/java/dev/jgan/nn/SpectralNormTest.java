@@ -95,6 +95,31 @@ class SpectralNormTest {
         }
     }
 
+    /**
+     * By hand: w = diag(3, 1) with u = v = e1 (its top singular vectors) gives sigma = 3 and
+     * wsn = diag(1, 1/3); for g = ones, g . wsn = 4/3 and dw = (g - 4/3 e1 e1^T) / 3 =
+     * [[-1/9, 1/3], [1/3, 1/3]], added to dw = 1 with accumulate. An update from u = (1, 1) keeps
+     * sigma at 3 only in the limit: one iteration gives v = (3, 1)/sqrt(10), M v = (9, 1)/sqrt(10),
+     * sigma = |M v| = sqrt(82/10).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.testing.TestBackends#all")
+    void aDiagonalWeightByHand(Backend b) {
+        Tensor w = b.fromHost(new float[] {3, 0, 0, 1}, Shape.of(2, 2)), wsn = b.allocate(Shape.of(2, 2));
+        Tensor u = b.fromHost(new float[] {1, 0}, Shape.of(2)), v = b.fromHost(new float[] {1, 0}, Shape.of(2));
+        Tensor work = b.allocate(Shape.of(4)), dw = b.fromHost(new float[] {1, 1, 1, 1}, Shape.of(2, 2));
+        b.spectralNorm(w, 0, u, v, false, wsn, work);
+        assertEquals(3f, work.toHost()[0], 0f, "sigma");
+        assertArrayEquals(new float[] {1, 0, 0, 1f / 3}, wsn.toHost(), 1e-7f, "wsn");
+        b.spectralNormBackward(b.fromHost(new float[] {1, 1, 1, 1}, Shape.of(2, 2)), wsn, 0, u, v, work, dw, true);
+        assertArrayEquals(new float[] {1 - 1f / 9, 1 + 1f / 3, 1 + 1f / 3, 1 + 1f / 3}, dw.toHost(), 1e-6f, "dw += (g - (g . wsn) u v^T) / sigma");
+        b.copyFromHost(new float[] {1, 1}, u);
+        b.spectralNorm(w, 0, u, v, true, wsn, work);
+        assertEquals(Math.sqrt(8.2), work.toHost()[0], 1e-6, "sigma after one iteration from u = (1, 1)");
+        assertArrayEquals(new float[] {(float) (3 / Math.sqrt(10)), (float) (1 / Math.sqrt(10))}, v.toHost(), 1e-7f, "v");
+        assertArrayEquals(new float[] {(float) (9 / Math.sqrt(82)), (float) (1 / Math.sqrt(82))}, u.toHost(), 1e-7f, "u");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.jgan.testing.TestBackends#all")
     void theNormalisedWeightHasLargestSingularValueOne(Backend b) {
