@@ -32,7 +32,7 @@ import dev.jgan.UserError;
  * @param init       how the layers start: "glorot", "pytorch" or "normal" ({@link dev.jgan.nn.Init});
  *                   null in the config of a checkpoint written before --init, meaning the preset's
  * @param spectralNorm which networks are spectrally normalised: "none", "d", "g" or "both"
- *                   ({@link SpectralNormOn}); null in a config written before --spectral-norm, meaning none
+ *                   ({@link SpectralNormOn}); "none" in the config of a checkpoint written before --spectral-norm
  * @param diffAugment DiffAugment's policy for D's inputs: "none" or a comma list of color,
  *                   translation, cutout ({@link Augmentation#policy}); "none" in the config of a
  *                   checkpoint written before --diffaugment
@@ -66,6 +66,7 @@ public record TrainConfig(
         if (background == null) background = BACKGROUND;   // the config of a checkpoint written before --background
         if (optimizer == null) optimizer = OPTIMIZER;       // ... before --optimizer
         if (diffAugment == null) diffAugment = DIFF_AUGMENT; // ... before --diffaugment
+        if (spectralNorm == null) spectralNorm = SpectralNormOn.NONE.flag();   // ... before --spectral-norm
     }
 
     /** The preset's own recipe with every other value at its default. */
@@ -199,7 +200,7 @@ public record TrainConfig(
         check(BACKGROUND.equals(background) || "black".equals(background), "--background must be white or black, got " + background);
         Loss l = Loss.of(loss);
         if (init != null) dev.jgan.nn.Init.of(init);   // one line naming the choices
-        if (spectralNorm != null) SpectralNormOn.of(spectralNorm);
+        SpectralNormOn.of(spectralNorm);   // one line naming the choices
         check(OPTIMIZERS.contains(optimizer), "unknown optimizer '" + optimizer + "'; use adam, sgd or rmsprop");
         check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " + momentum);
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
@@ -220,7 +221,7 @@ public record TrainConfig(
     /** The preset this run trains: {@code p} with the run's channels (p itself while they are still the data's, 0). */
     public Preset presetFor(Preset p) {
         Preset q = init == null ? p : p.withInit(dev.jgan.nn.Init.of(init));
-        if (spectralNorm != null) q = q.withSpectralNorm(SpectralNormOn.of(spectralNorm));
+        q = q.withSpectralNorm(SpectralNormOn.of(spectralNorm));
         return channels == 0 || !p.kind().images() ? q : q.withChannels(channels);
     }
 
