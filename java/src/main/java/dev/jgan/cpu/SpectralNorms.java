@@ -17,8 +17,8 @@ import static dev.jgan.cpu.Vec.set;
  * floats: the products M^T u and M v go run by run with the Vector API, in float lanes (the
  * GPU sums in double; the two agree to the op suite's tolerance). Lanes are summed one by one in
  * lane order, never by reduceLanes: its order for float addition is unspecified, and C2's differs
- * from the interpreter's, which would make a resumed run differ from one that did not stop. The dot products and norms of
- * the short vectors u and v are scalar doubles. work: [0] sigma, [1] scalar scratch, [2 ..] M v.
+ * from the interpreter's, which would make a resumed run differ from one that did not stop. The
+ * dot products and norms of the short vectors u and v are scalar doubles. work: [0] sigma, [1] scalar scratch, [2 ..] M v.
  */
 final class SpectralNorms {
     private static final double EPS = 1e-12;
@@ -49,7 +49,7 @@ final class SpectralNorms {
                     for (; j < inner; j++) set(v, vo + j, Math.fma(get(w, base + j), ur, get(v, vo + j)));
                 }
             }
-            scale(v, cols, 1 / Math.max(Math.sqrt(dot(v, v, 0, cols)), EPS), v, 0);
+            scale(v, cols, 1 / Math.max(Math.sqrt(dot(v, 0, v, 0, cols)), EPS), v, 0);
         }
         // M v into work[2 ..]
         for (int r = 0; r < rows; r++) {
@@ -67,8 +67,8 @@ final class SpectralNorms {
             for (int l = 0; l < FL; l++) sum += acc.lane(l);   // in lane order: reduceLanes' order may change with the JIT
             set(work, 2 + r, (float) sum);
         }
-        if (update) scale(work, rows, 1 / Math.max(Math.sqrt(dot(work, work, 2, rows)), EPS), u, 2);
-        float sigma = (float) dotShifted(u, work, rows);
+        if (update) scale(work, rows, 1 / Math.max(Math.sqrt(dot(work, 2, work, 2, rows)), EPS), u, 2);
+        float sigma = (float) dot(u, 0, work, 2, rows);
         set(work, 0, sigma);
         long n = cols * rows;
         FloatVector s = FloatVector.broadcast(F, sigma);
@@ -115,17 +115,10 @@ final class SpectralNorms {
         }
     }
 
-    /** x . y over the n floats from float index {@code from} of both. */
-    private static double dot(MemorySegment x, MemorySegment y, long from, long n) {
+    /** x[xFrom ..] . y[yFrom ..] over n floats, in double. */
+    private static double dot(MemorySegment x, long xFrom, MemorySegment y, long yFrom, long n) {
         double s = 0;
-        for (long i = 0; i < n; i++) s += (double) get(x, from + i) * get(y, from + i);
-        return s;
-    }
-
-    /** u . work[2 ..], rows floats. */
-    private static double dotShifted(MemorySegment u, MemorySegment work, int rows) {
-        double s = 0;
-        for (int r = 0; r < rows; r++) s += (double) get(u, r) * get(work, 2 + r);
+        for (long i = 0; i < n; i++) s += (double) get(x, xFrom + i) * get(y, yFrom + i);
         return s;
     }
 

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class LayerGradientTest {
     /** Step of the central difference: large enough that float rounding of y (~1e-7 |y|) stays below 1e-4 of the slope. */
-    private static final float H = 1e-2f;
+    static final float H = 1e-2f;
     /** Absolute tolerance: the O(h^2) truncation of tanh/sigmoid/BN curvature at h = 1e-2, plus float rounding. */
     private static final double ATOL = 2e-3;
     /** Relative tolerance, for the larger gradients of BN and wide dense layers. */
@@ -182,7 +182,7 @@ class LayerGradientTest {
         return s;
     }
 
-    private static void expectClose(String what, double fd, float analytic) {
+    static void expectClose(String what, double fd, float analytic) {
         if (Math.abs(fd - analytic) > ATOL + RTOL * Math.abs(fd))
             fail(what + ": finite difference " + fd + ", backward " + analytic + " (diff " + Math.abs(fd - analytic) + ")");
     }

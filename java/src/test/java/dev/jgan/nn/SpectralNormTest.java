@@ -22,7 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Spectrally normalised layers: the normalised weight's largest singular value is 1 (against a
@@ -32,13 +31,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * function whose gradient the backward computes, as PyTorch's).
  */
 class SpectralNormTest {
-    /** Central-difference step on weights of about 0.3: float rounding of y stays far below the slope. */
-    private static final float H = 1e-2f;
     /**
-     * The finite differences' O(h^2) truncation (w / sigma(w) is smooth, sigma of order 1) plus
-     * float rounding; dropping the gradient's (g . wsn) u v^T term moves it by ~0.1 or more.
+     * Central-difference step of LayerGradientTest, whose tolerances (expectClose) hold here too:
+     * w / sigma(w) is smooth with sigma of order 1, and dropping the gradient's (g . wsn) u v^T
+     * term moves it by ~0.1 or more.
      */
-    private static final double FD_ATOL = 2e-3, FD_RTOL = 1e-2;
+    private static final float H = LayerGradientTest.H;
     /** sigma after 40 float iterations against 2000 in double, for a matrix with a singular-value gap of 3 to 1. */
     private static final double SIGMA_RTOL = 1e-4;
 
@@ -79,7 +77,7 @@ class SpectralNormTest {
             double lm = loss(net, xt, r);
             w[j] = keep;
             b.copyFromHost(w, weight.value());
-            expectClose("dw[" + j + "]", (lp - lm) / ((double) up - down), dw[j]);
+            LayerGradientTest.expectClose("dw[" + j + "]", (lp - lm) / ((double) up - down), dw[j]);
         }
         for (int j = 0; j < x.length; j += Math.max(1, x.length / 20)) {
             float keep = x[j];
@@ -91,7 +89,7 @@ class SpectralNormTest {
             double lm = loss(net, xt, r);
             x[j] = keep;
             b.copyFromHost(x, xt);
-            expectClose("dx[" + j + "]", (lp - lm) / ((double) (keep + H) - (keep - H)), dx[j]);
+            LayerGradientTest.expectClose("dx[" + j + "]", (lp - lm) / ((double) (keep + H) - (keep - H)), dx[j]);
         }
     }
 
@@ -199,11 +197,6 @@ class SpectralNormTest {
         double s = 0;
         for (int i = 0; i < y.length; i++) s += (double) r[i] * y[i];
         return s;
-    }
-
-    private static void expectClose(String what, double fd, float analytic) {
-        if (Math.abs(fd - analytic) > FD_ATOL + FD_RTOL * Math.abs(fd))
-            fail(what + ": finite difference " + fd + ", backward " + analytic + " (diff " + Math.abs(fd - analytic) + ")");
     }
 
     private static double[] unit(double... x) {
