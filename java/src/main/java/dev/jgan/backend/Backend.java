@@ -123,6 +123,16 @@ public interface Backend extends TensorOwner, AutoCloseable {
     /** dBias[c] (=|+=) sum over n, s of dy[n, c, s]. */
     void biasGrad(Tensor dy, Tensor dBias, boolean accumulate);
 
+    // ---- elementwise product (a: (N, F...), b: a's size or (N)) -----------------------------
+
+    /**
+     * Elementwise product y = a * b, with b either of a's size (y[i] = a[i] * b[i]) or one value a
+     * row (b of N = a.shape().dim(0) elements: y[n, f] = a[n, f] * b[n] for a viewed as (N, F)).
+     * One float rounding per element, no fused multiply-add, so every backend gives the same bits.
+     * y has a's size and may alias a (not b unless b has a's size).
+     */
+    void multiply(Tensor a, Tensor b, Tensor y);
+
     // ---- convolution (cuDNN's semantics: cross-correlation, NCHW, dilation 1) -----------------
     //
     // x: (N, C, H, W), w: (K, C, R, S), y: (N, K, P, Q) with P = (H + 2 padH - R) / strideH + 1 and

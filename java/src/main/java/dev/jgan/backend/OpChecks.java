@@ -101,6 +101,25 @@ public final class OpChecks {
         statsSlot("criticLoss", stats, slot, 3);
     }
 
+    /**
+     * multiply: y of a's size; b of a's size or one value per row of a (N = a.shape().dim(0)); y
+     * apart from b when b is one value a row (a row's first product would overwrite the values of
+     * the rows after it). Returns the row length F, the elements of a that share one value of b:
+     * 1 when b has a's size.
+     */
+    public static long multiply(Tensor a, Tensor b, Tensor y) {
+        sameSize("multiply", "a", a, "y", y);
+        long rows = a.shape().dim(0);
+        if (b.size() != a.size() && b.size() != rows)
+            throw new IllegalArgumentException("multiply: b " + b.shape() + " has " + b.size() + " elements, but must have"
+                    + " as many as a " + a.shape() + " (" + a.size() + ") or one per row of it (" + rows + ")");
+        long rowLength = a.size() / b.size();
+        if (rowLength > 1 && y.sameStorage(b))
+            throw new IllegalArgumentException("multiply: y " + y.shape() + " must not share memory with b " + b.shape()
+                    + " when b has one value per row of a " + a.shape());
+        return rowLength;
+    }
+
     /** clamp: lo <= hi (neither NaN). */
     public static void clamp(float lo, float hi) {
         if (!(lo <= hi)) throw new IllegalArgumentException("clamp: lo must be <= hi, got " + lo + " and " + hi);

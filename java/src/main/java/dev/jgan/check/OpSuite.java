@@ -120,6 +120,9 @@ public final class OpSuite {
         cases.add(gemm(true, false, 13, 7, 5, 0.5f, 1f));   // alpha and beta, the accumulating form (weight gradients)
         for (Shape s : List.of(Shape.of(3, 5), Shape.of(2, 3, 5, 7), Shape.of(13, 1)))
             for (boolean acc : new boolean[] {false, true}) cases.add(bias(s, acc));
+        for (int n : AWKWARD_SIZES) cases.add(multiply(Shape.of(n), false, n == 13));
+        for (Shape s : List.of(Shape.of(13, 7), Shape.of(2, 3, 5, 7), Shape.of(3, 1025), Shape.of(64, 16)))
+            for (boolean inPlace : new boolean[] {false, true}) cases.add(multiply(s, true, inPlace));
         for (ConvCases.Conv c : ConvCases.SWEEP) cases.add(conv(c.image(), c.weights(), c.g()));
         for (int n : AWKWARD_SIZES) {
             cases.add(leakyRelu(n, 0.2f));
@@ -218,6 +221,22 @@ public final class OpSuite {
             b.biasGrad(b.fromHost(v, y), tdb, accumulate);
             Reference.biasGrad(v, y, dBias, accumulate);
             return c.close("dBias", dBias, tdb.toHost(), SUM_ATOL_PER_TERM * Math.max(terms, 8), SUM_RTOL);
+        });
+    }
+
+    /**
+     * The elementwise product of a (shape {@code a}) with b of a's size or, {@code rows}, one value
+     * per row (b of a.dim(0)), into another tensor or in place (y = a). One float product per
+     * element, rounded once, on every backend and in the reference: bit for bit (tolerance 0).
+     */
+    public static Case multiply(Shape a, boolean rows, boolean inPlace) {
+        return new Case("multiply" + (rows ? " by row" : "") + (inPlace ? " (y = a)" : ""), a.toString(), Set.of("multiply"), b -> {
+            Shape bs = rows ? Shape.of(a.dim(0)) : a;
+            float[] x = scaled(uniform(80, a.intSize()), 3f), h = scaled(uniform(81, bs.intSize()), 2f), y = new float[x.length];
+            Tensor ta = b.fromHost(x, a), ty = inPlace ? ta : b.allocate(a);
+            b.multiply(ta, b.fromHost(h, bs), ty);
+            Reference.multiply(x, h, y);
+            return new Comparison().sameBits("y", y, ty.toHost());
         });
     }
 

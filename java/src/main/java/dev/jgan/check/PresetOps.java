@@ -57,6 +57,7 @@ public final class PresetOps {
                     (Float) a[5], (Float) a[8]);
             case "addBias" -> OpSuite.bias(t(a[0]).shape(), false);
             case "biasGrad" -> OpSuite.bias(t(a[0]).shape(), (Boolean) a[2]);
+            case "multiply" -> OpSuite.multiply(t(a[0]).shape(), size(a[1]) != size(a[0]), t(a[2]).sameStorage(t(a[0])));
             case "conv2dForward" -> OpSuite.conv(t(a[0]).shape(), t(a[1]).shape(), (ConvGeometry) a[3]);
             case "conv2dBackwardData" -> OpSuite.conv(t(a[2]).shape(), t(a[1]).shape(), (ConvGeometry) a[3]);
             case "conv2dBackwardFilter" -> OpSuite.conv(t(a[0]).shape(), t(a[2]).shape(), (ConvGeometry) a[3]);

@@ -94,6 +94,17 @@ public final class Reference {
         }
     }
 
+    // ---- elementwise product ------------------------------------------------------------
+
+    /**
+     * y = a * b in float, b of a's size or one value per row of a viewed as (b.length, F): element
+     * i takes b[i / F] with F = a.length / b.length (1 for b of a's size). y may be a.
+     */
+    public static void multiply(float[] a, float[] b, float[] y) {
+        int f = a.length / b.length;
+        for (int i = 0; i < a.length; i++) y[i] = a[i] * b[i / f];
+    }
+
     // ---- convolution: cross-correlation, x (N, C, H, W), w (K, C, R, S), y (N, K, P, Q) -----
     //
     // One relation: input row h meets output row p through kernel row r when

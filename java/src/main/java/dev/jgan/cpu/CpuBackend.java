@@ -239,6 +239,15 @@ public final class CpuBackend implements Backend {
         Bias.grad(sy, dy.shape().dim(0), dy.shape().dim(1), dy.shape().spatial(), sb, accumulate);
     }
 
+    // ---- elementwise product --------------------------------------------------------------
+
+    @Override public void multiply(Tensor a, Tensor b, Tensor y) {
+        String op = "multiply";
+        MemorySegment sa = seg(op, "a", a), sb = seg(op, "b", b), sy = seg(op, "y", y);
+        long rowLength = OpChecks.multiply(a, b, y);
+        Multiply.product(sa, sb, sy, a.size(), rowLength);
+    }
+
     // ---- convolution ----------------------------------------------------------------------
 
     @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) {

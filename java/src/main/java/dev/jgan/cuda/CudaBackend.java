@@ -212,6 +212,15 @@ public final class CudaBackend implements Backend {
         kernels.biasBackward(pdy, pb, dy.shape().dim(0), dy.shape().dim(1), dy.shape().spatial(), accumulate);
     }
 
+    // ---- elementwise product --------------------------------------------------------------
+
+    @Override public void multiply(Tensor a, Tensor b, Tensor y) {
+        String op = "multiply";
+        long pa = ptr(op, "a", a), pb = ptr(op, "b", b), py = ptr(op, "y", y);
+        long rowLength = OpChecks.multiply(a, b, y);
+        kernels.multiply(pa, pb, py, a.size(), rowLength);
+    }
+
     // ---- convolution ----------------------------------------------------------------------
 
     @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) {

@@ -18,7 +18,8 @@ import java.util.Map;
  *
  * <p>Launch settings (what a GPU run is judged by; bytes moved per element are in the kernel files):
  * <ul>
- *   <li>Elementwise (activations, bias add, inference batch norm, SGD, Philox fills, dropout):
+ *   <li>Elementwise (activations, bias add, the elementwise product, inference batch norm, SGD,
+ *       Philox fills, dropout):
  *       {@value #BLOCK} threads a block, grid = min(ceil(work / {@value #BLOCK}),
  *       {@value #BLOCKS_PER_SM} x SMs), grid-stride loops; work is the element count, or the
  *       Philox block count n / 4 for fills and dropout (a thread draws four numbers).</li>
@@ -67,7 +68,7 @@ public final class Kernels {
     public static final List<String> NAMES = List.of(
             "leaky_relu_forward", "leaky_relu_backward", "relu_forward", "relu_backward",
             "tanh_forward", "tanh_backward", "sigmoid_forward", "sigmoid_backward",
-            "bias_forward", "bias_backward", "bias_nc_backward",
+            "bias_forward", "bias_backward", "bias_nc_backward", "multiply_forward",
             "batch_norm_forward", "batch_norm_backward", "batch_norm_nc_forward", "batch_norm_nc_backward",
             "batch_norm_infer_forward",
             "batch_norm_relu_forward", "batch_norm_relu_backward", "batch_norm_relu_nc_forward", "batch_norm_relu_nc_backward",
@@ -164,6 +165,22 @@ public final class Kernels {
                 .i32(accumulate ? 1 : 0).i64(n).i64(c);
         if (s == 1) tile(c, a);
         else perChannel(c, a.i64(s));
+    }
+
+    // ---- elementwise product ------------------------------------------------------------------
+
+    /**
+     * y = a * b over n floats, one product each: b[i / rowLength] for element i, so rowLength 1 is
+     * b of a's size and rowLength F is one value of b per row of F elements (n a multiple of F).
+     * y may alias a (and b when rowLength is 1).
+     */
+    public void multiply(long a, long b, long y, long n, long rowLength) {
+        String op = "multiply";
+        count(op, "n", n);
+        if (rowLength < 1 || n % rowLength != 0)
+            throw new IllegalArgumentException(op + ": rowLength must be at least 1 and divide n = " + n + ", got " + rowLength);
+        elementwise(n, args("multiply_forward").pointer(ptr(op, "a", a)).pointer(ptr(op, "b", b)).pointer(ptr(op, "y", y))
+                .i64(n).i64(rowLength));
     }
 
     // ---- batch norm (x: (n, c, s); gamma, beta, running and saved statistics: (c)) -----------

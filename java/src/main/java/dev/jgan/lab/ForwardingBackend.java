@@ -42,6 +42,7 @@ public class ForwardingBackend implements Backend {
     }
     @Override public void addBias(Tensor y, Tensor bias) { base.addBias(y, bias); }
     @Override public void biasGrad(Tensor dy, Tensor dBias, boolean accumulate) { base.biasGrad(dy, dBias, accumulate); }
+    @Override public void multiply(Tensor a, Tensor b, Tensor y) { base.multiply(a, b, y); }
     @Override public void conv2dForward(Tensor x, Tensor w, Tensor y, ConvGeometry g) { base.conv2dForward(x, w, y, g); }
     @Override public void conv2dBackwardData(Tensor dy, Tensor w, Tensor dx, ConvGeometry g) {
         base.conv2dBackwardData(dy, w, dx, g);

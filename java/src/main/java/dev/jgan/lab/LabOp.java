@@ -12,6 +12,7 @@ import java.util.Set;
 public enum LabOp {
     GEMM("gemm", Set.of("gemm"), List.of(), "cpu/OneDnn.java"),
     BIAS("bias", Set.of("addBias", "biasGrad"), List.of("bias_"), "cpu/Bias.java"),
+    MULTIPLY("multiply", Set.of("multiply"), List.of("multiply_"), "cpu/Multiply.java"),
     CONV("conv", Set.of("conv2dForward", "conv2dBackwardData", "conv2dBackwardFilter"), List.of(), "cpu/OneDnn.java"),
     DROPOUT("dropout", Set.of("dropoutForward", "dropoutBackward"), List.of("dropout_"), "cpu/Dropout.java"),
     ACTIVATIONS("activations", Set.of("leakyRelu", "leakyReluBackward", "relu", "reluBackward", "tanh", "tanhBackward",

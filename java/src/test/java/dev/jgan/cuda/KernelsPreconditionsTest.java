@@ -60,6 +60,10 @@ class KernelsPreconditionsTest {
         assertEquals(Dim3.of(1), r.launches.get(8).grid(), "one thread per element of dx: 105");
         k.ema(A, B, 1000, 0.999f);
         assertEquals("pplff", r.launches.get(9).args().signature());
+        k.multiply(A, B, C, 64 * 207, 207);
+        assertEquals(new Kernels.Launch("multiply_forward", Dim3.of(52), Dim3.of(256), 0, r.launches.get(10).args()),
+                r.launches.get(10), "elementwise over a's 13248 elements, b one value a row");
+        assertEquals("pppll", r.launches.get(10).args().signature());
     }
 
     @Test
@@ -92,6 +96,8 @@ class KernelsPreconditionsTest {
         assertMessage(() -> k.softmaxCrossEntropy(A, B, 1f, C, A, 0, 64, 0), "k must be at least 1");
         assertMessage(() -> k.maxPool2x2Forward(A, B, 4, 1, 8), "h, w at least 2");
         assertMessage(() -> k.ema(A, B, 10, 1.01f), "decay must be in [0, 1]");
+        assertMessage(() -> k.multiply(A, B, C, 10, 4), "multiply: rowLength must be at least 1 and divide n = 10, got 4");
+        assertMessage(() -> k.multiply(A, B, C, 10, 0), "rowLength must be at least 1");
         assertTrue(r.launches.isEmpty(), "nothing launched");
     }
 
