@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.eval.Evaluator;
 import dev.jgan.gan.Checkpoints;
+import dev.jgan.gan.GanModel;
 import dev.jgan.gan.Generation;
 import dev.jgan.gan.Preset;
 import dev.jgan.io.Json;
@@ -65,9 +66,14 @@ final class EvalCommand implements Callable<Integer> {
         try (Backend b = common.backend(err)) {
             Evaluator ev = Evaluator.open(b, ds, dir, p.item().dim(1), p.item().dim(0), ck.config().background(), err::println);
             long start = System.nanoTime();
-            float[] images = Generation.generate(b, ck, n, seed, !noEma);
+            int[] asked = p.conditional() ? GanModel.balanced(n, p.classes(), 0) : null;   // every class in turn
+            if (p.conditional() && p.classes() != ev.classifier().classes())
+                throw new UserError("the checkpoint makes " + p.classes() + " classes; " + ds + "'s classifier knows " + ev.classifier().classes());
+            float[] images = Generation.generate(b, ck, n, seed, !noEma, asked);
             var item = p.item();
-            Evaluator.Result r = ev.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
+            Evaluator.ConditionalResult cr = asked == null ? null
+                    : ev.evaluateClasses(images, n, item.dim(0), item.dim(1), item.dim(2), asked);
+            Evaluator.Result r = cr != null ? cr.all() : ev.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
             double seconds = (System.nanoTime() - start) / 1e9;
             o.printf(Locale.ROOT, "classifier: %s, test accuracy %.2f%% (%s)%n", ds, 100 * ev.testAccuracy(), ev.testSource());
             o.printf(Locale.ROOT, "FID %.3f (%d images of the %s generator vs the test split); floor: FID of the training split vs the test split %.3f%n",
@@ -77,13 +83,20 @@ final class EvalCommand implements Callable<Integer> {
                             + "from uniform %.4f; mean max-softmax confidence %.4f%n",
                     r.coverage().classesCovered(), k, r.coverage().klFromData(), r.coverage().klFromUniform(), r.coverage().meanConfidence());
             o.println("histogram: " + histogram(r.coverage().histogram(), ev.classNames(), ev.dataShares()));
+            if (cr != null) {
+                o.printf(Locale.ROOT, "asked for each class (%d images each): classified as that class %.1f%% at worst, %.1f%% on average%n",
+                        n / p.classes(), 100 * cr.minAccuracy(), 100 * cr.meanAccuracy());
+                for (Evaluator.ClassResult c : cr.classes())
+                    o.printf(Locale.ROOT, "  class %d%s: %.1f%% classified as asked, FID %.3f against its test images%n", c.asked(),
+                            ev.classNames().isEmpty() ? "" : " (" + ev.classNames().get(c.asked()) + ")", 100 * c.accuracy(), c.fid());
+            }
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("checkpoint", checkpoint.toString());
             m.put("preset", ck.preset());
             m.put("step", ck.step());
             m.put("generator", ema ? "ema" : "live");
             m.put("seed", seed);
-            m.putAll(ev.json(r));
+            m.putAll(cr != null ? ev.json(cr) : ev.json(r));
             m.put("seconds", Math.round(seconds * 10) / 10.0);
             Json.writePretty(json, m);
         }

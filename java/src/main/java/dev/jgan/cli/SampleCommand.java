@@ -35,6 +35,10 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--class", paramLabel = "K|all", description = "a class-conditional checkpoint's class: K (0 .. classes - 1) for --n "
+            + "images of class K, or all for --n / classes of each, class by class (a PNG grid with one row per class); default: every class in turn")
+    String classChoice;
+
     @Option(names = "--no-ema", description = "use the live generator even when the checkpoint holds an EMA of it")
     boolean noEma;
 
@@ -42,11 +46,15 @@ final class SampleCommand implements Callable<Integer> {
         if (n <= 0) throw new UserError("--n must be positive, got " + n);
         String f = format != null ? format : formatOf(out);
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        int written;
         try (Backend b = common.backend(spec.commandLine().getErr())) {
             Generation.Format fmt = Generation.Format.of(f);
-            Generation.write(b, ck, n, seed, !noEma, fmt, out);
+            written = Generation.write(b, ck, n, seed, !noEma, classChoice, fmt, out);
         }
-        spec.commandLine().getOut().println("wrote " + n + " samples to " + out + " (" + f + (ck.hasEma() && !noEma ? ", EMA generator" : "") + ")");
+        String which = classChoice == null ? "" : classChoice.equals("all") ? ", " + written / ck.config().model().classes() + " of each class"
+                : ", class " + classChoice;
+        spec.commandLine().getOut().println("wrote " + written + " samples to " + out + " (" + f + which
+                + (ck.hasEma() && !noEma ? ", EMA generator" : "") + ")");
         return 0;
     }
 

@@ -95,6 +95,12 @@ final class TrainCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE})")
     String diffAugment;
 
+    @Option(names = "--aux-classifier", paramLabel = "WEIGHT",
+            description = "AC-GAN's auxiliary classifier (Odena et al. 2017) on a conditional preset's D: its class logits learn the "
+                    + "real image's label and the class G was asked for, and G learns to be classified as asked, with this "
+                    + "weight beside the GAN loss (1 is AC-GAN's, 0 none; default: the preset's, 1 for cdcgan-28, else 0)")
+    Float auxClassifier;
+
     @Option(names = "--optimizer", description = "adam, sgd (with --momentum) or rmsprop, for G and D (default: adam; rmsprop for --loss wgan)")
     String optimizer;
 
@@ -179,6 +185,7 @@ final class TrainCommand implements Callable<Integer> {
                 .loss(loss).realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
                 .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
                 .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
+        if (auxClassifier != null) c.auxClassifier(auxClassifier);
         if (channels != null) {
             if (channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
             if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");

@@ -59,6 +59,11 @@ public final class RingOfGaussians {
 
     /** Writes n samples as (x0, y0, x1, y1, ...) into dst[0 .. 2n). Deterministic in (seed, offset). */
     public void sample(float[] dst, int n, long seed, long offset) {
+        sample(dst, n, seed, offset, null);
+    }
+
+    /** As {@link #sample(float[], int, long, long)}, also writing each sample's mode to {@code modesDst} (n) when it is not null. */
+    public void sample(float[] dst, int n, long seed, long offset, int[] modesDst) {
         if (n < 0 || dst.length < 2L * n) throw new IllegalArgumentException("dst holds " + dst.length / 2 + " points, asked for " + n);
         int k0 = (int) seed, k1 = (int) (seed >>> 32);
         int[] w = new int[4];
@@ -66,6 +71,7 @@ public final class RingOfGaussians {
             long b = offset + i;
             Philox.block((int) b, (int) (b >>> 32), 0, RING_STREAM, k0, k1, w);
             int mode = Math.min((int) (Philox.uniform(w[0]) * modes), modes - 1);
+            if (modesDst != null) modesDst[i] = mode;
             dst[2 * i] = (float) (centres[mode][0] + std * Philox.normal(w, 2));
             dst[2 * i + 1] = (float) (centres[mode][1] + std * Philox.normal(w, 3));
         }

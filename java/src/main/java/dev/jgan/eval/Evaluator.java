@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -76,10 +77,17 @@ public final class Evaluator {
     /** The share of each class in the test split: what coverage is measured against. */
     private final double[] dataShares;
     private final List<String> classNames;
+    /** The test split's features (N, FEATURES) and labels, for each class's FID; its per-class statistics once computed. */
+    private final float[] testFeatures;
+    private final int[] testLabels;
+    private Fid.Stats[] testByClass;
 
     private Evaluator(Classifier classifier, String dataset, Fid.Stats test, double testAccuracy, double floor,
-                      double trainSeconds, Path file, String testSource, double[] dataShares, List<String> classNames) {
+                      double trainSeconds, Path file, String testSource, double[] dataShares, List<String> classNames,
+                      float[] testFeatures, int[] testLabels) {
         this.classifier = classifier;
+        this.testFeatures = testFeatures;
+        this.testLabels = testLabels;
         this.dataShares = dataShares;
         this.classNames = classNames;
         this.dataset = dataset;
@@ -230,13 +238,15 @@ public final class Evaluator {
         Map<String, String> meta = Files.isRegularFile(file) ? tryLoad(file, c, recipe, log) : null;
         Dataset test = s.test();
         Fid.Stats testStats;
+        float[] testFeatures;
         if (meta == null) {
             log.accept("training the evaluation classifier on " + s.name() + " (" + s.train().n() + " images, " + epochs
                     + " epochs, once; cached in " + file + ")");
             Classifier.Training t = c.train(s.train(), epochs, SEED, log);
             double accuracy = c.accuracy(test);
             Classifier.Outputs testOut = c.run(test.images(), test.n());
-            testStats = Fid.stats(testOut.features(), test.n(), Classifier.FEATURES);
+            testFeatures = testOut.features();
+            testStats = Fid.stats(testFeatures, test.n(), Classifier.FEATURES);
             Classifier.Outputs trainOut = c.run(s.train().images(), s.train().n());
             double floor = Fid.distance(Fid.stats(trainOut.features(), s.train().n(), Classifier.FEATURES), testStats);
             meta = new LinkedHashMap<>();
@@ -258,11 +268,12 @@ public final class Evaluator {
             log.accept(String.format(Locale.ROOT, "classifier: test accuracy %.2f%%, trained in %.0f s; floor FID (train vs test) %.3f",
                     100 * accuracy, t.seconds(), floor));
         } else {
-            testStats = Fid.stats(c.run(test.images(), test.n()).features(), test.n(), Classifier.FEATURES);
+            testFeatures = c.run(test.images(), test.n()).features();
+            testStats = Fid.stats(testFeatures, test.n(), Classifier.FEATURES);
         }
         return new Evaluator(c, s.name(), testStats, Double.parseDouble(meta.get("test_accuracy")),
                 Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"),
-                Coverage.shares(test.labels(), s.classes()), s.classNames());
+                Coverage.shares(test.labels(), s.classes()), s.classNames(), testFeatures, test.labels());
     }
 
     /** Loads a cached classifier into c; null (retrain) when the file is of another format or recipe or unreadable. */
@@ -306,6 +317,100 @@ public final class Evaluator {
         Classifier.Outputs o = classifier.run(images, n);
         double fid = Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test);
         return new Result(n, fid, Coverage.of(o, dataShares));
+    }
+
+    /**
+     * How a conditional generator did for each class K it was asked for: of its images of class
+     * k, the share the classifier puts in class k ({@code accuracy}), and their FID against the
+     * test split's images of class k ({@code fid}; NaN with fewer than 2 images of the class on
+     * either side).
+     */
+    public record ClassResult(int asked, int n, double accuracy, double fid) {}
+
+    /** The whole set's FID and coverage, and each class's {@link ClassResult}. */
+    public record ConditionalResult(Result all, List<ClassResult> classes) {
+        /** The lowest per-class accuracy: the class G makes worst. */
+        public double minAccuracy() {
+            return classes.stream().mapToDouble(ClassResult::accuracy).min().orElse(Double.NaN);
+        }
+
+        public double meanAccuracy() {
+            return classes.stream().mapToDouble(ClassResult::accuracy).average().orElse(Double.NaN);
+        }
+    }
+
+    /**
+     * Measures n generated images (n, c, h, w) in [-1, 1], image i generated for class
+     * {@code asked[i]} (0 .. classes - 1 of this evaluator's dataset): {@link #evaluate}'s FID and
+     * coverage of the whole set, then each class's accuracy and FID.
+     */
+    public ConditionalResult evaluateClasses(float[] images, int n, int c, int h, int w, int[] asked) {
+        int k = classifier.classes();
+        if (asked.length != n) throw new IllegalArgumentException(asked.length + " classes for " + n + " images");
+        for (int a : asked)
+            if (a < 0 || a >= k) throw new UserError("the generator was asked for class " + a + "; " + dataset + " has classes 0 .. " + (k - 1));
+        Shape item = classifier.item();
+        if (c != item.dim(0))
+            throw new UserError("the evaluation classifier of " + dataset + " reads " + item.dim(0) + "-channel images; these have " + c);
+        if (n < 2) throw new UserError("FID needs at least 2 samples, got " + n);
+        if (h != item.dim(1) || w != item.dim(2))
+            images = Resize.bilinear(new Dataset("generated", images, null, n, c, h, w), item.dim(1), item.dim(2)).images();
+        Classifier.Outputs o = classifier.run(images, n);
+        Result all = new Result(n, Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test), Coverage.of(o, dataShares));
+        Fid.Stats[] real = testByClass();
+        List<ClassResult> per = new ArrayList<>();
+        for (int cls = 0; cls < k; cls++) {
+            int count = 0, right = 0;
+            for (int i = 0; i < n; i++) if (asked[i] == cls) count++;
+            if (count == 0) continue;
+            float[] f = new float[count * Classifier.FEATURES];
+            int j = 0;
+            for (int i = 0; i < n; i++) {
+                if (asked[i] != cls) continue;
+                if (o.predicted(i) == cls) right++;
+                System.arraycopy(o.features(), i * Classifier.FEATURES, f, j++ * Classifier.FEATURES, Classifier.FEATURES);
+            }
+            double fid = count >= 2 && real[cls] != null ? Fid.distance(Fid.stats(f, count, Classifier.FEATURES), real[cls]) : Double.NaN;
+            per.add(new ClassResult(cls, count, (double) right / count, fid));
+        }
+        return new ConditionalResult(all, List.copyOf(per));
+    }
+
+    /** The test split's FID statistics of each class (null for a class with fewer than 2 test images). */
+    private Fid.Stats[] testByClass() {
+        if (testByClass != null) return testByClass;
+        int k = classifier.classes(), d = Classifier.FEATURES;
+        Fid.Stats[] s = new Fid.Stats[k];
+        for (int cls = 0; cls < k; cls++) {
+            int count = 0;
+            for (int l : testLabels) if (l == cls) count++;
+            if (count < 2) continue;
+            float[] f = new float[count * d];
+            int j = 0;
+            for (int i = 0; i < testLabels.length; i++)
+                if (testLabels[i] == cls) System.arraycopy(testFeatures, i * d, f, j++ * d, d);
+            s[cls] = Fid.stats(f, count, d);
+        }
+        return testByClass = s;
+    }
+
+    /** The JSON of a conditional evaluation: {@link #json(Result)}'s, and each class's numbers. */
+    public Map<String, Object> json(ConditionalResult r) {
+        Map<String, Object> m = json(r.all());
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (ClassResult c : r.classes()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("class", c.asked());
+            if (!classNames.isEmpty()) row.put("name", classNames.get(c.asked()));
+            row.put("n", c.n());
+            row.put("accuracy", c.accuracy());
+            row.put("fid", Double.isNaN(c.fid()) ? null : c.fid());
+            rows.add(row);
+        }
+        m.put("class_accuracy_min", r.minAccuracy());
+        m.put("class_accuracy_mean", r.meanAccuracy());
+        m.put("per_class", rows);
+        return m;
     }
 
     /** The classes' names (empty when they are bare numbers). */

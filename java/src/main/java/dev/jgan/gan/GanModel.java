@@ -43,6 +43,9 @@ public final class GanModel {
     private final List<Tensor> emaSpectralVectors = new ArrayList<>();
     private final long seed;
     private boolean emaStatsStale;
+    /** A conditional model's classes for G, one-hot (batch, K), and their host copy; null for an unconditional one. */
+    private final Tensor classes;
+    private final float[] classesHost;
 
     public GanModel(Backend backend, Preset preset, int batch, long seed) {
         this(backend, preset, batch, seed, false);
@@ -76,6 +79,52 @@ public final class GanModel {
         } else {
             this.gEma = null;
         }
+        if (preset.conditional()) {
+            int k = preset.classes();
+            if (g.classes() != k || d.classes() != k)
+                throw new IllegalStateException(preset.name() + ": G is conditioned on " + g.classes() + " classes and D on " + d.classes()
+                        + ", expected " + k);
+            classes = backend.allocate(Shape.of(batch, k));
+            classesHost = new float[batch * k];
+            g.useClasses(classes);
+            if (gEma != null) gEma.useClasses(classes);
+            useClasses(balanced(batch, k, 0));
+        } else {
+            if (g.classes() != 0 || d.classes() != 0) throw new IllegalStateException(preset.name() + " has class-conditional layers: give it classes");
+            classes = null;
+            classesHost = null;
+        }
+    }
+
+    /** The classes K G and D are conditioned on, or 0 for an unconditional model. */
+    public int classes() { return classes == null ? 0 : preset.classes(); }
+
+    /** G's classes as a one-hot (batch, K) tensor, which G's next forwards read; null for an unconditional model. */
+    public Tensor classesTensor() { return classes; }
+
+    /** Makes G's next forwards generate class {@code labels[i]} for item i (batch labels in 0 .. K-1). */
+    public void useClasses(int[] labels) {
+        if (classes == null) throw new IllegalStateException(preset.name() + " is not class-conditional");
+        oneHot(labels, preset.classes(), classesHost);
+        backend.copyFromHost(classesHost, classes);
+    }
+
+    /** Writes labels (N) as one-hot rows (N, K) into {@code dst}; a label outside 0 .. K-1 is an IllegalArgumentException. */
+    public static void oneHot(int[] labels, int k, float[] dst) {
+        if (dst.length != labels.length * k) throw new IllegalArgumentException(labels.length + " labels of " + k + " classes need "
+                + labels.length * k + " floats, got " + dst.length);
+        java.util.Arrays.fill(dst, 0f);
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= k) throw new IllegalArgumentException("class " + labels[i] + " is not in 0 .. " + (k - 1));
+            dst[i * k + labels[i]] = 1f;
+        }
+    }
+
+    /** Labels (from + i) % k for i in 0 .. n-1: every class in turn. */
+    public static int[] balanced(int n, int k, int from) {
+        int[] l = new int[n];
+        for (int i = 0; i < n; i++) l[i] = (from + i) % k;
+        return l;
     }
 
     /**
@@ -105,6 +154,13 @@ public final class GanModel {
         if (norms.isEmpty()) return;
         Tensor z = backend.allocate(gEma.inShape());
         RngStream noise = new RngStream(key(seed, Stream.EMA), 1L << 40);   // far from the blocks G_ema's init drew
+        Tensor every = null;   // a conditional G's statistics are of every class in turn
+        if (classes != null) {
+            float[] host = new float[classesHost.length];
+            oneHot(balanced(batch, preset.classes(), 0), preset.classes(), host);
+            every = backend.fromHost(host, classes.shape());
+            gEma.useClasses(every);
+        }
         int batches = Math.max(1, (EMA_BN_IMAGES + batch - 1) / batch);
         for (int k = 0; k < batches; k++) {
             for (BatchNorm bn : norms) bn.averageBatches(k);
@@ -112,6 +168,7 @@ public final class GanModel {
             gEma.forward(z, true);
         }
         for (BatchNorm bn : norms) bn.averageBatches(-1);
+        if (every != null) gEma.useClasses(classes);
     }
 
     public boolean hasEma() { return gEma != null; }

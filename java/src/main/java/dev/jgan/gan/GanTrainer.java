@@ -3,6 +3,7 @@ package dev.jgan.gan;
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.backend.DiffAugment;
+import dev.jgan.nn.ClassHead;
 import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Sequential;
 import dev.jgan.nn.Parameter;
@@ -10,6 +11,7 @@ import dev.jgan.optim.Adam;
 import dev.jgan.optim.Optimizer;
 import dev.jgan.optim.RmsProp;
 import dev.jgan.optim.Sgd;
+import dev.jgan.random.Philox;
 import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
@@ -40,7 +42,10 @@ import java.util.Map;
 public final class GanTrainer {
     // stats slots: bceWithLogits writes (loss, mean sigmoid, fraction > 0) at each base, criticLoss
     // (loss, mean score, fraction above the boundary)
-    private static final int REAL = 0, FAKE = 3, GEN = 6, STATS = 9;
+    // (loss, accuracy) of the auxiliary classifier, AC-GAN's, on the real, fake and G's batch
+    private static final int REAL = 0, FAKE = 3, GEN = 6, AUX_REAL = 9, AUX_FAKE = 11, AUX_GEN = 13, STATS = 15;
+    /** Counter word 3 of the fake classes' draws ("clas"): never the backends' fills or the data's streams. */
+    static final int CLASS_STREAM = 0x636c6173;
 
     private final Backend b;
     private final GanModel model;
@@ -55,6 +60,13 @@ public final class GanTrainer {
     private final RngStream noise;
     private final Loss loss;
     private final Augmentation augment;   // null without --diffaugment
+    // a conditional run's: the classes K (0 for none), the real batch's classes one-hot, the fake batch's
+    // classes, and for the auxiliary classifier D's head and both batches' classes as floats
+    private final int classes;
+    private final Tensor realClasses, realLabels, fakeLabels;
+    private final float[] realClassesHost, fakeLabelsHost;
+    private final int[] fakeClasses, realClassesInt;
+    private final ClassHead head;
     private long step, batchesDrawn, dataNanos;
 
     public GanTrainer(GanModel model, TrainConfig config, RealBatches data) {
@@ -72,7 +84,7 @@ public final class GanTrainer {
         int n = model.batch();
         this.z = b.allocate(model.noiseShape());
         this.real = b.allocate(d.inShape());
-        this.realHost = new float[real.shape().intSize()];
+        this.realHost = new float[data.batchFloats(n)];
         this.dLogits = b.allocate(d.outShape());
         this.stats = b.allocate(Shape.of(STATS));
         this.targets = config.labelNoise() > 0 ? b.allocate(Shape.of(n, 1)) : null;
@@ -86,6 +98,58 @@ public final class GanTrainer {
             throw new UserError("--diffaugment color changes colour, and these images have " + channels + " channel"
                     + (channels == 1 ? "" : "s") + ": leave it out (e.g. translation,cutout) or train on colour (--channels 3)");
         this.augment = policy.isEmpty() ? null : new Augmentation(b, policy, d.inShape());
+        this.classes = model.classes();
+        if (classes != data.classes())
+            throw new IllegalArgumentException("the model is conditioned on " + classes + " classes, the data has " + data.classes());
+        if (classes > 0) {
+            realClasses = b.allocate(Shape.of(n, classes));
+            realClassesHost = new float[n * classes];
+            realClassesInt = new int[n];
+            fakeClasses = new int[n];
+            head = d.layers().getLast() instanceof ClassHead h && h.hasAuxiliary() ? h : null;
+            if (head != null && config.auxClassifier() <= 0) throw new IllegalStateException("D has an auxiliary classifier and no --aux-classifier weight");
+            realLabels = head == null ? null : b.allocate(Shape.of(n));
+            fakeLabels = head == null ? null : b.allocate(Shape.of(n));
+            fakeLabelsHost = head == null ? null : new float[n];
+        } else {
+            realClasses = realLabels = fakeLabels = null;
+            realClassesHost = fakeLabelsHost = null;
+            realClassesInt = fakeClasses = null;
+            head = null;
+        }
+    }
+
+    /**
+     * The classes G is asked for in the fake batch that goes with real batch {@code index}: uniform
+     * over the K classes, item i from word i % 4 of Philox block (lo32(index), hi32(index), i / 4,
+     * {@link #CLASS_STREAM}) under the run's TRAIN key, mapped as floor(u32 K / 2^32) (bias below
+     * K / 2^32). Depends on (seed, index) alone, so a resumed run asks for the same classes.
+     */
+    static void fakeClasses(long seed, long index, int k, int[] dst) {
+        long key = GanModel.key(seed, GanModel.Stream.TRAIN);
+        int[] w = new int[4];
+        for (int i = 0; i < dst.length; i++) {
+            if (i % 4 == 0) Philox.block((int) index, (int) (index >>> 32), i / 4, CLASS_STREAM, (int) key, (int) (key >>> 32), w);
+            dst[i] = (int) (((w[i % 4] & 0xFFFFFFFFL) * k) >>> 32);
+        }
+    }
+
+    /** D's classes for the real batch from its labels (after the batch's items in {@code batch}). */
+    private void useRealClasses(float[] batch) {
+        int n = realClassesInt.length, at = real.shape().intSize();
+        for (int i = 0; i < n; i++) realClassesInt[i] = (int) batch[at + i];
+        GanModel.oneHot(realClassesInt, classes, realClassesHost);
+        b.copyFromHost(realClassesHost, realClasses);
+        if (head != null) {
+            float[] labels = new float[n];
+            System.arraycopy(batch, at, labels, 0, n);
+            b.copyFromHost(labels, realLabels);
+        }
+    }
+
+    /** AC-GAN: D's class logits of the pass just run against {@code labels}, their gradient into the head for its backward. */
+    private void classLoss(Tensor labels, int slot) {
+        if (head != null) b.softmaxCrossEntropy(head.classLogits(), labels, config.auxClassifier(), head.classGradient(), stats, slot);
     }
 
     /** x as D sees it: augmented under --diffaugment. */
@@ -97,21 +161,36 @@ public final class GanTrainer {
     public void step() {
         Tensor fake = null;
         for (int k = 0; k < config.dSteps(); k++) {
+            if (classes > 0) {
+                fakeClasses(config.seed(), batchesDrawn, classes, fakeClasses);
+                model.useClasses(fakeClasses);   // G's classes, and D's for the fake batch
+                if (head != null) {
+                    for (int i = 0; i < fakeClasses.length; i++) fakeLabelsHost[i] = fakeClasses[i];
+                    b.copyFromHost(fakeLabelsHost, fakeLabels);
+                }
+            }
             b.fillNormal(z, 0f, 1f, noise.seed(), noise.take(z.size()));
             fake = g.forward(z, true);
             long asked = System.nanoTime();
             float[] batch = data.take(batchesDrawn++, realHost);
             dataNanos += System.nanoTime() - asked;
             b.copyFromHost(batch, real);
+            if (classes > 0) {
+                useRealClasses(batch);
+                d.useClasses(realClasses);
+            }
 
             Tensor logits = d.forward(augmented(real), true);
             if (loss.sigmoid()) bce(logits, config.realLabel(), 0f, 1f, REAL);
             else b.criticLoss(loss.critic(), logits, loss.criticRealTarget(), 1f, dLogits, stats, REAL);
+            classLoss(realLabels, AUX_REAL);
             d.backward(dLogits, GradMode.WRITE, false);
 
+            if (classes > 0) d.useClasses(model.classesTensor());
             logits = d.forward(augmented(fake), true);
             if (loss.sigmoid()) bce(logits, 0f, config.realLabel(), 1f, FAKE);
             else b.criticLoss(loss.critic(), logits, loss.criticFakeTarget(), 1f, dLogits, stats, FAKE);
+            classLoss(fakeLabels, AUX_FAKE);
             d.backward(dLogits, GradMode.ACCUMULATE, false);
             optD.step();
             if (config.clip() > 0) for (Tensor w : dWeights) b.clamp(w, -config.clip(), config.clip());
@@ -122,6 +201,7 @@ public final class GanTrainer {
             case MINIMAX -> b.bceWithLogits(logits, null, 0f, -1f, dLogits, stats, GEN);        // log(1 - D(G(z))) = -BCE(l, 0)
             default -> b.criticLoss(loss.generator(), logits, loss.generatorTarget(), 1f, dLogits, stats, GEN);
         }
+        classLoss(fakeLabels, AUX_GEN);   // G too wants its image classified as the class it was asked for
         Tensor dFake = d.backward(dLogits, GradMode.SKIP, true);
         g.backward(augment == null ? dFake : augment.backward(dFake), GradMode.WRITE, false);
         optG.step();
@@ -146,6 +226,16 @@ public final class GanTrainer {
         float gLoss = loss == Loss.MINIMAX ? -s[GEN] : s[GEN];
         float accReal = loss.hasBoundary() ? s[REAL + 2] : Float.NaN, accFake = loss.hasBoundary() ? 1f - s[FAKE + 2] : Float.NaN;
         return new StepStats(step, s[REAL] + s[FAKE], accReal, accFake, gLoss, s[REAL + 1], s[FAKE + 1], loss);
+    }
+
+    /**
+     * The auxiliary classifier's numbers of the last step (waits for the backend): its loss and
+     * accuracy on the real batch, on the fake batch of D's update, and on G's; null without one.
+     */
+    public float[] readAuxStats() {
+        if (head == null) return null;
+        b.toHost(stats, statsHost);
+        return java.util.Arrays.copyOfRange(statsHost, AUX_REAL, STATS);
     }
 
     public long steps() { return step; }

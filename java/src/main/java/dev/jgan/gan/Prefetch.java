@@ -37,7 +37,7 @@ final class Prefetch implements RealBatches {
 
     Prefetch(RealBatches source, int batch) {
         this.source = source;
-        this.floats = Math.toIntExact(source.item().size() * batch);
+        this.floats = source.batchFloats(batch);
         this.worker = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "jgan-data");
             t.setDaemon(true);
@@ -48,6 +48,8 @@ final class Prefetch implements RealBatches {
     @Override public Shape item() { return source.item(); }
 
     @Override public long batchesPerEpoch() { return source.batchesPerEpoch(); }
+
+    @Override public int classes() { return source.classes(); }
 
     @Override public void fill(long index, float[] dst) {
         float[] ready = next(index);

@@ -7,6 +7,7 @@ import dev.jgan.data.ModeCoverage;
 import dev.jgan.data.RingOfGaussians;
 import dev.jgan.io.ImageGrid;
 import dev.jgan.io.ScatterPlot;
+import dev.jgan.nn.ClassHead;
 import dev.jgan.nn.Init;
 import dev.jgan.nn.Layer;
 import dev.jgan.tensor.Shape;
@@ -29,6 +30,12 @@ import java.util.function.Supplier;
  *
  * @param kind           what the preset makes, which decides its data, pictures and evaluation
  * @param defaultDataset the dataset used when none is named ("ring" for the toy, which makes its own)
+ * @param classes        0 for an unconditional preset; for a class-conditional one (cGAN, projection
+ *                       discriminator) the classes K its networks are built for: G makes the class
+ *                       asked for and D judges an image with its class. The built-in value is the
+ *                       default dataset's; {@link #withClasses} gives the recipe for the data's.
+ * @param auxClassifier  a conditional preset's default weight of AC-GAN's auxiliary classification
+ *                       loss ({@code --aux-classifier}), 0 for none
  */
 public record Preset(
         String name,
@@ -36,8 +43,8 @@ public record Preset(
         Kind kind,
         Shape item,
         int zDim,
-        IntFunction<List<Layer>> generatorFor,
-        IntFunction<List<Layer>> discriminatorFor,
+        Network generatorFor,
+        Network discriminatorFor,
         Init init,
         float lrG,
         float lrD,
@@ -46,7 +53,18 @@ public record Preset(
         int batch,
         int defaultSteps,
         int sampleEvery,
-        String defaultDataset) {
+        String defaultDataset,
+        int classes,
+        float auxClassifier) {
+
+    /**
+     * A network's layers for images of {@code channels} channels (0 for points) and, for a
+     * class-conditional preset, {@code classes} classes (0 for the others), fresh on every call.
+     */
+    @FunctionalInterface
+    public interface Network {
+        List<Layer> layers(int channels, int classes);
+    }
 
     /**
      * What a preset generates. Everything that differs between images and points is decided here:
@@ -75,7 +93,7 @@ public record Preset(
         },
         /** The ring toy's 2-D points, made by the trainer: sampled as a scatter plot, measured by the modes covered. */
         POINTS {
-            @Override RealBatches open(TrainConfig c, Preset p, long key) { return DataSources.ring(c.batch(), key); }
+            @Override RealBatches open(TrainConfig c, Preset p, long key) { return DataSources.ring(c.batch(), key, p.conditional()); }
 
             @Override void writePng(Path file, float[] host, Shape s, int max, int scale) {
                 ScatterPlot.writePng(file, host, s.dim(0), new RingOfGaussians().modes());
@@ -119,14 +137,17 @@ public record Preset(
         Objects.requireNonNull(defaultDataset, "defaultDataset");
     }
 
+    /** Whether G and D are conditioned on a class (K = {@link #classes} > 0). */
+    public boolean conditional() { return classes > 0; }
+
     /** Image channels (C of the item), or 0 for the toy's points. */
     public int channels() { return kind.images() ? item.dim(0) : 0; }
 
     /** The generator's layers for this preset's item, fresh on every call. */
-    public Supplier<List<Layer>> generator() { return () -> generatorFor.apply(channels()); }
+    public Supplier<List<Layer>> generator() { return () -> generatorFor.layers(channels(), classes); }
 
     /** The discriminator's layers for this preset's item, fresh on every call. */
-    public Supplier<List<Layer>> discriminator() { return () -> discriminatorFor.apply(channels()); }
+    public Supplier<List<Layer>> discriminator() { return () -> discriminatorFor.layers(channels(), classes); }
 
     /**
      * The same recipe for images of {@code c} channels (1 gray, 3 colour): item (c, H, W), both
@@ -137,14 +158,14 @@ public record Preset(
         if (c != 1 && c != 3) throw new UserError("--channels must be 1 or 3, got " + c);
         if (c == channels()) return this;
         return new Preset(name, description, kind, Shape.of(c, item.dim(1), item.dim(2)), zDim, generatorFor, discriminatorFor, init,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
     }
 
     /** The same preset with its layers initialised by {@code i} ({@code --init}). */
     public Preset withInit(Init i) {
         if (i == init) return this;
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, i,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
     }
 
     /**
@@ -155,7 +176,38 @@ public record Preset(
         if (on == SpectralNormOn.NONE) return this;
         return new Preset(name, description, kind, item, zDim, SpectralNormOn.apply(on.generator(), generatorFor),
                 SpectralNormOn.apply(on.discriminator(), discriminatorFor), init, lrG, lrD, beta1, beta2, batch, defaultSteps,
-                sampleEvery, defaultDataset);
+                sampleEvery, defaultDataset, classes, auxClassifier);
+    }
+
+    /**
+     * The same conditional recipe for {@code k} classes (the data's); this preset itself when it
+     * has them already. An unconditional preset takes no classes.
+     */
+    public Preset withClasses(int k) {
+        if (!conditional()) throw new IllegalArgumentException(name + " is not class-conditional");
+        if (k < 2) throw new UserError(name + " is class-conditional and needs at least 2 classes; the data has " + k);
+        if (k == classes) return this;
+        return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
+                defaultSteps, sampleEvery, defaultDataset, k, auxClassifier);
+    }
+
+    /**
+     * The same conditional recipe with AC-GAN's auxiliary classifier on D's {@link ClassHead}
+     * ({@code --aux-classifier}); a UserError for a preset without one.
+     */
+    public Preset withAuxClassifier() {
+        if (!conditional()) throw new UserError("--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, cgan-ring); "
+                + name + " is not");
+        Network d = discriminatorFor;
+        Network withAux = (c, k) -> {
+            List<Layer> layers = d.layers(c, k);
+            boolean found = false;
+            for (Layer l : layers) if (l instanceof ClassHead h) { h.auxiliary(); found = true; }
+            if (!found) throw new IllegalStateException(name + ": D has no ClassHead for the auxiliary classifier");
+            return layers;
+        };
+        return new Preset(name, description, kind, item, zDim, generatorFor, withAux, init, lrG, lrD, beta1, beta2, batch,
+                defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
     }
 
     /** The item's description, as "28x28x1". */
@@ -173,7 +225,9 @@ public record Preset(
         private Kind kind = Kind.IMAGES;
         private Shape item;
         private int zDim = 100;
-        private IntFunction<List<Layer>> generator, discriminator;
+        private Network generator, discriminator;
+        private int classes;
+        private float auxClassifier;
         private Init init = Init.GLOROT_UNIFORM;
         private float lrG = 2e-4f, lrD = 2e-4f, beta1 = 0.5f, beta2 = 0.999f;
         private int batch = 64, steps = 3000, sampleEvery = 500;
@@ -187,9 +241,17 @@ public record Preset(
         public Builder item(Shape v) { item = v; return this; }
         public Builder zDim(int v) { zDim = v; return this; }
         /** The generator's layers for images of C channels (the argument; 0 for points). */
-        public Builder generator(IntFunction<List<Layer>> v) { generator = v; return this; }
+        public Builder generator(IntFunction<List<Layer>> v) { generator = (c, k) -> v.apply(c); return this; }
         /** The discriminator's layers for images of C channels (the argument; 0 for points). */
-        public Builder discriminator(IntFunction<List<Layer>> v) { discriminator = v; return this; }
+        public Builder discriminator(IntFunction<List<Layer>> v) { discriminator = (c, k) -> v.apply(c); return this; }
+        /** A class-conditional generator's layers for C channels and K classes (the arguments). */
+        public Builder generator(Network v) { generator = v; return this; }
+        /** A class-conditional discriminator's layers for C channels and K classes (the arguments). */
+        public Builder discriminator(Network v) { discriminator = v; return this; }
+        /** Makes the preset class-conditional, for {@code k} classes unless the data has others. */
+        public Builder classes(int k) { classes = k; return this; }
+        /** A conditional preset's default AC-GAN classification weight (--aux-classifier). */
+        public Builder auxClassifier(float w) { auxClassifier = w; return this; }
         public Builder init(Init v) { init = v; return this; }
         /** The same Adam learning rate for G and D. */
         public Builder lr(float v) { lrG = v; lrD = v; return this; }
@@ -205,7 +267,7 @@ public record Preset(
 
         public Preset build() {
             return new Preset(name, description, kind, item, zDim, generator, discriminator, init, lrG, lrD, beta1, beta2,
-                    batch, steps, sampleEvery, dataset);
+                    batch, steps, sampleEvery, dataset, classes, auxClassifier);
         }
     }
 }

@@ -5,6 +5,8 @@ import dev.jgan.nn.Activation.LeakyReLU;
 import dev.jgan.nn.Activation.ReLU;
 import dev.jgan.nn.Activation.Tanh;
 import dev.jgan.nn.BatchNorm;
+import dev.jgan.nn.ClassEmbedding;
+import dev.jgan.nn.ClassHead;
 import dev.jgan.nn.Conv2d;
 import dev.jgan.nn.ConvTranspose2d;
 import dev.jgan.nn.Dense;
@@ -13,6 +15,7 @@ import dev.jgan.nn.Flatten;
 import dev.jgan.nn.Init;
 import dev.jgan.nn.Layer;
 import dev.jgan.nn.Reshape;
+import dev.jgan.data.RingOfGaussians;
 import dev.jgan.tensor.Shape;
 
 import java.util.LinkedHashMap;
@@ -29,6 +32,9 @@ public final class Presets {
         add(dcgan28());
         add(dcgan64());
         add(ring());
+        add(cganMlp());
+        add(cdcgan28());
+        add(cganRing());
     }
 
     private Presets() {}
@@ -155,6 +161,70 @@ public final class Presets {
                 .discriminator(c -> List.<Layer>of(new Dense(2, w), new LeakyReLU(slope), new Dense(w, w), new LeakyReLU(slope),
                         new Dense(w, 1)))
                 .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(4000).sampleEvery(500)
+                .build();
+    }
+
+    /**
+     * Mirza and Osindero's conditional GAN on the Keras-GAN MLP (Keras-GAN's cgan.py beside gan.py):
+     * mlp-gan's networks with the class joined to G's noise and to D's image. The one-hot class
+     * joined to a dense layer's input is a {@link ClassEmbedding} added after it (its K extra weight
+     * columns), so G is mlp-gan's G of [z, onehot(y)] and D mlp-gan's D of [x, onehot(y)]. K = 10 for
+     * Fashion-MNIST and MNIST, or the classes of the data; Adam 2e-4, beta1 0.5, batch 64.
+     */
+    static Preset cganMlp() {
+        float slope = 0.2f, momentum = 0.2f, eps = 1e-3f;
+        return Preset.builder("cgan-mlp").description("conditional MLP GAN, class joined to z and to D's input (28x28, 1 or 3 channels)")
+                .item(Shape.of(1, 28, 28)).zDim(100).classes(10)
+                .generator((c, k) -> List.<Layer>of(
+                        new Dense(100, 256), new ClassEmbedding(k, 256), new LeakyReLU(slope), new BatchNorm(256, momentum, eps),
+                        new Dense(256, 512), new LeakyReLU(slope), new BatchNorm(512, momentum, eps),
+                        new Dense(512, 1024), new LeakyReLU(slope), new BatchNorm(1024, momentum, eps),
+                        new Dense(1024, c * 784), new Tanh(), new Reshape(c, 28, 28)))
+                .discriminator((c, k) -> List.<Layer>of(
+                        new Flatten(), new Dense(c * 784, 512), new ClassEmbedding(k, 512), new LeakyReLU(slope),
+                        new Dense(512, 256), new LeakyReLU(slope), new ClassHead(256, k, false)))
+                .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(64).steps(3000).sampleEvery(500)
+                .dataset("fashion-mnist").build();
+    }
+
+    /**
+     * dcgan-28 made class-conditional: G's first Dense takes the class joined to z (a
+     * {@link ClassEmbedding} of 7*7*256 after it), and D is Miyato and Koyama's projection
+     * discriminator, its logit x w + b + &lt;x, E[y]&gt; on the 6272 features of its last convolution
+     * ({@link ClassHead}). dcgan-28's recipe otherwise (Adam 2e-4, beta1 0.5, batch 16, one epoch).
+     */
+    static Preset cdcgan28() {
+        float slope = 0.3f, momentum = 0.01f, eps = 1e-3f;
+        return Preset.builder("cdcgan-28").description("conditional DCGAN, class joined to z, projection discriminator (28x28, 1 or 3 channels)")
+                .item(Shape.of(1, 28, 28)).zDim(100).classes(10).auxClassifier(1f)
+                .generator((c, k) -> List.<Layer>of(
+                        new Dense(100, 7 * 7 * 256, false), new ClassEmbedding(k, 7 * 7 * 256),
+                        new BatchNorm(7 * 7 * 256, momentum, eps), new LeakyReLU(slope), new Reshape(256, 7, 7),
+                        new ConvTranspose2d(256, 128, 5, 1, 2, 0, false), new BatchNorm(128, momentum, eps), new LeakyReLU(slope),
+                        new ConvTranspose2d(128, 64, 5, 2, 2, 1, false), new BatchNorm(64, momentum, eps), new LeakyReLU(slope),
+                        new ConvTranspose2d(64, c, 5, 2, 2, 1, false), new Tanh()))
+                .discriminator((c, k) -> List.<Layer>of(
+                        new Conv2d(c, 64, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
+                        new Conv2d(64, 128, 5, 2, 2, true), new LeakyReLU(slope), new Dropout(0.3f),
+                        new Flatten(), new ClassHead(128 * 7 * 7, k, true)))
+                .init(Init.GLOROT_UNIFORM).lr(2e-4f).beta1(0.5f).beta2(0.999f).batch(16).steps(3750).sampleEvery(500)
+                .dataset("fashion-mnist").build();
+    }
+
+    /**
+     * The ring toy with its mode as the class: asked for class k, G should put its points on mode
+     * k. ring's networks with the class joined to G's noise and D's point, and a projection head.
+     */
+    static Preset cganRing() {
+        float slope = 0.2f;
+        int z = 2, w = 128;
+        return Preset.builder("cgan-ring").description("2-D toy, conditional: class k is the ring's mode k")
+                .points().item(Shape.of(2)).zDim(z).classes(RingOfGaussians.DEFAULT_MODES)
+                .generator((c, k) -> List.<Layer>of(new Dense(z, w), new ClassEmbedding(k, w), new LeakyReLU(slope),
+                        new Dense(w, w), new LeakyReLU(slope), new Dense(w, 2)))
+                .discriminator((c, k) -> List.<Layer>of(new Dense(2, w), new ClassEmbedding(k, w), new LeakyReLU(slope),
+                        new Dense(w, w), new LeakyReLU(slope), new ClassHead(w, k, true)))
+                .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(2000).sampleEvery(500)
                 .build();
     }
 }

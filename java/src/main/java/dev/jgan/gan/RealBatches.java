@@ -10,7 +10,19 @@ public interface RealBatches extends AutoCloseable {
     /** The shape of one item, e.g. (1, 28, 28). */
     Shape item();
 
-    /** Copies batch number {@code index} (counting from 0 over the whole run) into {@code dst}. */
+    /**
+     * The classes of a labelled source (a class-conditional run's): then each batch holds its B
+     * items and, after them, their B labels 0 .. K-1 as floats. 0 for a source without labels,
+     * whose batches hold the items alone.
+     */
+    default int classes() { return 0; }
+
+    /** Floats in one batch of {@code batch} items: the items, and their labels when {@link #classes} > 0. */
+    default int batchFloats(int batch) {
+        return Math.toIntExact(item().size() * batch + (classes() > 0 ? batch : 0));
+    }
+
+    /** Copies batch number {@code index} (counting from 0 over the whole run) into {@code dst} (see {@link #classes}). */
     void fill(long index, float[] dst);
 
     /**

@@ -25,8 +25,12 @@ final class SamplePictures {
 
     /** Writes up to {@code max} of the images {@code host} (shape (n, c, h, w)) as a square grid; returns the file. */
     static Path writeImages(float[] host, Shape s, Path file, int max) {
+        return writeImages(host, s, file, max, (int) Math.ceil(Math.sqrt(Math.min(max, s.dim(0)))));
+    }
+
+    /** As {@link #writeImages(float[], Shape, Path, int)}, {@code cols} images a row. */
+    static Path writeImages(float[] host, Shape s, Path file, int max, int cols) {
         int n = Math.min(max, s.dim(0));
-        int cols = (int) Math.ceil(Math.sqrt(n));
         int h = s.dim(2);
         ImageGrid.writePng(file, host, n, s.dim(1), h, s.dim(3), cols, h < 64 ? 2 : 1);
         return file;

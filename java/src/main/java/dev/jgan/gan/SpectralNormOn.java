@@ -4,7 +4,6 @@ import dev.jgan.UserError;
 import dev.jgan.nn.Layer;
 
 import java.util.List;
-import java.util.function.IntFunction;
 
 /**
  * Which networks compute with spectrally normalised weights ({@code --spectral-norm}): every
@@ -31,10 +30,10 @@ public enum SpectralNormOn {
     }
 
     /** {@code network} with every layer that has a weight spectrally normalised when {@code on}. */
-    static IntFunction<List<Layer>> apply(boolean on, IntFunction<List<Layer>> network) {
+    static Preset.Network apply(boolean on, Preset.Network network) {
         if (!on) return network;
-        return c -> {
-            List<Layer> layers = network.apply(c);
+        return (c, k) -> {
+            List<Layer> layers = network.layers(c, k);
             for (Layer l : layers) if (l.hasWeight()) l.spectralNormalized();
             return layers;
         };

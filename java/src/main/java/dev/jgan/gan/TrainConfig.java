@@ -36,13 +36,19 @@ import dev.jgan.UserError;
  * @param diffAugment DiffAugment's policy for D's inputs: "none" or a comma list of color,
  *                   translation, cutout ({@link Augmentation#policy}); "none" in the config of a
  *                   checkpoint written before --diffaugment
+ * @param classes    a class-conditional preset's classes K: 0 to take them from the data's labels (a
+ *                   run's saved config holds the classes it trained on); 0 for the unconditional presets
+ * @param auxClassifier weight of AC-GAN's auxiliary classification loss (D's class logits against
+ *                   the real image's label and the class G was asked for, in D's loss and in G's), or
+ *                   0 for none; a conditional preset's option
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
         float lrG, float lrD, float beta1, float beta2, String loss, float realLabel, float labelNoise,
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
-        String optimizer, float momentum, float clip, String init, String spectralNorm, String diffAugment) {
+        String optimizer, float momentum, float clip, String init, String spectralNorm, String diffAugment,
+        int classes, float auxClassifier) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -88,6 +94,7 @@ public record TrainConfig(
         b.beta2 = p.beta2();
         b.sampleEvery = p.sampleEvery();
         b.presetInit = p.init().flag();
+        b.auxClassifier = p.auxClassifier();
         return b;
     }
 
@@ -103,6 +110,8 @@ public record TrainConfig(
         b.optimizer = optimizer; b.momentum = momentum; b.clip = clip; b.lrGiven = true; b.init = init;
         b.spectralNorm = spectralNorm;
         b.diffAugment = diffAugment;
+        b.classes = classes;
+        b.auxClassifier = auxClassifier;
         return b;
     }
 
@@ -122,6 +131,8 @@ public record TrainConfig(
         private String spectralNorm = SpectralNormOn.NONE.flag();
         private float momentum = MOMENTUM, clip = Float.NaN;
         private boolean lrGiven;
+        private int classes;
+        private float auxClassifier;
 
         private Builder() {}
 
@@ -163,6 +174,10 @@ public record TrainConfig(
         public Builder spectralNorm(String v) { spectralNorm = v; return this; }
         /** none, or a comma list of color, translation, cutout, applied to D's inputs in the order given. */
         public Builder diffAugment(String v) { diffAugment = v; return this; }
+        /** A conditional preset's classes; 0: the data's. */
+        public Builder classes(int v) { classes = v; return this; }
+        /** AC-GAN's auxiliary classification loss weight; 0: none. */
+        public Builder auxClassifier(float v) { auxClassifier = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -178,7 +193,8 @@ public record TrainConfig(
             float c = !Float.isNaN(clip) ? clip : wgan ? WGAN_CLIP : 0f;
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
-                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm, diffAugment);
+                    channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm, diffAugment,
+                    classes, auxClassifier);
         }
     }
 
@@ -206,6 +222,12 @@ public record TrainConfig(
         check(clip >= 0 && Float.isFinite(clip), "--clip must be >= 0 (0 = no weight clipping), got " + clip);
         check(Augmentation.policy(diffAugment).isEmpty() || Presets.get(preset).kind().images(),
                 "--diffaugment transforms images; the " + preset + " preset's points have no pixels (use --diffaugment none)");
+        Preset p = Presets.get(preset);
+        check(classes == 0 || (p.conditional() && classes >= 2), p.conditional() ? "--classes must be at least 2, got " + classes
+                : "preset " + preset + " is not class-conditional: it takes no classes (try cgan-mlp or cdcgan-28)");
+        check(auxClassifier >= 0 && Float.isFinite(auxClassifier), "--aux-classifier must be >= 0 (0 = none; 1 is AC-GAN's), got " + auxClassifier);
+        check(auxClassifier == 0 || p.conditional(), "--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, "
+                + "cgan-ring); " + preset + " is not");
         check(l.sigmoid() || (realLabel == 1f && labelNoise == 0f), "--real-label and --label-noise set BCE's targets; --loss "
                 + loss + " has none (use nonsaturating or minimax)");
         return this;
@@ -222,6 +244,8 @@ public record TrainConfig(
     public Preset presetFor(Preset p) {
         Preset q = init == null ? p : p.withInit(dev.jgan.nn.Init.of(init));
         q = q.withSpectralNorm(SpectralNormOn.of(spectralNorm));
+        if (classes > 0 && q.conditional()) q = q.withClasses(classes);
+        if (auxClassifier > 0) q = q.withAuxClassifier();
         return channels == 0 || !p.kind().images() ? q : q.withChannels(channels);
     }
 

@@ -75,7 +75,12 @@ public final class TrainingRun {
                     .build();
         RealBatches data = DataSources.open(config, preset);
         if (preset.kind().images() && config.channels() == 0) config = config.toBuilder().channels(data.item().dim(0)).build();
-        preset = config.model();   // the channels the data has (or --channels asked for)
+        if (preset.conditional() && config.classes() == 0) config = config.toBuilder().classes(data.classes()).build();
+        preset = config.model();   // the channels (and a conditional preset's classes) the data has, or the flags asked for
+        if (preset.conditional() && data.classes() != preset.classes()) {
+            data.close();
+            throw new UserError("--classes " + preset.classes() + " does not fit the data, which has " + data.classes() + " classes");
+        }
         if (epochs > 0) {
             if (data.batchesPerEpoch() == 0) throw new UserError("--epochs does not apply to " + preset.name() + ", which has no fixed dataset; use --steps");
             config = config.withSteps(Math.max(1, epochs * data.batchesPerEpoch() / config.dSteps())).validate();
@@ -210,6 +215,12 @@ public final class TrainingRun {
         }
         m.put("img_per_s", Math.round(imagesPerSecond));
         m.put("data_ms", Math.round(dataMs * 1000) / 1000.0);   // per step: waiting for and copying the real batches
+        float[] aux = t.readAuxStats();
+        if (aux != null) {   // AC-GAN's classifier: how often D names the class of a real image, and the class G was asked for
+            m.put("aux_acc_real", aux[1]);
+            m.put("aux_acc_fake", aux[3]);
+            m.put("aux_loss_g", aux[4]);
+        }
         t.model().preset().kind().addQuality(m, samples::generate);
         return m;
     }
@@ -285,9 +296,12 @@ public final class TrainingRun {
         Map<String, Object> measure(long step) {
             GanModel model = t.model();
             int n = t.config().evalN();
-            float[] images = Generation.generate(model, n, new RngStream(GanModel.key(t.config().seed(), GanModel.Stream.EVAL), 0), true);
+            int[] asked = model.classes() > 0 ? GanModel.balanced(n, model.classes(), 0) : null;
+            float[] images = Generation.generate(model, n, new RngStream(GanModel.key(t.config().seed(), GanModel.Stream.EVAL), 0), true, asked);
             var item = model.preset().item();
-            Evaluator.Result r = evaluator.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
+            Evaluator.ConditionalResult cr = asked == null ? null
+                    : evaluator.evaluateClasses(images, n, item.dim(0), item.dim(1), item.dim(2), asked);
+            Evaluator.Result r = cr != null ? cr.all() : evaluator.evaluate(images, n, item.dim(0), item.dim(1), item.dim(2));
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("fid", Math.round(r.fid() * 1000) / 1000.0);
             m.put("classes_covered", r.coverage().classesCovered());
@@ -297,6 +311,11 @@ public final class TrainingRun {
             m.put("mean_confidence", Math.round(r.coverage().meanConfidence() * 1000) / 1000.0);
             m.put("eval_n", n);
             m.put("floor_fid", Math.round(evaluator.floor() * 1000) / 1000.0);
+            if (cr != null) {   // a conditional G: how often each class asked for is what the classifier sees, and its FID
+                m.put("class_accuracy_min", Math.round(cr.minAccuracy() * 1000) / 1000.0);
+                m.put("class_accuracy", cr.classes().stream().map(c -> Math.round(c.accuracy() * 1000) / 1000.0).toList());
+                m.put("class_fid", cr.classes().stream().map(c -> Double.isNaN(c.fid()) ? null : Math.round(c.fid() * 1000) / 1000.0).toList());
+            }
             int classes = r.coverage().histogram().length;
             if (r.coverage().classesCovered() < Math.min(MIN_CLASSES, classes - 2))
                 log.accept(String.format(Locale.ROOT, "warning: step %d: possible mode collapse: G's images cover only %d of %d classes "
@@ -344,40 +363,83 @@ public final class TrainingRun {
         }
     }
 
-    /** Writes the fixed-noise sample picture of step {@code s}. */
+    /**
+     * Writes the fixed-noise sample picture of step {@code s}: a 5x5 grid, or for a conditional
+     * image preset one row of {@value #PER_CLASS} per class (the same noise in every row, so each
+     * column shows one z as every class); a conditional toy asks for every class in turn.
+     */
     static final class Samples {
         /** Images in a sample grid (5x5), drawn in as many batches as that takes. */
         static final int GRID = 25;
+        /** Images of each class in a conditional preset's grid. */
+        static final int PER_CLASS = 10;
 
         private final GanModel model;
         private final Tensor[] zs;
+        private final int images, columns;
+        /** The class of each grid image, batch-padded; null for an unconditional model. */
+        private final int[] classes;
 
         Samples(GanModel model, long seed) {
             this.model = model;
-            int batches = model.preset().kind().sampleBatches(GRID, model.batch());
+            int k = model.classes();
+            boolean rows = k > 0 && model.preset().kind().images();
+            this.images = rows ? k * PER_CLASS : GRID;
+            this.columns = rows ? PER_CLASS : (int) Math.ceil(Math.sqrt(GRID));
+            int batches = model.preset().kind().sampleBatches(images, model.batch());
             this.zs = new Tensor[batches];
             long key = GanModel.key(seed, GanModel.Stream.FIXED_NOISE);
             for (int i = 0; i < batches; i++) {
                 zs[i] = model.backend().allocate(model.noiseShape());
-                // the same noise at every interval, so that grids show how G's output for it evolves
-                model.backend().fillNormal(zs[i], 0f, 1f, key, i * zs[i].size());
+                // the same noise at every interval, so that grids show how G's output for it evolves; in a
+                // conditional grid, the same PER_CLASS noise vectors in each class's row
+                if (rows) {
+                    float[] z = new float[zs[i].shape().intSize()], column = new float[model.preset().zDim()];
+                    for (int j = 0; j < model.batch(); j++) {
+                        int col = (i * model.batch() + j) % PER_CLASS;
+                        fixedNoise(model.backend(), key, col, column);
+                        System.arraycopy(column, 0, z, j * column.length, column.length);
+                    }
+                    model.backend().copyFromHost(z, zs[i]);
+                } else {
+                    model.backend().fillNormal(zs[i], 0f, 1f, key, i * zs[i].size());
+                }
+            }
+            if (k > 0) {
+                classes = new int[batches * model.batch()];
+                for (int j = 0; j < classes.length; j++) classes[j] = rows ? Math.min(j / PER_CLASS, k - 1) : j % k;
+            } else {
+                classes = null;
             }
         }
 
+        /** Noise vector {@code index} of the fixed noise, drawn on the backend as every other fill. */
+        private static void fixedNoise(Backend b, long key, int index, float[] dst) {
+            Tensor t = b.allocate(dev.jgan.tensor.Shape.of(dst.length));
+            b.fillNormal(t, 0f, 1f, key, (long) index * dst.length);
+            b.toHost(t, dst);
+        }
+
         /** G's output for the first batch of fixed noise, in inference mode. */
-        Tensor generate() { return model.generate(zs[0]); }
+        Tensor generate() { return generate(0); }
+
+        private Tensor generate(int batch) {
+            if (classes != null)
+                model.useClasses(java.util.Arrays.copyOfRange(classes, batch * model.batch(), (batch + 1) * model.batch()));
+            return model.generate(zs[batch]);
+        }
 
         Path write(Path dir, long step) {
             Path file = dir.resolve(String.format("step-%07d.png", step));
-            if (zs.length == 1) return SamplePictures.write(model, generate(), file, GRID);
+            if (!model.preset().kind().images()) return SamplePictures.write(model, generate(), file, images);
             Shape item = model.preset().item();
             int per = Math.toIntExact(item.size()), batch = model.batch();
             float[] all = new float[zs.length * batch * per], chunk = new float[batch * per];
             for (int i = 0; i < zs.length; i++) {
-                model.backend().toHost(model.generate(zs[i]), chunk);
+                model.backend().toHost(generate(i), chunk);
                 System.arraycopy(chunk, 0, all, i * batch * per, batch * per);
             }
-            return SamplePictures.writeImages(all, item.batched(zs.length * batch), file, GRID);
+            return SamplePictures.writeImages(all, item.batched(zs.length * batch), file, images, columns);
         }
     }
 }

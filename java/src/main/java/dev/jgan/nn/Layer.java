@@ -99,6 +99,16 @@ public abstract class Layer {
     /** Gives layers that draw random numbers in training (dropout) the run's noise stream. */
     public void setNoise(RngStream noise) {}
 
+    /**
+     * Gives a class-conditional layer ({@link ClassEmbedding}, {@link ClassHead}) the one-hot
+     * classes (N, K) its next forwards and backwards read; the caller writes the tensor's contents
+     * before each forward. Others ignore it.
+     */
+    public void useClasses(Tensor oneHot) {}
+
+    /** The classes K a class-conditional layer is built for; 0 for the others. */
+    public int classes() { return 0; }
+
     /** Trainable parameters with local names ("weight", "bias"). */
     public List<Parameter> parameters() { return List.of(); }
 

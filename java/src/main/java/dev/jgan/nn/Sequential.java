@@ -101,6 +101,17 @@ public final class Sequential {
         for (Layer l : layers) l.setNoise(noise);
     }
 
+    /** Points every class-conditional layer at the one-hot classes (N, K) {@code oneHot} (see {@link Layer#useClasses}). */
+    public void useClasses(Tensor oneHot) {
+        for (Layer l : layers) l.useClasses(oneHot);
+    }
+
+    /** The classes K the network is conditioned on, or 0 when no layer is class-conditional. */
+    public int classes() {
+        for (Layer l : layers) if (l.classes() > 0) return l.classes();
+        return 0;
+    }
+
     public Tensor forward(Tensor x, boolean training) {
         for (Layer l : layers) x = l.forward(x, training);
         return x;
