@@ -108,12 +108,13 @@ public final class Bench {
     public static GanTrainer trainer(Backend b, Preset p, int batch, Data data) {
         if (data.dataset() == null || !p.kind().images()) {
             Preset model = data.channels() == 0 || !p.kind().images() ? p : p.withChannels(data.channels());
-            return new GanTrainer(new GanModel(b, model, batch, 0), data.config(model, batch), fixedBatch(model.item(), batch));
+            return new GanTrainer(new GanModel(b, model, batch, 0), data.config(model, batch), fixedBatch(model.item(), batch, model.classes()));
         }
         TrainConfig c = data.config(p, batch);
         RealBatches real = DataSources.open(c, p);
         Preset model = p.withChannels(real.item().dim(0));
-        return new GanTrainer(new GanModel(b, model, batch, 0), c.toBuilder().channels(model.channels()).build(), real);
+        if (model.conditional()) model = model.withClasses(real.classes());   // the data's labels decide
+        return new GanTrainer(new GanModel(b, model, batch, 0), c.toBuilder().channels(model.channels()).classes(model.classes()).build(), real);
     }
 
     public static Result run(Backend b, Preset p, int batch, int steps, double warmupSeconds) {
@@ -163,11 +164,18 @@ public final class Bench {
     }
 
     /** The same batch every time, as the peer's fixed {@code torch.rand * 2 - 1}. */
-    public static RealBatches fixedBatch(Shape item, int batch) {
-        float[] data = new float[Math.toIntExact(item.size() * batch)];
-        for (int i = 0; i < data.length; i++) data[i] = 2f * Philox.uniformAt(12345, 0, i) - 1f;
+    public static RealBatches fixedBatch(Shape item, int batch) { return fixedBatch(item, batch, 0); }
+
+    /** {@link #fixedBatch(Shape, int)}, labelled for a conditional preset of {@code classes} classes (item i of class i % K); 0: none. */
+    public static RealBatches fixedBatch(Shape item, int batch, int classes) {
+        int images = Math.toIntExact(item.size() * batch);
+        float[] data = new float[images + (classes > 0 ? batch : 0)];
+        for (int i = 0; i < images; i++) data[i] = 2f * Philox.uniformAt(12345, 0, i) - 1f;
+        for (int i = 0; classes > 0 && i < batch; i++) data[images + i] = i % classes;
         return new RealBatches() {
             @Override public Shape item() { return item; }
+
+            @Override public int classes() { return classes; }
 
             @Override public void fill(long index, float[] dst) { System.arraycopy(data, 0, dst, 0, data.length); }
 

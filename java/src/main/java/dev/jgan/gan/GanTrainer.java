@@ -107,7 +107,9 @@ public final class GanTrainer {
             realClassesInt = new int[n];
             fakeClasses = new int[n];
             head = d.layers().getLast() instanceof ClassHead h && h.hasAuxiliary() ? h : null;
-            if (head != null && config.auxClassifier() <= 0) throw new IllegalStateException("D has an auxiliary classifier and no --aux-classifier weight");
+            if ((head != null) != (config.auxClassifier() > 0))
+                throw new IllegalArgumentException("the config's --aux-classifier " + config.auxClassifier() + " does not fit D, which has "
+                        + (head == null ? "no" : "an") + " auxiliary classifier");
             realLabels = head == null ? null : b.allocate(Shape.of(n));
             fakeLabels = head == null ? null : b.allocate(Shape.of(n));
             fakeLabelsHost = head == null ? null : new float[n];

@@ -147,7 +147,16 @@ public record Preset(
     public Supplier<List<Layer>> generator() { return () -> generatorFor.layers(channels(), classes); }
 
     /** The discriminator's layers for this preset's item, fresh on every call. */
-    public Supplier<List<Layer>> discriminator() { return () -> discriminatorFor.layers(channels(), classes); }
+    public Supplier<List<Layer>> discriminator() {
+        return () -> {
+            List<Layer> layers = discriminatorFor.layers(channels(), classes);
+            if (auxClassifier > 0) {   // AC-GAN: D's class head also classifies
+                if (!(layers.getLast() instanceof ClassHead h)) throw new IllegalStateException(name + ": D ends in no ClassHead to classify with");
+                h.auxiliary();
+            }
+            return layers;
+        };
+    }
 
     /**
      * The same recipe for images of {@code c} channels (1 gray, 3 colour): item (c, H, W), both
@@ -192,22 +201,16 @@ public record Preset(
     }
 
     /**
-     * The same conditional recipe with AC-GAN's auxiliary classifier on D's {@link ClassHead}
-     * ({@code --aux-classifier}); a UserError for a preset without one.
+     * The same conditional recipe with AC-GAN's auxiliary classification loss at weight {@code w}
+     * ({@code --aux-classifier}; 0 for none); this preset itself when it has that weight. A
+     * UserError for an unconditional preset and w > 0.
      */
-    public Preset withAuxClassifier() {
+    public Preset withAuxClassifier(float w) {
+        if (w == auxClassifier) return this;
         if (!conditional()) throw new UserError("--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, cgan-ring); "
                 + name + " is not");
-        Network d = discriminatorFor;
-        Network withAux = (c, k) -> {
-            List<Layer> layers = d.layers(c, k);
-            boolean found = false;
-            for (Layer l : layers) if (l instanceof ClassHead h) { h.auxiliary(); found = true; }
-            if (!found) throw new IllegalStateException(name + ": D has no ClassHead for the auxiliary classifier");
-            return layers;
-        };
-        return new Preset(name, description, kind, item, zDim, generatorFor, withAux, init, lrG, lrD, beta1, beta2, batch,
-                defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
+        return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
+                defaultSteps, sampleEvery, defaultDataset, classes, w);
     }
 
     /** The item's description, as "28x28x1". */

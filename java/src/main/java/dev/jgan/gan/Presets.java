@@ -224,7 +224,7 @@ public final class Presets {
                         new Dense(w, w), new LeakyReLU(slope), new Dense(w, 2)))
                 .discriminator((c, k) -> List.<Layer>of(new Dense(2, w), new ClassEmbedding(k, w), new LeakyReLU(slope),
                         new Dense(w, w), new LeakyReLU(slope), new ClassHead(w, k, true)))
-                .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(2000).sampleEvery(500)
+                .init(Init.GLOROT_UNIFORM).lr(3e-4f).beta1(0.5f).beta2(0.999f).batch(256).steps(4000).sampleEvery(500)
                 .build();
     }
 }

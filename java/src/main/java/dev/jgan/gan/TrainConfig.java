@@ -245,7 +245,7 @@ public record TrainConfig(
         Preset q = init == null ? p : p.withInit(dev.jgan.nn.Init.of(init));
         q = q.withSpectralNorm(SpectralNormOn.of(spectralNorm));
         if (classes > 0 && q.conditional()) q = q.withClasses(classes);
-        if (auxClassifier > 0) q = q.withAuxClassifier();
+        if (q.conditional() || auxClassifier > 0) q = q.withAuxClassifier(auxClassifier);
         return channels == 0 || !p.kind().images() ? q : q.withChannels(channels);
     }
 

@@ -39,7 +39,7 @@ class PresetStepTest {
         GanModel m = new GanModel(b, p, BATCH, 3);
         TrainConfig c = TrainConfig.builder(p).seed(3).batch(BATCH).steps(10).realLabel(0.9f)
                 .logEvery(1).sampleEvery(1).checkpointEvery(1).build();
-        GanTrainer t = new GanTrainer(m, c, Bench.fixedBatch(p.item(), BATCH));
+        GanTrainer t = new GanTrainer(m, c, Bench.fixedBatch(p.item(), BATCH, p.classes()));
         t.step();
         StepStats s = t.readStats();
         assertTrue(s.finite(), name + ": finite losses after one step: " + s);

@@ -11,6 +11,7 @@ import dev.jgan.random.RngStream;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
 import dev.jgan.testing.TestBackends;
+import dev.jgan.testing.TestClasses;
 import dev.jgan.testing.TestData;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -174,10 +175,10 @@ class SharedGradientsTest {
     }
 
     private static Sequential generator(Backend b, Preset p, int batch, boolean shareDx) {
-        return new Sequential("g", p.generator().get()).build(b, Shape.of(batch, p.zDim()), p.init(), new RngStream(9, 0), shareDx);
+        return TestClasses.give(b, new Sequential("g", p.generator().get()).build(b, Shape.of(batch, p.zDim()), p.init(), new RngStream(9, 0), shareDx));
     }
 
     private static Sequential discriminator(Backend b, Preset p, int batch, boolean shareDx) {
-        return new Sequential("d", p.discriminator().get()).build(b, p.item().batched(batch), p.init(), new RngStream(10, 0), shareDx);
+        return TestClasses.give(b, new Sequential("d", p.discriminator().get()).build(b, p.item().batched(batch), p.init(), new RngStream(10, 0), shareDx));
     }
 }
