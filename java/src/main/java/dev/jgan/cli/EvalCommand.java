@@ -8,6 +8,7 @@ import dev.jgan.gan.GanModel;
 import dev.jgan.gan.Generation;
 import dev.jgan.gan.Preset;
 import dev.jgan.io.Json;
+import dev.jgan.io.RunReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -101,6 +103,9 @@ final class EvalCommand implements Callable<Integer> {
             Json.writePretty(json, m);
         }
         o.println("wrote " + json);
+        Path run = checkpoint.toAbsolutePath().getParent() == null ? null : checkpoint.toAbsolutePath().getParent().getParent();
+        if (run != null && out == null && Files.isRegularFile(run.resolve("config.json")))   // its run's report shows the newest evaluation
+            o.println("updated " + RunReport.write(run));
         return 0;
     }
 

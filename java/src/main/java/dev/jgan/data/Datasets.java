@@ -31,6 +31,9 @@ public final class Datasets {
     public static final List<String> NAMES = List.of("fashion-mnist", "mnist", Cifar10.NAME, "emoji", FOLDER);
     /** The ones held as IDX files, read by {@link #load} as floats. */
     public static final List<String> IDX_NAMES = List.of("fashion-mnist", "mnist");
+    /** Fashion-MNIST's labels 0 .. 9, as Zalando names them (MNIST's are the digits themselves). */
+    public static final List<String> FASHION_MNIST_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+            "Shirt", "Sneaker", "Bag", "Ankle boot");
     public static final Path DEBIAN_FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
 
     private Datasets() {}

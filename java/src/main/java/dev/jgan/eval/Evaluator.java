@@ -173,7 +173,10 @@ public final class Evaluator {
             if (all.n() < Classifier.BATCH)
                 throw new UserError(name + " leaves " + all.n() + " images to train the evaluation classifier on; it needs at least "
                         + Classifier.BATCH + " (one batch)");
-            return new Splits(name, all, testSet, source, classes, train.classNames());
+            List<String> names = train.classNames();
+            if (names.isEmpty() && name.equals("fashion-mnist") && classes == Datasets.FASHION_MNIST_CLASSES.size())
+                names = Datasets.FASHION_MNIST_CLASSES;   // IDX files hold bare numbers
+            return new Splits(name, all, testSet, source, classes, names);
         }
     }
 

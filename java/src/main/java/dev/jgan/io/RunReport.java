@@ -12,6 +12,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -44,11 +45,31 @@ public final class RunReport {
         List<Map<String, Object>> rows = Files.exists(metricsFile) ? MetricsLog.read(metricsFile) : List.of();
         List<Path> samples = samples(runDir.resolve("samples"));
         Path out = runDir.resolve(FILE);
-        AtomicFiles.writeString(out, html(runDir, config, rows, samples));
+        AtomicFiles.writeString(out, html(runDir, config, rows, samples, latestEval(runDir.resolve("checkpoints"))));
         return out;
     }
 
+    /** The newest {@code gan eval} JSON beside the run's checkpoints (by the step of its checkpoint), or null. */
+    static JsonNode latestEval(Path checkpoints) {
+        if (!Files.isDirectory(checkpoints)) return null;
+        try (var files = Files.list(checkpoints)) {
+            Path newest = files.filter(f -> f.getFileName().toString().endsWith(".eval.json")).max(Comparator.naturalOrder()).orElse(null);
+            if (newest == null) return null;
+            try {
+                return Json.readTree(newest);
+            } catch (UserError unreadable) {
+                return null;   // a half-written or foreign file does not stop the report
+            }
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     static String html(Path runDir, JsonNode doc, List<Map<String, Object>> rows, List<Path> samples) {
+        return html(runDir, doc, rows, samples, null);
+    }
+
+    static String html(Path runDir, JsonNode doc, List<Map<String, Object>> rows, List<Path> samples, JsonNode eval) {
         String name = runDir.toAbsolutePath().normalize().getFileName().toString();
         JsonNode c = doc.path("config");
         StringBuilder b = new StringBuilder();
@@ -89,10 +110,26 @@ public final class RunReport {
                     .append(e.get("eval_n")).append("</td></tr></table>\n");
             if (e.get("floor_fid") instanceof Number f)
                 b.append("<p class=\"sub\">FID of the real training split against the test split (the floor): ").append(fmt(f)).append("</p>\n");
+            if (e.get("class_accuracy") instanceof List<?> acc)
+                perClass(b, "Each class asked for, step " + e.get("step") + " (" + e.get("eval_n") + " images, every class in turn)",
+                        acc, e.get("class_fid") instanceof List<?> f ? f : List.of(), List.of());
             b.append("<div class=\"charts\">\n")
                     .append(chart("FID against the test split (lower is better)", "FID", evals, "fid"))
                     .append(chart("Class coverage", "classes", evals, "classes_covered"))
                     .append("</div>\n");
+        }
+        if (eval != null && eval.path("per_class").isArray()) {
+            List<Object> acc = new ArrayList<>(), fid = new ArrayList<>(), names = new ArrayList<>();
+            for (JsonNode r : eval.path("per_class")) {
+                acc.add(r.path("accuracy").asDouble());
+                fid.add(r.path("fid").isNumber() ? r.path("fid").asDouble() : null);
+                names.add(r.path("name").asText(""));
+            }
+            b.append("<h2>gan eval of step ").append(eval.path("step").asText("?")).append("</h2>\n<p>FID ").append(fmt(eval.path("fid").asDouble()))
+                    .append(" (").append(eval.path("n").asText()).append(" images of the ").append(esc(eval.path("generator").asText("?")))
+                    .append(" generator); asked for each class, classified as asked ").append(pct(eval.path("class_accuracy_min").asDouble()))
+                    .append(" at worst.</p>\n");
+            perClass(b, null, acc, fid, names);
         }
         List<Map<String, Object>> train = rows.stream().filter(r -> r.get("d_loss") instanceof Number).toList();
         b.append("<h2>Training curves</h2>\n<div class=\"charts\">\n");
@@ -146,6 +183,26 @@ public final class RunReport {
 
     private static double number(Object o) {
         return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    /** A table with one row per class: how often its images are classified as asked, and their FID against the class's test images. */
+    private static void perClass(StringBuilder b, String caption, List<?> accuracy, List<?> fid, List<Object> names) {
+        if (caption != null) b.append("<p class=\"sub\">").append(esc(caption)).append("</p>\n");
+        boolean named = names.stream().anyMatch(n -> !String.valueOf(n).isEmpty());
+        b.append("<table><tr><th>class</th>").append(named ? "<th>name</th>" : "")
+                .append("<th>classified as asked</th><th>FID against the class's test images</th></tr>\n");
+        for (int k = 0; k < accuracy.size(); k++) {
+            b.append("<tr><td>").append(k).append("</td>");
+            if (named) b.append("<td>").append(esc(String.valueOf(names.get(k)))).append("</td>");
+            Object f = k < fid.size() ? fid.get(k) : null;
+            b.append("<td>").append(accuracy.get(k) instanceof Number a ? pct(a.doubleValue()) : "-").append("</td><td>")
+                    .append(f instanceof Number ? fmt(f) : "-").append("</td></tr>\n");
+        }
+        b.append("</table>\n");
+    }
+
+    private static String pct(double share) {
+        return String.format(Locale.ROOT, "%.1f%%", 100 * share);
     }
 
     private static String fmt(Object o) {
