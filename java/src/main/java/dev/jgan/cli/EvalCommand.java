@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Measure a checkpoint's generator: FID against the dataset's test split and class coverage, both on the",
                 "features of jgan's evaluation classifier (trained on the training split the first time, then cached).",
+                "A class-conditional checkpoint makes every class in turn, and is also measured by each class: the share of the",
+                "images made for it that the classifier puts in it, and their FID against that class's test images.",
                 "Prints the numbers and writes them as JSON beside the checkpoint (or to --out)."})
 final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

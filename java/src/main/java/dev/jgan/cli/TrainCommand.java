@@ -31,7 +31,8 @@ final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--preset", description = "mlp-gan, mlp-gan-small, dcgan-28, dcgan-64 or ring (default: mlp-gan)")
+    @Option(names = "--preset", description = "mlp-gan, mlp-gan-small, dcgan-28, dcgan-64, ring, or the class-conditional cgan-mlp, "
+            + "cdcgan-28, cgan-ring (default: mlp-gan)")
     String preset;
 
     @Option(names = "--dataset", description = "fashion-mnist, mnist, cifar10 (with --data), emoji or folder (default: the preset's, "

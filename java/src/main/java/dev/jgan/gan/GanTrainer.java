@@ -36,8 +36,15 @@ import java.util.Map;
  * augmented first with its own random numbers ({@link Augmentation}), and G's gradient flows back
  * through the augmentation of its fake batch (Zhao et al. 2020).
  *
- * <p>Nothing crosses to the host inside a step but the real batch; the losses stay on the
- * backend in a small stats tensor until {@link #readStats()} asks for them.
+ * <p>A class-conditional model (cGAN, projection discriminator) is asked for uniformly drawn
+ * classes ({@link #fakeClasses}) for each fake batch, and D sees every batch with its classes: the
+ * real batch's labels, the fake batch's asked classes. With AC-GAN's auxiliary classifier D's
+ * class logits also learn both batches' classes (softmax cross-entropy at the config's weight,
+ * added to D's loss), and G learns to be classified as the class it was asked for (added to its).
+ *
+ * <p>Nothing crosses to the host inside a step but the real batch (and a conditional run's
+ * classes); the losses stay on the backend in a small stats tensor until {@link #readStats()}
+ * asks for them.
  */
 public final class GanTrainer {
     // stats slots: bceWithLogits writes (loss, mean sigmoid, fraction > 0) at each base, criticLoss
@@ -64,7 +71,8 @@ public final class GanTrainer {
     // classes, and for the auxiliary classifier D's head and both batches' classes as floats
     private final int classes;
     private final Tensor realClasses, realLabels, fakeLabels;
-    private final float[] realClassesHost, fakeLabelsHost;
+    private final float[] realClassesHost, realLabelsHost, fakeLabelsHost;
+    private final int[] philoxWords = new int[4];
     private final int[] fakeClasses, realClassesInt;
     private final ClassHead head;
     private long step, batchesDrawn, dataNanos;
@@ -113,9 +121,10 @@ public final class GanTrainer {
             realLabels = head == null ? null : b.allocate(Shape.of(n));
             fakeLabels = head == null ? null : b.allocate(Shape.of(n));
             fakeLabelsHost = head == null ? null : new float[n];
+            realLabelsHost = head == null ? null : new float[n];
         } else {
             realClasses = realLabels = fakeLabels = null;
-            realClassesHost = fakeLabelsHost = null;
+            realClassesHost = realLabelsHost = fakeLabelsHost = null;
             realClassesInt = fakeClasses = null;
             head = null;
         }
@@ -127,9 +136,8 @@ public final class GanTrainer {
      * {@link #CLASS_STREAM}) under the run's TRAIN key, mapped as floor(u32 K / 2^32) (bias below
      * K / 2^32). Depends on (seed, index) alone, so a resumed run asks for the same classes.
      */
-    static void fakeClasses(long seed, long index, int k, int[] dst) {
+    static void fakeClasses(long seed, long index, int k, int[] dst, int[] w) {
         long key = GanModel.key(seed, GanModel.Stream.TRAIN);
-        int[] w = new int[4];
         for (int i = 0; i < dst.length; i++) {
             if (i % 4 == 0) Philox.block((int) index, (int) (index >>> 32), i / 4, CLASS_STREAM, (int) key, (int) (key >>> 32), w);
             dst[i] = (int) (((w[i % 4] & 0xFFFFFFFFL) * k) >>> 32);
@@ -143,9 +151,8 @@ public final class GanTrainer {
         GanModel.oneHot(realClassesInt, classes, realClassesHost);
         b.copyFromHost(realClassesHost, realClasses);
         if (head != null) {
-            float[] labels = new float[n];
-            System.arraycopy(batch, at, labels, 0, n);
-            b.copyFromHost(labels, realLabels);
+            System.arraycopy(batch, at, realLabelsHost, 0, n);
+            b.copyFromHost(realLabelsHost, realLabels);
         }
     }
 
@@ -164,7 +171,7 @@ public final class GanTrainer {
         Tensor fake = null;
         for (int k = 0; k < config.dSteps(); k++) {
             if (classes > 0) {
-                fakeClasses(config.seed(), batchesDrawn, classes, fakeClasses);
+                fakeClasses(config.seed(), batchesDrawn, classes, fakeClasses, philoxWords);
                 model.useClasses(fakeClasses);   // G's classes, and D's for the fake batch
                 if (head != null) {
                     for (int i = 0; i < fakeClasses.length; i++) fakeLabelsHost[i] = fakeClasses[i];
