@@ -311,15 +311,23 @@ public final class Evaluator {
 
     /** Measures n generated images (n, c, h, w) in [-1, 1]; other sizes than 28x28 are resized (bilinear) first. */
     public Result evaluate(float[] images, int n, int c, int h, int w) {
+        return result(classify(images, n, c, h, w));
+    }
+
+    /** The classifier's outputs for n generated images (n, c, h, w) in [-1, 1], resized (bilinear) to its item first if need be. */
+    private Classifier.Outputs classify(float[] images, int n, int c, int h, int w) {
         Shape item = classifier.item();
         if (c != item.dim(0))
             throw new UserError("the evaluation classifier of " + dataset + " reads " + item.dim(0) + "-channel images; these have " + c);
         if (n < 2) throw new UserError("FID needs at least 2 samples, got " + n);
         if (h != item.dim(1) || w != item.dim(2))
             images = Resize.bilinear(new Dataset("generated", images, null, n, c, h, w), item.dim(1), item.dim(2)).images();
-        Classifier.Outputs o = classifier.run(images, n);
-        double fid = Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test);
-        return new Result(n, fid, Coverage.of(o, dataShares));
+        return classifier.run(images, n);
+    }
+
+    /** The whole set's FID against the test split, and its class coverage. */
+    private Result result(Classifier.Outputs o) {
+        return new Result(o.n(), Fid.distance(Fid.stats(o.features(), o.n(), Classifier.FEATURES), test), Coverage.of(o, dataShares));
     }
 
     /**
@@ -352,14 +360,8 @@ public final class Evaluator {
         if (asked.length != n) throw new IllegalArgumentException(asked.length + " classes for " + n + " images");
         for (int a : asked)
             if (a < 0 || a >= k) throw new UserError("the generator was asked for class " + a + "; " + dataset + " has classes 0 .. " + (k - 1));
-        Shape item = classifier.item();
-        if (c != item.dim(0))
-            throw new UserError("the evaluation classifier of " + dataset + " reads " + item.dim(0) + "-channel images; these have " + c);
-        if (n < 2) throw new UserError("FID needs at least 2 samples, got " + n);
-        if (h != item.dim(1) || w != item.dim(2))
-            images = Resize.bilinear(new Dataset("generated", images, null, n, c, h, w), item.dim(1), item.dim(2)).images();
-        Classifier.Outputs o = classifier.run(images, n);
-        Result all = new Result(n, Fid.distance(Fid.stats(o.features(), n, Classifier.FEATURES), test), Coverage.of(o, dataShares));
+        Classifier.Outputs o = classify(images, n, c, h, w);
+        Result all = result(o);
         Fid.Stats[] real = testByClass();
         List<ClassResult> per = new ArrayList<>();
         for (int cls = 0; cls < k; cls++) {
