@@ -64,6 +64,7 @@ cp "$jar" "$stage/lib/"
 for j in "$target"/lib/*.jar; do
   case "${j##*/}" in
     javacpp-*|dnnl-*|openblas-*|opencl-*) continue ;;
+    onnxruntime-*) continue ;;   # CPU natives of four platforms (75 MB): gan eval --features is not in the CUDA bundle
     *-natives-*) continue ;;
   esac
   cp "$j" "$stage/lib/"

@@ -2,7 +2,11 @@ package dev.jgan.cli;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
+import dev.jgan.data.Dataset;
+import dev.jgan.data.Resize;
 import dev.jgan.eval.Evaluator;
+import dev.jgan.eval.Fid;
+import dev.jgan.eval.OnnxFeatures;
 import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.GanModel;
 import dev.jgan.gan.Generation;
@@ -57,6 +61,33 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--out", description = "JSON file to write (default: the checkpoint's name with .eval.json)")
     Path out;
 
+    @Option(names = "--features", paramLabel = "MODEL.onnx", description = "also the FID on the features of this ONNX network (an "
+            + "Inception-v3 export gives the literature's FID), run by ONNX Runtime on the generated images and the test split; the "
+            + "preparation is the flags below, and the protocol is printed and stored with the number")
+    Path features;
+
+    @Option(names = "--features-range", defaultValue = "01", paramLabel = "01|pm1|255",
+            description = "the pixel range the network reads, before normalisation (default: ${DEFAULT-VALUE})")
+    String featuresRange;
+
+    @Option(names = "--features-resize", defaultValue = "bilinear", paramLabel = "bilinear|nearest",
+            description = "how images are resized to the network's input size (default: ${DEFAULT-VALUE})")
+    String featuresResize;
+
+    @Option(names = "--features-size", paramLabel = "S", description = "the network's input size S x S when its input has a free size (299 for Inception-v3)")
+    Integer featuresSize;
+
+    @Option(names = "--features-mean", split = ",", defaultValue = "0", paramLabel = "M",
+            description = "per-channel mean subtracted after the range (one, or one per channel; torchvision's Inception: 0.485,0.456,0.406)")
+    float[] featuresMean;
+
+    @Option(names = "--features-std", split = ",", defaultValue = "1", paramLabel = "S",
+            description = "per-channel std divided by after the mean (torchvision's Inception: 0.229,0.224,0.225)")
+    float[] featuresStd;
+
+    @Option(names = "--features-output", paramLabel = "NAME", description = "the output whose values are the features (default: the network's first)")
+    String featuresOutput;
+
     @Override public Integer call() {
         if (n < 2) throw new UserError("--n must be at least 2 (FID needs a covariance), got " + n);
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
@@ -94,6 +125,7 @@ final class EvalCommand implements Callable<Integer> {
                     o.printf(Locale.ROOT, "  class %d%s: %.1f%% classified as asked, FID %.3f against its test images%n", c.asked(),
                             ev.classNames().isEmpty() ? "" : " (" + ev.classNames().get(c.asked()) + ")", 100 * c.accuracy(), c.fid());
             }
+            Map<String, Object> featureJson = features == null ? null : featureFid(o, ev, images, n, item.dim(0), item.dim(1), item.dim(2), ema, ds);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("checkpoint", checkpoint.toString());
             m.put("preset", ck.preset());
@@ -101,6 +133,7 @@ final class EvalCommand implements Callable<Integer> {
             m.put("generator", ema ? "ema" : "live");
             m.put("seed", seed);
             m.putAll(cr != null ? ev.json(cr) : ev.json(r));
+            if (featureJson != null) m.putAll(featureJson);
             m.put("seconds", Math.round(seconds * 10) / 10.0);
             Json.writePretty(json, m);
         }
@@ -109,6 +142,45 @@ final class EvalCommand implements Callable<Integer> {
         if (run != null && out == null && Files.isRegularFile(run.resolve("config.json")))   // its run's report shows the newest evaluation
             o.println("updated " + RunReport.write(run));
         return 0;
+    }
+
+    /**
+     * The FID on the features of the --features network: n generated images against the whole
+     * test split, each prepared as the flags say (generated images of another size than the
+     * data's are first resized to it, bilinear, so both sides take the same path); prints the
+     * number and its protocol line, returns their JSON.
+     */
+    private Map<String, Object> featureFid(PrintWriter o, Evaluator ev, float[] images, int n, int c, int h, int w, boolean ema, String ds) {
+        OnnxFeatures.Options fo = new OnnxFeatures.Options(OnnxFeatures.Range.of(featuresRange), featuresResize, featuresMean, featuresStd,
+                featuresOutput, featuresSize == null ? 0 : featuresSize);
+        Dataset test = ev.testSet();
+        String toData = "";
+        if (h != test.h() || w != test.w()) {
+            images = Resize.bilinear(new Dataset("generated", images, null, n, c, h, w), test.h(), test.w()).images();
+            toData = String.format(Locale.ROOT, "generated %dx%d resized to the data's %dx%d (bilinear) first; ", h, w, test.h(), test.w());
+        }
+        try (OnnxFeatures f = OnnxFeatures.open(features, fo, common.threads())) {
+            long start = System.nanoTime();
+            float[] real = f.features(test.images(), test.n(), test.c(), test.h(), test.w());
+            float[] fake = f.features(images, n, test.c(), test.h(), test.w());
+            int d = f.dims();
+            double fid = Fid.distance(Fid.stats(fake, n, d), Fid.stats(real, test.n(), d));
+            String samples = String.format(Locale.ROOT, "%d generated (%s generator, seed %d) vs %d real (%s %s)", n, ema ? "EMA" : "live", seed,
+                    test.n(), ds, ev.testSource());
+            o.printf(Locale.ROOT, "FID %.3f on the features of %s (%s; %.0f s)%n", fid, features.getFileName(), samples,
+                    (System.nanoTime() - start) / 1e9);
+            o.println("protocol: " + toData + f.protocol().line(test.c(), test.h(), test.w()) + "; " + samples);
+            Map<String, Object> p = new LinkedHashMap<>(f.protocol().json());
+            p.put("model_path", features.toAbsolutePath().toString());
+            p.put("generated_n", n);
+            p.put("generated_resized_to_data", !toData.isEmpty());
+            p.put("real_n", test.n());
+            p.put("real_split", ev.testSource());
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("features_fid", fid);
+            m.put("features_protocol", p);
+            return m;
+        }
     }
 
     /** Each class's count, with its name and its share of the data where they are known: "Flags 31 (7.1%)". */

@@ -80,14 +80,17 @@ public final class Evaluator {
     /** The test split's features (N, FEATURES) and labels, for each class's FID; its per-class statistics once computed. */
     private final float[] testFeatures;
     private final int[] testLabels;
+    /** The test split itself, for features of another network ({@code gan eval --features}). */
+    private final Dataset testSet;
     private Fid.Stats[] testByClass;
 
     private Evaluator(Classifier classifier, String dataset, Fid.Stats test, double testAccuracy, double floor,
                       double trainSeconds, Path file, String testSource, double[] dataShares, List<String> classNames,
-                      float[] testFeatures, int[] testLabels) {
+                      Dataset testSet, float[] testFeatures) {
         this.classifier = classifier;
+        this.testSet = testSet;
         this.testFeatures = testFeatures;
-        this.testLabels = testLabels;
+        this.testLabels = testSet.labels();
         this.dataShares = dataShares;
         this.classNames = classNames;
         this.dataset = dataset;
@@ -276,7 +279,7 @@ public final class Evaluator {
         }
         return new Evaluator(c, s.name(), testStats, Double.parseDouble(meta.get("test_accuracy")),
                 Double.parseDouble(meta.get("floor_fid")), Double.parseDouble(meta.get("train_seconds")), file, meta.get("test"),
-                Coverage.shares(test.labels(), s.classes()), s.classNames(), testFeatures, test.labels());
+                Coverage.shares(test.labels(), s.classes()), s.classNames(), test, testFeatures);
     }
 
     /** Loads a cached classifier into c; null (retrain) when the file is of another format or recipe or unreadable. */
@@ -417,6 +420,9 @@ public final class Evaluator {
         m.put("per_class", rows);
         return m;
     }
+
+    /** The test split the FID is against: its images (N, C, H, W) in [-1, 1] and labels. */
+    public Dataset testSet() { return testSet; }
 
     /** The classes' names (empty when they are bare numbers). */
     public List<String> classNames() { return classNames; }

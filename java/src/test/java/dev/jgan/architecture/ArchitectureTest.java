@@ -71,6 +71,12 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAPackage("jcuda.."));
     }
 
+    /** ONNX Runtime (gan eval --features) in one class: the rest of jgan, and the CUDA bundle that leaves it out, never load it. */
+    @Test
+    void onnxRuntimeOnlyInTheFeatureNetwork() {
+        check(noClasses().that().doNotHaveFullyQualifiedName("dev.jgan.eval.OnnxFeatures").should().dependOnClassesThat().resideInAPackage("ai.onnxruntime.."));
+    }
+
     @Test
     void nothingImportsTheCli() {
         check(noClasses().that().resideOutsideOfPackage("dev.jgan.cli..")
