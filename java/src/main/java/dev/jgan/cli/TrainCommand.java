@@ -146,6 +146,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "continue the run in --out from its last checkpoint (up to --steps)")
     boolean resume;
 
+    @Option(names = "--minutes", paramLabel = "M", description = "a budget of training time: stop at the first step that ends after M "
+            + "minutes of training (the steps' wall clock; logs, --eval-every's measurements, samples and checkpoints excluded), or "
+            + "at --steps/--epochs if sooner; without --steps or --epochs the budget alone ends the run")
+    Double minutes;
+
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
@@ -156,7 +161,7 @@ final class TrainCommand implements Callable<Integer> {
         if (resume) {
             if (out == null) throw new UserError("--resume needs --out DIR, the run to continue");
             try (Backend b = common.backend(err); Bar bar = new Bar(!noProgress)) {
-                r = new TrainingRun(b, out, err::println).resume(preset, steps == null ? 0 : steps, bar);
+                r = new TrainingRun(b, out, err::println).resume(preset, steps == null ? 0 : steps, minutes == null ? 0 : minutes, bar);
             }
         } else {
             Preset p = Presets.get(preset != null ? preset : "mlp-gan");
@@ -202,6 +207,11 @@ final class TrainCommand implements Callable<Integer> {
         if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);
+        if (minutes != null) {
+            if (!(minutes > 0) || minutes.isInfinite()) throw new UserError("--minutes must be > 0, got " + minutes);
+            c.minutes(minutes);
+            if (steps == null && epochs == null) c.steps(Long.MAX_VALUE);   // the budget alone ends the run
+        }
         if (lr != null) c.lr(lr);
         if (lrG != null) c.lrG(lrG);
         if (lrD != null) c.lrD(lrD);
@@ -224,7 +234,7 @@ final class TrainCommand implements Callable<Integer> {
         @Override public void update(long step, long total, StepStats last) {
             if (!enabled) return;
             if (bar == null) {
-                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total).startsFrom(step - 1, Duration.ZERO)
+                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total == Long.MAX_VALUE ? -1 : total).startsFrom(step - 1, Duration.ZERO)
                         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                         .setConsumer(new ConsoleProgressBarConsumer(System.err)).setMaxRenderedLength(100).build();
             }

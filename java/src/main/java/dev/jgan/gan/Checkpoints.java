@@ -72,6 +72,7 @@ public final class Checkpoints {
         // the optimizers' step counts (Adam's bias correction, SGD's first step), under their first names
         meta.put("adam_steps_g", Integer.toString(t.optimizerG().steps()));
         meta.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
+        meta.put("train_nanos", Long.toString(t.trainNanos()));
         meta.put("backend", b.name());
         try {
             meta.put("config", JSON.writeValueAsString(t.config()));
@@ -157,6 +158,7 @@ public final class Checkpoints {
         t.restoreCounters(Long.parseLong(m.get("step")), Long.parseLong(m.get("batches_drawn")),
                 Long.parseLong(m.get("noise_offset")), Integer.parseInt(m.get("adam_steps_g")),
                 Integer.parseInt(m.get("adam_steps_d")));
+        t.addTrainNanos(Long.parseLong(m.getOrDefault("train_nanos", "0")));   // 0 in a checkpoint written before --minutes
     }
 
     private static void load(Loaded ck, Map<String, Tensor> into, Backend b) {

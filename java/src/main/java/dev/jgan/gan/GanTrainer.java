@@ -76,6 +76,8 @@ public final class GanTrainer {
     private final int[] fakeClasses, realClassesInt;
     private final ClassHead head;
     private long step, batchesDrawn, dataNanos;
+    /** Training wall clock of the run so far, a resumed run's earlier time included (kept by {@link TrainingRun}). */
+    private long trainNanos;
 
     public GanTrainer(GanModel model, TrainConfig config, RealBatches data) {
         if (!data.item().equals(model.preset().item()))
@@ -256,6 +258,12 @@ public final class GanTrainer {
      * batch the background thread had not finished, and copying it), in nanoseconds, all steps.
      */
     public long dataNanos() { return dataNanos; }
+
+    /** The run's training time so far, in nanoseconds (see {@link TrainConfig#minutes}). */
+    public long trainNanos() { return trainNanos; }
+
+    /** Adds training time: the run's loop counts its steps' wall clock here, evaluations excluded. */
+    public void addTrainNanos(long nanos) { trainNanos += nanos; }
 
     public RngStream noise() { return noise; }
 

@@ -41,6 +41,10 @@ import dev.jgan.UserError;
  * @param auxClassifier weight of AC-GAN's auxiliary classification loss (D's class logits against
  *                   the real image's label and the class G was asked for, in D's loss and in G's), or
  *                   0 for none; a conditional preset's option
+ * @param minutes    a budget of training time: the run stops at the first step that ends after this
+ *                   many minutes of training (the wall clock of the steps themselves, a GPU's work
+ *                   included; logging, evaluations, pictures and checkpoints excluded; a resumed
+ *                   run's earlier time included), or at {@code steps}, whichever comes first; 0 for none
  */
 public record TrainConfig(
         String preset, String dataset, String dataDir, long seed, int batch, long steps,
@@ -48,7 +52,7 @@ public record TrainConfig(
         int dSteps, int logEvery, int sampleEvery, int checkpointEvery, float gEma, int evalEvery, int evalN,
         boolean cudnnNondeterministic, int channels, String background, boolean flip,
         String optimizer, float momentum, float clip, String init, String spectralNorm, String diffAugment,
-        int classes, float auxClassifier) {
+        int classes, float auxClassifier, double minutes) {
     // The defaults of every run, in one place (the preset sets dataset, batch, steps, Adam and
     // --sample-every); the Builder starts from them and the CLI's option defaults name them.
     public static final long SEED = 1;
@@ -112,6 +116,7 @@ public record TrainConfig(
         b.diffAugment = diffAugment;
         b.classes = classes;
         b.auxClassifier = auxClassifier;
+        b.minutes = minutes;
         return b;
     }
 
@@ -133,6 +138,7 @@ public record TrainConfig(
         private boolean lrGiven;
         private int classes;
         private float auxClassifier;
+        private double minutes;
 
         private Builder() {}
 
@@ -178,6 +184,8 @@ public record TrainConfig(
         public Builder classes(int v) { classes = v; return this; }
         /** AC-GAN's auxiliary classification loss weight; 0: none. */
         public Builder auxClassifier(float v) { auxClassifier = v; return this; }
+        /** A training-time budget in minutes; 0: none. */
+        public Builder minutes(double v) { minutes = v; return this; }
 
         /**
          * The config. What was not given takes the loss's recipe: for wgan, RMSprop at 5e-5 with 5
@@ -194,7 +202,7 @@ public record TrainConfig(
             return new TrainConfig(preset, dataset, dataDir, seed, batch, steps, g, d, beta1, beta2, loss, realLabel,
                     labelNoise, k, logEvery, sampleEvery, checkpointEvery, gEma, evalEvery, evalN, cudnnNondeterministic,
                     channels, background, flip, opt, momentum, c, init != null ? init : presetInit, spectralNorm, diffAugment,
-                    classes, auxClassifier);
+                    classes, auxClassifier, minutes);
         }
     }
 
@@ -225,6 +233,7 @@ public record TrainConfig(
         Preset p = Presets.get(preset);
         check(classes == 0 || (p.conditional() && classes >= 2), p.conditional() ? "--classes must be at least 2, got " + classes
                 : "preset " + preset + " is not class-conditional: it takes no classes (try cgan-mlp or cdcgan-28)");
+        check(minutes >= 0 && Double.isFinite(minutes), "--minutes must be > 0, got " + minutes);
         check(auxClassifier >= 0 && Float.isFinite(auxClassifier), "--aux-classifier must be >= 0 (0 = none; 1 is AC-GAN's), got " + auxClassifier);
         check(auxClassifier == 0 || p.conditional(), "--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, "
                 + "cgan-ring); " + preset + " is not");

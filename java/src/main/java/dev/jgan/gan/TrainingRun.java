@@ -103,6 +103,14 @@ public final class TrainingRun {
      * steps (the checkpoint's own target when 0). {@code preset}, when not null, must be the run's.
      */
     public Result resume(String preset, long steps, Progress progress) {
+        return resume(preset, steps, 0, progress);
+    }
+
+    /**
+     * {@link #resume(String, long, Progress)} with a training-time budget of {@code minutes} in
+     * all (the checkpoint's own when 0), its earlier training time included.
+     */
+    public Result resume(String preset, long steps, double minutes, Progress progress) {
         Path latest = Checkpoints.latest(out);
         if (latest == null) throw new UserError("nothing to resume: " + out.resolve("checkpoints") + " holds no checkpoint");
         Checkpoints.Loaded ck = Checkpoints.read(latest);
@@ -110,6 +118,7 @@ public final class TrainingRun {
             throw new UserError("checkpoint " + latest + " is from preset " + ck.preset() + ", not " + preset);
         TrainConfig config = ck.config();
         if (steps > 0) config = config.withSteps(steps);
+        if (minutes > 0) config = config.toBuilder().minutes(minutes).build();
         config.validate();
         loadAlgorithms();
         Preset p = config.model();
@@ -120,6 +129,10 @@ public final class TrainingRun {
             Checkpoints.loadTrainer(ck, trainer);
             if (trainer.steps() >= config.steps())
                 throw new UserError("the run in " + out + " is already at step " + trainer.steps() + "; pass --steps N with N > " + trainer.steps());
+            double trained = trainer.trainNanos() / 60e9;
+            if (config.minutes() > 0 && trained >= config.minutes())
+                throw new UserError(String.format(java.util.Locale.ROOT, "the run in %s has trained %.2f minutes, its --minutes %s; pass "
+                        + "--minutes M with M > %.2f", out, trained, config.minutes(), trained));
             writeConfig(config, trainer);
         } catch (RuntimeException e) {
             data.close();
@@ -142,11 +155,15 @@ public final class TrainingRun {
         long intervalStart = System.nanoTime(), intervalSteps = 0;
         long intervalDataNanos = 0;
         try (metrics; RealBatches data = t.data()) {
-            while (t.steps() < c.steps()) {
+            long budget = c.minutes() > 0 ? Math.round(c.minutes() * 60e9) : Long.MAX_VALUE;
+            long clock = System.nanoTime();
+            while (t.steps() < c.steps() && t.trainNanos() < budget) {
                 t.step();
+                if (budget != Long.MAX_VALUE) backend.synchronize();   // a GPU's queued work is this step's time
+                t.addTrainNanos(System.nanoTime() - clock);
                 intervalSteps++;
                 long s = t.steps();
-                boolean end = s == c.steps();
+                boolean end = s == c.steps() || t.trainNanos() >= budget;
                 boolean logged = s % c.logEvery() == 0 || end;
                 boolean evaluated = quality != null && (s % c.evalEvery() == 0 || end);
                 if (logged) {
@@ -156,6 +173,7 @@ public final class TrainingRun {
                     double dataMs = (t.dataNanos() - intervalDataNanos) / 1e6 / intervalSteps;
                     Map<String, Object> line = metricsLine(t, last, imagesPerSecond, dataMs, samples);
                     if (evaluated) line.putAll(quality.measure(s));
+                    line.put("train_s", Math.round(t.trainNanos() / 1e7) / 100.0);
                     metrics.append(line);
                     watch.stats(last);
                     intervalStart = System.nanoTime();
@@ -165,6 +183,7 @@ public final class TrainingRun {
                     Map<String, Object> line = new LinkedHashMap<>();
                     line.put("step", s);
                     line.putAll(quality.measure(s));
+                    line.put("train_s", Math.round(t.trainNanos() / 1e7) / 100.0);
                     metrics.append(line);
                 }
                 if (s % c.sampleEvery() == 0 || end) {
@@ -177,6 +196,7 @@ public final class TrainingRun {
                     checkpoint = Checkpoints.save(out, t);
                 }
                 progress.update(s, c.steps(), last);
+                clock = System.nanoTime();   // logs, evaluations, pictures and checkpoints are not training time
             }
         }
         return new Result(out, last, checkpoint, sample);

@@ -1,6 +1,7 @@
 package dev.jgan.gan;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.UserError;
 import dev.jgan.backend.AlgorithmChoice;
 import dev.jgan.backend.Backend;
 import dev.jgan.cpu.CpuBackend;
@@ -28,6 +29,7 @@ import javax.imageio.ImageIO;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -144,5 +146,33 @@ class TrainingRunTest {
         var cb = Safetensors.read(Checkpoints.latest(split)).tensors();
         assertEquals(ca.keySet(), cb.keySet());
         for (String k : ca.keySet()) assertArrayEquals(ca.get(k).data(), cb.get(k).data(), 0f, k + " equal after resume");
+    }
+
+    /**
+     * --minutes: a run with no step limit stops at the first step past its training-time budget and
+     * checkpoints there; the checkpoint holds the time, so a resume with the same budget has none
+     * left (one line) and one with a larger budget continues to it.
+     */
+    @Test
+    void aTimeBudgetEndsTheRunAndResumesWithItsTimeSoFar(@TempDir Path tmp) throws Exception {
+        Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 100);
+        Path run = tmp.resolve("run");
+        double minutes = 0.005;   // 0.3 s: some steps of mlp-gan at batch 16, far from any step limit
+        TrainConfig c = config(data, Long.MAX_VALUE).toBuilder().minutes(minutes).checkpointEvery(1_000_000).build();
+        TrainingRun.Result r = new TrainingRun(backend, run, s -> {}).start(c, 0, TrainingRun.Progress.NONE);
+        Checkpoints.Loaded ck = Checkpoints.read(r.checkpoint());
+        long steps = ck.step(), nanos = Long.parseLong(ck.metadata().get("train_nanos"));
+        assertTrue(steps > 0 && steps < 1_000_000, "stopped by the budget at step " + steps);
+        assertTrue(nanos >= minutes * 60e9 && nanos < minutes * 60e9 + 10e9, "trained " + nanos / 1e9 + " s, the budget " + minutes * 60 + " s");
+        Object trainS = MetricsLog.read(run.resolve("metrics.jsonl")).getLast().get("train_s");
+        assertEquals(Math.round(nanos / 1e7) / 100.0, ((Number) trainS).doubleValue(), 1e-9, "the last metrics line says the training time");
+
+        UserError spent = assertThrows(UserError.class, () -> new TrainingRun(backend, run, s -> {}).resume(null, 0, TrainingRun.Progress.NONE));
+        assertTrue(spent.getMessage().contains("pass --minutes M with M > "), spent.getMessage());
+        double larger = nanos / 60e9 + minutes;   // the first steps (JIT, oneDNN's primitives) may have taken more than the budget
+        TrainingRun.Result more = new TrainingRun(backend, run, s -> {}).resume(null, 0, larger, TrainingRun.Progress.NONE);
+        Checkpoints.Loaded after = Checkpoints.read(more.checkpoint());
+        assertTrue(after.step() > steps, "the larger budget trained on: step " + after.step() + " after " + steps);
+        assertTrue(Long.parseLong(after.metadata().get("train_nanos")) >= larger * 60e9, "the time is the whole run's");
     }
 }
