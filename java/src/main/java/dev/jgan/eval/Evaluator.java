@@ -77,11 +77,10 @@ public final class Evaluator {
     /** The share of each class in the test split: what coverage is measured against. */
     private final double[] dataShares;
     private final List<String> classNames;
-    /** The test split's features (N, FEATURES) and labels, for each class's FID; its per-class statistics once computed. */
-    private final float[] testFeatures;
-    private final int[] testLabels;
-    /** The test split itself, for features of another network ({@code gan eval --features}). */
+    /** The test split, for each class's FID and for features of another network ({@code gan eval --features}). */
     private final Dataset testSet;
+    /** The test split's features (N, FEATURES); their per-class statistics once computed. */
+    private final float[] testFeatures;
     private Fid.Stats[] testByClass;
 
     private Evaluator(Classifier classifier, String dataset, Fid.Stats test, double testAccuracy, double floor,
@@ -90,7 +89,6 @@ public final class Evaluator {
         this.classifier = classifier;
         this.testSet = testSet;
         this.testFeatures = testFeatures;
-        this.testLabels = testSet.labels();
         this.dataShares = dataShares;
         this.classNames = classNames;
         this.dataset = dataset;
@@ -388,15 +386,16 @@ public final class Evaluator {
     private Fid.Stats[] testByClass() {
         if (testByClass != null) return testByClass;
         int k = classifier.classes(), d = Classifier.FEATURES;
+        int[] labels = testSet.labels();
         Fid.Stats[] s = new Fid.Stats[k];
         for (int cls = 0; cls < k; cls++) {
             int count = 0;
-            for (int l : testLabels) if (l == cls) count++;
+            for (int l : labels) if (l == cls) count++;
             if (count < 2) continue;
             float[] f = new float[count * d];
             int j = 0;
-            for (int i = 0; i < testLabels.length; i++)
-                if (testLabels[i] == cls) System.arraycopy(testFeatures, i * d, f, j++ * d, d);
+            for (int i = 0; i < labels.length; i++)
+                if (labels[i] == cls) System.arraycopy(testFeatures, i * d, f, j++ * d, d);
             s[cls] = Fid.stats(f, count, d);
         }
         return testByClass = s;

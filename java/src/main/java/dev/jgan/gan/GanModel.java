@@ -46,6 +46,8 @@ public final class GanModel {
     /** A conditional model's classes for G, one-hot (batch, K), and their host copy; null for an unconditional one. */
     private final Tensor classes;
     private final float[] classesHost;
+    /** Every class in turn, one-hot (batch, K): the classes whose batch statistics the EMA generator's are; null without both. */
+    private final Tensor everyClass;
 
     public GanModel(Backend backend, Preset preset, int batch, long seed) {
         this(backend, preset, batch, seed, false);
@@ -89,10 +91,12 @@ public final class GanModel {
             g.useClasses(classes);
             if (gEma != null) gEma.useClasses(classes);
             useClasses(balanced(batch, k, 0));
+            everyClass = gEma == null ? null : backend.fromHost(classesHost.clone(), classes.shape());   // the balanced classes just written
         } else {
             if (g.classes() != 0 || d.classes() != 0) throw new IllegalStateException(preset.name() + " has class-conditional layers: give it classes");
             classes = null;
             classesHost = null;
+            everyClass = null;
         }
     }
 
@@ -154,13 +158,7 @@ public final class GanModel {
         if (norms.isEmpty()) return;
         Tensor z = backend.allocate(gEma.inShape());
         RngStream noise = new RngStream(key(seed, Stream.EMA), 1L << 40);   // far from the blocks G_ema's init drew
-        Tensor every = null;   // a conditional G's statistics are of every class in turn
-        if (classes != null) {
-            float[] host = new float[classesHost.length];
-            oneHot(balanced(batch, preset.classes(), 0), preset.classes(), host);
-            every = backend.fromHost(host, classes.shape());
-            gEma.useClasses(every);
-        }
+        if (everyClass != null) gEma.useClasses(everyClass);   // a conditional G's statistics are of every class in turn
         int batches = Math.max(1, (EMA_BN_IMAGES + batch - 1) / batch);
         for (int k = 0; k < batches; k++) {
             for (BatchNorm bn : norms) bn.averageBatches(k);
@@ -168,7 +166,7 @@ public final class GanModel {
             gEma.forward(z, true);
         }
         for (BatchNorm bn : norms) bn.averageBatches(-1);
-        if (every != null) gEma.useClasses(classes);
+        if (everyClass != null) gEma.useClasses(classes);
     }
 
     public boolean hasEma() { return gEma != null; }

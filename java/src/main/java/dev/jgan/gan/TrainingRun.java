@@ -409,17 +409,17 @@ public final class TrainingRun {
             int batches = model.preset().kind().sampleBatches(images, model.batch());
             this.zs = new Tensor[batches];
             long key = GanModel.key(seed, GanModel.Stream.FIXED_NOISE);
+            int zDim = model.preset().zDim();
+            float[][] columnNoise = new float[rows ? PER_CLASS : 0][];
+            for (int col = 0; col < columnNoise.length; col++) columnNoise[col] = fixedNoise(model.backend(), key, col, zDim);
             for (int i = 0; i < batches; i++) {
                 zs[i] = model.backend().allocate(model.noiseShape());
                 // the same noise at every interval, so that grids show how G's output for it evolves; in a
                 // conditional grid, the same PER_CLASS noise vectors in each class's row
                 if (rows) {
-                    float[] z = new float[zs[i].shape().intSize()], column = new float[model.preset().zDim()];
-                    for (int j = 0; j < model.batch(); j++) {
-                        int col = (i * model.batch() + j) % PER_CLASS;
-                        fixedNoise(model.backend(), key, col, column);
-                        System.arraycopy(column, 0, z, j * column.length, column.length);
-                    }
+                    float[] z = new float[zs[i].shape().intSize()];
+                    for (int j = 0; j < model.batch(); j++)
+                        System.arraycopy(columnNoise[(i * model.batch() + j) % PER_CLASS], 0, z, j * zDim, zDim);
                     model.backend().copyFromHost(z, zs[i]);
                 } else {
                     model.backend().fillNormal(zs[i], 0f, 1f, key, i * zs[i].size());
@@ -433,11 +433,11 @@ public final class TrainingRun {
             }
         }
 
-        /** Noise vector {@code index} of the fixed noise, drawn on the backend as every other fill. */
-        private static void fixedNoise(Backend b, long key, int index, float[] dst) {
-            Tensor t = b.allocate(dev.jgan.tensor.Shape.of(dst.length));
-            b.fillNormal(t, 0f, 1f, key, (long) index * dst.length);
-            b.toHost(t, dst);
+        /** Noise vector {@code index} (of {@code zDim} values) of the fixed noise, drawn on the backend as every other fill. */
+        private static float[] fixedNoise(Backend b, long key, int index, int zDim) {
+            Tensor t = b.allocate(dev.jgan.tensor.Shape.of(zDim));
+            b.fillNormal(t, 0f, 1f, key, (long) index * zDim);
+            return t.toHost();
         }
 
         /** G's output for the first batch of fixed noise, in inference mode. */

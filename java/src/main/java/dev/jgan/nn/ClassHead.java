@@ -145,8 +145,6 @@ public final class ClassHead extends Layer {
         return List.copyOf(ps);
     }
 
-    @Override public boolean hasWeight() { return false; }
-
     @Override public String toString() {
         return "ClassHead(" + features + " -> 1, " + classes + " classes" + (projection ? ", projection" : "")
                 + (auxiliary ? ", auxiliary classifier" : "") + ")";
