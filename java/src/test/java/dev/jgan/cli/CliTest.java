@@ -39,6 +39,23 @@ class CliTest {
         assertFalse(err.contains("\tat "), "no stack trace: " + err);
     }
 
+    /** A test's body that may throw. */
+    interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code body} with the evaluation classifier's cache (the jgan.cache property) in {@code dir}, then restores the property. */
+    static void withCache(Path dir, Body body) throws Exception {
+        String old = System.getProperty("jgan.cache");
+        System.setProperty("jgan.cache", dir.toString());
+        try {
+            body.run();
+        } finally {
+            if (old == null) System.clearProperty("jgan.cache");
+            else System.setProperty("jgan.cache", old);
+        }
+    }
+
     /** A short training command on {@code data}; options in {@code more} replace the defaults here. */
     static String[] train(Path data, Path out, String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--no-progress", "--data", data.toString(), "--out", out.toString()));
@@ -266,9 +283,7 @@ class CliTest {
         // 300 training images: 3 batches a pass, 25 passes (the most a small split gets)
         Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 300, 100);
         Path run = tmp.resolve("run");
-        String old = System.getProperty("jgan.cache");
-        System.setProperty("jgan.cache", tmp.resolve("cache").toString());
-        try {
+        withCache(tmp.resolve("cache"), () -> {
             Run r = gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "4", "--g-ema", "0.9", "--eval-every", "2", "--eval-n", "64"));
             assertEquals(0, r.code(), r.err());
             assertTrue(r.err().contains("training the evaluation classifier"), r.err());
@@ -294,10 +309,7 @@ class CliTest {
             Run rep = gan("report", run.toString());
             assertEquals(0, rep.code(), rep.err());
             assertTrue(Files.readString(run.resolve("report.html")).contains("FID against the test split"), "quality charts in the report");
-        } finally {
-            if (old == null) System.clearProperty("jgan.cache");
-            else System.setProperty("jgan.cache", old);
-        }
+        });
     }
 
     @Test

@@ -25,9 +25,7 @@ class ConditionalCliTest {
     void trainSampleAClassEvalEachClass(@TempDir Path tmp) throws Exception {
         Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 300, 100);
         Path run = tmp.resolve("run");
-        String old = System.getProperty("jgan.cache");
-        System.setProperty("jgan.cache", tmp.resolve("cache").toString());
-        try {
+        CliTest.withCache(tmp.resolve("cache"), () -> {
             CliTest.Run r = gan(train(data, run, "--preset", "cgan-mlp", "--steps", "4", "--aux-classifier", "1", "--eval-every", "2",
                     "--eval-n", "40"));
             assertEquals(0, r.code(), r.err());
@@ -58,19 +56,14 @@ class ConditionalCliTest {
                     ck.toString(), "--class", "10", "--out", tmp.resolve("x.png").toString());
             failsWith(2, "--class takes a class number 0 .. 9 or all, not 'shoe'", "sample", "--device", "cpu", "--checkpoint",
                     ck.toString(), "--class", "shoe", "--out", tmp.resolve("x.png").toString());
-        } finally {
-            if (old == null) System.clearProperty("jgan.cache");
-            else System.setProperty("jgan.cache", old);
-        }
+        });
     }
 
     /** A labelled folder (two class sub-folders) trains a conditional model of 2 classes, in colour, that samples and evaluates each class. */
     @Test
     void aLabelledFolderGivesItsClasses(@TempDir Path tmp) throws Exception {
         Path data = ColourCliTest.pictures(tmp.resolve("pictures")), run = tmp.resolve("run");
-        String old = System.getProperty("jgan.cache");
-        System.setProperty("jgan.cache", tmp.resolve("cache").toString());
-        try {
+        CliTest.withCache(tmp.resolve("cache"), () -> {
             CliTest.Run r = gan("train", "--device", "cpu", "--preset", "cdcgan-28", "--data", data.toString(), "--steps", "2", "--batch", "4",
                     "--log-every", "2", "--sample-every", "2", "--out", run.toString(), "--no-progress");
             assertEquals(0, r.code(), r.err());
@@ -86,10 +79,7 @@ class ConditionalCliTest {
             CliTest.Run e = gan("eval", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "20");
             assertEquals(0, e.code(), e.err());
             assertTrue(e.out().contains("class 0 (cold)") && e.out().contains("class 1 (warm)"), e.out());
-        } finally {
-            if (old == null) System.clearProperty("jgan.cache");
-            else System.setProperty("jgan.cache", old);
-        }
+        });
     }
 
     @Test

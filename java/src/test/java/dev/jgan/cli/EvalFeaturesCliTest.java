@@ -27,9 +27,7 @@ class EvalFeaturesCliTest {
         Path run = tmp.resolve("run"), model = tmp.resolve("tiny.onnx");
         int k = 4, f = 6, flat = k * 16 * 16;
         TinyOnnx.write(model, 0, 3, 32, values(k * 27, 1, 0.3f), values(k, 2, 0.1f), k, values(f * flat, 3, 0.05f), values(f, 4, 0.1f), f);
-        String old = System.getProperty("jgan.cache");
-        System.setProperty("jgan.cache", tmp.resolve("cache").toString());
-        try {
+        CliTest.withCache(tmp.resolve("cache"), () -> {
             assertEquals(0, gan(train(data, run, "--preset", "mlp-gan-small", "--steps", "4")).code());
             Path ck = run.resolve("checkpoints/step-0000004.safetensors");
             CliTest.Run e = gan("eval", "--device", "cpu", "--threads", "1", "--checkpoint", ck.toString(), "--n", "64", "--features", model.toString(),
@@ -48,10 +46,7 @@ class EvalFeaturesCliTest {
                     tmp.resolve("none.onnx").toString());
             failsWith(2, "unknown --features-range '0..1'", "eval", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "8",
                     "--features", model.toString(), "--features-range", "0..1");
-        } finally {
-            if (old == null) System.clearProperty("jgan.cache");
-            else System.setProperty("jgan.cache", old);
-        }
+        });
     }
 
     private static float[] values(int n, long seed, float scale) {
