@@ -32,7 +32,7 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
 
     @Option(names = "--preset", description = "mlp-gan, mlp-gan-small, dcgan-28, dcgan-64, ring, or the class-conditional cgan-mlp, "
-            + "cdcgan-28, cgan-ring (default: mlp-gan)")
+            + "cdcgan-28, cgan-ring, fast-fmnist (default: mlp-gan)")
     String preset;
 
     @Option(names = "--dataset", description = "fashion-mnist, mnist, cifar10 (with --data), emoji or folder (default: the preset's, "
@@ -130,9 +130,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "" + TrainConfig.CHECKPOINT_EVERY, description = "steps between checkpoints (default: ${DEFAULT-VALUE})")
     int checkpointEvery;
 
-    @Option(names = "--g-ema", defaultValue = "" + TrainConfig.G_EMA, description = "keep an exponential moving average of G's weights and batch-norm statistics "
-            + "with this decay (e.g. 0.999), saved in checkpoints and used by sample/eval; 0 = off (default: ${DEFAULT-VALUE})")
-    float gEma;
+    @Option(names = "--g-ema", description = "keep an exponential moving average of G's weights and batch-norm statistics "
+            + "with this decay (e.g. 0.999), saved in checkpoints and used by sample/eval; 0 = off (default: the preset's; off but for fast-fmnist)")
+    Float gEma;
 
     @Option(names = "--eval-every", defaultValue = "" + TrainConfig.EVAL_EVERY, description = "steps between FID and class-coverage measurements in metrics.jsonl; 0 = never (default: ${DEFAULT-VALUE})")
     int evalEvery;
@@ -148,7 +148,8 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--minutes", paramLabel = "M", description = "a budget of training time: stop at the first step that ends after M "
             + "minutes of training (the steps' wall clock; logs, --eval-every's measurements, samples and checkpoints excluded), or "
-            + "at --steps/--epochs if sooner; without --steps or --epochs the budget alone ends the run")
+            + "at --steps/--epochs if sooner; without --steps or --epochs the budget alone ends the run (default: the preset's, "
+            + "10 for fast-fmnist, none for the others; --steps or --epochs alone replace a preset's budget)")
     Double minutes;
 
     @Option(names = "--no-progress", description = "no progress bar")
@@ -189,9 +190,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
                 .loss(loss).realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
-                .checkpointEvery(checkpointEvery).gEma(gEma).evalEvery(evalEvery).evalN(evalN)
+                .checkpointEvery(checkpointEvery).evalEvery(evalEvery).evalN(evalN)
                 .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
         if (auxClassifier != null) c.auxClassifier(auxClassifier);
+        if (gEma != null) c.gEma(gEma);
         if (channels != null) {
             if (channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
             if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");
@@ -207,6 +209,7 @@ final class TrainCommand implements Callable<Integer> {
         if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);
+        if (minutes == null && (steps != null || epochs != null)) c.minutes(0);   // the length asked for replaces the preset's budget
         if (minutes != null) {
             if (!(minutes > 0) || minutes.isInfinite()) throw new UserError("--minutes must be > 0, got " + minutes);
             c.minutes(minutes);

@@ -98,7 +98,7 @@ public final class Generation {
      */
     public static int[] classesFor(String choice, int n, Preset p) {
         if (choice == null) return null;
-        if (!p.conditional()) throw new UserError("--class needs a class-conditional checkpoint (cgan-mlp, cdcgan-28, cgan-ring); "
+        if (!p.conditional()) throw new UserError("--class needs a class-conditional checkpoint (cgan-mlp, cdcgan-28, cgan-ring, fast-fmnist); "
                 + p.name() + " is not");
         int k = p.classes();
         if (choice.equals("all")) {

@@ -36,6 +36,9 @@ import java.util.function.Supplier;
  *                       default dataset's; {@link #withClasses} gives the recipe for the data's.
  * @param auxClassifier  a conditional preset's default weight of AC-GAN's auxiliary classification
  *                       loss ({@code --aux-classifier}), 0 for none
+ * @param gEma           the default decay of the moving average of G's weights ({@code --g-ema}), 0 for none
+ * @param minutes        the default training-time budget ({@code --minutes}), 0 for none: a preset
+ *                       with one trains until it is spent, its step count being no limit
  */
 public record Preset(
         String name,
@@ -55,7 +58,9 @@ public record Preset(
         int sampleEvery,
         String defaultDataset,
         int classes,
-        float auxClassifier) {
+        float auxClassifier,
+        float gEma,
+        double minutes) {
 
     /**
      * A network's layers for images of {@code channels} channels (0 for points) and, for a
@@ -167,14 +172,14 @@ public record Preset(
         if (c != 1 && c != 3) throw new UserError("--channels must be 1 or 3, got " + c);
         if (c == channels()) return this;
         return new Preset(name, description, kind, Shape.of(c, item.dim(1), item.dim(2)), zDim, generatorFor, discriminatorFor, init,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
     }
 
     /** The same preset with its layers initialised by {@code i} ({@code --init}). */
     public Preset withInit(Init i) {
         if (i == init) return this;
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, i,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
     }
 
     /**
@@ -185,7 +190,7 @@ public record Preset(
         if (on == SpectralNormOn.NONE) return this;
         return new Preset(name, description, kind, item, zDim, SpectralNormOn.apply(on.generator(), generatorFor),
                 SpectralNormOn.apply(on.discriminator(), discriminatorFor), init, lrG, lrD, beta1, beta2, batch, defaultSteps,
-                sampleEvery, defaultDataset, classes, auxClassifier);
+                sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
     }
 
     /**
@@ -197,7 +202,7 @@ public record Preset(
         if (k < 2) throw new UserError(name + " is class-conditional and needs at least 2 classes; the data has " + k);
         if (k == classes) return this;
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
-                defaultSteps, sampleEvery, defaultDataset, k, auxClassifier);
+                defaultSteps, sampleEvery, defaultDataset, k, auxClassifier, gEma, minutes);
     }
 
     /**
@@ -207,10 +212,10 @@ public record Preset(
      */
     public Preset withAuxClassifier(float w) {
         if (w == auxClassifier) return this;
-        if (!conditional()) throw new UserError("--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, cgan-ring); "
+        if (!conditional()) throw new UserError("--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, cgan-ring, fast-fmnist); "
                 + name + " is not");
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
-                defaultSteps, sampleEvery, defaultDataset, classes, w);
+                defaultSteps, sampleEvery, defaultDataset, classes, w, gEma, minutes);
     }
 
     /** The item's description, as "28x28x1". */
@@ -230,7 +235,8 @@ public record Preset(
         private int zDim = 100;
         private Network generator, discriminator;
         private int classes;
-        private float auxClassifier;
+        private float auxClassifier, gEma;
+        private double minutes;
         private Init init = Init.GLOROT_UNIFORM;
         private float lrG = 2e-4f, lrD = 2e-4f, beta1 = 0.5f, beta2 = 0.999f;
         private int batch = 64, steps = 3000, sampleEvery = 500;
@@ -255,6 +261,10 @@ public record Preset(
         public Builder classes(int k) { classes = k; return this; }
         /** A conditional preset's default AC-GAN classification weight (--aux-classifier). */
         public Builder auxClassifier(float w) { auxClassifier = w; return this; }
+        /** The default decay of G's moving average ({@code --g-ema}). */
+        public Builder gEma(float v) { gEma = v; return this; }
+        /** The default training-time budget in minutes ({@code --minutes}); the step count is then no limit. */
+        public Builder minutes(double v) { minutes = v; return this; }
         public Builder init(Init v) { init = v; return this; }
         /** The same Adam learning rate for G and D. */
         public Builder lr(float v) { lrG = v; lrD = v; return this; }
@@ -270,7 +280,7 @@ public record Preset(
 
         public Preset build() {
             return new Preset(name, description, kind, item, zDim, generator, discriminator, init, lrG, lrD, beta1, beta2,
-                    batch, steps, sampleEvery, dataset, classes, auxClassifier);
+                    batch, steps, sampleEvery, dataset, classes, auxClassifier, gEma, minutes);
         }
     }
 }

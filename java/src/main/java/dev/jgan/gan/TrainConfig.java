@@ -99,6 +99,9 @@ public record TrainConfig(
         b.sampleEvery = p.sampleEvery();
         b.presetInit = p.init().flag();
         b.auxClassifier = p.auxClassifier();
+        b.gEma = p.gEma();
+        b.minutes = p.minutes();
+        if (p.minutes() > 0) b.steps = Long.MAX_VALUE;   // the budget alone ends the run
         return b;
     }
 
@@ -236,7 +239,7 @@ public record TrainConfig(
         check(minutes >= 0 && Double.isFinite(minutes), "--minutes must be > 0, got " + minutes);
         check(auxClassifier >= 0 && Float.isFinite(auxClassifier), "--aux-classifier must be >= 0 (0 = none; 1 is AC-GAN's), got " + auxClassifier);
         check(auxClassifier == 0 || p.conditional(), "--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, "
-                + "cgan-ring); " + preset + " is not");
+                + "cgan-ring, fast-fmnist); " + preset + " is not");
         check(l.sigmoid() || (realLabel == 1f && labelNoise == 0f), "--real-label and --label-noise set BCE's targets; --loss "
                 + loss + " has none (use nonsaturating or minimax)");
         return this;

@@ -1,7 +1,9 @@
 package dev.jgan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.gan.Presets;
 import dev.jgan.gan.TinyData;
+import dev.jgan.gan.TrainConfig;
 import dev.jgan.io.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,6 +81,32 @@ class ConditionalCliTest {
             CliTest.Run e = gan("eval", "--device", "cpu", "--checkpoint", ck.toString(), "--n", "20");
             assertEquals(0, e.code(), e.err());
             assertTrue(e.out().contains("class 0 (cold)") && e.out().contains("class 1 (warm)"), e.out());
+        });
+    }
+
+    /**
+     * fast-fmnist's recipe carries its own EMA and its 10-minute budget (with no step limit); a
+     * length given on the command line replaces the budget, and --g-ema 0 turns the EMA off.
+     */
+    @Test
+    void fastFmnistBringsItsBudgetAndEma(@TempDir Path tmp) throws Exception {
+        TrainConfig d = TrainConfig.defaults(Presets.get("fast-fmnist"));
+        assertEquals(10.0, d.minutes());
+        assertEquals(Long.MAX_VALUE, d.steps(), "the budget alone ends a default run");
+        assertEquals(0.999f, d.gEma());
+        assertEquals(0f, d.auxClassifier());
+        assertEquals(0f, TrainConfig.defaults(Presets.get("cdcgan-28")).gEma(), "the other presets keep no EMA unless asked");
+
+        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 60, 20);
+        CliTest.withCache(tmp.resolve("cache"), () -> {
+            Path run = tmp.resolve("run"), off = tmp.resolve("off");
+            assertEquals(0, gan(train(data, run, "--preset", "fast-fmnist", "--steps", "2", "--batch", "4")).code());
+            JsonNode c = Json.readTree(run.resolve("config.json")).path("config");
+            assertEquals(2, c.path("steps").asLong(), c.toString());
+            assertEquals(0.0, c.path("minutes").asDouble(), "--steps replaces the preset's budget: " + c);
+            assertEquals(0.999, c.path("gEma").asDouble(), 1e-6, c.toString());
+            assertEquals(0, gan(train(data, off, "--preset", "fast-fmnist", "--steps", "2", "--batch", "4", "--g-ema", "0")).code());
+            assertEquals(0.0, Json.readTree(off.resolve("config.json")).path("config").path("gEma").asDouble(), "--g-ema 0 turns it off");
         });
     }
 
