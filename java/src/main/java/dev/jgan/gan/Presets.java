@@ -233,8 +233,8 @@ public final class Presets {
      * The lowest FID on Fashion-MNIST after 10 minutes of training on this project's 2-core CPU
      * (issue 19's search, measured with {@code gan eval}; the README has the table). cdcgan-28's
      * widths with cheaper kernels: G's 7x7 layer 3x3 instead of 5x5 and the stride-2 layers 4x4
-     * (pad 1), the same in D, which halves G's forward arithmetic (166 to 84 MFLOP an image) and
-     * so gives about 1.6 times the steps in the same minutes; a projection discriminator without AC-GAN's
+     * (pad 1), the same in D: G's forward falls from 104 to 45 MFLOP an image and D's from 21 to 13,
+     * which gives about 1.6 times the steps in the same minutes; a projection discriminator without AC-GAN's
      * classifier (it cost FID); an EMA generator (decay 0.999); Adam 2e-4, beta1 0.5, batch 16.
      * Its default length is 10 minutes of training, not a step count.
      */
