@@ -147,7 +147,7 @@ class WelfordBatchNormTest {
         assertTrue(naiveFloat > 1e-2, "the data should defeat a float one-pass formula (it did " + naiveFloat + "): not shifted enough");
     }
 
-    /** A warm training call allocates nothing on the Java heap, either variant, lanes path (S == 1) and per channel. */
+    /** A warm training call allocates nothing on the Java heap, every variant, lanes path (S == 1) and per channel. */
     static Stream<String> everyVariant() {
         return KernelLab.find("batch_norm", Device.CPU).stream().map(Variant::name);
     }
@@ -170,10 +170,16 @@ class WelfordBatchNormTest {
         Runnable[] each = calls.toArray(Runnable[]::new);   // an array: a list's iterator may allocate per round
         int rounds = 20_000;
         for (int i = 0; i < rounds; i++) for (int k = 0; k < each.length; k++) each[k].run();   // let C2 compile the loops
-        long before = threads.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < rounds; i++) for (int k = 0; k < each.length; k++) each[k].run();
-        double perCall = (double) (threads.getCurrentThreadAllocatedBytes() - before) / (rounds * each.length);
-        assertTrue(perCall < 0.5, "batch_norm:" + name + ": " + perCall + " bytes allocated per warm call");
+        // Then windows of a tenth as many rounds, until one allocates nothing: a window that saw C2 recompile
+        // (a deoptimisation when another shape's call reshaped a profile) runs interpreted for a while and
+        // allocates; compiled code that allocates (a vector C2 did not intrinsify) does so in every window.
+        double least = Double.MAX_VALUE;
+        for (int window = 0; window < 10 && least >= 0.5; window++) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < rounds / 10; i++) for (int k = 0; k < each.length; k++) each[k].run();
+            least = Math.min(least, (double) (threads.getCurrentThreadAllocatedBytes() - before) / (rounds / 10 * each.length));
+        }
+        assertTrue(least < 0.5, "batch_norm:" + name + ": " + least + " bytes allocated per warm call in the least of 10 windows");
     }
 
     /** x ~ N(SHIFT, SPREAD) per element. */

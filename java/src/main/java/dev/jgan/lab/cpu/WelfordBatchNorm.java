@@ -197,6 +197,12 @@ public final class WelfordBatchNorm extends ForwardingBackend {
      * floats, the same few cache sets for every row): per row i one count, so one division, for all
      * channels; each channel's Welford mean and M2 in double in a per-thread state (2 C doubles, in L1
      * or L2). Then production's saving of the statistics, and y along the rows.
+     *
+     * <p>The normalising loop is written here, not in a method of its own: that method (227 bytes of
+     * bytecode) was inlined into this one, and this one (146 bytes) into batchNormTrain, and in that
+     * compile C2 (JDK 25) left the loop's vector loads and fma to the allocating Java fallback (34 kB per
+     * call, WelfordBatchNormTest.warmTrainingCallAllocatesNothing). With the loop here this method is over
+     * C2's FreqInlineSize (325 bytes), so it is compiled on its own, as rowStatistics is.
      */
     static void trainRows(MemorySegment x, int n, int c, MemorySegment gamma, MemorySegment beta,
                           MemorySegment runMean, MemorySegment runVar, float momentum, float eps,
@@ -208,7 +214,19 @@ public final class WelfordBatchNorm extends ForwardingBackend {
         for (int ch = 0; ch < c; ch++)
             BatchNorm.saveStatistics(ch, st.getAtIndex(JAVA_DOUBLE, ch), st.getAtIndex(JAVA_DOUBLE, c + ch) / n, n, momentum, eps,
                     runMean, runVar, saveMean, saveInvStd);
-        normaliseRows(x, n, c, gamma, beta, saveMean, saveInvStd, y);
+        // y = (x - mean) * (gamma * invStd) + beta, a row at a time (as production's lanes, in F vectors)
+        int fBound = F.loopBound(c);
+        for (int i = 0; i < n; i++) {
+            long row = (long) i * c;
+            int j = 0;
+            for (; j < fBound; j += FL) {
+                long at = (long) j << 2, xAt = (row + j) << 2;
+                FloatVector scale = FloatVector.fromMemorySegment(F, gamma, at, ORDER).mul(FloatVector.fromMemorySegment(F, saveInvStd, at, ORDER));
+                FloatVector.fromMemorySegment(F, x, xAt, ORDER).sub(FloatVector.fromMemorySegment(F, saveMean, at, ORDER))
+                        .fma(scale, FloatVector.fromMemorySegment(F, beta, at, ORDER)).intoMemorySegment(y, xAt, ORDER);
+            }
+            for (; j < c; j++) set(y, row + j, (get(x, row + j) - get(saveMean, j)) * (get(gamma, j) * get(saveInvStd, j)) + get(beta, j));
+        }
     }
 
     /*
@@ -251,27 +269,6 @@ public final class WelfordBatchNorm extends ForwardingBackend {
                 st.setAtIndex(JAVA_DOUBLE, c + j, st.getAtIndex(JAVA_DOUBLE, c + j) + d * (v - mean));
                 st.setAtIndex(JAVA_DOUBLE, j, mean);
             }
-        }
-    }
-
-    /*
-     * y = (x - mean) * (gamma * invStd) + beta for x: (N, C), a row at a time (as production's lanes, in F
-     * vectors). A method of its own: inside trainRows, C2 was seen (JDK 25) to leave this loop's fma to
-     * the allocating Java fallback when another test's calls had shaped the profile (cpu/Vec.java).
-     */
-    private static void normaliseRows(MemorySegment x, int n, int c, MemorySegment gamma, MemorySegment beta,
-                                      MemorySegment saveMean, MemorySegment saveInvStd, MemorySegment y) {
-        int fBound = F.loopBound(c);
-        for (int i = 0; i < n; i++) {
-            long row = (long) i * c;
-            int j = 0;
-            for (; j < fBound; j += FL) {
-                long at = (long) j << 2, xAt = (row + j) << 2;
-                FloatVector scale = FloatVector.fromMemorySegment(F, gamma, at, ORDER).mul(FloatVector.fromMemorySegment(F, saveInvStd, at, ORDER));
-                FloatVector.fromMemorySegment(F, x, xAt, ORDER).sub(FloatVector.fromMemorySegment(F, saveMean, at, ORDER))
-                        .fma(scale, FloatVector.fromMemorySegment(F, beta, at, ORDER)).intoMemorySegment(y, xAt, ORDER);
-            }
-            for (; j < c; j++) set(y, row + j, (get(x, row + j) - get(saveMean, j)) * (get(gamma, j) * get(saveInvStd, j)) + get(beta, j));
         }
     }
 }
