@@ -172,15 +172,24 @@ class WelfordBatchNormTest {
         for (int i = 0; i < rounds; i++) for (int k = 0; k < each.length; k++) each[k].run();   // let C2 compile the loops
         // Then windows of a tenth as many rounds, until one allocates nothing: a window that saw C2 recompile
         // (a deoptimisation when another shape's call reshaped a profile) runs interpreted for a while and
-        // allocates; compiled code that allocates (a vector C2 did not intrinsify) does so in every window.
+        // allocates, and on a loaded machine (CI beside other work) the compiler thread may not have had the
+        // CPU to compile the loops at all yet; compiled code that allocates (a vector C2 did not intrinsify)
+        // does so in every window. So: at least 10 windows, and on for up to WAIT_FOR_C2 of wall clock.
         double least = Double.MAX_VALUE;
-        for (int window = 0; window < 10 && least >= 0.5; window++) {
+        int windows = 0;
+        long deadline = System.nanoTime() + WAIT_FOR_C2.toNanos();
+        while (least >= 0.5 && (windows < 10 || System.nanoTime() < deadline)) {
             long before = threads.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < rounds / 10; i++) for (int k = 0; k < each.length; k++) each[k].run();
             least = Math.min(least, (double) (threads.getCurrentThreadAllocatedBytes() - before) / (rounds / 10 * each.length));
+            windows++;
         }
-        assertTrue(least < 0.5, "batch_norm:" + name + ": " + least + " bytes allocated per warm call in the least of 10 windows");
+        assertTrue(least < 0.5, "batch_norm:" + name + ": " + least + " bytes allocated per warm call in the least of "
+                + windows + " windows (" + WAIT_FOR_C2.toSeconds() + " s after warm-up)");
     }
+
+    /** How long the allocation test waits for C2 on a machine busy with other work; an idle one needs a second. */
+    static final java.time.Duration WAIT_FOR_C2 = java.time.Duration.ofSeconds(60);
 
     /** x ~ N(SHIFT, SPREAD) per element. */
     static float[] shifted(Shape shape, long seed) {
