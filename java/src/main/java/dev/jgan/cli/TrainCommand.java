@@ -77,9 +77,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "seed of initialisation, noise and shuffling (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--loss", defaultValue = TrainConfig.LOSS, description = "nonsaturating, minimax (BCE on D's sigmoid), hinge, "
+    @Option(names = "--loss", description = "nonsaturating, minimax (BCE on D's sigmoid), hinge, "
             + "lsgan (least squares) or wgan (Wasserstein with weight clipping; RMSprop 5e-5, 5 D steps, --clip 0.01 unless given) "
-            + "(default: ${DEFAULT-VALUE})")
+            + "(default: the preset's; hinge for fast-fmnist, nonsaturating for the others)")
     String loss;
 
     @Option(names = "--init", description = "how the layers start: glorot (Keras' Glorot-uniform), pytorch (PyTorch's "
@@ -87,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
     String init;
 
     @Option(names = "--spectral-norm", description = "spectral normalisation (Miyato et al. 2018) of every dense and "
-            + "convolution layer of d, g, both or none (default: none)")
+            + "convolution layer of d, g, both or none (default: the preset's; d for fast-fmnist, none for the others)")
     String spectralNorm;
 
     @Option(names = "--diffaugment", defaultValue = TrainConfig.DIFF_AUGMENT, paramLabel = "none|POLICY",
@@ -189,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
         if (p.kind().makesOwnData() && dataset != null && !dataset.equals(p.defaultDataset()))
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
         TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
-                .loss(loss).realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
+                .realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
                 .checkpointEvery(checkpointEvery).evalEvery(evalEvery).evalN(evalN)
                 .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
         if (auxClassifier != null) c.auxClassifier(auxClassifier);
@@ -206,6 +206,7 @@ final class TrainCommand implements Callable<Integer> {
         if (optimizer != null) c.optimizer(optimizer);
         if (init != null) c.init(init);
         if (spectralNorm != null) c.spectralNorm(spectralNorm);
+        if (loss != null) c.loss(loss);
         if (clip != null) c.clip(clip);
         if (batch != null) c.batch(batch);
         if (steps != null) c.steps(steps);

@@ -39,6 +39,9 @@ import java.util.function.Supplier;
  * @param gEma           the default decay of the moving average of G's weights ({@code --g-ema}), 0 for none
  * @param minutes        the default training-time budget ({@code --minutes}), 0 for none: a preset
  *                       with one trains until it is spent, its step count being no limit
+ * @param loss           the default loss ({@code --loss}, a {@link Loss} flag)
+ * @param spectralNorm   which networks are spectrally normalised by default ({@code --spectral-norm});
+ *                       the networks themselves are without it, and the run's config applies it
  */
 public record Preset(
         String name,
@@ -60,7 +63,9 @@ public record Preset(
         int classes,
         float auxClassifier,
         float gEma,
-        double minutes) {
+        double minutes,
+        String loss,
+        SpectralNormOn spectralNorm) {
 
     /**
      * A network's layers for images of {@code channels} channels (0 for points) and, for a
@@ -172,14 +177,14 @@ public record Preset(
         if (c != 1 && c != 3) throw new UserError("--channels must be 1 or 3, got " + c);
         if (c == channels()) return this;
         return new Preset(name, description, kind, Shape.of(c, item.dim(1), item.dim(2)), zDim, generatorFor, discriminatorFor, init,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes, loss, spectralNorm);
     }
 
     /** The same preset with its layers initialised by {@code i} ({@code --init}). */
     public Preset withInit(Init i) {
         if (i == init) return this;
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, i,
-                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
+                lrG, lrD, beta1, beta2, batch, defaultSteps, sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes, loss, spectralNorm);
     }
 
     /**
@@ -190,7 +195,7 @@ public record Preset(
         if (on == SpectralNormOn.NONE) return this;
         return new Preset(name, description, kind, item, zDim, SpectralNormOn.apply(on.generator(), generatorFor),
                 SpectralNormOn.apply(on.discriminator(), discriminatorFor), init, lrG, lrD, beta1, beta2, batch, defaultSteps,
-                sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes);
+                sampleEvery, defaultDataset, classes, auxClassifier, gEma, minutes, loss, spectralNorm);
     }
 
     /**
@@ -202,7 +207,7 @@ public record Preset(
         if (k < 2) throw new UserError(name + " is class-conditional and needs at least 2 classes; the data has " + k);
         if (k == classes) return this;
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
-                defaultSteps, sampleEvery, defaultDataset, k, auxClassifier, gEma, minutes);
+                defaultSteps, sampleEvery, defaultDataset, k, auxClassifier, gEma, minutes, loss, spectralNorm);
     }
 
     /**
@@ -215,7 +220,7 @@ public record Preset(
         if (!conditional()) throw new UserError("--aux-classifier needs a class-conditional preset (cgan-mlp, cdcgan-28, cgan-ring, fast-fmnist); "
                 + name + " is not");
         return new Preset(name, description, kind, item, zDim, generatorFor, discriminatorFor, init, lrG, lrD, beta1, beta2, batch,
-                defaultSteps, sampleEvery, defaultDataset, classes, w, gEma, minutes);
+                defaultSteps, sampleEvery, defaultDataset, classes, w, gEma, minutes, loss, spectralNorm);
     }
 
     /** The item's description, as "28x28x1". */
@@ -237,6 +242,8 @@ public record Preset(
         private int classes;
         private float auxClassifier, gEma;
         private double minutes;
+        private String loss = TrainConfig.LOSS;
+        private SpectralNormOn spectralNorm = SpectralNormOn.NONE;
         private Init init = Init.GLOROT_UNIFORM;
         private float lrG = 2e-4f, lrD = 2e-4f, beta1 = 0.5f, beta2 = 0.999f;
         private int batch = 64, steps = 3000, sampleEvery = 500;
@@ -265,6 +272,10 @@ public record Preset(
         public Builder gEma(float v) { gEma = v; return this; }
         /** The default training-time budget in minutes ({@code --minutes}); the step count is then no limit. */
         public Builder minutes(double v) { minutes = v; return this; }
+        /** The default loss ({@code --loss}): nonsaturating unless set. */
+        public Builder loss(String v) { loss = v; return this; }
+        /** The networks spectrally normalised by default ({@code --spectral-norm}): none unless set. */
+        public Builder spectralNorm(SpectralNormOn v) { spectralNorm = v; return this; }
         public Builder init(Init v) { init = v; return this; }
         /** The same Adam learning rate for G and D. */
         public Builder lr(float v) { lrG = v; lrD = v; return this; }
@@ -280,7 +291,7 @@ public record Preset(
 
         public Preset build() {
             return new Preset(name, description, kind, item, zDim, generator, discriminator, init, lrG, lrD, beta1, beta2,
-                    batch, steps, sampleEvery, dataset, classes, auxClassifier, gEma, minutes);
+                    batch, steps, sampleEvery, dataset, classes, auxClassifier, gEma, minutes, loss, spectralNorm);
         }
     }
 }

@@ -235,13 +235,17 @@ public final class Presets {
      * widths with cheaper kernels: G's 7x7 layer 3x3 instead of 5x5 and the stride-2 layers 4x4
      * (pad 1), the same in D: G's forward falls from 104 to 45 MFLOP an image and D's from 21 to 13,
      * which gives about 1.6 times the steps in the same minutes; a projection discriminator without AC-GAN's
-     * classifier (it cost FID); an EMA generator (decay 0.999); Adam 2e-4, beta1 0.5, batch 16.
-     * Its default length is 10 minutes of training, not a step count.
+     * classifier (it cost FID), trained with the hinge loss and spectrally normalised (Miyato et al. 2018:
+     * together they took seed 1's 10-minute FID from 1.293 to 1.033; hinge alone gave 1.205); an EMA
+     * generator (decay 0.999); Adam 2e-4, beta1 0.5, batch 16. Its default length is 10 minutes of
+     * training, not a step count.
      */
     static Preset fastFmnist() {
         float slope = 0.3f, momentum = 0.01f, eps = 1e-3f;
-        return Preset.builder("fast-fmnist").description("best FID in 10 CPU minutes: conditional DCGAN, 3x3/4x4 kernels, projection D, EMA G (28x28)")
+        return Preset.builder("fast-fmnist").description("best FID in 10 CPU minutes: conditional DCGAN, 3x3/4x4 kernels, "
+                        + "projection D with spectral norm, hinge loss, EMA G (28x28)")
                 .item(Shape.of(1, 28, 28)).zDim(100).classes(10).gEma(0.999f).minutes(10)
+                .loss(Loss.HINGE.flag()).spectralNorm(SpectralNormOn.D)
                 .generator((c, k) -> List.<Layer>of(
                         new Dense(100, 7 * 7 * 256, false), new ClassEmbedding(k, 7 * 7 * 256),
                         new BatchNorm(7 * 7 * 256, momentum, eps), new LeakyReLU(slope), new Reshape(256, 7, 7),

@@ -101,6 +101,8 @@ public record TrainConfig(
         b.auxClassifier = p.auxClassifier();
         b.gEma = p.gEma();
         b.minutes = p.minutes();
+        b.loss = p.loss();
+        b.spectralNorm = p.spectralNorm().flag();
         if (p.minutes() > 0) b.steps = Long.MAX_VALUE;   // the budget alone ends the run
         return b;
     }

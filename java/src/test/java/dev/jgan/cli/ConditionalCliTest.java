@@ -89,13 +89,18 @@ class ConditionalCliTest {
      * length given on the command line replaces the budget, and --g-ema 0 turns the EMA off.
      */
     @Test
-    void fastFmnistBringsItsBudgetAndEma(@TempDir Path tmp) throws Exception {
+    void fastFmnistBringsItsBudgetEmaLossAndSpectralNorm(@TempDir Path tmp) throws Exception {
         TrainConfig d = TrainConfig.defaults(Presets.get("fast-fmnist"));
         assertEquals(10.0, d.minutes());
         assertEquals(Long.MAX_VALUE, d.steps(), "the budget alone ends a default run");
         assertEquals(0.999f, d.gEma());
         assertEquals(0f, d.auxClassifier());
-        assertEquals(0f, TrainConfig.defaults(Presets.get("cdcgan-28")).gEma(), "the other presets keep no EMA unless asked");
+        assertEquals("hinge", d.loss());
+        assertEquals("d", d.spectralNorm());
+        TrainConfig other = TrainConfig.defaults(Presets.get("cdcgan-28"));
+        assertEquals(0f, other.gEma(), "the other presets keep no EMA unless asked");
+        assertEquals("nonsaturating", other.loss(), "nor another loss");
+        assertEquals("none", other.spectralNorm(), "nor spectral norm");
 
         Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 60, 20);
         CliTest.withCache(tmp.resolve("cache"), () -> {
@@ -105,8 +110,14 @@ class ConditionalCliTest {
             assertEquals(2, c.path("steps").asLong(), c.toString());
             assertEquals(0.0, c.path("minutes").asDouble(), "--steps replaces the preset's budget: " + c);
             assertEquals(0.999, c.path("gEma").asDouble(), 1e-6, c.toString());
-            assertEquals(0, gan(train(data, off, "--preset", "fast-fmnist", "--steps", "2", "--batch", "4", "--g-ema", "0")).code());
-            assertEquals(0.0, Json.readTree(off.resolve("config.json")).path("config").path("gEma").asDouble(), "--g-ema 0 turns it off");
+            assertEquals("hinge", c.path("loss").asText(), c.toString());
+            assertEquals("d", c.path("spectralNorm").asText(), c.toString());
+            assertEquals(0, gan(train(data, off, "--preset", "fast-fmnist", "--steps", "2", "--batch", "4", "--g-ema", "0",
+                    "--loss", "nonsaturating", "--spectral-norm", "none")).code());
+            JsonNode o = Json.readTree(off.resolve("config.json")).path("config");
+            assertEquals(0.0, o.path("gEma").asDouble(), "--g-ema 0 turns it off");
+            assertEquals("nonsaturating", o.path("loss").asText(), "--loss replaces the preset's: " + o);
+            assertEquals("none", o.path("spectralNorm").asText(), "--spectral-norm none turns it off: " + o);
         });
     }
 
