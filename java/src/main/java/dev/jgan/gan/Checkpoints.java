@@ -29,6 +29,8 @@ import java.util.stream.Stream;
  */
 public final class Checkpoints {
     public static final String FORMAT = "jgan-checkpoint-1";
+    /** Every version's format begins so: "jgan-checkpoint-" and the version number. */
+    static final String FORMAT_FAMILY = "jgan-checkpoint-";
     /** How many checkpoints a run keeps: the newest, and older ones in case it is damaged. */
     static final int KEEP = 3;
     private static final Pattern NAME = Pattern.compile("step-(\\d+)\\.safetensors");
@@ -74,6 +76,7 @@ public final class Checkpoints {
         meta.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
         meta.put("train_nanos", Long.toString(t.trainNanos()));
         meta.put("backend", b.name());
+        meta.put("model_spec", PresetSpecs.of(t.model()));   // so that a model built in code reads back without its code
         try {
             meta.put("config", JSON.writeValueAsString(t.config()));
         } catch (JsonProcessingException e) {
@@ -122,14 +125,27 @@ public final class Checkpoints {
         }
     }
 
+    /** Whether {@code format} (of FORMAT_FAMILY) is a later version than this jgan's. */
+    private static boolean newer(String format) {
+        try {
+            return Integer.parseInt(format.substring(FORMAT_FAMILY.length())) > Integer.parseInt(FORMAT.substring(FORMAT_FAMILY.length()));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /** Reads and checks a checkpoint file (format and counters); tensors are checked when applied. */
     public static Loaded read(Path file) {
         if (!Files.isRegularFile(file)) throw new UserError("checkpoint " + file + " not found");
         Safetensors.Contents c = Safetensors.read(file);
         Map<String, String> meta = c.metadata();
-        if (!FORMAT.equals(meta.get("format")))
+        String format = meta.get("format");
+        if (format != null && format.startsWith(FORMAT_FAMILY) && !format.equals(FORMAT))
+            throw new UserError("checkpoint " + file + " is in format " + format + ", which this jgan does not read (it reads "
+                    + FORMAT + ")" + (newer(format) ? ": it was written by a newer jgan; upgrade to read it" : ""));
+        if (!FORMAT.equals(format))
             throw new UserError("checkpoint " + file + " is not a jgan checkpoint (metadata format is "
-                    + meta.get("format") + ", expected " + FORMAT + ")");
+                    + format + ", expected " + FORMAT + ")");
         for (String k : List.of("preset", "step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d", "config"))
             if (meta.get(k) == null) throw new UserError("checkpoint " + file + " is corrupt: metadata lacks '" + k + "'");
         try {
@@ -138,6 +154,9 @@ public final class Checkpoints {
         } catch (NumberFormatException e) {
             throw new UserError("checkpoint " + file + " is corrupt: a counter in its metadata is not a number");
         }
+        // a model built in code: known by its spec where its code has not registered it (another process)
+        if (!Presets.known(meta.get("preset")) && meta.get("model_spec") != null)
+            Presets.register(PresetSpecs.preset(meta.get("model_spec"), "checkpoint " + file));
         return new Loaded(file, c.tensors(), meta);
     }
 

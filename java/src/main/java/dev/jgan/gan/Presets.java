@@ -38,17 +38,43 @@ public final class Presets {
         add(fastFmnist());
     }
 
+    /** Models built in code ({@link #register}), and those read back from a checkpoint's model spec. */
+    private static final Map<String, Preset> CUSTOM = new java.util.concurrent.ConcurrentHashMap<>();
+
     private Presets() {}
 
     private static void add(Preset p) { ALL.put(p.name(), p); }
 
-    /** The preset called {@code name}; a UserError listing the known names otherwise. */
+    /** The preset called {@code name}, built in or {@link #register registered}; a UserError listing the known names otherwise. */
     public static Preset get(String name) {
         Preset p = ALL.get(name);
-        if (p == null) throw new UserError("unknown preset '" + name + "'; known presets: " + String.join(", ", ALL.keySet()));
+        if (p == null) p = CUSTOM.get(name);
+        if (p == null) {
+            java.util.List<String> names = new java.util.ArrayList<>(ALL.keySet());
+            names.addAll(new java.util.TreeSet<>(CUSTOM.keySet()));
+            throw new UserError("unknown preset '" + name + "'; known presets: " + String.join(", ", names));
+        }
         return p;
     }
 
+    /** Whether {@code name} is a built-in or registered preset. */
+    public static boolean known(String name) { return name != null && (ALL.containsKey(name) || CUSTOM.containsKey(name)); }
+
+    /**
+     * Makes a model built in code ({@link Preset#builder}) trainable, sampleable and evaluable by
+     * its name in this JVM, replacing an earlier one of that name; its checkpoints carry its spec,
+     * so they read back elsewhere without this call. A built-in's name is refused.
+     */
+    public static Preset register(Preset p) {
+        if (ALL.containsKey(p.name())) throw new UserError("preset " + p.name() + " is built in: give your model another name");
+        CUSTOM.put(p.name(), p);
+        return p;
+    }
+
+    /** Forgets a {@link #register registered} preset; false when there was none of that name. */
+    public static boolean unregister(String name) { return CUSTOM.remove(name) != null; }
+
+    /** The built-in presets, in the order the README lists them. */
     public static Map<String, Preset> all() { return ALL; }
 
     /**

@@ -68,6 +68,8 @@ public abstract sealed class Activation extends Layer
 
         @Override protected void applyBackward(Tensor dy) { backend.leakyReluBackward(y, dy, dx, slope); }
 
+        @Override public java.util.Map<String, Object> spec() { return spec("LeakyReLU", "slope", slope); }
+
         @Override public String toString() { return "LeakyReLU(" + slope + ")"; }
     }
 
@@ -76,6 +78,8 @@ public abstract sealed class Activation extends Layer
         @Override protected void apply(Tensor x) { backend.relu(x, y); }
 
         @Override protected void applyBackward(Tensor dy) { backend.reluBackward(y, dy, dx); }
+
+        @Override public java.util.Map<String, Object> spec() { return spec("ReLU"); }
 
         @Override public String toString() { return "ReLU"; }
     }
@@ -86,6 +90,8 @@ public abstract sealed class Activation extends Layer
 
         @Override protected void applyBackward(Tensor dy) { backend.tanhBackward(y, dy, dx); }
 
+        @Override public java.util.Map<String, Object> spec() { return spec("Tanh"); }
+
         @Override public String toString() { return "Tanh"; }
     }
 
@@ -94,6 +100,8 @@ public abstract sealed class Activation extends Layer
         @Override protected void apply(Tensor x) { backend.sigmoid(x, y); }
 
         @Override protected void applyBackward(Tensor dy) { backend.sigmoidBackward(y, dy, dx); }
+
+        @Override public java.util.Map<String, Object> spec() { return spec("Sigmoid"); }
 
         @Override public String toString() { return "Sigmoid"; }
     }

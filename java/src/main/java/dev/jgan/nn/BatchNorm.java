@@ -115,6 +115,8 @@ public final class BatchNorm extends Layer {
         return m;
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("BatchNorm", "channels", channels, "momentum", momentum, "eps", eps); }
+
     @Override public String toString() {
         return "BatchNorm(" + channels + ", momentum=" + momentum + ", eps=" + eps + ")";
     }

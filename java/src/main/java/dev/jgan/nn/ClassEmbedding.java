@@ -90,5 +90,7 @@ public final class ClassEmbedding extends Layer {
 
     @Override public List<Parameter> parameters() { return List.of(new Parameter("weight", table, dTable)); }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("ClassEmbedding", "classes", classes, "features", features); }
+
     @Override public String toString() { return "ClassEmbedding(" + classes + " classes -> " + features + ")"; }
 }

@@ -145,6 +145,8 @@ public final class ClassHead extends Layer {
         return List.copyOf(ps);
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("ClassHead", "features", features, "classes", classes, "projection", projection); }
+
     @Override public String toString() {
         return "ClassHead(" + features + " -> 1, " + classes + " classes" + (projection ? ", projection" : "")
                 + (auxiliary ? ", auxiliary classifier" : "") + ")";

@@ -76,6 +76,8 @@ public final class Conv2d extends Layer {
 
     @Override public boolean hasWeight() { return true; }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("Conv2d", "in", in, "out", out, "kernel", k, "stride", geometry.strideH(), "pad", geometry.padH(), "bias", hasBias); }
+
     @Override public String toString() {
         return "Conv2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "
                 + geometry.padH() + (hasBias ? "" : ", no bias") + spectralText() + ")";

@@ -85,6 +85,9 @@ public final class ConvTranspose2d extends Layer {
 
     @Override public boolean hasWeight() { return true; }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("ConvTranspose2d", "in", in, "out", out, "kernel", k, "stride", geometry.strideH(), "pad", geometry.padH(),
+                "outputPadding", outputPadding, "bias", hasBias); }
+
     @Override public String toString() {
         return "ConvTranspose2d(" + in + " -> " + out + ", " + k + "x" + k + ", stride " + geometry.strideH() + ", pad "
                 + geometry.padH() + (outputPadding > 0 ? ", output padding " + outputPadding : "") + (hasBias ? "" : ", no bias") + spectralText() + ")";

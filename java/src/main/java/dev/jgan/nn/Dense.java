@@ -73,5 +73,7 @@ public final class Dense extends Layer {
 
     @Override public boolean hasWeight() { return true; }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("Dense", "in", in, "out", out, "bias", hasBias); }
+
     @Override public String toString() { return "Dense(" + in + " -> " + out + (hasBias ? "" : ", no bias") + spectralText() + ")"; }
 }

@@ -50,5 +50,7 @@ public final class Dropout extends Layer {
         return dx;
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("Dropout", "p", p); }
+
     @Override public String toString() { return "Dropout(" + p + ")"; }
 }

@@ -19,5 +19,7 @@ public final class Flatten extends Layer {
         return needDx ? dy.view(inShape) : null;
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("Flatten"); }
+
     @Override public String toString() { return "Flatten"; }
 }

@@ -119,6 +119,24 @@ public abstract class Layer {
 
     public Shape outShape() { return outShape; }
 
+    /**
+     * What the layer is, as plain values a JSON file can hold and {@link LayerSpecs#layer} builds
+     * the same layer from: its "type" (the class's name), its constructor's arguments by name, and
+     * "spectral": true when it is {@link #spectralNormalized}. A layer written outside jgan has none.
+     */
+    public java.util.Map<String, Object> spec() {
+        throw new UnsupportedOperationException(this + " (" + getClass().getName() + ") has no spec: only jgan's own layers can be saved as one");
+    }
+
+    /** A spec of {@code type} with the arguments {@code nameValue} (name, value, name, value, ...), and "spectral" when set. */
+    protected final java.util.Map<String, Object> spec(String type, Object... nameValue) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("type", type);
+        for (int i = 0; i < nameValue.length; i += 2) m.put((String) nameValue[i], nameValue[i + 1]);
+        if (spectral) m.put("spectral", true);
+        return m;
+    }
+
     /** A short description such as "Dense(784 -> 512)". */
     @Override public abstract String toString();
 

@@ -29,5 +29,7 @@ public final class MaxPool2d extends Layer {
         return dx;
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("MaxPool2d"); }
+
     @Override public String toString() { return "MaxPool2d(2)"; }
 }

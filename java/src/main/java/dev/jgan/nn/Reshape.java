@@ -30,5 +30,7 @@ public class Reshape extends Layer {
         return needDx ? dy.view(inShape) : null;
     }
 
+    @Override public java.util.Map<String, Object> spec() { return spec("Reshape", "item", java.util.Arrays.stream(item.dims()).boxed().toList()); }
+
     @Override public String toString() { return "Reshape" + item; }
 }
