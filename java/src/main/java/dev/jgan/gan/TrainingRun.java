@@ -45,14 +45,25 @@ public final class TrainingRun {
     public static final String ALGORITHMS = "algorithms.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** Receives progress: the step just done and the stats of the last log point. */
+    /**
+     * Receives progress: the step just done and the stats of the last log point, on the training
+     * thread after every step; and is asked after every step whether to stop there.
+     */
     public interface Progress {
         void update(long step, long total, StepStats last);
+
+        /**
+         * Whether the run should end after the step just done, as if its length were reached (its
+         * log line, samples and checkpoint written); asked after each step, before them and
+         * {@link #update}. Never, unless overridden.
+         */
+        default boolean stopRequested() { return false; }
 
         Progress NONE = (s, t, l) -> {};
     }
 
-    public record Result(Path runDir, StepStats last, Path checkpoint, Path lastSample) {}
+    /** A run's end: its directory, the last stats, checkpoint and sample grid, and whether {@link Progress#stopRequested} ended it. */
+    public record Result(Path runDir, StepStats last, Path checkpoint, Path lastSample, boolean stopped) {}
 
     private final Backend backend;
     private final Path out;
@@ -152,18 +163,20 @@ public final class TrainingRun {
         CollapseWatch watch = new CollapseWatch(log);
         StepStats last = null;
         Path checkpoint = null, sample = null;
+        boolean stopped = false;
         long intervalStart = System.nanoTime(), intervalSteps = 0;
         long intervalDataNanos = 0;
         try (metrics; RealBatches data = t.data()) {
             long budget = c.minutes() > 0 ? Math.round(c.minutes() * 60e9) : Long.MAX_VALUE;
             long clock = System.nanoTime();
-            while (t.steps() < c.steps() && t.trainNanos() < budget) {
+            while (!stopped && t.steps() < c.steps() && t.trainNanos() < budget) {
                 t.step();
                 if (budget != Long.MAX_VALUE) backend.synchronize();   // a GPU's queued work is this step's time
                 t.addTrainNanos(System.nanoTime() - clock);
                 intervalSteps++;
                 long s = t.steps();
-                boolean end = s == c.steps() || t.trainNanos() >= budget;
+                stopped = progress.stopRequested();
+                boolean end = s == c.steps() || t.trainNanos() >= budget || stopped;
                 boolean logged = s % c.logEvery() == 0 || end;
                 boolean evaluated = quality != null && (s % c.evalEvery() == 0 || end);
                 if (logged) {
@@ -199,7 +212,7 @@ public final class TrainingRun {
                 clock = System.nanoTime();   // logs, evaluations, pictures and checkpoints are not training time
             }
         }
-        return new Result(out, last, checkpoint, sample);
+        return new Result(out, last, checkpoint, sample, stopped);
     }
 
     /** The latest stats, or a UserError naming the last good checkpoint if a loss is no longer finite. */

@@ -1,0 +1,43 @@
+package dev.jgan.api;
+
+import dev.jgan.data.RingOfGaussians;
+import dev.jgan.io.ImageGrid;
+import dev.jgan.io.ScatterPlot;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * Samples of a {@link Generator}: {@code count} items of shape {@code itemShape} ((C, H, W) images
+ * in [-1, 1], or (2) points) one after another in {@code values}, and the class of each for a
+ * conditional model ({@code classes}; null for an unconditional one). The arrays are the caller's:
+ * nothing else holds them.
+ */
+public record Samples(int count, int[] itemShape, float[] values, int[] classes) {
+
+    /** The floats of one item (a copy). */
+    public float[] item(int i) {
+        if (i < 0 || i >= count) throw new IndexOutOfBoundsException("item " + i + " of " + count);
+        int per = values.length / count;
+        return Arrays.copyOfRange(values, i * per, (i + 1) * per);
+    }
+
+    /** Whether the items are images (C, H, W). */
+    public boolean images() { return itemShape.length == 3; }
+
+    /**
+     * Writes the samples as a PNG, atomically: images as a square grid in order, row by row;
+     * points as a scatter plot over the ring's modes.
+     */
+    public void writePng(Path file) {
+        if (images()) {
+            ImageGrid.writePng(file, values, count, itemShape[0], itemShape[1], itemShape[2], (int) Math.ceil(Math.sqrt(count)), 1);
+        } else {
+            ScatterPlot.writePng(file, values, count, new RingOfGaussians().modes());
+        }
+    }
+
+    @Override public String toString() {
+        return "Samples(" + count + " x " + Arrays.toString(itemShape) + (classes == null ? "" : ", conditional") + ")";
+    }
+}
