@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.GanModel;
+import dev.jgan.gan.Generation;
 import dev.jgan.gan.Preset;
 import dev.jgan.random.Philox;
 import dev.jgan.selection.Backends;
@@ -60,7 +61,9 @@ public final class Generator implements AutoCloseable {
      *
      * @param device  "auto" (CUDA when it works here, else the CPU), "cpu" or "cuda"
      * @param threads CPU threads for the backend
-     * @param batch   images made per forward pass: a call for more runs several, for fewer pads one
+     * @param batch   images made per forward pass: a call for more runs several, for fewer pads one. The
+     *                EMA generator's batch-norm statistics are re-estimated for this batch (as gan sample and
+     *                gan eval do for 256): the default, 256, gives their images
      * @param ema     the moving average of G's weights when the checkpoint has one (it samples better), else the live G
      */
     public record Options(String device, int threads, int batch, boolean ema) {
@@ -71,8 +74,8 @@ public final class Generator implements AutoCloseable {
             if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         }
 
-        /** auto device, every core, batches of 64, the EMA generator. */
-        public static Options defaults() { return new Options("auto", Backends.defaultThreads(), 64, true); }
+        /** auto device, every core, batches of 256 (gan sample's and gan eval's), the EMA generator. */
+        public static Options defaults() { return new Options("auto", Backends.defaultThreads(), Generation.CHUNK, true); }
 
         public Options withDevice(String d) { return new Options(d, threads, batch, ema); }
         public Options withThreads(int t) { return new Options(device, t, batch, ema); }

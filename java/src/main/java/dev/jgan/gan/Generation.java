@@ -14,7 +14,8 @@ import java.nio.file.Path;
 
 /** Generates samples from a checkpoint's generator and writes them as a picture or an array file. */
 public final class Generation {
-    private static final int CHUNK = 256;
+    /** The batch of sampling and evaluation, and so of the EMA generator's batch-norm statistics they re-estimate. */
+    public static final int CHUNK = 256;
 
     private Generation() {}
 

@@ -1,0 +1,46 @@
+package dev.jgan.cli;
+
+import dev.jgan.UserError;
+import dev.jgan.gan.Checkpoints;
+import dev.jgan.gan.TorchExport;
+import dev.jgan.backend.Backend;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Write a checkpoint's generator for another framework: --format torch writes generator.py (the network as "
+                + "PyTorch modules) and generator.safetensors (its weights) into --out.")
+final class ExportCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
+    Path checkpoint;
+
+    @Option(names = "--format", required = true, description = "torch")
+    String format;
+
+    @Option(names = "--out", required = true, description = "the folder to write into (made if missing)")
+    Path out;
+
+    @Option(names = "--no-ema", description = "export the live generator even when the checkpoint holds an EMA of it")
+    boolean noEma;
+
+    @Override public Integer call() {
+        if (!format.equals("torch")) throw new UserError("unknown export format '" + format + "'; use torch");
+        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        TorchExport.check(ck);
+        String what;
+        try (Backend b = common.backend(spec.commandLine().getErr())) {
+            what = TorchExport.write(b, ck, out, !noEma);
+        }
+        spec.commandLine().getOut().println("wrote " + out.resolve(TorchExport.MODULE) + " and " + TorchExport.WEIGHTS + ": " + what);
+        return 0;
+    }
+}
