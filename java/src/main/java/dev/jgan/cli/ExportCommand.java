@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.UserError;
 import dev.jgan.gan.Checkpoints;
+import dev.jgan.gan.OnnxExport;
 import dev.jgan.gan.TorchExport;
 import dev.jgan.backend.Backend;
 import picocli.CommandLine.Command;
@@ -15,7 +16,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Write a checkpoint's generator for another framework: --format torch writes generator.py (the network as "
-                + "PyTorch modules) and generator.safetensors (its weights) into --out.")
+                + "PyTorch modules) and generator.safetensors (its weights) into --out; --format onnx writes generator.onnx (opset 13).")
 final class ExportCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
@@ -23,7 +24,7 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
     Path checkpoint;
 
-    @Option(names = "--format", required = true, description = "torch")
+    @Option(names = "--format", required = true, description = "torch or onnx")
     String format;
 
     @Option(names = "--out", required = true, description = "the folder to write into (made if missing)")
@@ -33,14 +34,15 @@ final class ExportCommand implements Callable<Integer> {
     boolean noEma;
 
     @Override public Integer call() {
-        if (!format.equals("torch")) throw new UserError("unknown export format '" + format + "'; use torch");
+        if (!format.equals("torch") && !format.equals("onnx")) throw new UserError("unknown export format '" + format + "'; use torch or onnx");
         Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
         TorchExport.check(ck);
         String what;
         try (Backend b = common.backend(spec.commandLine().getErr())) {
-            what = TorchExport.write(b, ck, out, !noEma);
+            what = format.equals("torch") ? TorchExport.write(b, ck, out, !noEma) : OnnxExport.write(b, ck, out, !noEma);
         }
-        spec.commandLine().getOut().println("wrote " + out.resolve(TorchExport.MODULE) + " and " + TorchExport.WEIGHTS + ": " + what);
+        spec.commandLine().getOut().println("wrote " + (format.equals("torch") ? out.resolve(TorchExport.MODULE) + " and " + TorchExport.WEIGHTS
+                : out.resolve(OnnxExport.MODEL)) + ": " + what);
         return 0;
     }
 }

@@ -41,13 +41,7 @@ public final class TorchExport {
         Preset p = ck.config().model();
         List<Layer> layers = p.generator().get();
         boolean fromEma = ema && ck.hasEma();
-        String prefix = fromEma ? "g_ema." : "g.";
-        GanModel model = Generation.open(b, ck, Generation.CHUNK);
-        model.refreshEmaStatistics();
-        LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
-        for (var e : model.state().entrySet())
-            if (e.getKey().startsWith(prefix))
-                tensors.put("g." + e.getKey().substring(prefix.length()), new TensorData(e.getValue().shape().dims(), e.getValue().toHost()));
+        LinkedHashMap<String, TensorData> tensors = generatorTensors(b, ck, fromEma);
         String module = module(p, layers, ck.step(), fromEma);
         try {
             Files.createDirectories(out);
@@ -64,6 +58,22 @@ public final class TorchExport {
         return tensors.size() + " tensors of " + p.name() + "'s " + (fromEma ? "EMA " : "") + "generator at step " + ck.step();
     }
 
+    /**
+     * G's tensors (the EMA copy's when {@code ema}) under G's names (g.0.weight), with the batch-norm
+     * statistics gan sample and gan eval compute with: re-estimated on {@code b} for batches of
+     * {@link Generation#CHUNK}.
+     */
+    static LinkedHashMap<String, TensorData> generatorTensors(Backend b, Checkpoints.Loaded ck, boolean ema) {
+        String prefix = ema ? "g_ema." : "g.";
+        GanModel model = Generation.open(b, ck, Generation.CHUNK);
+        model.refreshEmaStatistics();
+        LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
+        for (var e : model.state().entrySet())
+            if (e.getKey().startsWith(prefix))
+                tensors.put("g." + e.getKey().substring(prefix.length()), new TensorData(e.getValue().shape().dims(), e.getValue().toHost()));
+        return tensors;
+    }
+
     /** Refuses, in one line, a checkpoint whose generator the export cannot write (before a backend is opened for it). */
     public static void check(Checkpoints.Loaded ck) {
         Preset p = ck.config().model();
@@ -78,7 +88,7 @@ public final class TorchExport {
             Layer l = layers.get(i);
             Map<String, Object> s = l.spec();
             if (Boolean.TRUE.equals(s.get("spectral")))
-                throw new UserError("export --format torch: " + p.name() + "'s G is spectrally normalised (layer " + i + ", " + l
+                throw new UserError("export: " + p.name() + "'s G is spectrally normalised (layer " + i + ", " + l
                         + "), which the export does not write yet; train G without --spectral-norm g/both");
             net.append("            ").append(torch(s, shape)).append(",   # ").append(i).append(": ").append(l).append('\n');
             shape = l.outputShape(shape);

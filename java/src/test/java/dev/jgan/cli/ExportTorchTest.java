@@ -98,7 +98,7 @@ class ExportTorchTest {
                 "--spectral-norm", "g")).code());
         String ck = run.resolve("checkpoints/step-0000002.safetensors").toString();
         failsWith(2, "spectrally normalised", "export", "--checkpoint", ck, "--format", "torch", "--out", tmp.resolve("x").toString());
-        failsWith(2, "unknown export format 'tf'; use torch", "export", "--checkpoint", ck, "--format", "tf", "--out", tmp.resolve("y").toString());
+        failsWith(2, "unknown export format 'tf'; use torch or onnx", "export", "--checkpoint", ck, "--format", "tf", "--out", tmp.resolve("y").toString());
         failsWith(2, "not found", "export", "--checkpoint", tmp.resolve("none.safetensors").toString(), "--format", "torch",
                 "--out", tmp.resolve("z").toString());
     }
