@@ -48,6 +48,7 @@ public final class Generator implements AutoCloseable {
     private final Preset preset;
     private final boolean ema;
     private final long step;
+    private final String dataset;
     private final int zDim, batch, per;
     private final Tensor z;
     private final float[] zHost, chunk;
@@ -88,6 +89,7 @@ public final class Generator implements AutoCloseable {
         this.preset = ck.config().model();   // with the channels and classes it was trained on
         this.ema = o.ema() && ck.hasEma();
         this.step = ck.step();
+        this.dataset = ck.config().dataset();
         this.model = new GanModel(backend, preset, o.batch(), ck.config().seed(), ck.hasEma());
         Checkpoints.loadModel(ck, model);
         this.batch = o.batch();
@@ -119,6 +121,9 @@ public final class Generator implements AutoCloseable {
 
     /** The training step the checkpoint was written at. */
     public long step() { return step; }
+
+    /** The dataset the model was trained on (fashion-mnist, cifar10, folder, ring, ...). */
+    public String dataset() { return dataset; }
 
     /** The length of one noise vector. */
     public int noiseSize() { return zDim; }

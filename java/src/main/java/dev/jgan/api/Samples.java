@@ -37,6 +37,12 @@ public record Samples(int count, int[] itemShape, float[] values, int[] classes)
         }
     }
 
+    /** The picture {@link #writePng} writes, as PNG bytes; images enlarged {@code scale} times. */
+    public byte[] png(int scale) {
+        if (images()) return ImageGrid.pngBytes(values, count, itemShape[0], itemShape[1], itemShape[2], (int) Math.ceil(Math.sqrt(count)), scale);
+        return ScatterPlot.pngBytes(values, count, new RingOfGaussians().modes());
+    }
+
     @Override public String toString() {
         return "Samples(" + count + " x " + Arrays.toString(itemShape) + (classes == null ? "" : ", conditional") + ")";
     }

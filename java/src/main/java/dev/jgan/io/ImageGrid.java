@@ -40,6 +40,22 @@ public final class ImageGrid {
         AtomicFiles.write(file, out -> png(img, out));
     }
 
+    /** The grid as PNG bytes, for a reply rather than a file. */
+    public static byte[] pngBytes(float[] images, int n, int c, int h, int w, int cols, int scale) {
+        return bytes(render(images, n, c, h, w, cols, scale));
+    }
+
+    /** An image as PNG bytes. */
+    static byte[] bytes(BufferedImage img) {
+        var out = new java.io.ByteArrayOutputStream();
+        try {
+            png(img, out);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);   // a byte array does not fail
+        }
+        return out.toByteArray();
+    }
+
     /** The grid as an image (TYPE_BYTE_GRAY for C = 1, TYPE_INT_RGB for C = 3). */
     static BufferedImage render(float[] images, int n, int c, int h, int w, int cols, int scale) {
         if (n < 1 || h < 1 || w < 1 || cols < 1 || scale < 1)

@@ -32,6 +32,11 @@ public final class ScatterPlot {
         AtomicFiles.write(file, out -> ImageGrid.png(img, out));
     }
 
+    /** The plot as PNG bytes, for a reply rather than a file. */
+    public static byte[] pngBytes(float[] xy, int n, float[][] centres) {
+        return ImageGrid.bytes(render(xy, n, centres, DEFAULT_SIZE, DEFAULT_RANGE));
+    }
+
     static BufferedImage render(float[] xy, int n, float[][] centres, int size, float range) {
         if (size < 16) throw new IllegalArgumentException("plot size must be at least 16 pixels, got " + size);
         if (!(range > 0)) throw new IllegalArgumentException("range must be positive, got " + range);

@@ -10,15 +10,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
@@ -26,8 +23,6 @@ import javax.imageio.ImageIO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 /**
  * report.html of a short real run: self-contained (no network, no file beside it), and in
@@ -109,32 +104,9 @@ class RunReportTest {
         assertEquals(1280, img.getWidth());
     }
 
-    static Path chromium() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-            for (String name : List.of("chromium", "chromium-browser"))
-                if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) return Path.of(dir, name);
-        String reason = "Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)";
-        if ("true".equals(System.getenv("CI"))) fail(reason + "; CI=true requires it");
-        abort(reason);
-        return null;
-    }
+    static Path chromium() { return dev.jgan.testing.Chromium.find(); }
 
-    /** Headless Chromium, no sandbox (CI runs as root), no GPU, its own throwaway profile; returns stdout. */
-    static String runChromium(Path chromium, String... args) throws Exception {
-        Path profile = Files.createTempDirectory(tmp, "chromium-profile");
-        List<String> cmd = new ArrayList<>(List.of(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars", "--user-data-dir=" + profile,
-                "--virtual-time-budget=5000"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(90, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("chromium did not finish in 90 s: " + cmd);
-        }
-        assertEquals(0, p.exitValue(), "chromium exit status for " + cmd);
-        return new String(out, StandardCharsets.UTF_8);
-    }
+    static String runChromium(Path chromium, String... args) throws Exception { return dev.jgan.testing.Chromium.run(chromium, tmp, args); }
 
     static int count(String s, String part) {
         int n = 0;

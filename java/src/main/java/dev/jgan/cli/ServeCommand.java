@@ -1,0 +1,63 @@
+package dev.jgan.cli;
+
+import dev.jgan.UserError;
+import dev.jgan.api.Generator;
+import dev.jgan.gan.Generation;
+import dev.jgan.serve.Server;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve a checkpoint's generator over HTTP: a web page at / and a JSON API (/api/info, /api/sample, "
+                + "/api/sample.png) until stopped (Ctrl-C).")
+final class ServeCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin CommonOptions common;
+
+    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
+    Path checkpoint;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "the address to listen on; 0.0.0.0 for every interface (default: ${DEFAULT-VALUE})")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "the port, 0 for any free one (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--request-threads", defaultValue = "16", description = "threads that serve requests (default: ${DEFAULT-VALUE}); "
+            + "sampling itself runs one request at a time on the backend's --threads")
+    int requestThreads;
+
+    @Option(names = "--no-ema", description = "serve the live generator even when the checkpoint holds an EMA of it")
+    boolean noEma;
+
+    @Override public Integer call() throws InterruptedException {
+        if (port < 0 || port > 65535) throw new UserError("--port must be 0 .. 65535, got " + port);
+        if (requestThreads < 1) throw new UserError("--request-threads must be at least 1, got " + requestThreads);
+        Generator g = Generator.load(checkpoint, new Generator.Options(common.device, common.threads(), Generation.CHUNK, !noEma));
+        Server server;
+        try {
+            server = new Server(g, host, port, requestThreads);
+        } catch (IOException e) {
+            g.close();
+            throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            g.close();
+            stopped.countDown();
+        }));
+        spec.commandLine().getOut().println("serving " + g.preset() + " (step " + g.step() + ") at " + server.uri() + " - Ctrl-C stops");
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,148 @@
+package dev.jgan.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.jgan.api.Generator;
+import dev.jgan.api.Samples;
+import dev.jgan.cli.Main;
+import dev.jgan.gan.TinyData;
+import dev.jgan.io.Json;
+import dev.jgan.testing.Chromium;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * gan serve's server on a checkpoint of fast-fmnist trained here (4 steps of TinyData): the API
+ * against the Generator, its 4xx answers, 200 clients at once, and the web page in Chromium.
+ */
+class ServerTest {
+    @TempDir static Path tmp;
+    static Generator generator;
+    static Server server;
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
+        Path out = tmp.resolve("run");
+        StringWriter err = new StringWriter();
+        assertEquals(0, Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", "fast-fmnist",
+                "--data", data.toString(), "--out", out.toString(), "--steps", "4", "--batch", "4", "--checkpoint-every", "4",
+                "--sample-every", "4"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
+        Path ck;
+        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) { ck = s.sorted().toList().getLast(); }
+        generator = Generator.load(ck, new Generator.Options("cpu", 2, 64, true));
+        server = new Server(generator, "127.0.0.1", 0, 16);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+        if (generator != null) generator.close();
+    }
+
+    static HttpResponse<byte[]> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(server.uri().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static HttpResponse<byte[]> post(String path, String json) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(server.uri().resolve(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    @Test
+    void infoAndSamplesAreTheGenerators() throws Exception {
+        JsonNode info = Json.MAPPER.readTree(get("/api/info").body());
+        assertEquals("fast-fmnist", info.get("preset").asText());
+        assertEquals(10, info.get("classes").asInt());
+        assertEquals("Sneaker", info.get("classNames").get(7).asText(), "Fashion-MNIST's names: " + info);
+        HttpResponse<byte[]> r = post("/api/sample", "{\"n\": 3, \"seed\": 9, \"class\": 7}");
+        assertEquals(200, r.statusCode(), new String(r.body()));
+        JsonNode s = Json.MAPPER.readTree(r.body());
+        Samples expected = generator.sample(3, 9, 7);
+        assertEquals(3, s.get("images").size());
+        for (int i = 0; i < 3; i++) {
+            float[] want = expected.item(i);
+            JsonNode got = s.get("images").get(i);
+            assertEquals(want.length, got.size());
+            for (int k = 0; k < want.length; k++) assertEquals(want[k], got.get(k).floatValue(), 0f, "image " + i + " float " + k);
+            assertEquals(7, s.get("classes").get(i).asInt());
+        }
+        HttpResponse<byte[]> png = get("/api/sample.png?n=4&seed=1&scale=2");
+        assertEquals(200, png.statusCode());
+        assertEquals("image/png", png.headers().firstValue("Content-Type").orElse(""));
+        var img = ImageIO.read(new ByteArrayInputStream(png.body()));
+        assertTrue(img != null && img.getWidth() > 2 * 2 * 28, "a 2x2 grid of 56-pixel images: " + (img == null ? "no PNG" : img.getWidth()));
+    }
+
+    @Test
+    void badRequestsGetAStatusAndOneLine() throws Exception {
+        check(post("/api/sample", "{\"n\": 0}"), 400, "n must be at least 1, got 0");
+        check(post("/api/sample", "{\"n\": 5000}"), 413, "n must be at most 1024, got 5000");
+        check(post("/api/sample", "{\"n\": 2, \"class\": 10}"), 400, "class 10 is not one of this model's: 0 .. 9");
+        check(post("/api/sample", "{\"n\": \"two\"}"), 400, "n must be a whole number, got \"two\"");
+        check(post("/api/sample", "{nope"), 400, "the body is not JSON");
+        check(post("/api/sample", "[1]"), 400, "the body must be a JSON object");
+        check(post("/api/sample", "x".repeat(70_000)), 413, "the request body is over");
+        check(get("/api/sample"), 405, "/api/sample takes POST, not GET");
+        check(get("/api/sample.png?n=x"), 400, "n must be a whole number, got 'x'");
+        check(get("/nothing"), 404, "no such path: /nothing");
+    }
+
+    static void check(HttpResponse<byte[]> r, int status, String start) throws Exception {
+        assertEquals(status, r.statusCode(), new String(r.body()));
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
+        String error = Json.MAPPER.readTree(r.body()).get("error").asText();
+        assertTrue(error.startsWith(start), "error '" + error + "' should start with '" + start + "'");
+        assertEquals(1, error.lines().count(), "one line: " + error);
+    }
+
+    /** 200 clients at once, each its own seed: every answer 200 and the images of its seed. */
+    @Test
+    void twoHundredClientsAtOnce() throws Exception {
+        int clients = 200;
+        List<CompletableFuture<HttpResponse<byte[]>>> answers = new ArrayList<>();
+        for (int i = 0; i < clients; i++)
+            answers.add(HTTP.sendAsync(HttpRequest.newBuilder(server.uri().resolve("/api/sample"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"n\": 2, \"seed\": " + i + "}")).build(), HttpResponse.BodyHandlers.ofByteArray()));
+        for (int i = 0; i < clients; i++) {
+            HttpResponse<byte[]> r = answers.get(i).get();
+            assertEquals(200, r.statusCode(), "client " + i + ": " + new String(r.body()));
+            if (i % 20 == 0) {
+                JsonNode s = Json.MAPPER.readTree(r.body());
+                float[] want = generator.sample(2, i).item(1);
+                for (int k = 0; k < want.length; k += 97) assertEquals(want[k], s.get("images").get(1).get(k).floatValue(), 0f, "client " + i);
+            }
+        }
+    }
+
+    /** The page in headless Chromium: it reads /api/info, fills the class list, and shows a grid. */
+    @Test
+    void thePageShowsAGridInChromium() throws Exception {
+        Path chromium = Chromium.find();
+        String dom = Chromium.run(chromium, tmp, "--dump-dom", server.uri().resolve("/?autorun").toString());
+        assertTrue(dom.contains("data-state=\"shown\""), "the page showed a grid: " + dom.substring(0, Math.min(600, dom.length())));
+        assertTrue(dom.contains("fast-fmnist, step 4"), "the model line");
+        assertTrue(dom.contains("7: Sneaker"), "the class list");
+        assertTrue(dom.contains("data-width=\""), "the grid's width was read");
+    }
+}
