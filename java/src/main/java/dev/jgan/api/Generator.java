@@ -62,9 +62,9 @@ public final class Generator implements AutoCloseable {
      *
      * @param device  "auto" (CUDA when it works here, else the CPU), "cpu" or "cuda"
      * @param threads CPU threads for the backend
-     * @param batch   images made per forward pass: a call for more runs several, for fewer pads one. The
-     *                EMA generator's batch-norm statistics are re-estimated for this batch (as gan sample and
-     *                gan eval do for 256): the default, 256, gives their images
+     * @param batch   images made per forward pass: a call for more runs several, for fewer pads one, so a
+     *                small batch serves small calls faster. The EMA generator's batch-norm statistics are gan
+     *                sample's and gan eval's whatever the batch (their estimate for batches of 256)
      * @param ema     the moving average of G's weights when the checkpoint has one (it samples better), else the live G
      */
     public record Options(String device, int threads, int batch, boolean ema) {
@@ -92,6 +92,7 @@ public final class Generator implements AutoCloseable {
         this.dataset = ck.config().dataset();
         this.model = new GanModel(backend, preset, o.batch(), ck.config().seed(), ck.hasEma());
         Checkpoints.loadModel(ck, model);
+        if (o.batch() != Generation.CHUNK) useSampleStatistics(ck);
         this.batch = o.batch();
         this.zDim = preset.zDim();
         this.per = Math.toIntExact(preset.item().size());
@@ -99,6 +100,23 @@ public final class Generator implements AutoCloseable {
         this.zHost = new float[batch * zDim];
         this.chunk = new float[batch * per];
         this.chunkClasses = preset.conditional() ? new int[batch] : null;
+    }
+
+    /**
+     * Gives the EMA generator the batch-norm statistics gan sample and gan eval compute with
+     * (re-estimated for batches of {@link Generation#CHUNK}, by a model of that batch made for the
+     * purpose), not those this model's own batch would give: so that the images do not depend on
+     * {@link Options#batch} but for the last bits of the arithmetic.
+     */
+    private void useSampleStatistics(Checkpoints.Loaded ck) {
+        if (!model.hasEma()) return;
+        model.refreshEmaStatistics();   // settles the model's own estimate, which is then replaced
+        GanModel reference = Generation.open(backend, ck, Generation.CHUNK);
+        reference.refreshEmaStatistics();
+        var mine = model.state();
+        for (var e : reference.state().entrySet())
+            if (e.getKey().startsWith("g_ema.") && (e.getKey().endsWith(".running_mean") || e.getKey().endsWith(".running_var")))
+                backend.copy(e.getValue(), mine.get(e.getKey()));
     }
 
     /** The generator of {@code checkpoint} with {@link Options#defaults()}. */
@@ -207,12 +225,15 @@ public final class Generator implements AutoCloseable {
         return z;
     }
 
+    /** {@link #interpolate(long, long, int, int)} for an unconditional model (a conditional one: every class in turn, frame f of class f % K). */
+    public Samples interpolate(long seedA, long seedB, int frames) { return interpolate(seedA, seedB, frames, -1); }
+
     /**
      * {@code frames} samples along the great circle from the noise of {@code seedA}'s first vector
      * to {@code seedB}'s (spherical interpolation, which keeps the noise's norm where Gaussian
      * noise lives); the first frame is {@code sample(1, seedA)}, the last {@code sample(1, seedB)}.
-     * {@code classOf} is the class of every frame for a conditional model, ignored (give -1) for
-     * an unconditional one.
+     * {@code classOf} is the class of every frame for a conditional model (-1: every class in
+     * turn), ignored for an unconditional one.
      */
     public Samples interpolate(long seedA, long seedB, int frames, int classOf) {
         if (frames < 2) throw new IllegalArgumentException("frames must be at least 2, got " + frames);
@@ -233,7 +254,7 @@ public final class Generator implements AutoCloseable {
             for (int i = 0; i < zDim; i++) z[f * zDim + i] = (float) (wa * a[i] + wb * b[i]);
         }
         int[] c = null;
-        if (classes() > 0) {
+        if (classes() > 0 && classOf >= 0) {
             c = new int[frames];
             Arrays.fill(c, classOf);
         }

@@ -22,6 +22,12 @@ public record Samples(int count, int[] itemShape, float[] values, int[] classes)
         return Arrays.copyOfRange(values, i * per, (i + 1) * per);
     }
 
+    /** Image i as a BufferedImage (gray for C = 1, RGB for C = 3; [-1, 1] as 0 .. 255); images only. */
+    public java.awt.image.BufferedImage image(int i) {
+        if (!images()) throw new IllegalStateException("these samples are 2-D points, not images: use item(i)");
+        return ImageGrid.single(item(i), itemShape[0], itemShape[1], itemShape[2]);
+    }
+
     /** Whether the items are images (C, H, W). */
     public boolean images() { return itemShape.length == 3; }
 
@@ -38,8 +44,11 @@ public record Samples(int count, int[] itemShape, float[] values, int[] classes)
     }
 
     /** The picture {@link #writePng} writes, as PNG bytes; images enlarged {@code scale} times. */
-    public byte[] png(int scale) {
-        if (images()) return ImageGrid.pngBytes(values, count, itemShape[0], itemShape[1], itemShape[2], (int) Math.ceil(Math.sqrt(count)), scale);
+    public byte[] png(int scale) { return png(scale, (int) Math.ceil(Math.sqrt(count))); }
+
+    /** As {@link #png(int)} with {@code columns} images a row (images; points are one plot). */
+    public byte[] png(int scale, int columns) {
+        if (images()) return ImageGrid.pngBytes(values, count, itemShape[0], itemShape[1], itemShape[2], columns, scale);
         return ScatterPlot.pngBytes(values, count, new RingOfGaussians().modes());
     }
 

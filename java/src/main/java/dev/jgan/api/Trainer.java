@@ -55,10 +55,19 @@ public final class Trainer {
      */
     public record Step(long step, long totalSteps, float dLoss, float gLoss) {}
 
-    /** Receives every step, on the training thread. */
+    /** Receives every step, and each sample grid, checkpoint and evaluation, on the training thread. */
     @FunctionalInterface
     public interface Listener {
         void onStep(Step step);
+
+        /** A sample grid was written (the run's samples/step-N.png). */
+        default void onSamples(long step, Path grid) {}
+
+        /** A checkpoint was written. */
+        default void onCheckpoint(long step, Path checkpoint) {}
+
+        /** FID and class coverage were measured ({@code recipe(c -> c.evalEvery(k))}): fid, classes_covered, ... */
+        default void onEvaluation(long step, java.util.Map<String, Object> quality) {}
     }
 
     /** How a run ended: its directory, last checkpoint and sample grid, the steps done, and whether {@link #cancel} ended it. */
@@ -103,6 +112,14 @@ public final class Trainer {
             }
 
             @Override public boolean stopRequested() { return cancelled; }
+
+            @Override public void sampled(long step, Path grid) { if (listener != null) listener.onSamples(step, grid); }
+
+            @Override public void checkpointed(long step, Path checkpoint) { if (listener != null) listener.onCheckpoint(step, checkpoint); }
+
+            @Override public void evaluated(long step, java.util.Map<String, Object> quality) {
+                if (listener != null) listener.onEvaluation(step, quality);
+            }
         };
         try (Backend backend = Backends.select(device, threads, log)) {
             TrainingRun run = new TrainingRun(backend, out, log);

@@ -2,7 +2,6 @@ package dev.jgan.cli;
 
 import dev.jgan.UserError;
 import dev.jgan.api.Generator;
-import dev.jgan.gan.Generation;
 import dev.jgan.serve.Server;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,8 +15,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serve a checkpoint's generator over HTTP: a web page at / and a JSON API (/api/info, /api/sample, "
-                + "/api/sample.png) until stopped (Ctrl-C).")
+        description = "Serve a checkpoint's generator over HTTP: a web page at / and a JSON API (/v1/model, /v1/samples, "
+                + "/v1/samples.png) until stopped (Ctrl-C).")
 final class ServeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
@@ -35,16 +34,34 @@ final class ServeCommand implements Callable<Integer> {
             + "sampling itself runs one request at a time on the backend's --threads")
     int requestThreads;
 
+    @Option(names = "--batch", defaultValue = "16", description = "images made per forward pass: requests for fewer are padded, for more "
+            + "run several (default: ${DEFAULT-VALUE}); the images do not depend on it but for the last bits")
+    int batch;
+
     @Option(names = "--no-ema", description = "serve the live generator even when the checkpoint holds an EMA of it")
     boolean noEma;
+
+    /** What gan eval wrote of the checkpoint (step-N.eval.json beside it), or null: the page's model card shows it. */
+    private static com.fasterxml.jackson.databind.JsonNode quality(Path checkpoint) {
+        String name = checkpoint.getFileName().toString();
+        if (!name.endsWith(".safetensors")) return null;
+        Path eval = checkpoint.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".eval.json");
+        if (!java.nio.file.Files.isRegularFile(eval)) return null;
+        try {
+            return dev.jgan.io.Json.readTree(eval);
+        } catch (RuntimeException e) {
+            return null;   // an unreadable eval file leaves the card without quality, not the server unstarted
+        }
+    }
 
     @Override public Integer call() throws InterruptedException {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 .. 65535, got " + port);
         if (requestThreads < 1) throw new UserError("--request-threads must be at least 1, got " + requestThreads);
-        Generator g = Generator.load(checkpoint, new Generator.Options(common.device, common.threads(), Generation.CHUNK, !noEma));
+        if (batch < 1) throw new UserError("--batch must be at least 1, got " + batch);
+        Generator g = Generator.load(checkpoint, new Generator.Options(common.device, common.threads(), batch, !noEma));
         Server server;
         try {
-            server = new Server(g, host, port, requestThreads);
+            server = new Server(g, host, port, requestThreads, quality(checkpoint));
         } catch (IOException e) {
             g.close();
             throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());

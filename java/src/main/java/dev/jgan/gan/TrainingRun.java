@@ -59,6 +59,15 @@ public final class TrainingRun {
          */
         default boolean stopRequested() { return false; }
 
+        /** A sample grid was written (samples/step-N.png). */
+        default void sampled(long step, Path grid) {}
+
+        /** A checkpoint was written. */
+        default void checkpointed(long step, Path checkpoint) {}
+
+        /** FID and coverage were measured ({@code --eval-every}): the metrics line's quality fields. */
+        default void evaluated(long step, Map<String, Object> quality) {}
+
         Progress NONE = (s, t, l) -> {};
     }
 
@@ -185,7 +194,11 @@ public final class TrainingRun {
                     double imagesPerSecond = intervalSteps * (double) c.batch() * c.dSteps() / Math.max(seconds, 1e-9);
                     double dataMs = (t.dataNanos() - intervalDataNanos) / 1e6 / intervalSteps;
                     Map<String, Object> line = metricsLine(t, last, imagesPerSecond, dataMs, samples);
-                    if (evaluated) line.putAll(quality.measure(s));
+                    if (evaluated) {
+                        Map<String, Object> q = quality.measure(s);
+                        line.putAll(q);
+                        progress.evaluated(s, q);
+                    }
                     line.put("train_s", Math.round(t.trainNanos() / 1e7) / 100.0);
                     metrics.append(line);
                     watch.stats(last);
@@ -195,18 +208,22 @@ public final class TrainingRun {
                 } else if (evaluated) {
                     Map<String, Object> line = new LinkedHashMap<>();
                     line.put("step", s);
-                    line.putAll(quality.measure(s));
+                    Map<String, Object> q = quality.measure(s);
+                    line.putAll(q);
+                    progress.evaluated(s, q);
                     line.put("train_s", Math.round(t.trainNanos() / 1e7) / 100.0);
                     metrics.append(line);
                 }
                 if (s % c.sampleEvery() == 0 || end) {
                     sample = samples.write(out.resolve("samples"), s);
                     RunReport.write(out);
+                    progress.sampled(s, sample);
                 }
                 if (s % c.checkpointEvery() == 0 || end) {
                     if (!logged) last = checked(t, checkpoint);   // losses of this step were just checked if logged
                     saveAlgorithms();   // first, so that every checkpoint's algorithms are on disk
                     checkpoint = Checkpoints.save(out, t);
+                    progress.checkpointed(s, checkpoint);
                 }
                 progress.update(s, c.steps(), last);
                 clock = System.nanoTime();   // logs, evaluations, pictures and checkpoints are not training time

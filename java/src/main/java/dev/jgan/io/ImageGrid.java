@@ -40,6 +40,11 @@ public final class ImageGrid {
         AtomicFiles.write(file, out -> png(img, out));
     }
 
+    /** One image (C, H, W) as a BufferedImage of W x H pixels, no border: gray for C = 1, RGB for C = 3. */
+    public static BufferedImage single(float[] image, int c, int h, int w) {
+        return render(image, 1, c, h, w, 1, 1).getSubimage(SEPARATOR, SEPARATOR, w, h);
+    }
+
     /** The grid as PNG bytes, for a reply rather than a file. */
     public static byte[] pngBytes(float[] images, int n, int c, int h, int w, int cols, int scale) {
         return bytes(render(images, n, c, h, w, cols, scale));

@@ -31,10 +31,12 @@ import java.util.concurrent.Executors;
  * {@code /} to ask for samples and see them, and a JSON API.
  *
  * <ul>
- *   <li>{@code GET /api/info}: the model (preset, step, classes and their names, noise size, item shape).</li>
- *   <li>{@code POST /api/sample} with {@code {"n": 16, "seed": 7, "class": 3}} (class optional, for a
+ *   <li>{@code GET /v1/model}: the model (preset, step, classes and their names, noise size, item shape).</li>
+ *   <li>{@code POST /v1/samples} with {@code {"n": 16, "seed": 7, "class": 3}} (class optional, for a
  *       conditional model): {@code {"n", "shape", "classes", "images": [[floats of image 0], ...]}}, in [-1, 1].</li>
- *   <li>{@code GET /api/sample.png?n=16&seed=7&class=3&scale=4}: the same samples as a PNG grid.</li>
+ *   <li>{@code GET /v1/samples.png?n=16&seed=7&class=3&scale=4}: the same samples as a PNG grid.</li>
+ *   <li>{@code GET /v1/interpolate.png?from=1&to=2&frames=8&class=3&scale=3}: a strip of frames along
+ *       the great circle from seed 1's noise to seed 2's ({@link Generator#interpolate}).</li>
  * </ul>
  * Bad requests get a 4xx status and {@code {"error": "one line"}}: 400 for a bad value, 404 for
  * an unknown path, 405 for a wrong method, 413 for more than {@link #MAX_N} samples or a body over
@@ -53,10 +55,20 @@ public final class Server implements AutoCloseable {
     private final HttpServer http;
     private final ExecutorService pool;
     private final List<String> classNames;
+    private final JsonNode quality;
 
     /** Serves {@code generator} on {@code host}:{@code port} (0: any free port) with {@code threads} request threads. */
     public Server(Generator generator, String host, int port, int threads) throws IOException {
+        this(generator, host, port, threads, null);
+    }
+
+    /**
+     * As {@link #Server(Generator, String, int, int)}, with the model card's quality: {@code
+     * quality} is what gan eval measured of the checkpoint (its eval JSON), or null.
+     */
+    public Server(Generator generator, String host, int port, int threads, JsonNode quality) throws IOException {
         this.generator = generator;
+        this.quality = quality;
         this.classNames = classNames(generator);
         this.http = HttpServer.create(new InetSocketAddress(host, port), 256);
         this.pool = Executors.newFixedThreadPool(threads, r -> {
@@ -89,18 +101,18 @@ public final class Server implements AutoCloseable {
                     only(x, "GET");
                     reply(x, 200, "text/html; charset=utf-8", Page.HTML.getBytes(StandardCharsets.UTF_8));
                 }
-                case "/api/info" -> {
+                case "/v1/model" -> {
                     only(x, "GET");
                     json(x, 200, info());
                 }
-                case "/api/sample" -> {
+                case "/v1/samples" -> {
                     only(x, "POST");
                     JsonNode body = body(x);
                     Samples s = sample(number(body.get("n"), "n", 16), number(body.get("seed"), "seed", 0),
                             body.hasNonNull("class") ? (Integer) number(body.get("class"), "class", 0) : null);
                     json(x, 200, samplesJson(s));
                 }
-                case "/api/sample.png" -> {
+                case "/v1/samples.png" -> {
                     only(x, "GET");
                     Map<String, String> q = query(x.getRequestURI());
                     int scale = param(q, "scale", 1);
@@ -108,7 +120,21 @@ public final class Server implements AutoCloseable {
                     Samples s = sample(param(q, "n", 16), param(q, "seed", 0), q.containsKey("class") ? param(q, "class", 0) : null);
                     reply(x, 200, "image/png", s.png(scale));
                 }
-                default -> throw new Refused(404, "no such path: " + path + " (try /, /api/info, /api/sample, /api/sample.png)");
+                case "/v1/interpolate.png" -> {
+                    only(x, "GET");
+                    Map<String, String> q = query(x.getRequestURI());
+                    int scale = param(q, "scale", 1), frames = param(q, "frames", 8);
+                    if (scale < 1 || scale > 8) throw new Refused(400, "scale must be 1 .. 8, got " + scale);
+                    if (frames < 2 || frames > 64) throw new Refused(400, "frames must be 2 .. 64, got " + frames);
+                    int classOf = q.containsKey("class") ? param(q, "class", 0) : -1;
+                    if (classOf >= 0 && generator.classes() == 0)
+                        throw new Refused(400, generator.preset() + " is not class-conditional: leave out class");
+                    if (classOf >= generator.classes() && generator.classes() > 0)
+                        throw new Refused(400, "class " + classOf + " is not one of this model's: 0 .. " + (generator.classes() - 1));
+                    Samples s = generator.interpolate(param(q, "from", 0), param(q, "to", 1), frames, classOf);
+                    reply(x, 200, "image/png", s.png(scale, frames));
+                }
+                default -> throw new Refused(404, "no such path: " + path + " (try /, /v1/model, /v1/samples, /v1/samples.png, /v1/interpolate.png)");
             }
         } catch (Refused r) {
             error(x, r.status, r.getMessage());
@@ -144,6 +170,11 @@ public final class Server implements AutoCloseable {
         for (int d : generator.itemShape()) item.add(d);
         o.put("ema", generator.usesEma());
         o.put("maxN", MAX_N);
+        if (quality != null) {
+            ObjectNode qn = o.putObject("quality");
+            for (String k : List.of("fid", "floor_fid", "n", "classes_covered", "classes", "class_accuracy_mean"))
+                if (quality.has(k)) qn.set(k, quality.get(k));
+        }
         return o;
     }
 

@@ -54,7 +54,16 @@ class TrainerTest {
                 "--log-every", "2", "--checkpoint-every", "4", "--sample-every", "4"},
                 new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
         List<Trainer.Step> seen = new ArrayList<>();
-        Trainer.Result r = small(api).steps(8).listener(seen::add).build().run();
+        List<String> files = new ArrayList<>();
+        Trainer.Result r = small(api).steps(8).listener(new Trainer.Listener() {
+            @Override public void onStep(Trainer.Step step) { seen.add(step); }
+
+            @Override public void onSamples(long step, Path grid) { files.add(step + " " + grid.getFileName()); }
+
+            @Override public void onCheckpoint(long step, Path checkpoint) { files.add(step + " " + checkpoint.getFileName()); }
+        }).build().run();
+        assertEquals(List.of("4 step-0000004.png", "4 step-0000004.safetensors", "8 step-0000008.png", "8 step-0000008.safetensors"), files,
+                "each grid and checkpoint, as written");
         assertEquals(8, r.steps());
         assertFalse(r.cancelled());
         assertEquals(api.resolve("checkpoints/step-0000008.safetensors"), r.checkpoint());

@@ -50,7 +50,7 @@ class ServerTest {
                 "--sample-every", "4"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
         Path ck;
         try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) { ck = s.sorted().toList().getLast(); }
-        generator = Generator.load(ck, new Generator.Options("cpu", 2, 64, true));
+        generator = Generator.load(ck, new Generator.Options("cpu", 2, 16, true));   // gan serve's default batch
         server = new Server(generator, "127.0.0.1", 0, 16);
     }
 
@@ -71,11 +71,11 @@ class ServerTest {
 
     @Test
     void infoAndSamplesAreTheGenerators() throws Exception {
-        JsonNode info = Json.MAPPER.readTree(get("/api/info").body());
+        JsonNode info = Json.MAPPER.readTree(get("/v1/model").body());
         assertEquals("fast-fmnist", info.get("preset").asText());
         assertEquals(10, info.get("classes").asInt());
         assertEquals("Sneaker", info.get("classNames").get(7).asText(), "Fashion-MNIST's names: " + info);
-        HttpResponse<byte[]> r = post("/api/sample", "{\"n\": 3, \"seed\": 9, \"class\": 7}");
+        HttpResponse<byte[]> r = post("/v1/samples", "{\"n\": 3, \"seed\": 9, \"class\": 7}");
         assertEquals(200, r.statusCode(), new String(r.body()));
         JsonNode s = Json.MAPPER.readTree(r.body());
         Samples expected = generator.sample(3, 9, 7);
@@ -87,7 +87,7 @@ class ServerTest {
             for (int k = 0; k < want.length; k++) assertEquals(want[k], got.get(k).floatValue(), 0f, "image " + i + " float " + k);
             assertEquals(7, s.get("classes").get(i).asInt());
         }
-        HttpResponse<byte[]> png = get("/api/sample.png?n=4&seed=1&scale=2");
+        HttpResponse<byte[]> png = get("/v1/samples.png?n=4&seed=1&scale=2");
         assertEquals(200, png.statusCode());
         assertEquals("image/png", png.headers().firstValue("Content-Type").orElse(""));
         var img = ImageIO.read(new ByteArrayInputStream(png.body()));
@@ -95,16 +95,36 @@ class ServerTest {
     }
 
     @Test
+    void aStripBetweenTwoSeedsAndTheModelCard() throws Exception {
+        HttpResponse<byte[]> png = get("/v1/interpolate.png?from=1&to=2&frames=5&class=3&scale=2");
+        assertEquals(200, png.statusCode(), new String(png.body()));
+        var img = ImageIO.read(new ByteArrayInputStream(png.body()));
+        assertEquals(5 * (2 * 28 + 2) + 2, img.getWidth(), "5 frames in a row");
+        assertEquals(2 * 28 + 4, img.getHeight(), "one row");
+        check(get("/v1/interpolate.png?frames=1"), 400, "frames must be 2 .. 64, got 1");
+        check(get("/v1/interpolate.png?class=12"), 400, "class 12 is not one of this model's: 0 .. 9");
+        assertTrue(Json.MAPPER.readTree(get("/v1/model").body()).path("quality").isMissingNode(), "no eval measured: no quality");
+        JsonNode measured = Json.MAPPER.readTree("{\"fid\": 1.25, \"n\": 10000, \"classes_covered\": 10, \"classes\": 10, \"seconds\": 9}");
+        try (Server other = new Server(generator, "127.0.0.1", 0, 2, measured)) {
+            JsonNode q = Json.MAPPER.readTree(HTTP.send(HttpRequest.newBuilder(other.uri().resolve("/v1/model")).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()).body()).get("quality");
+            assertEquals(1.25, q.get("fid").asDouble());
+            assertEquals(10, q.get("classes_covered").asInt());
+            assertTrue(q.path("seconds").isMissingNode(), "only the card's fields: " + q);
+        }
+    }
+
+    @Test
     void badRequestsGetAStatusAndOneLine() throws Exception {
-        check(post("/api/sample", "{\"n\": 0}"), 400, "n must be at least 1, got 0");
-        check(post("/api/sample", "{\"n\": 5000}"), 413, "n must be at most 1024, got 5000");
-        check(post("/api/sample", "{\"n\": 2, \"class\": 10}"), 400, "class 10 is not one of this model's: 0 .. 9");
-        check(post("/api/sample", "{\"n\": \"two\"}"), 400, "n must be a whole number, got \"two\"");
-        check(post("/api/sample", "{nope"), 400, "the body is not JSON");
-        check(post("/api/sample", "[1]"), 400, "the body must be a JSON object");
-        check(post("/api/sample", "x".repeat(70_000)), 413, "the request body is over");
-        check(get("/api/sample"), 405, "/api/sample takes POST, not GET");
-        check(get("/api/sample.png?n=x"), 400, "n must be a whole number, got 'x'");
+        check(post("/v1/samples", "{\"n\": 0}"), 400, "n must be at least 1, got 0");
+        check(post("/v1/samples", "{\"n\": 5000}"), 413, "n must be at most 1024, got 5000");
+        check(post("/v1/samples", "{\"n\": 2, \"class\": 10}"), 400, "class 10 is not one of this model's: 0 .. 9");
+        check(post("/v1/samples", "{\"n\": \"two\"}"), 400, "n must be a whole number, got \"two\"");
+        check(post("/v1/samples", "{nope"), 400, "the body is not JSON");
+        check(post("/v1/samples", "[1]"), 400, "the body must be a JSON object");
+        check(post("/v1/samples", "x".repeat(70_000)), 413, "the request body is over");
+        check(get("/v1/samples"), 405, "/v1/samples takes POST, not GET");
+        check(get("/v1/samples.png?n=x"), 400, "n must be a whole number, got 'x'");
         check(get("/nothing"), 404, "no such path: /nothing");
     }
 
@@ -121,9 +141,21 @@ class ServerTest {
     void twoHundredClientsAtOnce() throws Exception {
         int clients = 200;
         List<CompletableFuture<HttpResponse<byte[]>>> answers = new ArrayList<>();
-        for (int i = 0; i < clients; i++)
-            answers.add(HTTP.sendAsync(HttpRequest.newBuilder(server.uri().resolve("/api/sample"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"n\": 2, \"seed\": " + i + "}")).build(), HttpResponse.BodyHandlers.ofByteArray()));
+        long[] latency = new long[clients];
+        long t0 = System.nanoTime();
+        for (int i = 0; i < clients; i++) {
+            int c = i;
+            long sent = System.nanoTime();
+            answers.add(HTTP.sendAsync(HttpRequest.newBuilder(server.uri().resolve("/v1/samples"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"n\": 2, \"seed\": " + i + "}")).build(), HttpResponse.BodyHandlers.ofByteArray())
+                    .whenComplete((r, e) -> latency[c] = System.nanoTime() - sent));
+        }
+        CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        long[] sorted = latency.clone();
+        java.util.Arrays.sort(sorted);
+        System.out.printf("gan serve, 200 clients at once (n=2 each): %.0f requests/s, latency p50 %.1f ms, p99 %.1f ms%n",
+                clients / seconds, sorted[clients / 2] / 1e6, sorted[(int) (clients * 0.99)] / 1e6);
         for (int i = 0; i < clients; i++) {
             HttpResponse<byte[]> r = answers.get(i).get();
             assertEquals(200, r.statusCode(), "client " + i + ": " + new String(r.body()));
@@ -135,7 +167,7 @@ class ServerTest {
         }
     }
 
-    /** The page in headless Chromium: it reads /api/info, fills the class list, and shows a grid. */
+    /** The page in headless Chromium: it reads /v1/model, fills the class list, and shows a grid. */
     @Test
     void thePageShowsAGridInChromium() throws Exception {
         Path chromium = Chromium.find();
@@ -144,5 +176,6 @@ class ServerTest {
         assertTrue(dom.contains("fast-fmnist, step 4"), "the model line");
         assertTrue(dom.contains("7: Sneaker"), "the class list");
         assertTrue(dom.contains("data-width=\""), "the grid's width was read");
+        assertTrue(dom.contains("data-strip=\"shown\""), "the strip between two seeds was shown");
     }
 }

@@ -1,0 +1,115 @@
+package dev.jgan.api;
+
+import dev.jgan.cli.Main;
+import dev.jgan.gan.TinyData;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Generator's promises at scale (tagged slow: minutes; run with
+ * {@code mvn -B -pl java -am verify -Djgan.excludedTestGroups=none -Dgroups=slow -Dtest='GeneratorStressTest'}):
+ * 16 threads making 10,000 calls get the floats of the same calls made one by one, and 10^5
+ * calls and 10^3 loads and closes leave the process's resident memory and direct buffers flat.
+ */
+@Tag("slow")
+class GeneratorStressTest {
+    @TempDir static Path tmp;
+    static Path checkpoint;
+    static final Generator.Options SMALL = new Generator.Options("cpu", 2, 4, true);
+    /** Growth allowed in resident memory over a phase after warm-up: allocator and JIT noise, far below a leak's 10^5 buffers. */
+    static final long RSS_SLACK = 48L << 20;
+
+    @BeforeAll
+    static void train() throws Exception {
+        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
+        Path out = tmp.resolve("run");
+        StringWriter err = new StringWriter();
+        assertEquals(0, Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", "mlp-gan-small",
+                "--data", data.toString(), "--out", out.toString(), "--steps", "4", "--batch", "4", "--checkpoint-every", "4",
+                "--sample-every", "4"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
+        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) { checkpoint = s.sorted().toList().getLast(); }
+    }
+
+    @Test
+    void sixteenThreadsTenThousandCallsAreTheSerialResults() throws Exception {
+        int calls = 10_000;
+        try (Generator g = Generator.load(checkpoint, SMALL); ExecutorService pool = Executors.newFixedThreadPool(16)) {
+            float[][] serial = new float[calls][];
+            for (int i = 0; i < calls; i++) serial[i] = g.sample(1 + i % 7, i).values();
+            AtomicInteger next = new AtomicInteger();
+            List<Future<Integer>> workers = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int t = 0; t < 16; t++)
+                workers.add(pool.submit(() -> {
+                    int done = 0;
+                    for (int i; (i = next.getAndIncrement()) < calls; done++)
+                        if (!Arrays.equals(serial[i], g.sample(1 + i % 7, i).values())) throw new AssertionError("call " + i + " differs from serial");
+                    return done;
+                }));
+            int total = 0;
+            for (Future<Integer> w : workers) total += w.get();
+            System.out.printf("Generator, 16 threads: %d calls in %.1f s%n", total, (System.nanoTime() - t0) / 1e9);
+            assertEquals(calls, total);
+        }
+    }
+
+    @Test
+    void aHundredThousandCallsAndAThousandLoadsLeaveMemoryFlat() throws Exception {
+        try (Generator g = Generator.load(checkpoint, SMALL)) {
+            for (int i = 0; i < 5_000; i++) g.sample(2, i);   // warm: JIT, allocator arenas
+            long rss0 = rss(), direct0 = direct();
+            float[] first = g.sample(2, 0).values();
+            for (int i = 0; i < 100_000; i++) g.sample(2, i);
+            long rss1 = rss(), direct1 = direct();
+            assertArrayEquals(first, g.sample(2, 0).values(), "the same floats after 10^5 calls");
+            System.out.printf("Generator, 10^5 calls: RSS %d -> %d MiB, direct buffers %d -> %d KiB%n", rss0 >> 20, rss1 >> 20, direct0 >> 10, direct1 >> 10);
+            assertTrue(rss1 - rss0 < RSS_SLACK, "10^5 calls grew RSS by " + ((rss1 - rss0) >> 20) + " MiB");
+            assertTrue(direct1 - direct0 < 1 << 20, "10^5 calls grew direct buffers by " + ((direct1 - direct0) >> 10) + " KiB");
+        }
+        for (int i = 0; i < 50; i++) try (Generator g = Generator.load(checkpoint, SMALL)) { g.sample(1, i); }   // warm
+        System.gc();
+        long rss0 = rss();
+        int threads0 = ManagementFactory.getThreadMXBean().getThreadCount();
+        for (int i = 0; i < 1_000; i++) try (Generator g = Generator.load(checkpoint, SMALL)) { g.sample(1, i); }
+        System.gc();
+        long rss1 = rss();
+        int threads1 = ManagementFactory.getThreadMXBean().getThreadCount();
+        System.out.printf("Generator, 10^3 loads and closes: RSS %d -> %d MiB, threads %d -> %d%n", rss0 >> 20, rss1 >> 20, threads0, threads1);
+        assertTrue(rss1 - rss0 < RSS_SLACK, "10^3 loads grew RSS by " + ((rss1 - rss0) >> 20) + " MiB");
+        assertTrue(threads1 <= threads0, "threads left behind: " + threads0 + " -> " + threads1);
+    }
+
+    /** The process's resident set (VmRSS of /proc/self/status), bytes. */
+    static long rss() throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+        throw new AssertionError("no VmRSS in /proc/self/status");
+    }
+
+    static long direct() {
+        long sum = 0;
+        for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) sum += b.getMemoryUsed();
+        return sum;
+    }
+}
