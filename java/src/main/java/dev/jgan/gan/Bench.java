@@ -91,8 +91,8 @@ public final class Bench {
         }
 
         TrainConfig config(Preset p, int batch) {
-            TrainConfig.Builder c = TrainConfig.builder(p).seed(0).batch(batch).steps(Long.MAX_VALUE).realLabel(0.9f).sampleEvery(100)
-                    .channels(channels);
+            TrainConfig.Builder c = TrainConfig.builder(p).seed(0).batch(batch).steps(Long.MAX_VALUE).sampleEvery(100).channels(channels);
+            if (Loss.of(p.loss()).sigmoid()) c.realLabel(0.9f);   // BCE's one-sided smoothing; the hinge loss (fast-fmnist) has no targets
             if (dataset != null)
                 c.dataset(Datasets.resolve(dataset, dataDir == null ? null : Path.of(dataDir))).dataDir(dataDir);
             return c.build().validate();
