@@ -38,12 +38,13 @@ command -v "${compress[0]}" >/dev/null || die "${compress[0]} not found: install
 
 # The runtime's modules, found with jdeps over the engine jar and each bundled jar (the list the CI
 # test checks against jdeps again): java.base; java.logging (JCuda, JLine); java.desktop (ImageIO
-# for sample grids and plots; it brings java.xml, java.prefs and java.datatransfer). Left out:
+# for sample grids and plots; it brings java.xml, java.prefs and java.datatransfer); jdk.httpserver
+# (gan serve's HTTP server). Left out:
 # jdk.incubator.vector, which only the CPU kernels use (dev.jgan.cpu, and `gan info`'s vector line);
 # the CPU backend cannot run here without its oneDNN natives, so the module would be dead weight
 # (measured over the runtime: +0.9 MiB of gzip, +0.4 MiB of xz, +3.4 MiB unpacked) and would bring
 # back the JVM's incubator warning, and with it ./gan's stderr filter. Also left out: java.sql (jackson-databind's optional java.sql types; jgan has none).
-modules="java.base,java.logging,java.desktop"
+modules="java.base,java.logging,java.desktop,jdk.httpserver"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -101,6 +102,6 @@ mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 size_of() { du -sb "$1" | cut -f1; }
 echo "bundle: $output, $(mib "$(stat -c %s "$output")") (${compress[0]}); unpacks to jgan/, $(mib "$(size_of "$stage")")"
 echo "  jgan/gan       the launcher (runs jgan/runtime/bin/java, never PATH's java or JAVA_HOME)"
-echo "  jgan/runtime/  $(mib "$(size_of "$stage/runtime")"), jlink-ed Java $("$stage/runtime/bin/java" --version 2>/dev/null | sed -n '1s/^[^ ]* \([^ ]*\).*/\1/p'): ${modules//,/, } (+ $("$stage/runtime/bin/java" --list-modules | cut -d@ -f1 | grep -vxF -e java.base -e java.logging -e java.desktop | paste -sd, - | sed 's/,/, /g'))"
+echo "  jgan/runtime/  $(mib "$(size_of "$stage/runtime")"), jlink-ed Java $("$stage/runtime/bin/java" --version 2>/dev/null | sed -n '1s/^[^ ]* \([^ ]*\).*/\1/p'): ${modules//,/, } (+ $("$stage/runtime/bin/java" --list-modules | cut -d@ -f1 | grep -vxF -e java.base -e java.logging -e java.desktop -e jdk.httpserver | paste -sd, - | sed 's/,/, /g'))"
 echo "  jgan/lib/      $(mib "$(size_of "$stage/lib")"): $(cd "$stage/lib" && ls | paste -sd, - | sed 's/,/, /g')"
 echo "  not in it:     oneDNN, OpenBLAS, OpenCL, javacpp (--device cpu needs the full build); jdk.incubator.vector"
