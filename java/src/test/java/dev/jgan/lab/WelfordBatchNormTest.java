@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -170,16 +171,23 @@ class WelfordBatchNormTest {
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
             if (!arg.startsWith("-javaagent") && !arg.startsWith("-agentlib")) cmd.add(arg);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WelfordBatchNormTest.class.getName(), name));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).strip();
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the probe JVM did not end");
-        assertEquals(0, p.exitValue(), "the probe JVM failed: " + out);
-        String last = out.lines().reduce((x, y) -> y).orElse("");
-        String[] f = last.split(" ");
-        assertEquals(3, f.length, "the probe printed no measurement: " + out);
-        double least = Double.parseDouble(f[1]);
-        assertTrue(least < 0.5, "batch_norm:" + name + ": " + least + " bytes allocated per warm call in the least of "
-                + f[2] + " windows (" + WAIT_FOR_C2.toSeconds() + " s at most after warm-up)");
+        // Up to PROBES fresh JVMs: C2 now and then gives a loop up (a recompilation storm leaves it to C1, whose
+        // Vector API code allocates); a kernel whose compiled code allocates does so in every JVM.
+        List<String> seen = new ArrayList<>();
+        for (int probe = 0; probe < PROBES; probe++) {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "the probe JVM did not end");
+            assertEquals(0, p.exitValue(), "the probe JVM failed: " + out);
+            String last = out.lines().reduce((x, y) -> y).orElse("");
+            String[] f = last.split(" ");
+            assertEquals(3, f.length, "the probe printed no measurement: " + out);
+            double least = Double.parseDouble(f[1]);
+            if (least < 0.5) return;
+            seen.add(least + " B/call over " + f[2] + " windows");
+        }
+        fail("batch_norm:" + name + ": a warm call allocates in every one of " + PROBES + " JVMs (" + WAIT_FOR_C2.toSeconds()
+                + " s at most after warm-up each): " + seen);
     }
 
     /**
@@ -216,6 +224,9 @@ class WelfordBatchNormTest {
         }
         System.out.println("least " + least + " " + windows);
     }
+
+    /** Fresh JVMs the allocation test tries before it calls a kernel allocating. */
+    static final int PROBES = 3;
 
     /** How long the probe waits for C2 on a machine busy with other work; an idle one needs a second or two. */
     static final java.time.Duration WAIT_FOR_C2 = java.time.Duration.ofSeconds(30);
