@@ -82,7 +82,7 @@ public final class Trainer {
         this.resumeMinutes = b.minutesGiven ? config.minutes() : 0;
         this.device = b.device;
         this.threads = b.threads;
-        this.listener = b.listener;
+        this.listener = b.listener != null ? b.listener : step -> {};
         this.log = b.log;
     }
 
@@ -107,19 +107,16 @@ public final class Trainer {
         if (!ran.compareAndSet(false, true)) throw new IllegalStateException("this Trainer has run already: build another");
         TrainingRun.Progress progress = new TrainingRun.Progress() {
             @Override public void update(long step, long total, StepStats last) {
-                if (listener != null)
-                    listener.onStep(new Step(step, total, last == null ? Float.NaN : last.dLoss(), last == null ? Float.NaN : last.gLoss()));
+                listener.onStep(new Step(step, total, last == null ? Float.NaN : last.dLoss(), last == null ? Float.NaN : last.gLoss()));
             }
 
             @Override public boolean stopRequested() { return cancelled; }
 
-            @Override public void sampled(long step, Path grid) { if (listener != null) listener.onSamples(step, grid); }
+            @Override public void sampled(long step, Path grid) { listener.onSamples(step, grid); }
 
-            @Override public void checkpointed(long step, Path checkpoint) { if (listener != null) listener.onCheckpoint(step, checkpoint); }
+            @Override public void checkpointed(long step, Path checkpoint) { listener.onCheckpoint(step, checkpoint); }
 
-            @Override public void evaluated(long step, java.util.Map<String, Object> quality) {
-                if (listener != null) listener.onEvaluation(step, quality);
-            }
+            @Override public void evaluated(long step, java.util.Map<String, Object> quality) { listener.onEvaluation(step, quality); }
         };
         try (Backend backend = Backends.select(device, threads, log)) {
             TrainingRun run = new TrainingRun(backend, out, log);
