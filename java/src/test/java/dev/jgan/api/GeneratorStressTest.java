@@ -1,14 +1,10 @@
 package dev.jgan.api;
 
-import dev.jgan.cli.Main;
-import dev.jgan.gan.TinyData;
+import dev.jgan.testing.TinyRuns;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -20,7 +16,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,21 +29,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("slow")
 class GeneratorStressTest {
-    @TempDir static Path tmp;
     static Path checkpoint;
     static final Generator.Options SMALL = new Generator.Options("cpu", 2, 4, true);
     /** Growth allowed in resident memory over a phase after warm-up: allocator and JIT noise, far below a leak's 10^5 buffers. */
     static final long RSS_SLACK = 48L << 20;
 
     @BeforeAll
-    static void train() throws Exception {
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
-        Path out = tmp.resolve("run");
-        StringWriter err = new StringWriter();
-        assertEquals(0, Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", "mlp-gan-small",
-                "--data", data.toString(), "--out", out.toString(), "--steps", "4", "--batch", "4", "--checkpoint-every", "4",
-                "--sample-every", "4"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
-        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) { checkpoint = s.sorted().toList().getLast(); }
+    static void train() {
+        checkpoint = TinyRuns.checkpoint("mlp-gan-small");
     }
 
     @Test

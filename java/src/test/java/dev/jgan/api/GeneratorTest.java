@@ -2,17 +2,14 @@ package dev.jgan.api;
 
 import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
-import dev.jgan.cli.Main;
 import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.Generation;
-import dev.jgan.gan.TinyData;
+import dev.jgan.testing.TinyRuns;
 import dev.jgan.testing.TestBackends;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The public Generator: the same samples as the CLI's generation, the promises of its Javadoc
  * (the noise of a seed, thread safety, close during a call, no leak), and one-line bad input.
- * Two checkpoints the test trains itself: fast-fmnist (conditional, with an EMA G) and
+ * Two checkpoints of {@link TinyRuns}: fast-fmnist (conditional, with an EMA G) and
  * mlp-gan-small (unconditional, none), 4 steps each on TinyData.
  */
 class GeneratorTest {
@@ -48,22 +44,9 @@ class GeneratorTest {
     static final double OTHER_BATCH_ATOL = 1e-5;
 
     @BeforeAll
-    static void train() throws Exception {
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
-        conditional = train(data, "cond", "fast-fmnist");
-        plain = train(data, "plain", "mlp-gan-small");
-    }
-
-    static Path train(Path data, String name, String preset) throws Exception {
-        Path out = tmp.resolve(name);
-        StringWriter err = new StringWriter();
-        int code = Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", preset,
-                "--data", data.toString(), "--out", out.toString(), "--steps", "4", "--batch", "4", "--checkpoint-every", "4",
-                "--sample-every", "4", "--log-every", "2"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
-        assertEquals(0, code, err.toString());
-        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) {
-            return s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList().getLast();
-        }
+    static void train() {
+        conditional = TinyRuns.checkpoint("fast-fmnist");
+        plain = TinyRuns.checkpoint("mlp-gan-small");
     }
 
     @Test

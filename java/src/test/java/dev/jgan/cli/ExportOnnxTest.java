@@ -4,21 +4,18 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.jgan.api.Generator;
-import dev.jgan.gan.TinyData;
+import dev.jgan.testing.TinyRuns;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import static dev.jgan.cli.CliTest.gan;
-import static dev.jgan.cli.CliTest.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,11 +30,8 @@ class ExportOnnxTest {
     @ParameterizedTest
     @ValueSource(strings = {"fast-fmnist", "mlp-gan-small", "dcgan-28"})
     void onnxRuntimeMakesTheSameImages(String preset, @TempDir Path tmp) throws Exception {
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
-        Path run = tmp.resolve("run"), out = tmp.resolve("export");
-        assertEquals(0, gan(train(data, run, "--preset", preset, "--steps", "4", "--batch", "4")).code());
-        Path ck;
-        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) { ck = s.sorted().toList().getLast(); }
+        Path out = tmp.resolve("export");
+        Path ck = TinyRuns.checkpoint(preset);
         CliTest.Run r = gan("export", "--device", "cpu", "--checkpoint", ck.toString(), "--format", "onnx", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("opset 13"), r.out());

@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.api.Generator;
 import dev.jgan.gan.TinyData;
+import dev.jgan.testing.TinyRuns;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static dev.jgan.cli.CliTest.failsWith;
 import static dev.jgan.cli.CliTest.gan;
@@ -57,11 +57,8 @@ class ExportTorchTest {
     @ValueSource(strings = {"fast-fmnist", "mlp-gan-small", "dcgan-28"})
     void pyTorchMakesTheSameImages(String preset, @TempDir Path tmp) throws Exception {
         requireTorch();
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
-        Path run = tmp.resolve("run"), out = tmp.resolve("export");
-        assertEquals(0, gan(train(data, run, "--preset", preset, "--steps", "4", "--batch", "4")).code());
-        Path ck;
-        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) { ck = s.sorted().toList().getLast(); }
+        Path out = tmp.resolve("export");
+        Path ck = TinyRuns.checkpoint(preset);
         CliTest.Run r = gan("export", "--checkpoint", ck.toString(), "--format", "torch", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("generator at step 4"), r.out());

@@ -3,8 +3,7 @@ package dev.jgan.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jgan.api.Generator;
 import dev.jgan.api.Samples;
-import dev.jgan.cli.Main;
-import dev.jgan.gan.TinyData;
+import dev.jgan.testing.TinyRuns;
 import dev.jgan.io.Json;
 import dev.jgan.testing.Chromium;
 import org.junit.jupiter.api.AfterAll;
@@ -14,24 +13,19 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.io.ByteArrayInputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * gan serve's server on a checkpoint of fast-fmnist trained here (4 steps of TinyData): the API
+ * gan serve's server on the shared fast-fmnist checkpoint of TinyRuns (4 steps of TinyData): the API
  * against the Generator, its 4xx answers, 200 clients at once, and the web page in Chromium.
  */
 class ServerTest {
@@ -42,14 +36,7 @@ class ServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path data = TinyData.writeSplits(Files.createDirectories(tmp.resolve("data")), 40, 20);
-        Path out = tmp.resolve("run");
-        StringWriter err = new StringWriter();
-        assertEquals(0, Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", "fast-fmnist",
-                "--data", data.toString(), "--out", out.toString(), "--steps", "4", "--batch", "4", "--checkpoint-every", "4",
-                "--sample-every", "4"}, new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
-        Path ck;
-        try (Stream<Path> s = Files.list(out.resolve("checkpoints"))) { ck = s.sorted().toList().getLast(); }
+        Path ck = TinyRuns.checkpoint("fast-fmnist");
         generator = Generator.load(ck, new Generator.Options("cpu", 2, 16, true));   // gan serve's default batch
         server = new Server(generator, "127.0.0.1", 0, 16);
     }
