@@ -7,6 +7,7 @@ import dev.jgan.data.RingOfGaussians;
 import dev.jgan.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -37,7 +38,7 @@ class RingLearnsTest {
 
     @Test
     void ringRunCoversTheModes() {
-        ModeCoverage.Result r = train(TrainConfig.defaults(Presets.get("ring")));
+        ModeCoverage.Result r = train(TrainConfig.defaults(Presets.get("ring")), STEPS);
         assertTrue(r.modesCovered() >= MIN_MODES && r.highQualityFraction() >= MIN_QUALITY,
                 "trained ring GAN: " + r.modesCovered() + " modes covered, " + r.highQualityFraction()
                         + " of samples within 3 std (need " + MIN_MODES + " and " + MIN_QUALITY + ")");
@@ -48,13 +49,23 @@ class RingLearnsTest {
      * 0.01) covers the modes in the same 4000 G steps. Measured with seed 1: hinge 7 modes and 76%
      * of samples within 3 std, lsgan 8 and 77%, minimax 8 and 78%, wgan 8 but 16%: WGAN with
      * clipping at the paper's rate is still spreading its mass between the modes by then (the
-     * README says so), so its quality is not asked for.
+     * README says so), so its quality is not asked for; its 5 critic steps make it a slow test
+     * (30 s on 2 cores), run with the others tagged slow.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"hinge", "lsgan", "wgan", "minimax"})
+    @ValueSource(strings = {"hinge", "lsgan", "minimax"})
     void eachLossCoversTheModes(String loss) {
-        ModeCoverage.Result r = train(TrainConfig.builder(Presets.get("ring")).loss(loss).build());
-        double quality = "wgan".equals(loss) ? 0 : MIN_QUALITY;
+        assertCoversTheModes(loss, MIN_QUALITY);
+    }
+
+    @Test
+    @Tag("slow")
+    void wganCoversTheModes() {
+        assertCoversTheModes("wgan", 0);
+    }
+
+    private static void assertCoversTheModes(String loss, double quality) {
+        ModeCoverage.Result r = train(TrainConfig.builder(Presets.get("ring")).loss(loss).build(), STEPS);
         assertTrue(r.modesCovered() >= MIN_MODES && r.highQualityFraction() >= quality,
                 "ring GAN with --loss " + loss + ": " + r.modesCovered() + " modes covered, " + r.highQualityFraction()
                         + " of samples within 3 std (need " + MIN_MODES + " and " + quality + ")");
@@ -62,18 +73,19 @@ class RingLearnsTest {
 
     @Test
     void theSameCheckFailsWhenTheGeneratorCannotLearn() {
-        // G's steps are scaled to nothing: its gradient has no effect, as if it were zeroed.
+        // G's steps are scaled to nothing: its gradient has no effect, as if it were zeroed. G is
+        // then the same after 100 steps as after STEPS, so 100 do.
         TrainConfig broken = TrainConfig.builder(Presets.get("ring")).lrG(1e-20f).build();
-        ModeCoverage.Result r = train(broken);
+        ModeCoverage.Result r = train(broken, 100);
         assertFalse(r.modesCovered() >= MIN_MODES && r.highQualityFraction() >= MIN_QUALITY,
                 "an untrained generator passed the coverage check: " + r.modesCovered() + " modes, " + r.highQualityFraction());
     }
 
-    private static ModeCoverage.Result train(TrainConfig c) {
+    private static ModeCoverage.Result train(TrainConfig c, int steps) {
         Preset p = Presets.get("ring");
         GanModel m = new GanModel(backend, p, c.batch(), c.seed());
-        GanTrainer t = new GanTrainer(m, c.withSteps(STEPS), DataSources.open(c, p));
-        for (int i = 0; i < STEPS; i++) t.step();
+        GanTrainer t = new GanTrainer(m, c.withSteps(steps), DataSources.open(c, p));
+        for (int i = 0; i < steps; i++) t.step();
         assertTrue(t.readStats().finite(), "losses finite after training");
         int n = c.batch() * SAMPLE_BATCHES;
         float[] xy = new float[2 * n];
