@@ -40,8 +40,7 @@ final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
-    Path checkpoint;
+    @Mixin CheckpointOptions source;
 
     @Option(names = "--n", defaultValue = "10000", description = "generated images (default: ${DEFAULT-VALUE})")
     int n;
@@ -51,9 +50,6 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--data", description = "directory with the IDX files of the training and test splits (default: the run's, or discovery)")
     Path data;
-
-    @Option(names = "--no-ema", description = "use the live generator even when the checkpoint holds an EMA of it")
-    boolean noEma;
 
     @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
     long seed;
@@ -90,21 +86,21 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         if (n < 2) throw new UserError("--n must be at least 2 (FID needs a covariance), got " + n);
-        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        Checkpoints.Loaded ck = source.read();
         Preset p = ck.config().model();   // with the channels it was trained on
         if (!p.kind().images()) throw new UserError("the ring toy makes 2-D points, not images: its quality is the modes_covered of metrics.jsonl");
         String ds = dataset != null ? dataset : ck.config().dataset();
         Path dir = data != null ? data : dataset == null && ck.config().dataDir() != null ? Path.of(ck.config().dataDir()) : null;
-        boolean ema = ck.hasEma() && !noEma;
+        boolean ema = ck.hasEma() && source.ema();
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Path json = out != null ? out : checkpoint.resolveSibling(checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
+        Path json = out != null ? out : source.checkpoint.resolveSibling(source.checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
         try (Backend b = common.backend(err)) {
             Evaluator ev = Evaluator.open(b, ds, dir, p.item().dim(1), p.item().dim(0), ck.config().background(), err::println);
             long start = System.nanoTime();
             int[] asked = p.conditional() ? GanModel.balanced(n, p.classes(), 0) : null;   // every class in turn
             if (p.conditional() && p.classes() != ev.classifier().classes())
                 throw new UserError("the checkpoint makes " + p.classes() + " classes; " + ds + "'s classifier knows " + ev.classifier().classes());
-            float[] images = Generation.generate(b, ck, n, seed, !noEma, asked);
+            float[] images = Generation.generate(b, ck, n, seed, source.ema(), asked);
             var item = p.item();
             Evaluator.ConditionalResult cr = asked == null ? null
                     : ev.evaluateClasses(images, n, item.dim(0), item.dim(1), item.dim(2), asked);
@@ -127,7 +123,7 @@ final class EvalCommand implements Callable<Integer> {
             }
             Map<String, Object> featureJson = features == null ? null : featureFid(o, ev, images, n, item.dim(0), item.dim(1), item.dim(2), ema, ds);
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("checkpoint", checkpoint.toString());
+            m.put("checkpoint", source.checkpoint.toString());
             m.put("preset", ck.preset());
             m.put("step", ck.step());
             m.put("generator", ema ? "ema" : "live");
@@ -138,7 +134,7 @@ final class EvalCommand implements Callable<Integer> {
             Json.writePretty(json, m);
         }
         o.println("wrote " + json);
-        Path run = checkpoint.toAbsolutePath().getParent() == null ? null : checkpoint.toAbsolutePath().getParent().getParent();
+        Path run = source.checkpoint.toAbsolutePath().getParent() == null ? null : source.checkpoint.toAbsolutePath().getParent().getParent();
         if (run != null && out == null && Files.isRegularFile(run.resolve("config.json")))   // its run's report shows the newest evaluation
             o.println("updated " + RunReport.write(run));
         return 0;

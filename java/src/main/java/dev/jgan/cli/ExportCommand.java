@@ -21,8 +21,7 @@ final class ExportCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
-    Path checkpoint;
+    @Mixin CheckpointOptions source;
 
     @Option(names = "--format", required = true, description = "torch or onnx")
     String format;
@@ -30,16 +29,13 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "the folder to write into (made if missing)")
     Path out;
 
-    @Option(names = "--no-ema", description = "export the live generator even when the checkpoint holds an EMA of it")
-    boolean noEma;
-
     @Override public Integer call() {
         if (!format.equals("torch") && !format.equals("onnx")) throw new UserError("unknown export format '" + format + "'; use torch or onnx");
-        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        Checkpoints.Loaded ck = source.read();
         TorchExport.check(ck);
         String what;
         try (Backend b = common.backend(spec.commandLine().getErr())) {
-            what = format.equals("torch") ? TorchExport.write(b, ck, out, !noEma) : OnnxExport.write(b, ck, out, !noEma);
+            what = format.equals("torch") ? TorchExport.write(b, ck, out, source.ema()) : OnnxExport.write(b, ck, out, source.ema());
         }
         spec.commandLine().getOut().println("wrote " + (format.equals("torch") ? out.resolve(TorchExport.MODULE) + " and " + TorchExport.WEIGHTS
                 : out.resolve(OnnxExport.MODEL)) + ": " + what);

@@ -19,8 +19,7 @@ final class SampleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
-    Path checkpoint;
+    @Mixin CheckpointOptions source;
 
     @Option(names = "--n", defaultValue = "64", description = "number of samples (default: ${DEFAULT-VALUE})")
     int n;
@@ -39,22 +38,19 @@ final class SampleCommand implements Callable<Integer> {
             + "images of class K, or all for --n / classes of each, class by class (a PNG grid with one row per class); default: every class in turn")
     String classChoice;
 
-    @Option(names = "--no-ema", description = "use the live generator even when the checkpoint holds an EMA of it")
-    boolean noEma;
-
     @Override public Integer call() {
         if (n <= 0) throw new UserError("--n must be positive, got " + n);
         String f = format != null ? format : formatOf(out);
-        Checkpoints.Loaded ck = Checkpoints.read(checkpoint);
+        Checkpoints.Loaded ck = source.read();
         int written;
         try (Backend b = common.backend(spec.commandLine().getErr())) {
             Generation.Format fmt = Generation.Format.of(f);
-            written = Generation.write(b, ck, n, seed, !noEma, classChoice, fmt, out);
+            written = Generation.write(b, ck, n, seed, source.ema(), classChoice, fmt, out);
         }
         String which = classChoice == null ? "" : classChoice.equals("all") ? ", " + written / ck.config().model().classes() + " of each class"
                 : ", class " + classChoice;
         spec.commandLine().getOut().println("wrote " + written + " samples to " + out + " (" + f + which
-                + (ck.hasEma() && !noEma ? ", EMA generator" : "") + ")");
+                + (ck.hasEma() && source.ema() ? ", EMA generator" : "") + ")");
         return 0;
     }
 

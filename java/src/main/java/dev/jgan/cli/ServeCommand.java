@@ -21,8 +21,7 @@ final class ServeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin CommonOptions common;
 
-    @Option(names = "--checkpoint", required = true, description = "a checkpoints/step-N.safetensors file")
-    Path checkpoint;
+    @Mixin CheckpointOptions source;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "the address to listen on; 0.0.0.0 for every interface (default: ${DEFAULT-VALUE})")
     String host;
@@ -37,9 +36,6 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "16", description = "images made per forward pass: requests for fewer are padded, for more "
             + "run several (default: ${DEFAULT-VALUE}); the images do not depend on it but for the last bits")
     int batch;
-
-    @Option(names = "--no-ema", description = "serve the live generator even when the checkpoint holds an EMA of it")
-    boolean noEma;
 
     /** What gan eval wrote of the checkpoint (step-N.eval.json beside it), or null: the page's model card shows it. */
     private static com.fasterxml.jackson.databind.JsonNode quality(Path checkpoint) {
@@ -58,10 +54,10 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UserError("--port must be 0 .. 65535, got " + port);
         if (requestThreads < 1) throw new UserError("--request-threads must be at least 1, got " + requestThreads);
         if (batch < 1) throw new UserError("--batch must be at least 1, got " + batch);
-        Generator g = Generator.load(checkpoint, new Generator.Options(common.device, common.threads(), batch, !noEma));
+        Generator g = Generator.load(source.checkpoint, new Generator.Options(common.device, common.threads(), batch, source.ema()));
         Server server;
         try {
-            server = new Server(g, host, port, requestThreads, quality(checkpoint));
+            server = new Server(g, host, port, requestThreads, quality(source.checkpoint));
         } catch (IOException e) {
             g.close();
             throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());
