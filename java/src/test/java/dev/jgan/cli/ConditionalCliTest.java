@@ -93,7 +93,7 @@ class ConditionalCliTest {
         TrainConfig d = TrainConfig.defaults(Presets.get("fast-fmnist"));
         assertEquals(10.0, d.minutes());
         assertEquals(Long.MAX_VALUE, d.steps(), "the budget alone ends a default run");
-        assertEquals(0.999f, d.gEma());
+        assertEquals(0.996f, d.gEma());
         assertEquals(0f, d.auxClassifier());
         assertEquals("hinge", d.loss());
         assertEquals("d", d.spectralNorm());
@@ -109,7 +109,7 @@ class ConditionalCliTest {
             JsonNode c = Json.readTree(run.resolve("config.json")).path("config");
             assertEquals(2, c.path("steps").asLong(), c.toString());
             assertEquals(0.0, c.path("minutes").asDouble(), "--steps replaces the preset's budget: " + c);
-            assertEquals(0.999, c.path("gEma").asDouble(), 1e-6, c.toString());
+            assertEquals(0.996, c.path("gEma").asDouble(), 1e-6, c.toString());
             assertEquals("hinge", c.path("loss").asText(), c.toString());
             assertEquals("d", c.path("spectralNorm").asText(), c.toString());
             assertEquals(0, gan(train(data, off, "--preset", "fast-fmnist", "--steps", "2", "--batch", "4", "--g-ema", "0",
