@@ -16,6 +16,11 @@ final class CheckpointOptions {
     /** The checkpoint, read; a UserError in one line when it is missing or not a jgan checkpoint. */
     Checkpoints.Loaded read() { return Checkpoints.read(checkpoint); }
 
+    /** Where gan eval writes its measurement of the checkpoint by default: step-N.eval.json beside it. */
+    Path evalJson() {
+        return checkpoint.resolveSibling(checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
+    }
+
     /** Whether the EMA generator is asked for (it is used where the checkpoint has one). */
     boolean ema() { return !noEma; }
 }

@@ -93,7 +93,7 @@ final class EvalCommand implements Callable<Integer> {
         Path dir = data != null ? data : dataset == null && ck.config().dataDir() != null ? Path.of(ck.config().dataDir()) : null;
         boolean ema = ck.hasEma() && source.ema();
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Path json = out != null ? out : source.checkpoint.resolveSibling(source.checkpoint.getFileName().toString().replaceFirst("\\.safetensors$", "") + ".eval.json");
+        Path json = out != null ? out : source.evalJson();
         try (Backend b = common.backend(err)) {
             Evaluator ev = Evaluator.open(b, ds, dir, p.item().dim(1), p.item().dim(0), ck.config().background(), err::println);
             long start = System.nanoTime();

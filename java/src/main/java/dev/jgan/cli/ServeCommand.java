@@ -38,10 +38,9 @@ final class ServeCommand implements Callable<Integer> {
     int batch;
 
     /** What gan eval wrote of the checkpoint (step-N.eval.json beside it), or null: the page's model card shows it. */
-    private static com.fasterxml.jackson.databind.JsonNode quality(Path checkpoint) {
-        String name = checkpoint.getFileName().toString();
-        if (!name.endsWith(".safetensors")) return null;
-        Path eval = checkpoint.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".eval.json");
+    private com.fasterxml.jackson.databind.JsonNode quality() {
+        if (!source.checkpoint.getFileName().toString().endsWith(".safetensors")) return null;
+        Path eval = source.evalJson();
         if (!java.nio.file.Files.isRegularFile(eval)) return null;
         try {
             return dev.jgan.io.Json.readTree(eval);
@@ -57,7 +56,7 @@ final class ServeCommand implements Callable<Integer> {
         Generator g = Generator.load(source.checkpoint, new Generator.Options(common.device, common.threads(), batch, source.ema()));
         Server server;
         try {
-            server = new Server(g, host, port, requestThreads, quality(source.checkpoint));
+            server = new Server(g, host, port, requestThreads, quality());
         } catch (IOException e) {
             g.close();
             throw new UserError("cannot listen on " + host + ":" + port + ": " + e.getMessage());
