@@ -32,7 +32,7 @@ class GeneratorStressTest {
     static Path checkpoint;
     static final Generator.Options SMALL = new Generator.Options("cpu", 2, 4, true);
     /** Growth allowed in resident memory over a phase after warm-up: allocator and JIT noise, far below a leak's 10^5 buffers. */
-    static final long RSS_SLACK = 64L << 20;
+    static final long RSS_SLACK = 48L << 20;
     /** Growth allowed over the second 500 of the measured 10^3 loads: 32 KB a load, a tenth of one model's tensors (~390 KB). */
     static final long LOADS_SLACK = 16L << 20;
 
@@ -68,9 +68,11 @@ class GeneratorStressTest {
     void aHundredThousandCallsAndAThousandLoadsLeaveMemoryFlat() throws Exception {
         try (Generator g = Generator.load(checkpoint, SMALL)) {
             for (int i = 0; i < 5_000; i++) g.sample(2, i);   // warm: JIT, allocator arenas
+            settle();   // what earlier classes in this JVM left to the collector is not this phase's growth
             long rss0 = rss(), direct0 = direct();
             float[] first = g.sample(2, 0).values();
             for (int i = 0; i < 100_000; i++) g.sample(2, i);
+            settle();
             long rss1 = rss(), direct1 = direct();
             assertArrayEquals(first, g.sample(2, 0).values(), "the same floats after 10^5 calls");
             System.out.printf("Generator, 10^5 calls: RSS %d -> %d MiB, direct buffers %d -> %d KiB%n", rss0 >> 20, rss1 >> 20, direct0 >> 10, direct1 >> 10);
