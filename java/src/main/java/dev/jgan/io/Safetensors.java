@@ -24,14 +24,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), float32 only.
+ * Checkpoints in the safetensors format (https://github.com/huggingface/safetensors): float32
+ * tensors, and int64 ones (PyTorch's {@code num_batches_tracked}); reading also takes the float16
+ * and bfloat16 of a PyTorch user's file, widened to float32 exactly.
  *
  * <p>Layout: an unsigned 64-bit little-endian header length {@code L}; {@code L} bytes of UTF-8
  * JSON, {@code {"__metadata__": {str: str}, name: {"dtype": "F32", "shape": [..],
  * "data_offsets": [begin, end]}, ...}}, padded with spaces so the data starts 8-byte aligned;
  * then the tensors' raw little-endian bytes, in header order, offsets relative to the data start.
  * As the format requires, the offsets cover the data section exactly, without holes or overlaps.
- * Files written here load with the reference {@code safetensors} library and vice versa (for F32).
+ * Files written here load with the reference {@code safetensors} library and vice versa (for F32,
+ * I64, F16 and BF16). The int64 tensors are written first, so that each starts 8-byte aligned.
  */
 public final class Safetensors {
     /** The reference implementation refuses headers above 100 MB; so do we. */
@@ -62,25 +65,54 @@ public final class Safetensors {
         @Override public String toString() { return "TensorData" + Arrays.toString(shape); }
     }
 
-    /** What a file holds: tensors in file order, and the string metadata (empty if none). */
-    public record Contents(LinkedHashMap<String, TensorData> tensors, Map<String, String> metadata) {}
+    /** One int64 tensor: its shape and row-major data. */
+    public record LongData(int[] shape, long[] data) {
+        public LongData {
+            if (count(shape) != data.length)
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + count(shape) + " longs, got " + data.length);
+        }
+
+        /** A 0-dimensional tensor: PyTorch's num_batches_tracked. */
+        public static LongData scalar(long v) { return new LongData(new int[0], new long[] {v}); }
+    }
+
+    private static long count(int[] shape) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        return n;
+    }
+
+    /** What a file holds: float tensors (F16 and BF16 widened) and int64 tensors, each in file order, and the string metadata (empty if none). */
+    public record Contents(LinkedHashMap<String, TensorData> tensors, LinkedHashMap<String, LongData> longs, Map<String, String> metadata) {}
 
     /** Writes the tensors (in map order) and metadata (may be null or empty) to {@code file}, atomically. */
     public static void write(Path file, LinkedHashMap<String, TensorData> tensors, Map<String, String> metadata) {
-        byte[] header = header(tensors, metadata);
-        AtomicFiles.write(file, out -> writeTo(out, header, tensors));
+        write(file, tensors, new LinkedHashMap<>(), metadata);
+    }
+
+    /** As {@link #write(Path, LinkedHashMap, Map)}, with int64 tensors too (written first). */
+    public static void write(Path file, LinkedHashMap<String, TensorData> tensors, LinkedHashMap<String, LongData> longs,
+                             Map<String, String> metadata) {
+        byte[] header = header(tensors, longs, metadata);
+        AtomicFiles.write(file, out -> writeTo(out, header, tensors, longs));
     }
 
     /** Writes the whole file to a stream (no atomicity: that is {@link #write}'s job). */
     public static void write(OutputStream out, LinkedHashMap<String, TensorData> tensors, Map<String, String> metadata)
             throws IOException {
-        writeTo(out, header(tensors, metadata), tensors);
+        writeTo(out, header(tensors, new LinkedHashMap<>(), metadata), tensors, new LinkedHashMap<>());
     }
 
-    private static void writeTo(OutputStream out, byte[] header, LinkedHashMap<String, TensorData> tensors) throws IOException {
+    private static void writeTo(OutputStream out, byte[] header, LinkedHashMap<String, TensorData> tensors,
+                                LinkedHashMap<String, LongData> longs) throws IOException {
         ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
         out.write(len.array());
         out.write(header);
+        for (LongData t : longs.values()) {
+            ByteBuffer b = ByteBuffer.allocate(t.data().length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            b.asLongBuffer().put(t.data());
+            out.write(b.array());
+        }
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         for (TensorData t : tensors.values()) {
             float[] d = t.data();
@@ -94,25 +126,17 @@ public final class Safetensors {
     }
 
     /** The JSON header, space-padded to a multiple of 8 bytes. */
-    static byte[] header(LinkedHashMap<String, TensorData> tensors, Map<String, String> metadata) {
+    static byte[] header(LinkedHashMap<String, TensorData> tensors, LinkedHashMap<String, LongData> longs, Map<String, String> metadata) {
         ObjectNode root = Json.MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = root.putObject(METADATA);
             metadata.forEach((k, v) -> m.put(k, v));
         }
         long offset = 0;
-        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-            String name = e.getKey();
-            if (name.isEmpty() || name.equals(METADATA)) throw new IllegalArgumentException("bad tensor name '" + name + "'");
-            TensorData t = e.getValue();
-            ObjectNode node = root.putObject(name);
-            node.put("dtype", "F32");
-            ArrayNode shape = node.putArray("shape");
-            for (int d : t.shape()) shape.add(d);
-            long end = offset + (long) t.data().length * Float.BYTES;
-            node.putArray("data_offsets").add(offset).add(end);
-            offset = end;
-        }
+        for (Map.Entry<String, LongData> e : longs.entrySet())
+            offset = entry(root, e.getKey(), "I64", e.getValue().shape(), offset, (long) e.getValue().data().length * Long.BYTES);
+        for (Map.Entry<String, TensorData> e : tensors.entrySet())
+            offset = entry(root, e.getKey(), "F32", e.getValue().shape(), offset, (long) e.getValue().data().length * Float.BYTES);
         byte[] json;
         try {
             json = Json.MAPPER.writeValueAsBytes(root);
@@ -123,6 +147,17 @@ public final class Safetensors {
         byte[] out = Arrays.copyOf(json, padded);
         Arrays.fill(out, json.length, padded, (byte) ' ');
         return out;
+    }
+
+    /** Puts one tensor's header entry into {@code root}; returns where the next tensor's data begins. */
+    private static long entry(ObjectNode root, String name, String dtype, int[] dims, long offset, long bytes) {
+        if (name.isEmpty() || name.equals(METADATA) || root.has(name)) throw new IllegalArgumentException("bad or repeated tensor name '" + name + "'");
+        ObjectNode node = root.putObject(name);
+        node.put("dtype", dtype);
+        ArrayNode shape = node.putArray("shape");
+        for (int d : dims) shape.add(d);
+        node.putArray("data_offsets").add(offset).add(offset + bytes);
+        return offset + bytes;
     }
 
     /**
@@ -195,26 +230,41 @@ public final class Safetensors {
         }
 
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
+        LinkedHashMap<String, LongData> longs = new LinkedHashMap<>();
         for (Entry e : entries) {
-            int n = (int) ((e.end - e.begin) / Float.BYTES);
-            ByteBuffer bytes = ByteBuffer.allocate(n * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            int n = Math.toIntExact(count(e.shape));
+            ByteBuffer bytes = ByteBuffer.allocate(Math.toIntExact(e.end - e.begin)).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, bytes, dataStart + e.begin);
+            if (e.dtype.equals("I64")) {
+                long[] data = new long[n];
+                bytes.asLongBuffer().get(data);
+                longs.put(e.name, new LongData(e.shape, data));
+                continue;
+            }
             float[] data = new float[n];
-            bytes.asFloatBuffer().get(data);
+            switch (e.dtype) {
+                case "F32" -> bytes.asFloatBuffer().get(data);
+                case "F16" -> { for (int i = 0; i < n; i++) data[i] = Float.float16ToFloat(bytes.getShort(2 * i)); }
+                default -> { for (int i = 0; i < n; i++) data[i] = Float.intBitsToFloat((bytes.getShort(2 * i) & 0xFFFF) << 16); }   // BF16
+            }
             tensors.put(e.name, new TensorData(e.shape, data));
         }
-        return new Contents(tensors, metadata);
+        return new Contents(tensors, longs, metadata);
     }
 
-    private record Entry(String name, int[] shape, long begin, long end) {}
+    /** Bytes an element of each dtype read here takes. */
+    private static final Map<String, Integer> DTYPE_BYTES = Map.of("F32", 4, "F16", 2, "BF16", 2, "I64", 8);
+
+    private record Entry(String name, String dtype, int[] shape, long begin, long end) {}
 
     private static Entry entry(Path file, String name, JsonNode node) {
         String where = "tensor '" + name + "'";
         if (!node.isObject()) throw corrupt(file, where + " is not an object");
         JsonNode dtype = node.get("dtype");
         if (dtype == null || !dtype.isTextual()) throw corrupt(file, where + " has no dtype");
-        if (!dtype.textValue().equals("F32"))
-            throw corrupt(file, where + " has dtype " + dtype.textValue() + "; jgan reads only F32");
+        Integer size = DTYPE_BYTES.get(dtype.textValue());
+        if (size == null)
+            throw corrupt(file, where + " has dtype " + dtype.textValue() + "; jgan reads F32, F16, BF16 and I64");
         JsonNode shapeNode = node.get("shape");
         if (shapeNode == null || !shapeNode.isArray()) throw corrupt(file, where + " has no shape");
         int[] shape = new int[shapeNode.size()];
@@ -233,15 +283,15 @@ public final class Safetensors {
             throw corrupt(file, where + " has bad data_offsets " + offs);
         long begin = offs.get(0).longValue(), end = offs.get(1).longValue();
         if (begin < 0 || end < begin) throw corrupt(file, where + " has bad data_offsets " + offs);
-        if (end - begin != count * Float.BYTES)
-            throw corrupt(file, where + " has shape " + shapeNode + " (" + count * Float.BYTES + " bytes) but data_offsets " + offs
+        if (end - begin != count * size)
+            throw corrupt(file, where + " has shape " + shapeNode + " (" + count * size + " bytes) but data_offsets " + offs
                     + " span " + (end - begin) + " bytes");
         for (Map.Entry<String, JsonNode> field : node.properties()) {
             String k = field.getKey();
             if (!k.equals("dtype") && !k.equals("shape") && !k.equals("data_offsets"))
                 throw corrupt(file, where + " has an unknown field '" + k + "'");
         }
-        return new Entry(name, shape, begin, end);
+        return new Entry(name, dtype.textValue(), shape, begin, end);
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {

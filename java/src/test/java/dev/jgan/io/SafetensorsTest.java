@@ -95,6 +95,36 @@ class SafetensorsTest {
         assertEquals(Map.of("format", "pt"), c.metadata());
     }
 
+    /**
+     * PyTorch's other dtypes: int64 (num_batches_tracked) written and read back as longs; float16
+     * and bfloat16 (a user's half-precision weights) read as the float32 values they stand for.
+     */
+    @Test void int64AndHalfPrecision() throws IOException {
+        Path f = dir.resolve("mixed.safetensors");
+        LinkedHashMap<String, TensorData> floats = new LinkedHashMap<>();
+        floats.put("w", new TensorData(new int[] {2}, new float[] {0.5f, -3f}));
+        LinkedHashMap<String, Safetensors.LongData> longs = new LinkedHashMap<>();
+        longs.put("n", Safetensors.LongData.scalar(1L << 40));
+        Safetensors.write(f, floats, longs, Map.of());
+        Safetensors.Contents c = Safetensors.read(f);
+        assertArrayEquals(new long[] {1L << 40}, c.longs().get("n").data());
+        assertEquals(0, c.longs().get("n").shape().length, "a 0-d tensor");
+        assertArrayEquals(new float[] {0.5f, -3f}, c.tensors().get("w").data());
+        assertEquals("{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}",
+                Json.MAPPER.readTree(Arrays.copyOfRange(Files.readAllBytes(f), 8, 8 + (int) Safetensors.header(floats, longs, Map.of()).length)).get("n").toString(),
+                "int64 first, 8-byte aligned");
+
+        // 1.5 and -2 as float16 (0x3E00, 0xC000) and as bfloat16 (0x3FC0, 0xC000)
+        String header = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[4,8]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer raw = ByteBuffer.allocate(8 + h.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+        raw.putLong(h.length).put(h).putShort((short) 0x3E00).putShort((short) 0xC000).putShort((short) 0x3FC0).putShort((short) 0xC000);
+        Path half = Files.write(dir.resolve("half.safetensors"), raw.array());
+        Safetensors.Contents hc = Safetensors.read(half);
+        assertArrayEquals(new float[] {1.5f, -2f}, hc.tensors().get("h").data());
+        assertArrayEquals(new float[] {1.5f, -2f}, hc.tensors().get("b").data());
+    }
+
     @Test void truncatedFile() throws IOException {
         Path f = written();
         byte[] b = Files.readAllBytes(f);
@@ -135,7 +165,7 @@ class SafetensorsTest {
         b = good.clone();
         b[8 + header.indexOf("F32") + 2] ^= 0x07;  // F32 -> F35
         Files.write(f, b);
-        assertCorrupt(f, "tensor 'G.0.weight' has dtype F35; jgan reads only F32");
+        assertCorrupt(f, "tensor 'G.0.weight' has dtype F35; jgan reads F32, F16, BF16 and I64");
 
         b = good.clone();
         b[7] ^= 0x10;  // top byte of the header length
