@@ -14,7 +14,7 @@ import java.util.Arrays;
  */
 @Command(name = "gan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "jgan: GAN training engine for the JVM (CPU: oneDNN + Vector API; CUDA: cuBLAS, cuDNN and jgan kernels).",
-        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, ReportCommand.class, BenchCommand.class, CheckCommand.class, KernelsCommand.class, InfoCommand.class, ExportCommand.class, ServeCommand.class,
+        subcommands = {TrainCommand.class, SampleCommand.class, EvalCommand.class, ReportCommand.class, BenchCommand.class, CheckCommand.class, KernelsCommand.class, InfoCommand.class, ExportCommand.class, ImportCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -60,31 +60,50 @@ public final class Checkpoints {
     public static Path save(Path runDir, GanTrainer t) {
         Path dir = runDir.resolve("checkpoints");
         Path file = dir.resolve(String.format("step-%07d.safetensors", t.steps()));
-        Backend b = t.model().backend();
-        t.model().refreshEmaStatistics();   // saved statistics belong to the saved EMA weights
+        Map<String, String> counters = new LinkedHashMap<>();
+        counters.put("step", Long.toString(t.steps()));
+        counters.put("batches_drawn", Long.toString(t.batchesDrawn()));
+        counters.put("noise_offset", Long.toString(t.noise().offset()));
+        // the optimizers' step counts (Adam's bias correction, SGD's first step), under their first names
+        counters.put("adam_steps_g", Integer.toString(t.optimizerG().steps()));
+        counters.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
+        counters.put("train_nanos", Long.toString(t.trainNanos()));
+        write(file, t.model(), t.config(), t.optimizerState(), counters);
+        prune(dir);
+        return file;
+    }
+
+    /**
+     * A checkpoint of a model alone at step 0, without optimizer state ({@code gan import}'s):
+     * {@code gan sample}, {@code eval}, {@code export}, {@code serve} and {@link dev.jgan.api.Generator}
+     * read it; {@code gan train --resume} does not continue from it. {@code extra}: metadata beside the
+     * format's own (where the weights came from, say).
+     */
+    public static void saveModel(Path file, GanModel model, TrainConfig config, Map<String, String> extra) {
+        Map<String, String> counters = new LinkedHashMap<>();
+        for (String k : List.of("step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d", "train_nanos")) counters.put(k, "0");
+        counters.putAll(extra);
+        write(file, model, config, Map.of(), counters);
+    }
+
+    private static void write(Path file, GanModel model, TrainConfig config, Map<String, Tensor> optimizerState, Map<String, String> counters) {
+        Backend b = model.backend();
+        model.refreshEmaStatistics();   // saved statistics belong to the saved EMA weights
         LinkedHashMap<String, TensorData> tensors = new LinkedHashMap<>();
-        for (var e : t.model().state().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
-        for (var e : t.optimizerState().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
+        for (var e : model.state().entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
+        for (var e : optimizerState.entrySet()) tensors.put(e.getKey(), toData(e.getValue()));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
-        meta.put("preset", t.model().preset().name());
-        meta.put("step", Long.toString(t.steps()));
-        meta.put("batches_drawn", Long.toString(t.batchesDrawn()));
-        meta.put("noise_offset", Long.toString(t.noise().offset()));
-        // the optimizers' step counts (Adam's bias correction, SGD's first step), under their first names
-        meta.put("adam_steps_g", Integer.toString(t.optimizerG().steps()));
-        meta.put("adam_steps_d", Integer.toString(t.optimizerD().steps()));
-        meta.put("train_nanos", Long.toString(t.trainNanos()));
+        meta.put("preset", model.preset().name());
+        meta.putAll(counters);
         meta.put("backend", b.name());
-        meta.put("model_spec", PresetSpecs.of(t.model()));   // so that a model built in code reads back without its code
+        meta.put("model_spec", PresetSpecs.of(model));   // so that a model built in code reads back without its code
         try {
-            meta.put("config", JSON.writeValueAsString(t.config()));
+            meta.put("config", JSON.writeValueAsString(config));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
         Safetensors.write(file, tensors, meta);
-        prune(dir);
-        return file;
     }
 
     private static TensorData toData(Tensor t) {

@@ -39,9 +39,16 @@ public final class OnnxExport {
     public static String write(Backend b, Checkpoints.Loaded ck, Path out, boolean ema) {
         Preset p = ck.config().model();
         List<Layer> layers = p.generator().get();
-        TorchExport.check(ck);   // the same refusals (spectral norm in G)
         boolean fromEma = ema && ck.hasEma();
         Map<String, TensorData> tensors = TorchExport.generatorTensors(b, ck, fromEma);
+        for (int i = 0; i < layers.size(); i++) {
+            Map<String, Object> s = layers.get(i).spec();
+            if (Boolean.TRUE.equals(s.get("spectral"))) {   // inference computes with w / sigma: the model holds that weight
+                String w = "g." + i + ".weight";
+                tensors.put(w, spectrallyNormalised(tensors.get(w), tensors.remove(w + "_u").data(), tensors.remove(w + "_v").data(),
+                        "ConvTranspose2d".equals(s.get("type")) ? 1 : 0));
+            }
+        }
         boolean conditional = p.conditional();
 
         Msg graph = new Msg();
@@ -89,7 +96,7 @@ public final class OnnxExport {
                 case "ReLU" -> graph.msg(1, node("Relu", new String[] {x}, y));
                 case "Tanh" -> graph.msg(1, node("Tanh", new String[] {x}, y));
                 case "Sigmoid" -> graph.msg(1, node("Sigmoid", new String[] {x}, y));
-                default -> throw new UserError("export --format onnx: a " + s.get("type") + " layer in G, which the export does not write");
+                default -> throw new UserError("export: a " + s.get("type") + " layer in G, which the export does not write");
             }
             x = y;
             shape = l.outputShape(shape);
@@ -118,6 +125,28 @@ public final class OnnxExport {
         AtomicFiles.write(out.resolve(MODEL), os -> os.write(model));
         return tensors.size() + " tensors of " + p.name() + "'s " + (fromEma ? "EMA " : "") + "generator at step " + ck.step()
                 + " (" + layers.size() + " layers, opset " + Onnx.OPSET + ")";
+    }
+
+    /**
+     * w / sigma with sigma = u . M v, M the weight as a matrix whose rows are its dimension
+     * {@code dim} (as the inference forward of jgan's spectral norm and of PyTorch's in eval mode:
+     * no power iteration), in double.
+     */
+    static TensorData spectrallyNormalised(TensorData weight, float[] u, float[] v, int dim) {
+        int[] s = weight.shape();
+        int rows = s[dim], outer = dim == 0 ? 1 : s[0];
+        int inner = Math.toIntExact(weight.data().length / ((long) rows * outer));
+        float[] w = weight.data();
+        double sigma = 0;
+        for (int r = 0; r < rows; r++) {
+            double mv = 0;
+            for (int o = 0; o < outer; o++)
+                for (int j = 0; j < inner; j++) mv += (double) w[(o * rows + r) * inner + j] * v[o * inner + j];
+            sigma += u[r] * mv;
+        }
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) out[i] = (float) (w[i] / sigma);
+        return new TensorData(s, out);
     }
 
     /** kernel_shape, strides and pads of a convolution's spec. */

@@ -4,6 +4,7 @@ import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.io.AtomicFiles;
 import dev.jgan.io.Safetensors;
+import dev.jgan.io.Safetensors.LongData;
 import dev.jgan.io.Safetensors.TensorData;
 import dev.jgan.nn.Layer;
 import dev.jgan.tensor.Shape;
@@ -24,6 +25,9 @@ import java.util.Map;
  * as PyTorch modules from the model's layer specs, with a safetensors reader of its own (no
  * package beyond torch). {@code import generator; g = generator.load()} gives the network in eval
  * mode; {@code g(z)}, or {@code g(z, labels)} for a conditional model, makes images in [-1, 1].
+ * The names and layouts are PyTorch's {@code state_dict}'s: Linear (out, in), ConvTranspose2d
+ * (in, out, kH, kW), BatchNorm's running_mean, running_var and num_batches_tracked, and a
+ * spectrally normalised layer's weight_orig, weight_u and weight_v (torch.nn.utils.spectral_norm's).
  */
 public final class TorchExport {
     /** The two files of an export. */
@@ -43,20 +47,33 @@ public final class TorchExport {
         boolean fromEma = ema && ck.hasEma();
         LinkedHashMap<String, TensorData> tensors = generatorTensors(b, ck, fromEma);
         String module = module(p, layers, ck.step(), fromEma);
+        LinkedHashMap<String, TensorData> named = new LinkedHashMap<>();
+        LinkedHashMap<String, LongData> counts = new LinkedHashMap<>();
+        for (var e : tensors.entrySet()) {
+            String name = e.getKey();
+            // a spectrally normalised layer's weight is torch.nn.utils.spectral_norm's weight_orig (w before / sigma)
+            named.put(name.endsWith(".weight") && tensors.containsKey(name + "_u") ? name + "_orig" : name, e.getValue());
+            // jgan's batch norm always has a momentum, so PyTorch never reads the count: the checkpoint's step stands for it
+            if (name.endsWith(".running_var"))
+                counts.put(name.substring(0, name.length() - "running_var".length()) + "num_batches_tracked", LongData.scalar(ck.step()));
+        }
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
             throw new UserError("cannot write to " + out + ": " + e.getMessage());
         }
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("format", "jgan-torch-generator-1");
+        meta.put("format", FORMAT);
         meta.put("preset", p.name());
         meta.put("step", Long.toString(ck.step()));
         meta.put("ema", Boolean.toString(fromEma));
-        Safetensors.write(out.resolve(WEIGHTS), tensors, meta);
+        Safetensors.write(out.resolve(WEIGHTS), named, counts, meta);
         AtomicFiles.write(out.resolve(MODULE), os -> os.write(module.getBytes(StandardCharsets.UTF_8)));
-        return tensors.size() + " tensors of " + p.name() + "'s " + (fromEma ? "EMA " : "") + "generator at step " + ck.step();
+        return named.size() + counts.size() + " tensors of " + p.name() + "'s " + (fromEma ? "EMA " : "") + "generator at step " + ck.step();
     }
+
+    /** The metadata format of an export's weights file. */
+    public static final String FORMAT = "jgan-torch-generator-1";
 
     /**
      * G's tensors (the EMA copy's when {@code ema}) under G's names (g.0.weight), with the batch-norm
@@ -77,8 +94,18 @@ public final class TorchExport {
     /** Refuses, in one line, a checkpoint whose generator the export cannot write (before a backend is opened for it). */
     public static void check(Checkpoints.Loaded ck) {
         Preset p = ck.config().model();
-        module(p, p.generator().get(), ck.step(), false);
+        Shape shape = Shape.of(1, p.zDim());
+        for (Layer l : p.generator().get()) {
+            torch(l.spec(), shape);
+            shape = l.outputShape(shape);
+        }
     }
+
+    /**
+     * generator.py of preset {@code p}'s G (with its channels and classes: {@link TrainConfig#model}),
+     * untrained: the module whose state_dict {@link TorchImport} reads back, for a G trained in PyTorch.
+     */
+    public static String module(Preset p) { return module(p, p.generator().get(), 0, false); }
 
     /** generator.py for {@code layers}, G of preset {@code p}. */
     static String module(Preset p, List<Layer> layers, long step, boolean ema) {
@@ -87,10 +114,9 @@ public final class TorchExport {
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             Map<String, Object> s = l.spec();
-            if (Boolean.TRUE.equals(s.get("spectral")))
-                throw new UserError("export: " + p.name() + "'s G is spectrally normalised (layer " + i + ", " + l
-                        + "), which the export does not write yet; train G without --spectral-norm g/both");
-            net.append("            ").append(torch(s, shape)).append(",   # ").append(i).append(": ").append(l).append('\n');
+            String m = torch(s, shape);
+            if (Boolean.TRUE.equals(s.get("spectral"))) m = "spectral_norm(" + m + ")";   // dim 1 for a transposed convolution, as jgan's
+            net.append("            ").append(m).append(",   # ").append(i).append(": ").append(l).append('\n');
             shape = l.outputShape(shape);
         }
         int k = p.conditional() ? p.classes() : 0;
@@ -122,7 +148,7 @@ public final class TorchExport {
             case "ReLU" -> "nn.ReLU()";
             case "Tanh" -> "nn.Tanh()";
             case "Sigmoid" -> "nn.Sigmoid()";
-            default -> throw new UserError("export --format torch: a " + s.get("type") + " layer in G, which the export does not write");
+            default -> throw new UserError("export: a " + s.get("type") + " layer in G, which the export does not write");
         };
     }
 
@@ -137,7 +163,8 @@ public final class TorchExport {
             x = g(z)                                   # (16, *generator.ITEM), tanh output in [-1, 1]
             x = g(z, torch.arange(16) % generator.CLASSES)   # a conditional model: the class of each image
 
-            The layers are jgan's, in order, with its parameter names (g.0.weight, g.2.running_mean).
+            The layers are jgan's, in order, with its parameter names (g.0.weight, g.2.running_mean), a
+            spectrally normalised layer's as torch.nn.utils.spectral_norm's (weight_orig, weight_u, weight_v).
             Needs torch only: the weights are read by read_safetensors below.
             \"""
             import json
@@ -146,6 +173,7 @@ public final class TorchExport {
 
             import torch
             import torch.nn as nn
+            from torch.nn.utils import spectral_norm
 
             Z_DIM = @Z@
             CLASSES = @K@   # 0: unconditional
@@ -192,10 +220,11 @@ public final class TorchExport {
                 for name, t in header.items():
                     if name == '__metadata__':
                         continue
-                    if t['dtype'] != 'F32':
-                        raise ValueError('%s: dtype %s, expected F32' % (name, t['dtype']))
+                    dtype = {'F32': torch.float32, 'I64': torch.int64}.get(t['dtype'])
+                    if dtype is None:
+                        raise ValueError('%s: dtype %s, expected F32 or I64' % (name, t['dtype']))
                     a, b = t['data_offsets']
-                    out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(t['shape']).clone()
+                    out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=dtype).reshape(t['shape']).clone()
                 return out
 
 

@@ -4,10 +4,9 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.jgan.api.Generator;
-import dev.jgan.testing.TinyRuns;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -23,15 +22,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code gan export --format onnx}: ONNX Runtime (Java, the dependency gan eval --features uses)
  * loads generator.onnx and makes, from the same noise and classes, the images jgan's Generator
- * makes, within {@link ExportTorchTest#TORCH_ATOL} (the same reasoning: float32 both, other
+ * makes, within {@link TorchInteropTest#TORCH_ATOL} (the same reasoning: float32 both, other
  * summation orders).
  */
 class ExportOnnxTest {
-    @ParameterizedTest
-    @ValueSource(strings = {"fast-fmnist", "mlp-gan-small", "dcgan-28"})
-    void onnxRuntimeMakesTheSameImages(String preset, @TempDir Path tmp) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.jgan.cli.TorchInteropTest#exports")
+    void onnxRuntimeMakesTheSameImages(TorchInteropTest.Out preset, @TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("export");
-        Path ck = TinyRuns.checkpoint(preset);
+        Path ck = preset.checkpoint().get();
         CliTest.Run r = gan("export", "--device", "cpu", "--checkpoint", ck.toString(), "--format", "onnx", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("opset 13"), r.out());
@@ -57,7 +56,7 @@ class ExportOnnxTest {
                     FloatBuffer fb = images.getFloatBuffer();
                     double worst = 0;
                     for (int i = 0; i < jgan.length; i++) worst = Math.max(worst, Math.abs(jgan[i] - fb.get(i)));
-                    assertTrue(worst <= ExportTorchTest.TORCH_ATOL, preset + ": ONNX Runtime's images differ from jgan's by " + worst);
+                    assertTrue(worst <= TorchInteropTest.TORCH_ATOL, preset + ": ONNX Runtime's images differ from jgan's by " + worst);
                 } finally {
                     for (OnnxTensor t : in.values()) t.close();
                 }

@@ -3,6 +3,8 @@ package dev.jgan.testing;
 import dev.jgan.cli.Main;
 import dev.jgan.gan.TinyData;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -10,7 +12,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -32,7 +36,45 @@ public final class TinyRuns {
 
     /** The step-4 checkpoint of {@code preset}, trained on the first call. */
     public static synchronized Path checkpoint(String preset) {
-        return CHECKPOINTS.computeIfAbsent(preset, TinyRuns::train);
+        return checkpoint(preset, new String[0]);
+    }
+
+    /** As {@link #checkpoint(String)}, trained with these flags of gan train too (e.g. --spectral-norm g). */
+    public static synchronized Path checkpoint(String preset, String... flags) {
+        return CHECKPOINTS.computeIfAbsent(key(preset, "gray", flags), k -> train(preset, data(), flags));
+    }
+
+    /** As {@link #checkpoint(String, String...)}, trained on {@link #colourData}: 3 channels and 2 classes. */
+    public static synchronized Path colour(String preset, String... flags) {
+        return CHECKPOINTS.computeIfAbsent(key(preset, "colour", flags), k -> train(preset, colourData(), flags));
+    }
+
+    private static String key(String preset, String data, String... flags) {
+        return preset + " " + data + " " + String.join(" ", flags);
+    }
+
+    /** 40 colour pictures of 28x28 in two class folders, warm (reddish) and cold (bluish), patterned by index. */
+    public static synchronized Path colourData() {
+        Path d = root().resolve("colour");
+        if (!Files.isDirectory(d)) {
+            try {
+                for (int i = 0; i < 40; i++) {
+                    boolean warm = i % 2 == 0;
+                    BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);
+                    for (int y = 0; y < 28; y++)
+                        for (int x = 0; x < 28; x++) {
+                            int v = (x * 7 + y * 3 + i * 5) % 50;
+                            img.setRGB(x, y, warm ? (200 + v) << 16 | (40 + v) << 8 | v : v << 16 | (60 + v) << 8 | (190 + v));
+                        }
+                    Path f = d.resolve((warm ? "warm" : "cold") + "/p" + i + ".png");
+                    Files.createDirectories(f.getParent());
+                    ImageIO.write(img, "png", f.toFile());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return d;
     }
 
     /** The tiny dataset the shared runs trained on (both splits). */
@@ -48,14 +90,15 @@ public final class TinyRuns {
         return d;
     }
 
-    private static Path train(String preset) {
-        Path out = root().resolve(preset);
+    private static Path train(String preset, Path data, String... flags) {
+        Path out = root().resolve("run-" + CHECKPOINTS.size());
         StringWriter err = new StringWriter();
-        int code = Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", preset,
-                "--data", data().toString(), "--out", out.toString(), "--steps", "" + STEPS, "--batch", "4",
-                "--checkpoint-every", "" + STEPS, "--sample-every", "" + STEPS, "--log-every", "2"},
-                new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
-        if (code != 0) throw new IllegalStateException("training the shared " + preset + " run failed (" + code + "): " + err);
+        List<String> args = new ArrayList<>(List.of("train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset", preset,
+                "--data", data.toString(), "--out", out.toString(), "--steps", "" + STEPS, "--batch", "4",
+                "--checkpoint-every", "" + STEPS, "--sample-every", "" + STEPS, "--log-every", "2"));
+        args.addAll(List.of(flags));
+        int code = Main.execute(args.toArray(String[]::new), new PrintWriter(new StringWriter(), true), new PrintWriter(err, true));
+        if (code != 0) throw new IllegalStateException("training the shared " + preset + " run " + args + " failed (" + code + "): " + err);
         Path ck = out.resolve("checkpoints").resolve(String.format("step-%07d.safetensors", STEPS));
         if (!Files.isRegularFile(ck)) throw new IllegalStateException("the shared " + preset + " run wrote no " + ck);
         return ck;
