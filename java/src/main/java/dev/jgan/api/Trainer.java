@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Trains a preset, as {@code gan train} does, from Java: the same run directory (config.json,
@@ -41,8 +42,7 @@ public final class Trainer {
     private final boolean resume;
     private final long resumeSteps;
     private final double resumeMinutes;
-    private final String device;
-    private final int threads;
+    private final Supplier<? extends Backend> backend;
     private final Listener listener;
     private final Consumer<String> log;
     private final AtomicBoolean ran = new AtomicBoolean();
@@ -80,10 +80,11 @@ public final class Trainer {
         this.resume = b.resume;
         this.resumeSteps = b.lengthGiven ? config.steps() : 0;     // 0: the checkpoint's own
         this.resumeMinutes = b.minutesGiven ? config.minutes() : 0;
-        this.device = b.device;
-        this.threads = b.threads;
         this.listener = b.listener != null ? b.listener : step -> {};
         this.log = b.log;
+        String device = b.device;
+        int threads = b.threads;
+        this.backend = b.backend != null ? b.backend : () -> Backends.select(device, threads, log);
     }
 
     /** A Trainer of preset {@code preset} with its recipe's defaults. */
@@ -118,7 +119,7 @@ public final class Trainer {
 
             @Override public void evaluated(long step, java.util.Map<String, Object> quality) { listener.onEvaluation(step, quality); }
         };
-        try (Backend backend = Backends.select(device, threads, log)) {
+        try (Backend backend = this.backend.get()) {
             TrainingRun run = new TrainingRun(backend, out, log);
             TrainingRun.Result r = resume
                     ? run.resume(config.preset(), resumeSteps, resumeMinutes, progress)
@@ -139,6 +140,7 @@ public final class Trainer {
         private boolean resume;
         private String device = "auto";
         private int threads = Backends.defaultThreads();
+        private Supplier<? extends Backend> backend;
         private Listener listener;
         private Consumer<String> log = line -> {};
 
@@ -171,15 +173,24 @@ public final class Trainer {
 
         public Builder batch(int n) { config.batch(n); return this; }
 
-        /** "auto" (default: CUDA where it works, else the CPU), "cpu" or "cuda". */
+        /** "auto" (default: CUDA where it works, else the CPU), "cpu" or "cuda"; a {@link #backend} replaces it. */
         public Builder device(String d) { device = Objects.requireNonNull(d, "device"); return this; }
 
-        /** CPU threads (default: every core). */
+        /** CPU threads (default: every core); a {@link #backend} replaces it. */
         public Builder threads(int n) {
             if (n < 1) throw new IllegalArgumentException("threads must be at least 1, got " + n);
             threads = n;
             return this;
         }
+
+        /**
+         * Where the run computes, when {@link #device} and {@link #threads} do not say enough (a CPU
+         * precision, cuDNN's non-deterministic algorithms, a kernel-lab variant: {@code gan train}'s
+         * --precision, --cudnn-nondeterministic, --variant): called once when {@link Trainer#run}
+         * starts, in place of {@code Backends.select(device, threads, log)}; the Trainer owns what it
+         * returns and closes it when the run ends, however it ends.
+         */
+        public Builder backend(Supplier<? extends Backend> open) { backend = Objects.requireNonNull(open, "backend"); return this; }
 
         /** Receives every step on the training thread. */
         public Builder listener(Listener l) { listener = l; return this; }
