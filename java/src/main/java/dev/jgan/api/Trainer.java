@@ -70,8 +70,12 @@ public final class Trainer {
         default void onEvaluation(long step, java.util.Map<String, Object> quality) {}
     }
 
-    /** How a run ended: its directory, last checkpoint and sample grid, the steps done, and whether {@link #cancel} ended it. */
-    public record Result(Path runDir, Path checkpoint, Path lastSample, long steps, boolean cancelled) {}
+    /**
+     * How a run ended: its directory, last checkpoint and sample grid, the steps done, whether
+     * {@link #cancel} ended it, and the stats of its last step (losses and D's outputs;
+     * {@link StepStats#summary} is the line {@code gan train} ends with).
+     */
+    public record Result(Path runDir, Path checkpoint, Path lastSample, long steps, boolean cancelled, StepStats last) {}
 
     private Trainer(Builder b) {
         this.config = b.config.build();
@@ -124,7 +128,7 @@ public final class Trainer {
             TrainingRun.Result r = resume
                     ? run.resume(config.preset(), resumeSteps, resumeMinutes, progress)
                     : run.start(config, epochs, progress);
-            return new Result(r.runDir(), r.checkpoint(), r.lastSample(), r.last() == null ? 0 : r.last().step(), r.stopped());
+            return new Result(r.runDir(), r.checkpoint(), r.lastSample(), r.last() == null ? 0 : r.last().step(), r.stopped(), r.last());
         }
     }
 

@@ -48,11 +48,11 @@ class TrainerTest {
     @Test
     void trainsTheCliRunAndTellsEveryStep() throws Exception {
         Path cli = tmp.resolve("cli"), api = tmp.resolve("api");
-        StringWriter err = new StringWriter();
+        StringWriter out = new StringWriter(), err = new StringWriter();
         assertEquals(0, Main.execute(new String[] {"train", "--no-progress", "--device", "cpu", "--threads", "2", "--preset",
                 "mlp-gan-small", "--data", data.toString(), "--out", cli.toString(), "--steps", "8", "--batch", "4", "--seed", "3",
                 "--log-every", "2", "--checkpoint-every", "4", "--sample-every", "4"},
-                new PrintWriter(new StringWriter(), true), new PrintWriter(err, true)), err.toString());
+                new PrintWriter(out, true), new PrintWriter(err, true)), err.toString());
         List<Trainer.Step> seen = new ArrayList<>();
         List<String> files = new ArrayList<>();
         Trainer.Result r = small(api).steps(8).listener(new Trainer.Listener() {
@@ -66,6 +66,8 @@ class TrainerTest {
                 "each grid and checkpoint, as written");
         assertEquals(8, r.steps());
         assertFalse(r.cancelled());
+        assertEquals(8, r.last().step());
+        assertEquals(out.toString().lines().findFirst().orElseThrow(), r.last().summary(), "gan train's closing line, from the Result");
         assertEquals(api.resolve("checkpoints/step-0000008.safetensors"), r.checkpoint());
         assertTrue(Files.isRegularFile(r.lastSample()), "the last sample grid: " + r.lastSample());
         var a = Safetensors.read(Checkpoints.latest(cli)).tensors();
