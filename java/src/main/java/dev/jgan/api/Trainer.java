@@ -1,5 +1,6 @@
 package dev.jgan.api;
 
+import dev.jgan.UserError;
 import dev.jgan.backend.Backend;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
@@ -9,6 +10,8 @@ import dev.jgan.gan.TrainingRun;
 import dev.jgan.selection.Backends;
 
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -36,7 +39,10 @@ import java.util.function.Supplier;
  * dataset, a run directory that holds a run already) is a one-line {@link dev.jgan.UserError}.
  */
 public final class Trainer {
+    /** The new run's config; null for a resumed run, which takes its checkpoint's. */
     private final TrainConfig config;
+    /** The preset a resumed run must be of; null: whatever the checkpoint's. */
+    private final String preset;
     private final int epochs;
     private final Path out;
     private final boolean resume;
@@ -77,13 +83,14 @@ public final class Trainer {
      */
     public record Result(Path runDir, Path checkpoint, Path lastSample, long steps, boolean cancelled, StepStats last) {}
 
-    private Trainer(Builder b) {
-        this.config = b.config.build();
-        this.epochs = b.epochs;
-        this.out = b.out;
+    private Trainer(Builder b, TrainConfig config, Path out) {
+        this.config = config;
+        this.preset = b.preset;
+        this.epochs = b.epochs == null ? 0 : b.epochs;
+        this.out = out;
         this.resume = b.resume;
-        this.resumeSteps = b.lengthGiven ? config.steps() : 0;     // 0: the checkpoint's own
-        this.resumeMinutes = b.minutesGiven ? config.minutes() : 0;
+        this.resumeSteps = b.steps == null ? 0 : b.steps;     // 0: the checkpoint's own
+        this.resumeMinutes = b.minutes == null ? 0 : b.minutes;
         this.listener = b.listener != null ? b.listener : step -> {};
         this.log = b.log;
         String device = b.device;
@@ -92,7 +99,22 @@ public final class Trainer {
     }
 
     /** A Trainer of preset {@code preset} with its recipe's defaults. */
-    public static Builder builder(String preset) { return new Builder(preset); }
+    public static Builder builder(String preset) {
+        return new Builder(Objects.requireNonNull(preset, "preset"), TrainConfig.builder(Presets.get(preset)));
+    }
+
+    /**
+     * A Trainer that continues the run in {@code dir} from its newest checkpoint, with the
+     * checkpoint's preset and recipe; {@link Builder#steps} and {@link Builder#minutes} set its new
+     * length in all (default: the checkpoint's own). {@code builder(preset).out(dir).resume()} is
+     * the same, refusing a run of another preset.
+     */
+    public static Builder resume(Path dir) {
+        Builder b = new Builder(null, null);
+        b.out = Objects.requireNonNull(dir, "dir");
+        b.resume = true;
+        return b;
+    }
 
     /**
      * A Trainer of a model built in code ({@link Preset#builder}), with its recipe's defaults; it is
@@ -101,10 +123,10 @@ public final class Trainer {
      */
     public static Builder builder(Preset preset) {
         Presets.register(preset);
-        return new Builder(preset.name());
+        return builder(preset.name());
     }
 
-    /** The config the run starts with (a resumed run takes its checkpoint's, with the steps and minutes given). */
+    /** The config a new run starts with, validated; null for a resumed run, which takes its checkpoint's (with the steps and minutes given). */
     public TrainConfig config() { return config; }
 
     /** Trains until the run's length or budget is reached, or {@link #cancel} is called; blocks. */
@@ -126,7 +148,7 @@ public final class Trainer {
         try (Backend backend = this.backend.get()) {
             TrainingRun run = new TrainingRun(backend, out, log);
             TrainingRun.Result r = resume
-                    ? run.resume(config.preset(), resumeSteps, resumeMinutes, progress)
+                    ? run.resume(preset, resumeSteps, resumeMinutes, progress)
                     : run.start(config, epochs, progress);
             return new Result(r.runDir(), r.checkpoint(), r.lastSample(), r.last() == null ? 0 : r.last().step(), r.stopped(), r.last());
         }
@@ -135,12 +157,21 @@ public final class Trainer {
     /** Ends the run after the step in progress, or the next when called between steps (with its checkpoint); any thread, any time, idempotent. */
     public void cancel() { cancelled = true; }
 
-    /** Builds a Trainer: a preset's recipe with the changes asked for. */
+    /**
+     * Builds a Trainer: a preset's recipe with the changes asked for. {@link #build} checks that the
+     * recipe holds together and says what does not as a one-line {@link dev.jgan.UserError} worded
+     * as {@code gan train}'s flags (a batch of 0, steps and epochs both, a budget of 0 minutes), so
+     * a bad recipe fails before any backend is made.
+     */
     public static final class Builder {
+        /** Null for {@link Trainer#resume(Path)}: the checkpoint's recipe, which nothing here changes. */
         private final TrainConfig.Builder config;
-        private int epochs;
-        private boolean lengthGiven, minutesGiven;
-        private Path out = Path.of("runs", "jgan");
+        private final String preset;
+        /** Null: not given. */
+        private Long steps;
+        private Integer epochs;
+        private Double minutes;
+        private Path out;
         private boolean resume;
         private String device = "auto";
         private int threads = Backends.defaultThreads();
@@ -148,34 +179,52 @@ public final class Trainer {
         private Listener listener;
         private Consumer<String> log = line -> {};
 
-        private Builder(String preset) {
-            config = TrainConfig.builder(Presets.get(Objects.requireNonNull(preset, "preset")));
+        private Builder(String preset, TrainConfig.Builder config) {
+            this.preset = preset;
+            this.config = config;
         }
 
-        /** The run directory (default runs/jgan): it must not hold a run, unless {@link #resume}. */
+        /** The recipe to change; a run resumed by {@link Trainer#resume(Path)} has none but its checkpoint's. */
+        private TrainConfig.Builder recipe() {
+            if (config == null)
+                throw new IllegalStateException("Trainer.resume(dir) continues its checkpoint's recipe: only the steps, minutes, backend, listener and log apply");
+            return config;
+        }
+
+        /**
+         * The run directory (default runs/PRESET-yyyyMMdd-HHmmss, the time of {@link #build}): it must
+         * not hold a run, unless {@link #resume}.
+         */
         public Builder out(Path dir) { out = Objects.requireNonNull(dir, "out"); return this; }
 
-        /** Continues the run in {@link #out} from its newest checkpoint, to the steps or minutes given (in all). */
+        /**
+         * Continues the run in {@link #out} from its newest checkpoint, to the steps or minutes given
+         * (in all); the run must be of this builder's preset, and its checkpoint's recipe is the one
+         * that goes on (the changes asked for here do not apply).
+         */
         public Builder resume() { resume = true; return this; }
 
         /** A dataset by name (fashion-mnist, mnist, cifar10, emoji, folder) instead of the preset's. */
-        public Builder dataset(String name) { config.dataset(name); return this; }
+        public Builder dataset(String name) { recipe().dataset(name); return this; }
 
         /** Where the dataset's files are (IDX files, or a folder of images). */
-        public Builder data(Path dir) { config.dataDir(dir.toString()); return this; }
+        public Builder data(Path dir) { recipe().dataDir(dir.toString()); return this; }
 
         /** The run's length in steps; it replaces a preset's time budget unless {@link #minutes} is given too. */
-        public Builder steps(long n) { config.steps(n); lengthGiven = true; return this; }
+        public Builder steps(long n) { steps = n; return this; }
 
-        /** The run's length in passes over the data; it replaces a preset's time budget unless {@link #minutes} is given too. */
-        public Builder epochs(int n) { epochs = n; lengthGiven = true; return this; }
+        /** The run's length in passes over the data, instead of {@link #steps}; it replaces a preset's time budget unless {@link #minutes} is given too. */
+        public Builder epochs(int n) { epochs = n; return this; }
 
-        /** A training-time budget in minutes (training alone: samples, checkpoints and evaluations not counted). */
-        public Builder minutes(double m) { config.minutes(m); minutesGiven = true; return this; }
+        /**
+         * A training-time budget in minutes (training alone: samples, checkpoints and evaluations not
+         * counted); without {@link #steps} or {@link #epochs} it alone ends the run.
+         */
+        public Builder minutes(double m) { minutes = m; return this; }
 
-        public Builder seed(long s) { config.seed(s); return this; }
+        public Builder seed(long s) { recipe().seed(s); return this; }
 
-        public Builder batch(int n) { config.batch(n); return this; }
+        public Builder batch(int n) { recipe().batch(n); return this; }
 
         /** "auto" (default: CUDA where it works, else the CPU), "cpu" or "cuda"; a {@link #backend} replaces it. */
         public Builder device(String d) { device = Objects.requireNonNull(d, "device"); return this; }
@@ -206,14 +255,27 @@ public final class Trainer {
          * Any other part of the recipe, by {@link TrainConfig.Builder}'s names: {@code
          * .recipe(c -> c.loss("hinge").lr(1e-4f).gEma(0.999f))}.
          */
-        public Builder recipe(Consumer<TrainConfig.Builder> change) { change.accept(config); return this; }
+        public Builder recipe(Consumer<TrainConfig.Builder> change) { change.accept(recipe()); return this; }
 
+        /** The Trainer; a new run's recipe is validated here (see {@link Builder}). */
         public Trainer build() {
-            if (lengthGiven && !minutesGiven) config.minutes(0);   // the length asked for replaces the preset's budget
-            if (!lengthGiven && minutesGiven && !resume) config.steps(Long.MAX_VALUE);   // the budget alone ends the run
-            if (epochs < 0) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
-            if (resume && epochs > 0) throw new IllegalArgumentException("a resumed run takes steps or minutes, not epochs");
-            return new Trainer(this);
+            if (resume) {   // the checkpoint's recipe, with the length given; TrainingRun.resume checks it
+                if (epochs != null) throw new IllegalArgumentException("a resumed run takes steps or minutes, not epochs");
+                if (out == null) throw new IllegalStateException("resume() continues the run in out(dir): give its directory");
+                return new Trainer(this, null, out);
+            }
+            if (steps != null && epochs != null) throw new UserError("give --steps or --epochs, not both");
+            if (epochs != null && epochs <= 0) throw new UserError("--epochs must be positive, got " + epochs);
+            if (minutes != null && (!(minutes > 0) || minutes.isInfinite())) throw new UserError("--minutes must be > 0, got " + minutes);
+            TrainConfig.Builder c = config.build().toBuilder();   // a copy: this builder's recipe stays as given
+            if (steps != null) c.steps(steps);
+            if (minutes != null) c.minutes(minutes);
+            else if (steps != null || epochs != null) c.minutes(0);   // the length asked for replaces the preset's budget
+            if (minutes != null && steps == null && epochs == null) c.steps(Long.MAX_VALUE);   // the budget alone ends the run
+            TrainConfig run = c.build().validate();
+            Path dir = out != null ? out
+                    : Path.of("runs", run.preset() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            return new Trainer(this, run, dir);
         }
     }
 }

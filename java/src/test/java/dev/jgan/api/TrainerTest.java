@@ -5,6 +5,7 @@ import dev.jgan.cli.Main;
 import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
+import dev.jgan.gan.TrainConfig;
 import dev.jgan.nn.Activation;
 import dev.jgan.nn.BatchNorm;
 import dev.jgan.nn.Dense;
@@ -98,6 +99,9 @@ class TrainerTest {
         Trainer.Result more = small(out).resume().steps(6).build().run();
         assertEquals(6, more.steps());
         assertFalse(more.cancelled());
+        Trainer.Result again = Trainer.resume(out).steps(8).device("cpu").threads(2).build().run();
+        assertEquals(8, again.steps(), "resumed without naming the preset: the checkpoint's");
+        assertThrows(IllegalStateException.class, () -> Trainer.resume(out).batch(8), "a resumed run's recipe is its checkpoint's");
     }
 
     /** A model built in code trains by the Trainer, and its checkpoint reads back by its spec alone once its code is forgotten. */
@@ -139,5 +143,30 @@ class TrainerTest {
         UserError noData = assertThrows(UserError.class, () -> small(tmp.resolve("x")).data(tmp.resolve("nothing")).steps(2).build().run());
         assertFalse(noData.getMessage().contains("\n"), noData.getMessage());
         assertThrows(IllegalArgumentException.class, () -> small(out).threads(0));
+    }
+
+    /** The length asked for and the recipe are checked by build(), before any backend is made, in gan train's words. */
+    @Test
+    void aRecipeThatDoesNotHoldTogetherFailsAtBuild() {
+        Path out = tmp.resolve("never");
+        assertEquals("give --steps or --epochs, not both",
+                assertThrows(UserError.class, () -> small(out).steps(2).epochs(1).build()).getMessage());
+        assertEquals("--epochs must be positive, got 0", assertThrows(UserError.class, () -> small(out).epochs(0).build()).getMessage());
+        assertEquals("--minutes must be > 0, got 0.0", assertThrows(UserError.class, () -> small(out).minutes(0).build()).getMessage());
+        assertEquals("--batch must be positive, got 0", assertThrows(UserError.class, () -> small(out).batch(0).build()).getMessage());
+        assertFalse(Files.exists(out), "nothing was written");
+        TrainConfig preset = Trainer.builder("fast-fmnist").build().config();
+        assertEquals(Long.MAX_VALUE, preset.steps(), "fast-fmnist's own budget ends its run");
+        assertTrue(preset.minutes() > 0, "fast-fmnist has a budget");
+        TrainConfig steps = Trainer.builder("fast-fmnist").steps(5).build().config();
+        assertEquals(5, steps.steps());
+        assertEquals(0, steps.minutes(), "steps alone replace a preset's budget");
+        assertEquals(0, Trainer.builder("fast-fmnist").epochs(2).build().config().minutes(), "and so do epochs");
+        TrainConfig budget = small(out).minutes(2).build().config();
+        assertEquals(Long.MAX_VALUE, budget.steps(), "the budget alone ends the run");
+        assertEquals(2, budget.minutes());
+        TrainConfig both = small(out).steps(7).minutes(2).build().config();
+        assertEquals(7, both.steps());
+        assertEquals(2, both.minutes());
     }
 }
