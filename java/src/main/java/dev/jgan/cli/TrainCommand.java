@@ -1,12 +1,10 @@
 package dev.jgan.cli;
 
 import dev.jgan.UserError;
-import dev.jgan.backend.Backend;
+import dev.jgan.api.Trainer;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
-import dev.jgan.gan.StepStats;
 import dev.jgan.gan.TrainConfig;
-import dev.jgan.gan.TrainingRun;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -21,8 +19,6 @@ import java.io.Console;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -158,74 +154,68 @@ final class TrainCommand implements Callable<Integer> {
     @Override public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter outw = spec.commandLine().getOut();
-        TrainingRun.Result r;
-        if (resume) {
-            if (out == null) throw new UserError("--resume needs --out DIR, the run to continue");
-            try (Backend b = common.backend(err); Bar bar = new Bar(!noProgress)) {
-                r = new TrainingRun(b, out, err::println).resume(preset, steps == null ? 0 : steps, minutes == null ? 0 : minutes, bar);
-            }
-        } else {
-            Preset p = Presets.get(preset != null ? preset : "mlp-gan");
-            TrainConfig c = config(p);
-            Path dir = out != null ? out
-                    : Path.of("runs", p.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-            try (Backend b = common.backend(err); Bar bar = new Bar(!noProgress)) {
-                r = new TrainingRun(b, dir, err::println).start(c, epochs == null ? 0 : epochs, bar);
-            }
+        Trainer.Builder trainer = (resume ? resumed() : run()).backend(() -> common.backend(err)).log(err::println);
+        Trainer.Result r;
+        try (Bar bar = new Bar(!noProgress)) {
+            r = trainer.listener(bar).build().run();
         }
-        StepStats s = r.last();
-        outw.println(s.summary());
+        outw.println(r.last().summary());
         outw.println("outputs in " + r.runDir() + ": samples/ (last: " + r.lastSample().getFileName() + "), checkpoints/ (last: "
                 + r.checkpoint().getFileName() + "), metrics.jsonl, config.json, report.html");
         return 0;
     }
 
-    private TrainConfig config(Preset p) {
-        TrainConfig d = TrainConfig.defaults(p);
-        if (epochs != null && steps != null) throw new UserError("give --steps or --epochs, not both");
-        if (epochs != null && epochs <= 0) throw new UserError("--epochs must be positive, got " + epochs);
+    /** The run in --out from its last checkpoint, to --steps or --minutes when given; the recipe is the checkpoint's. */
+    private Trainer.Builder resumed() {
+        if (out == null) throw new UserError("--resume needs --out DIR, the run to continue");
+        Trainer.Builder t = preset == null ? Trainer.resume(out) : Trainer.builder(preset).out(out).resume();
+        if (steps != null) t.steps(steps);
+        if (minutes != null) t.minutes(minutes);
+        return t;
+    }
+
+    /** A new run of --preset with the recipe the flags give; the run's length and the recipe are checked by Trainer.Builder.build(). */
+    private Trainer.Builder run() {
+        Preset p = Presets.get(preset != null ? preset : "mlp-gan");
         if (lr != null && (lrG != null || lrD != null)) throw new UserError("give --lr or --lr-g/--lr-d, not both");
-        String ds = dataset != null ? dataset : d.dataset();
         if (p.kind().makesOwnData() && dataset != null && !dataset.equals(p.defaultDataset()))
             throw new UserError("preset " + p.name() + " makes its own 2-D data; --dataset does not apply");
-        TrainConfig.Builder c = TrainConfig.builder(p).dataset(ds).dataDir(data == null ? null : data.toString()).seed(seed)
-                .realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
-                .checkpointEvery(checkpointEvery).evalEvery(evalEvery).evalN(evalN)
-                .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
-        if (auxClassifier != null) c.auxClassifier(auxClassifier);
-        if (gEma != null) c.gEma(gEma);
         if (channels != null) {
             if (channels != 1 && channels != 3) throw new UserError("--channels must be 1 or 3, got " + channels);
             if (!p.kind().images()) throw new UserError("preset " + p.name() + " makes 2-D points; --channels does not apply");
-            c.channels(channels);
         }
-        if (dSteps != null) {
-            if (dSteps <= 0) throw new UserError("--d-steps must be positive, got " + dSteps);
-            c.dSteps(dSteps);
-        }
-        if (optimizer != null) c.optimizer(optimizer);
-        if (init != null) c.init(init);
-        if (spectralNorm != null) c.spectralNorm(spectralNorm);
-        if (loss != null) c.loss(loss);
-        if (clip != null) c.clip(clip);
-        if (batch != null) c.batch(batch);
-        if (steps != null) c.steps(steps);
-        if (minutes == null && (steps != null || epochs != null)) c.minutes(0);   // the length asked for replaces the preset's budget
-        if (minutes != null) {
-            if (!(minutes > 0) || minutes.isInfinite()) throw new UserError("--minutes must be > 0, got " + minutes);
-            c.minutes(minutes);
-            if (steps == null && epochs == null) c.steps(Long.MAX_VALUE);   // the budget alone ends the run
-        }
-        if (lr != null) c.lr(lr);
-        if (lrG != null) c.lrG(lrG);
-        if (lrD != null) c.lrD(lrD);
-        if (beta1 != null) c.beta1(beta1);
-        if (sampleEvery != null) c.sampleEvery(sampleEvery);
-        return c.build().validate();
+        if (dSteps != null && dSteps <= 0) throw new UserError("--d-steps must be positive, got " + dSteps);
+        Trainer.Builder t = Trainer.builder(p.name()).seed(seed);
+        if (out != null) t.out(out);   // else runs/PRESET-DATE-TIME
+        if (dataset != null) t.dataset(dataset);
+        if (data != null) t.data(data);
+        if (batch != null) t.batch(batch);
+        if (steps != null) t.steps(steps);
+        if (epochs != null) t.epochs(epochs);
+        if (minutes != null) t.minutes(minutes);
+        return t.recipe(c -> {
+            c.realLabel(realLabel).labelNoise(labelNoise).momentum(momentum).logEvery(logEvery)
+                    .checkpointEvery(checkpointEvery).evalEvery(evalEvery).evalN(evalN)
+                    .cudnnNondeterministic(common.cudnnNondeterministic).background(background).flip(flip).diffAugment(diffAugment);
+            if (auxClassifier != null) c.auxClassifier(auxClassifier);
+            if (gEma != null) c.gEma(gEma);
+            if (channels != null) c.channels(channels);
+            if (dSteps != null) c.dSteps(dSteps);
+            if (optimizer != null) c.optimizer(optimizer);
+            if (init != null) c.init(init);
+            if (spectralNorm != null) c.spectralNorm(spectralNorm);
+            if (loss != null) c.loss(loss);
+            if (clip != null) c.clip(clip);
+            if (lr != null) c.lr(lr);
+            if (lrG != null) c.lrG(lrG);
+            if (lrD != null) c.lrD(lrD);
+            if (beta1 != null) c.beta1(beta1);
+            if (sampleEvery != null) c.sampleEvery(sampleEvery);
+        });
     }
 
     /** The progress bar on stderr, with the latest losses as its message. */
-    private static final class Bar implements TrainingRun.Progress, AutoCloseable {
+    private static final class Bar implements Trainer.Listener, AutoCloseable {
         private final boolean enabled;
         private ProgressBar bar;
 
@@ -235,16 +225,17 @@ final class TrainCommand implements Callable<Integer> {
             this.enabled = enabled && console != null && console.isTerminal();
         }
 
-        @Override public void update(long step, long total, StepStats last) {
+        @Override public void onStep(Trainer.Step s) {
             if (!enabled) return;
             if (bar == null) {
-                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total == Long.MAX_VALUE ? -1 : total).startsFrom(step - 1, Duration.ZERO)
+                long total = s.totalSteps();
+                bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(total == Long.MAX_VALUE ? -1 : total).startsFrom(s.step() - 1, Duration.ZERO)
                         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                         .setConsumer(new ConsoleProgressBarConsumer(System.err)).setMaxRenderedLength(100).build();
             }
-            bar.stepTo(step);
-            if (last != null)
-                bar.setExtraMessage(String.format(" D %.3f G %.3f", last.dLoss(), last.gLoss()));
+            bar.stepTo(s.step());
+            if (!Float.isNaN(s.dLoss()))   // NaN until the first log point
+                bar.setExtraMessage(String.format(" D %.3f G %.3f", s.dLoss(), s.gLoss()));
         }
 
         @Override public void close() {
