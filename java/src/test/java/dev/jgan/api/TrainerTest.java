@@ -15,6 +15,7 @@ import dev.jgan.nn.Reshape;
 import dev.jgan.tensor.Shape;
 import dev.jgan.gan.TinyData;
 import dev.jgan.io.Safetensors;
+import dev.jgan.selection.Backends;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,15 +57,18 @@ class TrainerTest {
                 new PrintWriter(out, true), new PrintWriter(err, true)), err.toString());
         List<Trainer.Step> seen = new ArrayList<>();
         List<String> files = new ArrayList<>();
-        Trainer.Result r = small(api).steps(8).listener(new Trainer.Listener() {
-            @Override public void onStep(Trainer.Step step) { seen.add(step); }
+        int[] made = {0};   // the backend from backend(...), in place of device and threads: made once, for the run
+        Trainer.Result r = small(api).steps(8).backend(() -> { made[0]++; return Backends.select("cpu", 2, line -> {}); })
+                .listener(new Trainer.Listener() {
+                    @Override public void onStep(Trainer.Step step) { seen.add(step); }
 
-            @Override public void onSamples(long step, Path grid) { files.add(step + " " + grid.getFileName()); }
+                    @Override public void onSamples(long step, Path grid) { files.add(step + " " + grid.getFileName()); }
 
-            @Override public void onCheckpoint(long step, Path checkpoint) { files.add(step + " " + checkpoint.getFileName()); }
-        }).build().run();
+                    @Override public void onCheckpoint(long step, Path checkpoint) { files.add(step + " " + checkpoint.getFileName()); }
+                }).build().run();
         assertEquals(List.of("4 step-0000004.png", "4 step-0000004.safetensors", "8 step-0000008.png", "8 step-0000008.safetensors"), files,
                 "each grid and checkpoint, as written");
+        assertEquals(1, made[0], "backend(...) is asked once");
         assertEquals(8, r.steps());
         assertFalse(r.cancelled());
         assertEquals(8, r.last().step());
