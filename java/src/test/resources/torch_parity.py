@@ -6,13 +6,15 @@ parameters, a real batch, D's logits on it (training mode; inference mode for dc
 PyTorch cannot reproduce), D's input gradient
 and parameter gradients of BCE(logits, 1). Builds the same networks in PyTorch (torch_presets.py,
 beside this file), loads the state, recomputes all of it, and prints the largest relative
-difference per tensor. Exit 1 if any exceeds TOLERANCE.
+difference per tensor. Several cases, four arguments each, in one process (torch's import alone
+takes seconds): each prints its block, "== PRESET PRECISION CHANNELS" then a line per tensor and
+"result ok" or "result FAIL ..."; exit 1 if any case failed.
 
 With PRECISION bf16-emulated, jgan's GEMMs and convolutions rounded their inputs to bfloat16 (forward
 and both backward ones: x and w, dy and w, x and dy); the PyTorch layers here then do the same
 (torch's float -> bfloat16 conversion rounds to nearest even, as jgan's), so both sides compute the
 same numbers but for the order of float32 sums, and TOLERANCE_BF16 applies.
-usage: python3 torch_parity.py PRESET FILE [fp32|bf16-emulated]"""
+usage: python3 torch_parity.py PRESET FILE fp32|bf16-emulated CHANNELS [PRESET FILE PRECISION CHANNELS ...]"""
 import json, struct, sys
 import numpy as np
 import torch
@@ -99,81 +101,92 @@ def load(path):
             for k, v in header.items() if k != '__metadata__'}
 
 
-preset, t = sys.argv[1], load(sys.argv[2])
-precision = sys.argv[3] if len(sys.argv) > 3 else 'fp32'
-channels = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-g, d = torch_presets.PRESETS[preset](channels)
-if precision == 'bf16-emulated':
-    round_like_jgan(g)
-    round_like_jgan(d)
-elif precision != 'fp32':
-    sys.exit(f'unknown precision {precision}')
-for prefix, net in (('g', g), ('d', d)):
-    state = net.state_dict()
-    ours = {k[len(prefix) + 1:] for k in t if k.startswith(prefix + '.')}
-    theirs = {k for k in state if not k.endswith('num_batches_tracked')}
-    if ours != theirs:
-        sys.exit(f'{preset} {prefix}: tensor names differ; only in jgan: {sorted(ours - theirs)}, '
-                 f'only in PyTorch: {sorted(theirs - ours)}')
-    for k in state:
-        if not k.endswith('num_batches_tracked'):
-            state[k] = t[prefix + '.' + k].reshape(state[k].shape)
-    net.load_state_dict(state)
+def check(preset, path, precision, channels):
+    """One case: prints its tensors' differences; returns why it failed, or None."""
+    t = load(path)
+    g, d = torch_presets.PRESETS[preset](channels)
+    if precision == 'bf16-emulated':
+        round_like_jgan(g)
+        round_like_jgan(d)
+    elif precision != 'fp32':
+        return f'unknown precision {precision}'
+    for prefix, net in (('g', g), ('d', d)):
+        state = net.state_dict()
+        ours = {k[len(prefix) + 1:] for k in t if k.startswith(prefix + '.')}
+        theirs = {k for k in state if not k.endswith('num_batches_tracked')}
+        if ours != theirs:
+            return (f'{preset} {prefix}: tensor names differ; only in jgan: {sorted(ours - theirs)}, '
+                    f'only in PyTorch: {sorted(theirs - ours)}')
+        for k in state:
+            if not k.endswith('num_batches_tracked'):
+                state[k] = t[prefix + '.' + k].reshape(state[k].shape)
+        net.load_state_dict(state)
 
-def compute(z, r, real):
-    """G(z), the gradients of sum(G(z) * r), D's logits on real and the gradients of BCE(logits, 1), by name."""
-    out = {}
-    for net in (g, d):
-        net.zero_grad(set_to_none=True)
-    g.train()
-    fake = g(z)
-    out['G(z)'] = fake.detach()
-    (fake * r.reshape(fake.shape)).sum().backward()
-    for k, p in g.named_parameters():
-        out['dG ' + k] = p.grad
-    if preset == 'dcgan-28':
-        d.eval()   # its dropout masks are jgan's own: compare without dropout
-    else:
-        d.train()  # batch statistics in dcgan-64's batch norm, as in training
-    real = real.clone().requires_grad_(True)
-    logits = d(real).reshape(-1, 1)
-    out['D(x)'] = logits.detach()
-    nn.BCEWithLogitsLoss()(logits, torch.ones_like(logits)).backward()
-    out['dx of D'] = real.grad
-    for k, p in d.named_parameters():
-        out['dD ' + k] = p.grad
-    return out
+    def compute(z, r, real):
+        """G(z), the gradients of sum(G(z) * r), D's logits on real and the gradients of BCE(logits, 1), by name."""
+        out = {}
+        for net in (g, d):
+            net.zero_grad(set_to_none=True)
+        g.train()
+        fake = g(z)
+        out['G(z)'] = fake.detach()
+        (fake * r.reshape(fake.shape)).sum().backward()
+        for k, p in g.named_parameters():
+            out['dG ' + k] = p.grad
+        if preset == 'dcgan-28':
+            d.eval()   # its dropout masks are jgan's own: compare without dropout
+        else:
+            d.train()  # batch statistics in dcgan-64's batch norm, as in training
+        real = real.clone().requires_grad_(True)
+        logits = d(real).reshape(-1, 1)
+        out['D(x)'] = logits.detach()
+        nn.BCEWithLogitsLoss()(logits, torch.ones_like(logits)).backward()
+        out['dx of D'] = real.grad
+        for k, p in d.named_parameters():
+            out['dD ' + k] = p.grad
+        return out
+
+    def relative(a, b):
+        return ((a.reshape(b.shape) - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+
+    saved = [{k: v.clone() for k, v in net.state_dict().items()} for net in (g, d)]  # before training mode moves the running statistics
+    theirs = compute(t['z'], t['r'], t['real'])
+    ours = {'G(z)': t['fake'], 'D(x)': t['logits'], 'dx of D': t['dreal'],
+            **{'dG ' + k: t['grad.g.' + k] for k, _ in g.named_parameters()},
+            **{'dD ' + k: t['grad.d.' + k] for k, _ in d.named_parameters()}}
+    tolerance = {k: TOLERANCE for k in theirs}
+    if precision == 'bf16-emulated':
+        # Conditioning, measured: PyTorch against itself with its inputs moved by float32's rounding
+        # (relative 2^-23, three draws). Batch norm's training backward subtracts the batch means of dy
+        # and dy x-hat; what remains can be small against the terms, so a bf16 step flipped in one term
+        # can move dcgan-64's D gradients by tens of percent of their largest (0 in float32). A tensor's
+        # tolerance is the larger of TOLERANCE_BF16 and 4 times the most it moved.
+        torch.manual_seed(0)
+        for _ in range(3):
+            g.load_state_dict(saved[0])
+            d.load_state_dict(saved[1])
+            nudged = [x * (1 + 2 ** -23 * torch.randn_like(x)) for x in (t['z'], t['r'], t['real'])]
+            moved = compute(*nudged)
+            for k in theirs:
+                tolerance[k] = max(tolerance[k], TOLERANCE_BF16, 4 * relative(moved[k], theirs[k]))
+    worst = []
+    for k in theirs:
+        rel = relative(ours[k], theirs[k])
+        worst.append((rel / tolerance[k], rel, tolerance[k], k))
+        print(f'{k}\t{rel:.2e}\t(tolerance {tolerance[k]:.2e})')
+    share, rel, tol, what = max(worst)
+    print(f'worst\t{what}\t{rel:.2e}\t(tolerance {tol:.2e})')
+    return f'{what} differs by {rel:.2e} relative, above {tol:.2e}' if share > 1 else None
 
 
-def relative(a, b):
-    return ((a.reshape(b.shape) - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
-
-
-saved = [{k: v.clone() for k, v in net.state_dict().items()} for net in (g, d)]  # before training mode moves the running statistics
-theirs = compute(t['z'], t['r'], t['real'])
-ours = {'G(z)': t['fake'], 'D(x)': t['logits'], 'dx of D': t['dreal'],
-        **{'dG ' + k: t['grad.g.' + k] for k, _ in g.named_parameters()},
-        **{'dD ' + k: t['grad.d.' + k] for k, _ in d.named_parameters()}}
-tolerance = {k: TOLERANCE for k in theirs}
-if precision == 'bf16-emulated':
-    # Conditioning, measured: PyTorch against itself with its inputs moved by float32's rounding
-    # (relative 2^-23, three draws). Batch norm's training backward subtracts the batch means of dy
-    # and dy x-hat; what remains can be small against the terms, so a bf16 step flipped in one term
-    # can move dcgan-64's D gradients by tens of percent of their largest (0 in float32). A tensor's
-    # tolerance is the larger of TOLERANCE_BF16 and 4 times the most it moved.
-    torch.manual_seed(0)
-    for _ in range(3):
-        g.load_state_dict(saved[0])
-        d.load_state_dict(saved[1])
-        nudged = [x * (1 + 2 ** -23 * torch.randn_like(x)) for x in (t['z'], t['r'], t['real'])]
-        moved = compute(*nudged)
-        for k in theirs:
-            tolerance[k] = max(tolerance[k], TOLERANCE_BF16, 4 * relative(moved[k], theirs[k]))
-worst = []
-for k in theirs:
-    rel = relative(ours[k], theirs[k])
-    worst.append((rel / tolerance[k], rel, tolerance[k], k))
-    print(f'{k}\t{rel:.2e}\t(tolerance {tolerance[k]:.2e})')
-share, rel, tol, what = max(worst)
-print(f'worst\t{what}\t{rel:.2e}\t(tolerance {tol:.2e})')
-sys.exit(1 if share > 1 else 0)
+failed = 0
+args = sys.argv[1:]
+if not args or len(args) % 4:
+    sys.exit(__doc__)
+for i in range(0, len(args), 4):
+    preset, path, precision, channels = args[i], args[i + 1], args[i + 2], int(args[i + 3])
+    print(f'== {preset} {precision} {channels}')
+    why = check(preset, path, precision, channels)
+    print('result ok' if why is None else f'result FAIL {why}', flush=True)
+    failed += why is not None
+sys.exit(1 if failed else 0)

@@ -12,16 +12,20 @@ import dev.jgan.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -38,17 +42,51 @@ class TorchParityTest {
     private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final int BATCH = 4;
 
+    /** The cases: preset, precision, channels. */
+    static final List<String[]> CASES = List.of(new String[] {"mlp-gan", "fp32", "1"}, new String[] {"dcgan-28", "fp32", "1"},
+            new String[] {"dcgan-64", "fp32", "1"}, new String[] {"mlp-gan", "bf16-emulated", "1"}, new String[] {"dcgan-28", "bf16-emulated", "1"},
+            new String[] {"dcgan-64", "bf16-emulated", "1"}, new String[] {"dcgan-64", "fp32", "3"}, new String[] {"dcgan-28", "fp32", "3"});
+
+    @TempDir static Path tmp;
+    /** Each case's block of the script's output ("== preset precision channels" to "result ..."), by that first line; made once for all cases. */
+    private static Map<String, String> blocks;
+
+    static Stream<Arguments> cases() { return CASES.stream().map(c -> Arguments.of(c[0], c[1], Integer.parseInt(c[2]))); }
+
     @ParameterizedTest
-    @CsvSource({"mlp-gan, fp32, 1", "dcgan-28, fp32, 1", "dcgan-64, fp32, 1", "mlp-gan, bf16-emulated, 1", "dcgan-28, bf16-emulated, 1",
-            "dcgan-64, bf16-emulated, 1", "dcgan-64, fp32, 3", "dcgan-28, fp32, 3"})
-    void matchesPyTorch(String preset, String precision, int channels, @TempDir Path tmp) throws Exception {
+    @MethodSource("cases")
+    void matchesPyTorch(String preset, String precision, int channels) throws Exception {
+        String block = blocks().get("== " + preset + " " + precision + " " + channels);
+        assertNotNull(block, "no output for this case from torch_parity.py: " + blocks);
+        assertTrue(block.contains("\nresult ok"), preset + " with " + channels + " channels in " + precision + ": jgan and PyTorch differ:\n" + block);
+    }
+
+    /** Exports every case and runs torch_parity.py once on all of them (importing torch takes seconds a process). */
+    private static synchronized Map<String, String> blocks() throws Exception {
+        if (blocks != null) return blocks;
         requireTorch();
-        Path file = tmp.resolve("parity.safetensors");
-        export(preset, channels, Precision.parse(precision), file);
-        Path script = Path.of(getClass().getResource("/torch_parity.py").toURI());
-        Result r = run(PYTHON.toString(), script.toString(), preset, file.toString(), precision, Integer.toString(channels));
-        assertEquals(0, r.exit, preset + " with " + channels + " channels in " + precision + ": jgan and PyTorch differ:\n" + r.out);
-        assertTrue(r.out.contains("worst"), r.out);
+        List<String> cmd = new ArrayList<>(List.of(PYTHON.toString(), Path.of(TorchParityTest.class.getResource("/torch_parity.py").toURI()).toString()));
+        for (int i = 0; i < CASES.size(); i++) {
+            String[] c = CASES.get(i);
+            Path file = tmp.resolve("parity-" + i + ".safetensors");
+            export(c[0], Integer.parseInt(c[2]), Precision.parse(c[1]), file);
+            cmd.addAll(List.of(c[0], file.toString(), c[1], c[2]));
+        }
+        Result r = run(cmd.toArray(String[]::new));
+        Map<String, String> m = new LinkedHashMap<>();
+        String key = null;
+        StringBuilder b = new StringBuilder();
+        for (String line : r.out.split("\n")) {
+            if (line.startsWith("== ")) {
+                if (key != null) m.put(key, b.toString());
+                key = line;
+                b.setLength(0);
+            }
+            b.append(line).append('\n');
+        }
+        if (key != null) m.put(key, b.toString());
+        if (m.isEmpty()) fail("torch_parity.py printed no case (exit " + r.exit + "):\n" + r.out);
+        return blocks = m;
     }
 
     /** Skips with the reason where /usr/bin/python3 cannot import torch, or fails under CI=true. */
@@ -99,7 +137,7 @@ class TorchParityTest {
     private static Result run(String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        if (!p.waitFor(300, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             return new Result(-1, "timed out");
         }
