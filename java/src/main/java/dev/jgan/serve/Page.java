@@ -38,7 +38,7 @@ final class Page {
               <label>images <input id="n" type="number" min="1" value="16"></label>
               <label>seed <input id="seed" type="number" value="0"></label>
               <label id="class-label" hidden>class <select id="class"><option value="">every class in turn</option></select></label>
-              <button type="submit">Generate</button>
+              <button type="submit" id="generate">Generate</button>
               <button type="button" id="next">New samples</button>
             </form>
             <p id="error" role="alert"></p>
@@ -48,7 +48,7 @@ final class Page {
               <label>from seed <input id="from" type="number" value="1"></label>
               <label>to seed <input id="to" type="number" value="2"></label>
               <label>frames <input id="frames" type="number" min="2" max="64" value="8"></label>
-              <button type="submit">Walk</button>
+              <button type="submit" id="go">Walk</button>
             </form>
             <img id="strip" alt="frames between two seeds">
             <script>
