@@ -95,6 +95,7 @@ final class Page {
             $('ask').addEventListener('submit', e => { e.preventDefault(); generate(); });
             $('next').addEventListener('click', () => { $('seed').value = Number($('seed').value) + 1; generate(); });
             $('walk').addEventListener('submit', e => { e.preventDefault(); walk(); });
+            $('class').addEventListener('change', () => generate());   // a class picked is a class shown
             start().catch(e => fail(String(e)));
             </script>
             </body>

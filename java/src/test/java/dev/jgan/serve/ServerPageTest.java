@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * gan serve's page driven in headless Chromium by Selenium, as a person uses it, on the shared
  * fast-fmnist checkpoint of TinyRuns: it loads the model's card and classes; Generate shows a
  * grid; "New samples" moves to the next seed and shows other images; Walk shows the strip of
- * frames; another class shows that class. Each image is checked twice: Chromium decoded it
+ * frames; picking a class shows that class. Each image is checked twice: Chromium decoded it
  * (complete, naturalWidth > 0), and its bytes are the PNG the API gives for the same request, so a
  * handler that does nothing, or fetches the wrong seed or class, fails.
  */
@@ -92,8 +92,8 @@ class ServerPageTest {
         assertEquals(frames * (SCALE * side + 2) + 2, ((Number) img("strip").get(2)).intValue(),
                 frames + " frames of " + SCALE * side + " pixels in a row, each with a 2-pixel border");
 
-        new Select(driver.findElement(By.id("class"))).selectByValue("7");
-        shows("grid", "class 7 and Generate", () -> click("generate"), "/v1/samples.png?n=16&seed=1&scale=" + SCALE + "&class=7", seed1);
+        shows("grid", "picking class 7", () -> new Select(driver.findElement(By.id("class"))).selectByValue("7"),
+                "/v1/samples.png?n=16&seed=1&scale=" + SCALE + "&class=7", seed1);
     }
 
     /** What an img showed: its src (a blob: URL, new for each answer) and the PNG behind it. */
