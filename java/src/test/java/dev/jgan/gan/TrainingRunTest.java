@@ -11,6 +11,15 @@ import dev.jgan.cuda.emulated.EmulatedLauncher;
 import dev.jgan.io.Json;
 import dev.jgan.io.MetricsLog;
 import dev.jgan.io.Safetensors;
+import dev.jgan.nn.Activation;
+import dev.jgan.nn.BatchNorm;
+import dev.jgan.nn.Conv2d;
+import dev.jgan.nn.ConvTranspose2d;
+import dev.jgan.nn.Dense;
+import dev.jgan.nn.Flatten;
+import dev.jgan.nn.Layer;
+import dev.jgan.nn.Reshape;
+import dev.jgan.tensor.Shape;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,7 +98,32 @@ class TrainingRunTest {
         assumeTrue(EmulatedLauncher.bundledLibrary().isPresent(), "the CUDA host emulation library is not built");
         Path data = TinyData.write(Files.createDirectories(tmp.resolve("data")), 100);
         Path run = tmp.resolve("run");
-        TrainConfig c = config("dcgan-28", data, 2, 4, 1, 2);   // one sample grid, at the end: the emulated convolutions are slow
+        Presets.register(SMALL_CONV);
+        try {
+            algorithmChoices(data, run);
+        } finally {
+            Presets.unregister(SMALL_CONV.name());
+        }
+
+        Path cpuRun = tmp.resolve("cpu");
+        new TrainingRun(backend, cpuRun, s -> {}).start(config("dcgan-28", data, 1, 4, 1, 1), 0, TrainingRun.Progress.NONE);
+        assertFalse(Files.exists(cpuRun.resolve(TrainingRun.ALGORITHMS)), "the CPU backend makes no choices");
+    }
+
+    /**
+     * dcgan-28's kinds of layer at a few channels (the emulated convolutions are plain Java, and
+     * dcgan-28's widths made this test take half a minute): G Dense, ConvTranspose2d 8 -> 4 -> 1,
+     * batch norm; D Conv2d 1 -> 4 -> 8, Dense.
+     */
+    private static final Preset SMALL_CONV = Preset.builder("test-small-conv").item(Shape.of(1, 28, 28)).zDim(8)
+            .generator(c -> List.<Layer>of(new Dense(8, 8 * 49), new Reshape(8, 7, 7), new ConvTranspose2d(8, 4, 4, 2, 1, 0, false),
+                    new BatchNorm(4, 0.1f, 1e-5f), new Activation.LeakyReLU(0.2f), new ConvTranspose2d(4, c, 4, 2, 1, 0, true), new Activation.Tanh()))
+            .discriminator(c -> List.<Layer>of(new Conv2d(c, 4, 4, 2, 1, true), new Activation.LeakyReLU(0.2f), new Conv2d(4, 8, 4, 2, 1, true),
+                    new Activation.LeakyReLU(0.2f), new Flatten(), new Dense(8 * 49, 1)))
+            .build();
+
+    private static void algorithmChoices(Path data, Path run) throws Exception {
+        TrainConfig c = config(SMALL_CONV.name(), data, 2, 4, 1, 2);   // one sample grid, at the end
         try (CudaBackend cuda = EmulatedDevice.open(64L << 20)) {
             new TrainingRun(cuda, run, s -> {}).start(c, 0, TrainingRun.Progress.NONE);
         }
@@ -97,7 +131,7 @@ class TrainingRunTest {
         JsonNode doc = Json.readTree(file);
         assertEquals("cuda", doc.get("backend").asText());
         AlgorithmChoice[] saved = Json.MAPPER.treeToValue(doc.get("algorithms"), AlgorithmChoice[].class);
-        assertTrue(saved.length >= 3, "forward, backward data and backward filter of dcgan-28's convolutions: " + saved.length);
+        assertTrue(saved.length >= 3, "forward, backward data and backward filter of the convolutions: " + saved.length);
         for (AlgorithmChoice a : saved) {
             assertEquals("im2col+gemm", a.name(), "find's choice on the emulated device: " + a);
             assertTrue(a.deterministic());
@@ -113,10 +147,6 @@ class TrainingRunTest {
             for (AlgorithmChoice a : used) assertEquals("direct", a.name(), "the resumed run took the file's algorithm: " + a);
             assertEquals(0, cuda.workspaceBytes(), "direct needs no workspace; find's choice would");
         }
-
-        Path cpuRun = tmp.resolve("cpu");
-        new TrainingRun(backend, cpuRun, s -> {}).start(config("dcgan-28", data, 1, 4, 1, 1), 0, TrainingRun.Progress.NONE);
-        assertFalse(Files.exists(cpuRun.resolve(TrainingRun.ALGORITHMS)), "the CPU backend makes no choices");
     }
 
     /** Label noise and (in dcgan-28) dropout draw random numbers too: the resumed run must draw the same. */
