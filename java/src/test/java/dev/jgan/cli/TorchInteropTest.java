@@ -176,7 +176,7 @@ class TorchInteropTest {
         Made m = made().get(o.toString());
         Path dir = work.resolve("out" + exports().indexOf(o));
         try (Generator g = Generator.load(o.checkpoint().get(), new Generator.Options("cpu", 2, 256, true))) {
-            assertClose(o.toString(), "PyTorch's image of the export", g.sample(floats(dir.resolve("z.f32")), classes(dir, g.classes())).values(), m.images());
+            assertClose(o + ", exported", g.sample(floats(dir.resolve("z.f32")), classes(dir, g.classes())).values(), m.images());
         }
         Map<String, Safetensors.LongData> counts = Safetensors.read(dir.resolve(TorchExport.WEIGHTS)).longs();
         assertEquals(counts.isEmpty(), !Files.readString(dir.resolve(TorchExport.MODULE)).contains("BatchNorm"),
@@ -193,7 +193,7 @@ class TorchInteropTest {
         try (Generator g = Generator.load(ck, new Generator.Options("cpu", 2, 8, true))) {
             assertEquals(in.preset(), g.preset());
             assertEquals(0, g.step(), "an import is at step 0");
-            assertClose(in.toString(), "jgan's image of the import", g.sample(floats(dir.resolve("z.f32")), classes(dir, g.classes())).values(), m.images());
+            assertClose(in + ", imported", g.sample(floats(dir.resolve("z.f32")), classes(dir, g.classes())).values(), m.images());
         }
     }
 
@@ -250,7 +250,7 @@ class TorchInteropTest {
         return c;
     }
 
-    private static void assertClose(String what, String whose, float[] jgan, float[] torch) {
+    private static void assertClose(String what, float[] jgan, float[] torch) {
         assertNotNull(torch, what + ": PyTorch made nothing");
         assertEquals(jgan.length, torch.length, what + ": floats from jgan and from PyTorch");
         double worst = 0;
@@ -259,7 +259,7 @@ class TorchInteropTest {
             double d = Math.abs(jgan[i] - torch[i]);
             if (!(d <= worst)) { worst = d; at = i; }
         }
-        assertTrue(worst <= TORCH_ATOL, what + ": " + whose + " differs from jgan's by " + worst + " at float " + at + " (of " + jgan.length
+        assertTrue(worst <= TORCH_ATOL, what + ": PyTorch's images differ from jgan's by " + worst + " at float " + at + " (of " + jgan.length
                 + "): jgan " + jgan[at] + ", PyTorch " + torch[at]);
     }
 
