@@ -103,20 +103,13 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * Gives the EMA generator the batch-norm statistics gan sample and gan eval compute with
-     * (re-estimated for batches of {@link Generation#CHUNK}, by a model of that batch made for the
-     * purpose), not those this model's own batch would give: so that the images do not depend on
-     * {@link Options#batch} but for the last bits of the arithmetic.
+     * Gives the EMA generator the batch-norm statistics (and spectral-norm vectors) gan sample and
+     * gan eval compute with (re-estimated for batches of {@link Generation#CHUNK}, by a model of that
+     * batch made for the purpose), not those this model's own batch would give: so that the images
+     * do not depend on {@link Options#batch} but for the last bits of the arithmetic.
      */
     private void useSampleStatistics(Checkpoints.Loaded ck) {
-        if (!model.hasEma()) return;
-        model.refreshEmaStatistics();   // settles the model's own estimate, which is then replaced
-        GanModel reference = Generation.open(backend, ck, Generation.CHUNK);
-        reference.refreshEmaStatistics();
-        var mine = model.state();
-        for (var e : reference.state().entrySet())
-            if (e.getKey().startsWith("g_ema.") && (e.getKey().endsWith(".running_mean") || e.getKey().endsWith(".running_var")))
-                backend.copy(e.getValue(), mine.get(e.getKey()));
+        if (model.hasEma()) model.useEmaStatisticsOf(Generation.open(backend, ck, Generation.CHUNK));
     }
 
     /** The generator of {@code checkpoint} with {@link Options#defaults()}. */

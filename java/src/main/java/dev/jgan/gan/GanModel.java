@@ -169,6 +169,20 @@ public final class GanModel {
         if (everyClass != null) gEma.useClasses(classes);
     }
 
+    /**
+     * Gives the EMA generator {@code reference}'s re-estimated buffers (batch-norm statistics, and
+     * a spectrally normalised layer's u and v, which the estimate's training-mode forwards iterate)
+     * instead of estimating its own: a model of another batch then computes with exactly the state
+     * a model of the reference's batch does. Both must be of the same preset, with EMA.
+     */
+    public void useEmaStatisticsOf(GanModel reference) {
+        if (gEma == null || reference.gEma == null) throw new IllegalStateException("both models need an EMA generator");
+        reference.refreshEmaStatistics();
+        Map<String, Tensor> theirs = reference.gEma.buffers();
+        for (var e : gEma.buffers().entrySet()) backend.copy(theirs.get(e.getKey()), e.getValue());
+        emaStatsStale = false;
+    }
+
     public boolean hasEma() { return gEma != null; }
 
     /** The averaged generator, or null without EMA. */
