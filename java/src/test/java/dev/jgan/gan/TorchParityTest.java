@@ -9,14 +9,13 @@ import dev.jgan.nn.GradMode;
 import dev.jgan.nn.Parameter;
 import dev.jgan.tensor.Shape;
 import dev.jgan.tensor.Tensor;
-import org.junit.jupiter.api.Assumptions;
+import dev.jgan.testing.Torch;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,7 +38,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * CI=true that fails instead (.ci/run installs it).
  */
 class TorchParityTest {
-    private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final int BATCH = 4;
 
     /** The cases: preset, precision, channels. */
@@ -64,8 +62,8 @@ class TorchParityTest {
     /** Exports every case and runs torch_parity.py once on all of them (importing torch takes seconds a process). */
     private static synchronized Map<String, String> blocks() throws Exception {
         if (blocks != null) return blocks;
-        requireTorch();
-        List<String> cmd = new ArrayList<>(List.of(PYTHON.toString(), Path.of(TorchParityTest.class.getResource("/torch_parity.py").toURI()).toString()));
+        Torch.require();
+        List<String> cmd = new ArrayList<>(List.of(Torch.PYTHON.toString(), Path.of(TorchParityTest.class.getResource("/torch_parity.py").toURI()).toString()));
         for (int i = 0; i < CASES.size(); i++) {
             String[] c = CASES.get(i);
             Path file = tmp.resolve("parity-" + i + ".safetensors");
@@ -87,14 +85,6 @@ class TorchParityTest {
         if (key != null) m.put(key, b.toString());
         if (m.isEmpty()) fail("torch_parity.py printed no case (exit " + r.exit + "):\n" + r.out);
         return blocks = m;
-    }
-
-    /** Skips with the reason where /usr/bin/python3 cannot import torch, or fails under CI=true. */
-    private static void requireTorch() throws Exception {
-        if (Files.isExecutable(PYTHON) && run(PYTHON.toString(), "-c", "import torch").exit == 0) return;
-        String reason = "no PyTorch for " + PYTHON + " (apt-get install python3-torch)";
-        if ("true".equals(System.getenv("CI"))) fail(reason + "; CI=true requires it");
-        Assumptions.abort(reason);
     }
 
     /** Writes the model state and every tensor the script recomputes. */
