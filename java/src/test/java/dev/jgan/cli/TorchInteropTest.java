@@ -2,6 +2,7 @@ package dev.jgan.cli;
 
 import dev.jgan.api.Generator;
 import dev.jgan.backend.Backend;
+import dev.jgan.gan.Checkpoints;
 import dev.jgan.gan.Preset;
 import dev.jgan.gan.Presets;
 import dev.jgan.gan.TorchExport;
@@ -12,8 +13,8 @@ import dev.jgan.io.Safetensors;
 import dev.jgan.io.Safetensors.TensorData;
 import dev.jgan.selection.Backends;
 import dev.jgan.testing.TinyRuns;
+import dev.jgan.testing.Torch;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,7 +40,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * jgan's generators in PyTorch and back, checked by Debian's PyTorch in one python3 process for
@@ -65,7 +65,6 @@ class TorchInteropTest {
      * room above the ~1e-6 seen.
      */
     static final double TORCH_ATOL = 1e-5;
-    static final Path PYTHON = Path.of("/usr/bin/python3");
     /** Images per case: not a multiple of jgan's batch below, so that a padded last chunk is covered. */
     static final int N = 10;
 
@@ -104,8 +103,10 @@ class TorchInteropTest {
         return all;
     }
 
-    /** What PyTorch made, per case name: the images; for an import, the safetensors file it saved too. */
-    private record Made(float[] images, Path weights) {}
+    /** What PyTorch made, per case name: the images, and the case's folder (z.f32, y.i32; an import's torch.safetensors). */
+    private record Made(float[] images, Path dir) {
+        Path weights() { return dir.resolve("torch.safetensors"); }
+    }
 
     private static Map<String, Made> made;
     private static Path work;
@@ -122,7 +123,7 @@ class TorchInteropTest {
     /** Prepares every case, runs PyTorch once on all of them, and reads back what it made. */
     private static synchronized Map<String, Made> made() throws Exception {
         if (made != null) return made;
-        requireTorch();
+        Torch.require();
         work = Files.createTempDirectory("jgan-torch-interop");
         List<Map<String, Object>> jobs = new ArrayList<>();
         int i = 0;
@@ -131,9 +132,8 @@ class TorchInteropTest {
             CliTest.Run r = gan("export", "--checkpoint", o.checkpoint().get().toString(), "--format", "torch", "--out", dir.toString());
             assertEquals(0, r.code(), o + ": " + r.err());
             assertTrue(r.out().contains("generator at step 4"), r.out());
-            try (Generator g = Generator.load(o.checkpoint().get(), new Generator.Options("cpu", 2, 256, true))) {   // gan sample's batch, the export's statistics
-                jobs.add(job(o.toString(), "export", dir, g.noiseSize(), g.classes()));
-            }
+            Preset p = Checkpoints.read(o.checkpoint().get()).config().model();
+            jobs.add(job(o.toString(), "export", dir, p.zDim(), p.conditional() ? p.classes() : 0));
         }
         for (In in : imports()) {
             Path dir = Files.createDirectories(work.resolve("in" + i++));
@@ -144,11 +144,11 @@ class TorchInteropTest {
         Path jobFile = work.resolve("jobs.json"), script = work.resolve("interop.py");
         Json.MAPPER.writeValue(jobFile.toFile(), jobs);
         Files.writeString(script, SCRIPT);
-        run(PYTHON.toString(), script.toString(), jobFile.toString());
+        run(Torch.PYTHON.toString(), script.toString(), jobFile.toString());
         Map<String, Made> m = new LinkedHashMap<>();
         for (Map<String, Object> j : jobs) {
             Path dir = Path.of((String) j.get("dir"));
-            m.put((String) j.get("name"), new Made(floats(dir.resolve("x.f32")), "import".equals(j.get("mode")) ? dir.resolve("torch.safetensors") : null));
+            m.put((String) j.get("name"), new Made(floats(dir.resolve("x.f32")), dir));
         }
         return made = m;
     }
@@ -174,8 +174,8 @@ class TorchInteropTest {
     @MethodSource("exports")
     void pyTorchMakesTheImagesOfAnExport(Out o) throws Exception {
         Made m = made().get(o.toString());
-        Path dir = work.resolve("out" + exports().indexOf(o));
-        try (Generator g = Generator.load(o.checkpoint().get(), new Generator.Options("cpu", 2, 256, true))) {
+        Path dir = m.dir();
+        try (Generator g = Generator.load(o.checkpoint().get(), new Generator.Options("cpu", 2, 256, true))) {   // gan sample's batch, the export's statistics
             assertClose(o + ", exported", g.sample(floats(dir.resolve("z.f32")), classes(dir, g.classes())).values(), m.images());
         }
         Map<String, Safetensors.LongData> counts = Safetensors.read(dir.resolve(TorchExport.WEIGHTS)).longs();
@@ -187,7 +187,7 @@ class TorchInteropTest {
     @MethodSource("imports")
     void jganMakesTheImagesOfAnImport(In in, @TempDir Path tmp) throws Exception {
         Made m = made().get(in.toString());
-        Path dir = m.weights().getParent(), ck = tmp.resolve("imported.safetensors");
+        Path dir = m.dir(), ck = tmp.resolve("imported.safetensors");
         String what = TorchImport.write(cpu(), m.weights(), in.preset(), ck);
         assertTrue(what.contains(in.channels() + " channel"), what);
         try (Generator g = Generator.load(ck, new Generator.Options("cpu", 2, 8, true))) {
@@ -199,7 +199,7 @@ class TorchInteropTest {
 
     @Test
     void theCliImportsAnExportAndSamplesTheSameImages(@TempDir Path tmp) throws Exception {
-        requireTorch();   // not for this test's own sake: it shares the export's CI requirement
+        Torch.require();   // not for this test's own sake: it shares the export's CI requirement
         Path ck = TinyRuns.checkpoint("fast-fmnist"), export = tmp.resolve("export"), back = tmp.resolve("back.safetensors");
         assertEquals(0, gan("export", "--checkpoint", ck.toString(), "--format", "torch", "--out", export.toString()).code());
         CliTest.Run r = gan("import", "--format", "torch", export.resolve(TorchExport.WEIGHTS).toString(), "--out", back.toString());   // the preset from the file's metadata
@@ -283,17 +283,6 @@ class TorchInteropTest {
         if (!p.waitFor(300, TimeUnit.SECONDS)) p.destroyForcibly();
         assertEquals(0, p.exitValue(), String.join(" ", List.of(cmd)) + ":\n" + out);
         return out;
-    }
-
-    static void requireTorch() throws Exception {
-        if (Files.isExecutable(PYTHON)) {
-            Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) return;
-        }
-        String reason = "no PyTorch for " + PYTHON + " (apt-get install python3-torch)";
-        if ("true".equals(System.getenv("CI"))) fail(reason + "; CI=true requires it");
-        Assumptions.abort(reason);
     }
 
     /**
