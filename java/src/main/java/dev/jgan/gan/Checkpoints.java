@@ -35,6 +35,8 @@ public final class Checkpoints {
     static final int KEEP = 3;
     private static final Pattern NAME = Pattern.compile("step-(\\d+)\\.safetensors");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The counters every checkpoint's metadata holds, as decimal numbers (train_nanos beside them is optional: older checkpoints lack it). */
+    private static final List<String> COUNTERS = List.of("step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d");
 
     private Checkpoints() {}
 
@@ -81,7 +83,8 @@ public final class Checkpoints {
      */
     public static void saveModel(Path file, GanModel model, TrainConfig config, Map<String, String> extra) {
         Map<String, String> counters = new LinkedHashMap<>();
-        for (String k : List.of("step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d", "train_nanos")) counters.put(k, "0");
+        for (String k : COUNTERS) counters.put(k, "0");
+        counters.put("train_nanos", "0");
         counters.putAll(extra);
         write(file, model, config, Map.of(), counters);
     }
@@ -165,10 +168,10 @@ public final class Checkpoints {
         if (!FORMAT.equals(format))
             throw new UserError("checkpoint " + file + " is not a jgan checkpoint (metadata format is "
                     + format + ", expected " + FORMAT + ")");
-        for (String k : List.of("preset", "step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d", "config"))
+        for (String k : Stream.of(Stream.of("preset"), COUNTERS.stream(), Stream.of("config")).flatMap(x -> x).toList())
             if (meta.get(k) == null) throw new UserError("checkpoint " + file + " is corrupt: metadata lacks '" + k + "'");
         try {
-            for (String k : List.of("step", "batches_drawn", "noise_offset", "adam_steps_g", "adam_steps_d"))
+            for (String k : COUNTERS)
                 Long.parseLong(meta.get(k));
         } catch (NumberFormatException e) {
             throw new UserError("checkpoint " + file + " is corrupt: a counter in its metadata is not a number");
