@@ -47,11 +47,7 @@ public final class Safetensors {
     /** One float32 tensor: its shape and row-major data. Equality compares contents. */
     public record TensorData(int[] shape, float[] data) {
         public TensorData {
-            long n = 1;
-            for (int d : shape) {
-                if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-                n *= d;
-            }
+            long n = count(shape);
             if (n != data.length)
                 throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n + " floats, got " + data.length);
         }
@@ -68,17 +64,21 @@ public final class Safetensors {
     /** One int64 tensor: its shape and row-major data. */
     public record LongData(int[] shape, long[] data) {
         public LongData {
-            if (count(shape) != data.length)
-                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + count(shape) + " longs, got " + data.length);
+            long n = count(shape);
+            if (n != data.length) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n + " longs, got " + data.length);
         }
 
         /** A 0-dimensional tensor: PyTorch's num_batches_tracked. */
         public static LongData scalar(long v) { return new LongData(new int[0], new long[] {v}); }
     }
 
+    /** Elements of a tensor of {@code shape}; an IllegalArgumentException for a negative dimension. */
     private static long count(int[] shape) {
         long n = 1;
-        for (int d : shape) n *= d;
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            n *= d;
+        }
         return n;
     }
 
